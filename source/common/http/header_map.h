@@ -1,0 +1,77 @@
+#pragma once
+
+// HeaderMap: an ordered list of HTTP header fields with lower-case names.
+//
+// Invariants: names are stored lower-case (HTTP field names are case-insensitive, RFC 9110
+// 5.1); values are stored as received minus surrounding whitespace; order of insertion is kept
+// so that repeated fields (e.g. set-cookie) are forwarded in order. Lookups are linear: typical
+// requests carry 5-20 headers, where a scan over a small inline vector beats hashing.
+
+#include <string>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/string_view.h"
+
+namespace portico::http {
+
+struct HeaderEntry {
+  std::string name;  // lower-case
+  std::string value;
+};
+
+class HeaderMap {
+ public:
+  using Entries = absl::InlinedVector<HeaderEntry, 16>;
+
+  // Appends a field; `name` is lower-cased.
+  void add(absl::string_view name, absl::string_view value);
+  // Replaces every field called `name` with one field.
+  void set(absl::string_view name, absl::string_view value);
+  // Removes every field called `name`; returns how many were removed.
+  size_t remove(absl::string_view name);
+  // The first value of `name`, or nullptr. `name` must be lower-case.
+  const std::string* get(absl::string_view name) const;
+  bool contains(absl::string_view name) const { return get(name) != nullptr; }
+  // Calls f(value) for every field called `name`, in order.
+  template <class F>
+  void forEachValue(absl::string_view name, F f) const {
+    for (const HeaderEntry& e : entries_) {
+      if (e.name == name) f(e.value);
+    }
+  }
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  void clear() { entries_.clear(); }
+  Entries::const_iterator begin() const { return entries_.begin(); }
+  Entries::const_iterator end() const { return entries_.end(); }
+  // Sum of name and value lengths; used for limits.
+  size_t byteSize() const;
+
+ private:
+  Entries entries_;
+};
+
+// The parts of a request head the router and filters look at. `path` includes the query.
+struct RequestHead {
+  std::string method;
+  std::string path;
+  HeaderMap headers;
+  // HTTP/1.x minor version (0 or 1).
+  int minor_version = 1;
+
+  // The authority: the Host header, or empty.
+  absl::string_view host() const {
+    const std::string* h = headers.get("host");
+    return h != nullptr ? absl::string_view(*h) : absl::string_view();
+  }
+};
+
+struct ResponseHead {
+  int status = 0;
+  std::string reason;
+  HeaderMap headers;
+  int minor_version = 1;
+};
+
+}  // namespace portico::http
