@@ -1,5 +1,7 @@
 #include "source/common/http/header_map.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 
 namespace portico::http {
