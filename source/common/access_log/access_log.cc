@@ -1,0 +1,99 @@
+#include "source/common/access_log/access_log.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+
+namespace portico::access_log {
+
+namespace {
+constexpr size_t kMaxQueuedBytes = 16 * 1024 * 1024;
+
+// Lines formatted on this thread and not yet handed to their writer, per writer.
+struct PendingLines {
+  absl::flat_hash_map<AccessLogWriter*, std::pair<std::shared_ptr<AccessLogWriter>, std::string>>
+      by_writer;
+  bool flush_scheduled = false;
+};
+thread_local PendingLines pending;
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<AccessLogWriter>> AccessLogWriter::open(const std::string& path) {
+  FILE* f = path == "/dev/stdout" ? stdout : fopen(path.c_str(), "a");
+  if (f == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot open access log '", path, "': ", strerror(errno)));
+  }
+  return std::shared_ptr<AccessLogWriter>(new AccessLogWriter(f));
+}
+
+AccessLogWriter::AccessLogWriter(FILE* file) : file_(file) {
+  thread_ = std::thread([this] { run(); });
+}
+
+AccessLogWriter::~AccessLogWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+  if (file_ != stdout) fclose(file_);
+}
+
+bool AccessLogWriter::submit(std::string&& batch) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (queued_bytes_ + batch.size() > kMaxQueuedBytes) {
+      dropped_++;
+      return false;
+    }
+    queued_bytes_ += batch.size();
+    queue_.push_back(std::move(batch));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+uint64_t AccessLogWriter::dropped() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return dropped_;
+}
+
+void AccessLogWriter::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    std::deque<std::string> batch;
+    batch.swap(queue_);
+    queued_bytes_ = 0;
+    bool stop = stop_;
+    lock.unlock();
+    for (const std::string& s : batch) fwrite(s.data(), 1, s.size(), file_);
+    fflush(file_);
+    lock.lock();
+    if (stop && queue_.empty()) return;
+  }
+}
+
+void AccessLog::log(const http::StreamInfo& info, event::Dispatcher& dispatcher) {
+  auto& entry = pending.by_writer[writer_.get()];
+  if (entry.first == nullptr) entry.first = writer_;
+  formatter_->format(info, entry.second);
+  if (!pending.flush_scheduled) {
+    pending.flush_scheduled = true;
+    dispatcher.runAtEndOfTurn(flushThreadPending);
+  }
+}
+
+void flushThreadPending() {
+  pending.flush_scheduled = false;
+  for (auto& [raw, entry] : pending.by_writer) {
+    if (!entry.second.empty()) entry.first->submit(std::move(entry.second));
+    entry.second.clear();
+  }
+}
+
+}  // namespace portico::access_log

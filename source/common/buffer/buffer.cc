@@ -1,0 +1,159 @@
+#include "source/common/buffer/buffer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace portico::buffer {
+
+namespace {
+struct FreeList {
+  std::vector<Slice*> slices;
+  ~FreeList() {
+    for (Slice* s : slices) delete s;
+  }
+};
+thread_local FreeList free_list;
+}  // namespace
+
+void SliceDeleter::operator()(Slice* s) const { SlicePool::put(s); }
+
+SlicePtr SlicePool::get() {
+  if (!free_list.slices.empty()) {
+    Slice* s = free_list.slices.back();
+    free_list.slices.pop_back();
+    return SlicePtr(s);
+  }
+  return SlicePtr(new Slice());
+}
+
+void SlicePool::put(Slice* s) {
+  if (free_list.slices.size() >= kMaxCached) {
+    delete s;
+    return;
+  }
+  s->reset();
+  free_list.slices.push_back(s);
+}
+
+Slice& Buffer::tailWithRoom() {
+  if (slices_.empty() || slices_.back()->freeRoom() == 0) slices_.push_back(SlicePool::get());
+  return *slices_.back();
+}
+
+void Buffer::add(const void* data, size_t n) {
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  while (n > 0) {
+    Slice& tail = tailWithRoom();
+    size_t k = std::min(n, tail.freeRoom());
+    memcpy(tail.freeStart(), p, k);
+    tail.commit(k);
+    p += k;
+    n -= k;
+    length_ += k;
+  }
+}
+
+void Buffer::move(Buffer& other) { move(other, other.length_); }
+
+void Buffer::move(Buffer& other, size_t n) {
+  n = std::min(n, other.length_);
+  while (n > 0) {
+    SlicePtr& head = other.slices_.front();
+    size_t len = head->length();
+    if (len <= n) {
+      // Whole slice: hand it over without copying. If our tail has room, we could copy small
+      // slices instead to keep slices full; moving is cheaper for bodies.
+      n -= len;
+      other.length_ -= len;
+      length_ += len;
+      slices_.push_back(std::move(head));
+      other.slices_.pop_front();
+    } else {
+      add(head->data(), n);
+      head->drain(n);
+      other.length_ -= n;
+      n = 0;
+    }
+  }
+}
+
+void Buffer::drain(size_t n) {
+  n = std::min(n, length_);
+  length_ -= n;
+  while (n > 0) {
+    Slice& head = *slices_.front();
+    size_t k = std::min(n, head.length());
+    head.drain(k);
+    n -= k;
+    if (head.length() == 0) slices_.pop_front();
+  }
+  // Drop an emptied tail too, so an empty buffer holds no memory.
+  if (length_ == 0) slices_.clear();
+}
+
+std::string Buffer::toString() const {
+  std::string out;
+  out.reserve(length_);
+  for (const SlicePtr& s : slices_) out.append(reinterpret_cast<const char*>(s->data()), s->length());
+  return out;
+}
+
+void Buffer::copyOut(size_t offset, size_t n, void* out) const {
+  uint8_t* dst = static_cast<uint8_t*>(out);
+  for (const SlicePtr& s : slices_) {
+    if (n == 0) break;
+    if (offset >= s->length()) {
+      offset -= s->length();
+      continue;
+    }
+    size_t k = std::min(n, s->length() - offset);
+    memcpy(dst, s->data() + offset, k);
+    dst += k;
+    n -= k;
+    offset = 0;
+  }
+}
+
+ssize_t Buffer::readFrom(int fd, size_t max_bytes) {
+  // Read into the tail's free room plus up to one fresh slice: two iovecs, one syscall.
+  Slice& tail = tailWithRoom();
+  SlicePtr extra = SlicePool::get();
+  iovec iov[2];
+  size_t first = std::min(tail.freeRoom(), max_bytes);
+  iov[0] = {tail.freeStart(), first};
+  iov[1] = {extra->freeStart(), std::min(Slice::kSize, max_bytes - first)};
+  int iovcnt = iov[1].iov_len > 0 ? 2 : 1;
+  ssize_t rc = readv(fd, iov, iovcnt);
+  if (rc <= 0) {
+    if (tail.length() == 0 && slices_.size() == 1 && length_ == 0) slices_.clear();
+    return rc;
+  }
+  size_t got = static_cast<size_t>(rc);
+  size_t in_tail = std::min(got, first);
+  tail.commit(in_tail);
+  if (got > in_tail) {
+    extra->commit(got - in_tail);
+    slices_.push_back(std::move(extra));
+  }
+  length_ += got;
+  return rc;
+}
+
+ssize_t Buffer::writeTo(int fd) {
+  constexpr size_t kMaxIov = 16;
+  iovec iov[kMaxIov];
+  size_t cnt = 0;
+  for (const SlicePtr& s : slices_) {
+    if (cnt == kMaxIov) break;
+    if (s->length() == 0) continue;
+    iov[cnt++] = {s->data(), s->length()};
+  }
+  if (cnt == 0) return 0;
+  ssize_t rc = writev(fd, iov, static_cast<int>(cnt));
+  if (rc > 0) drain(static_cast<size_t>(rc));
+  return rc;
+}
+
+}  // namespace portico::buffer

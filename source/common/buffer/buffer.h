@@ -1,0 +1,103 @@
+#pragma once
+
+// Buffer: a queue of fixed-size slices (16 KiB) used for socket I/O.
+//
+// Invariants:
+// - Data lives in slices; each slice holds [start_, end_) of live bytes; a slice is never empty
+//   except the tail slice, which may have free room after end_ for the next read.
+// - Slices come from and go back to a per-thread free list, so steady-state I/O allocates
+//   nothing. A Buffer must be used on one thread at a time.
+// - move() moves whole slices (no copy) when the source's head is a whole slice.
+// - length() is O(1).
+// Watermarks are not a Buffer concern: the owner of a connection checks length() against its
+// limits after each add/drain (see network/connection_impl.h).
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace portico::buffer {
+
+class Slice {
+ public:
+  static constexpr size_t kSize = 16 * 1024;
+
+  uint8_t* data() { return storage_.get() + start_; }
+  const uint8_t* data() const { return storage_.get() + start_; }
+  size_t length() const { return end_ - start_; }
+  size_t freeRoom() const { return kSize - end_; }
+  uint8_t* freeStart() { return storage_.get() + end_; }
+  void commit(size_t n) { end_ += n; }
+  void drain(size_t n) { start_ += n; }
+  void reset() { start_ = end_ = 0; }
+
+ private:
+  friend class SlicePool;
+  Slice() : storage_(new uint8_t[kSize]) {}
+  std::unique_ptr<uint8_t[]> storage_;
+  size_t start_ = 0;
+  size_t end_ = 0;
+};
+
+struct SliceDeleter {
+  void operator()(Slice* s) const;
+};
+using SlicePtr = std::unique_ptr<Slice, SliceDeleter>;
+
+// Per-thread free list of slices, bounded so an idle thread gives memory back.
+class SlicePool {
+ public:
+  static SlicePtr get();
+  static void put(Slice* s);
+  static constexpr size_t kMaxCached = 256;  // 4 MiB per thread
+};
+
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(Buffer&&) = default;
+  Buffer& operator=(Buffer&&) = default;
+
+  size_t length() const { return length_; }
+  bool empty() const { return length_ == 0; }
+
+  void add(const void* data, size_t n);
+  void add(absl::string_view s) { add(s.data(), s.size()); }
+  // Moves all of `other` to the end of this buffer, copying only partial slices.
+  void move(Buffer& other);
+  // Moves the first n bytes of `other`.
+  void move(Buffer& other, size_t n);
+  void drain(size_t n);
+  void clear() { drain(length_); }
+
+  // Copies out the first n bytes (n <= length()). For tests and small reads.
+  std::string toString() const;
+  void copyOut(size_t offset, size_t n, void* out) const;
+
+  // Reads from fd into free room (growing by up to max_bytes). Returns bytes read, 0 on EOF,
+  // -1 with errno set (EAGAIN included).
+  ssize_t readFrom(int fd, size_t max_bytes);
+  // Writes as much as the socket takes with one writev. Drains what was written. Returns bytes
+  // written or -1 with errno.
+  ssize_t writeTo(int fd);
+
+  // Iteration over contiguous pieces.
+  size_t sliceCount() const { return slices_.size(); }
+  absl::string_view slice(size_t i) const {
+    return {reinterpret_cast<const char*>(slices_[i]->data()), slices_[i]->length()};
+  }
+
+ private:
+  Slice& tailWithRoom();
+
+  std::deque<SlicePtr> slices_;
+  size_t length_ = 0;
+};
+
+}  // namespace portico::buffer

@@ -1,0 +1,115 @@
+#include "source/common/config/yaml_to_json.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace portico::config {
+namespace {
+
+void appendJsonString(const std::string& s, std::string& out) {
+  out += '"';
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (u < 0x20) {
+          char buf[8];
+          snprintf(buf, sizeof(buf), "\\u%04x", u);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+bool looksNumeric(const std::string& s) {
+  double d;
+  if (s.empty()) return false;
+  // Leading zeros ("007") and hex stay strings: YAML 1.2 core schema numbers only.
+  if (s.size() > 1 && s[0] == '0' && s[1] != '.') return false;
+  return absl::SimpleAtod(s, &d) && s.find_first_of("xXnN") == std::string::npos;
+}
+
+absl::Status convert(const YAML::Node& node, std::string& out, int depth) {
+  if (depth > 64) return absl::InvalidArgumentError("YAML nested too deeply");
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      out += "null";
+      return absl::OkStatus();
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (node.Tag() == "!") {  // quoted
+        appendJsonString(s, out);
+      } else if (s == "true" || s == "false") {
+        out += s;
+      } else if (s == "null" || s == "~") {
+        out += "null";
+      } else if (looksNumeric(s)) {
+        out += s;
+      } else {
+        appendJsonString(s, out);
+      }
+      return absl::OkStatus();
+    }
+    case YAML::NodeType::Sequence: {
+      out += '[';
+      bool first = true;
+      for (const YAML::Node& item : node) {
+        if (!first) out += ',';
+        first = false;
+        absl::Status st = convert(item, out, depth + 1);
+        if (!st.ok()) return st;
+      }
+      out += ']';
+      return absl::OkStatus();
+    }
+    case YAML::NodeType::Map: {
+      out += '{';
+      bool first = true;
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "line ", kv.first.Mark().line + 1, ": mapping keys must be plain strings"));
+        }
+        if (!first) out += ',';
+        first = false;
+        appendJsonString(kv.first.Scalar(), out);
+        out += ':';
+        absl::Status st = convert(kv.second, out, depth + 1);
+        if (!st.ok()) return st;
+      }
+      out += '}';
+      return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> yamlToJson(const std::string& yaml) {
+  YAML::Node root;
+  try {
+    // yaml-cpp reports errors by exception; they stop here.
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("YAML syntax error at line ", e.mark.line + 1,
+                                                   ", column ", e.mark.column + 1, ": ", e.msg));
+  }
+  std::string out;
+  absl::Status st = convert(root, out, 0);
+  if (!st.ok()) return st;
+  return out;
+}
+
+}  // namespace portico::config

@@ -1,0 +1,71 @@
+#pragma once
+
+// The event loop interface: one Dispatcher per thread (main and each worker). Everything a
+// connection, timer or filter does happens on its dispatcher's thread; the only thread-safe
+// verb is post(). epoll is an implementation detail (dispatcher_impl.h).
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace portico::event {
+
+using MonotonicTime = std::chrono::steady_clock::time_point;
+
+class Timer {
+ public:
+  virtual ~Timer() = default;
+  // (Re)arms the timer; a pending arm is replaced.
+  virtual void enableTimer(std::chrono::milliseconds delay) = 0;
+  virtual void disableTimer() = 0;
+  virtual bool enabled() const = 0;
+};
+using TimerPtr = std::unique_ptr<Timer>;
+
+// Bit set of readiness events.
+enum FileReadyType : uint32_t { kRead = 1, kWrite = 2, kClosed = 4 };
+
+// Edge-triggered readiness for one fd. The owner reads/writes until EAGAIN; when it stops early
+// (e.g. paused by a watermark) it calls activate() later to get called back without a new edge.
+class FileEvent {
+ public:
+  virtual ~FileEvent() = default;
+  // Schedules the callback with `events` on the next loop turn.
+  virtual void activate(uint32_t events) = 0;
+};
+using FileEventPtr = std::unique_ptr<FileEvent>;
+
+// Objects whose destruction must wait until the current callback stack has unwound.
+class DeferredDeletable {
+ public:
+  virtual ~DeferredDeletable() = default;
+};
+using DeferredDeletablePtr = std::unique_ptr<DeferredDeletable>;
+
+class Dispatcher {
+ public:
+  virtual ~Dispatcher() = default;
+
+  virtual TimerPtr createTimer(std::function<void()> cb) = 0;
+  // Registers fd for read+write edges; `cb` receives FileReadyType bits.
+  virtual FileEventPtr createFileEvent(int fd, std::function<void(uint32_t)> cb) = 0;
+  // Thread-safe: runs cb on this dispatcher's thread.
+  virtual void post(std::function<void()> cb) = 0;
+  virtual void deferredDelete(DeferredDeletablePtr object) = 0;
+  // Runs cb at the end of the current loop turn (after all ready events), on this thread.
+  virtual void runAtEndOfTurn(std::function<void()> cb) = 0;
+  // Runs until exit() is called.
+  virtual void run() = 0;
+  // Thread-safe.
+  virtual void exit() = 0;
+  // Time cached once per loop turn: cheap, and consistent within one turn.
+  virtual MonotonicTime now() const = 0;
+  // True when called on this dispatcher's thread.
+  virtual bool isThreadSafe() const = 0;
+};
+using DispatcherPtr = std::unique_ptr<Dispatcher>;
+
+DispatcherPtr createDispatcher();
+
+}  // namespace portico::event

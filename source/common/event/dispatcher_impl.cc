@@ -1,0 +1,234 @@
+#include "source/common/event/dispatcher_impl.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace portico::event {
+
+class TimerImpl : public Timer {
+ public:
+  TimerImpl(DispatcherImpl& dispatcher, std::function<void()> cb)
+      : dispatcher_(dispatcher), cb_(std::move(cb)) {}
+  ~TimerImpl() override { disableTimer(); }
+
+  void enableTimer(std::chrono::milliseconds delay) override {
+    disableTimer();
+    key_ = dispatcher_.armTimer(this, delay);
+    armed_ = true;
+  }
+  void disableTimer() override {
+    if (armed_) {
+      dispatcher_.disarmTimer(key_);
+      armed_ = false;
+    }
+  }
+  bool enabled() const override { return armed_; }
+
+  // Called by the dispatcher after it removed the timer from its map.
+  void fire() {
+    armed_ = false;
+    cb_();
+  }
+
+ private:
+  DispatcherImpl& dispatcher_;
+  std::function<void()> cb_;
+  DispatcherImpl::TimerKey key_;
+  bool armed_ = false;
+};
+
+class FileEventImpl : public FileEvent {
+ public:
+  FileEventImpl(DispatcherImpl& dispatcher, int fd, std::function<void(uint32_t)> cb)
+      : dispatcher_(dispatcher), fd_(fd), cb_(std::move(cb)) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = this;
+    if (epoll_ctl(dispatcher_.epollFd(), EPOLL_CTL_ADD, fd_, &ev) != 0) {
+      // Only happens for invalid fds: a programming error.
+      std::abort();
+    }
+  }
+  ~FileEventImpl() override {
+    epoll_ctl(dispatcher_.epollFd(), EPOLL_CTL_DEL, fd_, nullptr);
+    if (activated_events_ != 0) dispatcher_.removeActivated(this);
+  }
+
+  void activate(uint32_t events) override {
+    if (activated_events_ == 0) dispatcher_.addActivated(this);
+    activated_events_ |= events;
+  }
+
+  void fire(uint32_t events) { cb_(events); }
+  uint32_t takeActivated() {
+    uint32_t e = activated_events_;
+    activated_events_ = 0;
+    return e;
+  }
+
+ private:
+  DispatcherImpl& dispatcher_;
+  int fd_;
+  std::function<void(uint32_t)> cb_;
+  uint32_t activated_events_ = 0;
+};
+
+DispatcherImpl::DispatcherImpl()
+    : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      thread_id_(std::this_thread::get_id()),
+      now_(std::chrono::steady_clock::now()) {
+  if (epoll_fd_ < 0 || wake_fd_ < 0) std::abort();
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // nullptr marks the wake fd
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+}
+
+DispatcherImpl::~DispatcherImpl() {
+  clearDeferred();
+  close(wake_fd_);
+  close(epoll_fd_);
+}
+
+TimerPtr DispatcherImpl::createTimer(std::function<void()> cb) {
+  return std::make_unique<TimerImpl>(*this, std::move(cb));
+}
+
+FileEventPtr DispatcherImpl::createFileEvent(int fd, std::function<void(uint32_t)> cb) {
+  return std::make_unique<FileEventImpl>(*this, fd, std::move(cb));
+}
+
+void DispatcherImpl::post(std::function<void()> cb) {
+  {
+    std::lock_guard<std::mutex> lock(post_mutex_);
+    posted_.push_back(std::move(cb));
+  }
+  uint64_t one = 1;
+  ssize_t rc = write(wake_fd_, &one, sizeof(one));
+  (void)rc;  // EAGAIN means the counter is already non-zero: the loop will wake anyway.
+}
+
+void DispatcherImpl::deferredDelete(DeferredDeletablePtr object) {
+  deferred_.push_back(std::move(object));
+}
+
+void DispatcherImpl::runAtEndOfTurn(std::function<void()> cb) {
+  end_of_turn_.push_back(std::move(cb));
+}
+
+DispatcherImpl::TimerKey DispatcherImpl::armTimer(TimerImpl* timer,
+                                                  std::chrono::milliseconds delay) {
+  // Deadlines are relative to the cached time, which may lag by one turn: fine for timeouts.
+  TimerKey key{now_ + delay, ++timer_seq_};
+  timers_.emplace(key, timer);
+  return key;
+}
+
+void DispatcherImpl::disarmTimer(const TimerKey& key) { timers_.erase(key); }
+
+void DispatcherImpl::addActivated(FileEventImpl* event) { activated_.push_back(event); }
+
+void DispatcherImpl::removeActivated(FileEventImpl* event) {
+  for (auto* list : {&activated_, &running_}) {
+    auto it = std::find(list->begin(), list->end(), event);
+    if (it != list->end()) *it = nullptr;
+  }
+}
+
+int DispatcherImpl::nextTimeoutMs() const {
+  if (!activated_.empty() || !end_of_turn_.empty() || !deferred_.empty()) return 0;
+  if (timers_.empty()) return -1;
+  auto delta = timers_.begin()->first.first - std::chrono::steady_clock::now();
+  if (delta <= std::chrono::steady_clock::duration::zero()) return 0;
+  // Round up so a timer never fires early.
+  return static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(delta).count() + 1);
+}
+
+void DispatcherImpl::runTimers() {
+  while (!timers_.empty() && timers_.begin()->first.first <= now_) {
+    TimerImpl* t = timers_.begin()->second;
+    timers_.erase(timers_.begin());
+    t->fire();
+  }
+}
+
+void DispatcherImpl::runPosted() {
+  std::vector<std::function<void()>> batch;
+  {
+    std::lock_guard<std::mutex> lock(post_mutex_);
+    batch.swap(posted_);
+  }
+  for (auto& cb : batch) cb();
+}
+
+void DispatcherImpl::runActivated() {
+  // Callbacks may activate more events; those run on the next turn.
+  // A callback may destroy a later event of the batch: removeActivated() nulls it in running_.
+  running_.swap(activated_);
+  for (size_t i = 0; i < running_.size(); i++) {
+    FileEventImpl* e = running_[i];
+    if (e == nullptr) continue;
+    uint32_t events = e->takeActivated();
+    if (events != 0) e->fire(events);
+  }
+  running_.clear();
+}
+
+void DispatcherImpl::clearDeferred() {
+  while (!deferred_.empty()) {
+    std::vector<DeferredDeletablePtr> batch;
+    batch.swap(deferred_);
+    batch.clear();
+  }
+}
+
+void DispatcherImpl::run() {
+  thread_id_ = std::this_thread::get_id();
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
+  while (!exit_requested_.load(std::memory_order_relaxed)) {
+    int n = epoll_wait(epoll_fd_, events, kMaxEvents, nextTimeoutMs());
+    now_ = std::chrono::steady_clock::now();
+    if (n < 0 && errno != EINTR) std::abort();
+    for (int i = 0; i < n; i++) {
+      if (events[i].data.ptr == nullptr) {
+        uint64_t v;
+        while (read(wake_fd_, &v, sizeof(v)) > 0) {
+        }
+        runPosted();
+        continue;
+      }
+      uint32_t ready = 0;
+      if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) ready |= kRead;
+      if (events[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ready |= kWrite;
+      if (events[i].events & (EPOLLRDHUP | EPOLLHUP)) ready |= kClosed;
+      static_cast<FileEventImpl*>(events[i].data.ptr)->activate(ready);
+    }
+    runActivated();
+    runTimers();
+    while (!end_of_turn_.empty()) {
+      std::vector<std::function<void()>> batch;
+      batch.swap(end_of_turn_);
+      for (auto& cb : batch) cb();
+    }
+    clearDeferred();
+  }
+  runPosted();
+  clearDeferred();
+}
+
+void DispatcherImpl::exit() {
+  exit_requested_.store(true);
+  post([] {});
+}
+
+DispatcherPtr createDispatcher() { return std::make_unique<DispatcherImpl>(); }
+
+}  // namespace portico::event

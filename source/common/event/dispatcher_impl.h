@@ -1,0 +1,65 @@
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "source/common/event/dispatcher.h"
+
+namespace portico::event {
+
+class TimerImpl;
+
+// epoll (edge-triggered) + an eventfd for post() + an ordered map of timers.
+class DispatcherImpl : public Dispatcher {
+ public:
+  DispatcherImpl();
+  ~DispatcherImpl() override;
+
+  // Dispatcher
+  TimerPtr createTimer(std::function<void()> cb) override;
+  FileEventPtr createFileEvent(int fd, std::function<void(uint32_t)> cb) override;
+  void post(std::function<void()> cb) override;
+  void deferredDelete(DeferredDeletablePtr object) override;
+  void runAtEndOfTurn(std::function<void()> cb) override;
+  void run() override;
+  void exit() override;
+  MonotonicTime now() const override { return now_; }
+  bool isThreadSafe() const override { return std::this_thread::get_id() == thread_id_; }
+
+  // Used by TimerImpl / FileEventImpl.
+  using TimerKey = std::pair<MonotonicTime, uint64_t>;
+  TimerKey armTimer(TimerImpl* timer, std::chrono::milliseconds delay);
+  void disarmTimer(const TimerKey& key);
+  void addActivated(class FileEventImpl* event);
+  void removeActivated(class FileEventImpl* event);
+  int epollFd() const { return epoll_fd_; }
+
+ private:
+  void runTimers();
+  void runPosted();
+  void runActivated();
+  void clearDeferred();
+  int nextTimeoutMs() const;
+
+  int epoll_fd_;
+  int wake_fd_;
+  std::thread::id thread_id_;
+  MonotonicTime now_;
+  std::atomic<bool> exit_requested_{false};
+  uint64_t timer_seq_ = 0;
+  std::map<TimerKey, TimerImpl*> timers_;
+  std::vector<FileEventImpl*> activated_;
+  std::vector<FileEventImpl*> running_;
+  std::vector<DeferredDeletablePtr> deferred_;
+  std::vector<std::function<void()>> end_of_turn_;
+  std::mutex post_mutex_;
+  std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(post_mutex_);
+};
+
+}  // namespace portico::event

@@ -1,0 +1,233 @@
+#include "source/common/http/active_stream.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "source/common/access_log/access_log.h"
+#include "source/common/http/conn_manager_impl.h"
+#include "source/common/http/headers.h"
+#include "source/router/route_table.h"
+
+namespace portico::http {
+
+ActiveStream::ActiveStream(HttpConnection& connection, RequestHead& head)
+    : connection_(connection), head_(head) {
+  info_.start_time = std::chrono::system_clock::now();
+  info_.start_monotonic = connection_.services_.dispatcher.now();
+  info_.request = &head_;
+  info_.downstream_address = connection_.remote_ip_;
+  const HttpConnectionManagerConfig& config = *connection_.config_;
+  for (const FilterFactoryCb& factory : config.filter_factories) {
+    filters_.push_back(factory(connection_.services_));
+    filters_.back()->setDecoderFilterCallbacks(*this);
+  }
+  stats::WorkerStats& s = connection_.services_.stats;
+  s.inc(config.stats->downstream_rq_total);
+  s.gaugeAdd(config.stats->downstream_rq_active, 1);
+}
+
+ActiveStream::~ActiveStream() { destroyFilters(); }
+
+void ActiveStream::destroyFilters() {
+  if (destroyed_) return;
+  destroyed_ = true;
+  for (auto& f : filters_) f->onDestroy();
+  // Undo back-pressure the filters asked for, so the connection can read again.
+  while (downstream_read_disables_ > 0) readDisableDownstream(false);
+}
+
+event::Dispatcher& ActiveStream::dispatcher() { return connection_.services_.dispatcher; }
+
+absl::string_view ActiveStream::downstreamAddress() { return connection_.remote_ip_; }
+
+void ActiveStream::prepareRequestHeaders() {
+  removeHopByHopHeaders(head_.headers);
+  // x-forwarded-for: append the peer; x-forwarded-proto: what we received it on.
+  const std::string* xff = head_.headers.get("x-forwarded-for");
+  if (xff != nullptr) {
+    head_.headers.set("x-forwarded-for", absl::StrCat(*xff, ", ", connection_.remote_ip_));
+  } else {
+    head_.headers.add("x-forwarded-for", connection_.remote_ip_);
+  }
+  head_.headers.set("x-forwarded-proto", "http");
+  const std::string* request_id = head_.headers.get("x-request-id");
+  if (request_id == nullptr || request_id->empty()) {
+    head_.headers.set("x-request-id", generateRequestId(connection_.services_.random));
+  }
+}
+
+void ActiveStream::decodeHeaders(bool end_stream) {
+  prepareRequestHeaders();
+  headers_end_stream_ = end_stream;
+  request_complete_ = end_stream;
+  const auto& routes = connection_.config_->routes;
+  if (routes != nullptr) {
+    absl::string_view path = head_.path;
+    route_ = routes->match(head_.host(), path, head_.headers);
+  }
+  if (route_ != nullptr) info_.route_name = route_->name();
+  runHeaders();
+}
+
+void ActiveStream::runHeaders() {
+  while (next_filter_ < filters_.size() && !response_complete_) {
+    StreamDecoderFilter& filter = *filters_[next_filter_++];
+    if (filter.decodeHeaders(head_, headers_end_stream_) == FilterHeadersStatus::kStopIteration) {
+      stopped_ = next_filter_ < filters_.size();
+      return;
+    }
+  }
+  stopped_ = false;
+}
+
+void ActiveStream::continueDecoding() {
+  if (!stopped_ || response_complete_) return;
+  stopped_ = false;
+  runHeaders();
+  if (stopped_ || response_complete_) return;
+  if (buffered_body_.length() > 0 || buffered_end_stream_) {
+    std::string body = buffered_body_.toString();
+    buffered_body_.clear();
+    runData(body, buffered_end_stream_);
+  }
+}
+
+void ActiveStream::decodeData(absl::string_view data, bool end_stream) {
+  info_.bytes_received += data.size();
+  if (end_stream) request_complete_ = true;
+  if (response_complete_) return;  // answered already; the rest of the body is dropped
+  if (stopped_) {
+    buffered_body_.add(data);
+    buffered_end_stream_ = end_stream;
+    if (buffered_body_.length() > connection_.config_->buffer_limit &&
+        downstream_read_disables_ == 0) {
+      readDisableDownstream(true);
+    }
+    return;
+  }
+  runData(data, end_stream);
+}
+
+void ActiveStream::runData(absl::string_view data, bool end_stream) {
+  for (size_t i = 0; i < next_filter_ && !response_complete_; i++) {
+    if (filters_[i]->decodeData(data, end_stream) == FilterDataStatus::kStopIterationAndBuffer) {
+      return;  // the filter keeps what it needs
+    }
+  }
+}
+
+void ActiveStream::encode1xxHeaders(ResponseHead& head) {
+  if (response_started_) return;
+  buffer::Buffer out;
+  connection_.codec_.encode1xx(head, out);
+  connection_.write(out);
+}
+
+void ActiveStream::encodeHeaders(ResponseHead& head, bool end_stream) {
+  if (response_started_ || connection_.closed_) return;
+  response_started_ = true;
+  info_.response = &head;
+  info_.response_code = head.status;
+  if (info_.response_code_details.empty()) info_.response_code_details = "via_upstream";
+  removeHopByHopHeaders(head.headers);
+  close_connection_ = !connection_.codec_.requestKeepAlive() || connection_.draining_ ||
+                      connection_.services_.draining;
+  buffer::Buffer out;
+  http1::BodyFraming framing =
+      connection_.codec_.encodeResponseHeaders(head, end_stream, close_connection_, out);
+  if (framing == http1::BodyFraming::kCloseDelimited) close_connection_ = true;
+  connection_.write(out);
+  if (end_stream || framing == http1::BodyFraming::kNone) {
+    if (end_stream) complete();
+  }
+}
+
+void ActiveStream::encodeData(absl::string_view data, bool end_stream) {
+  if (!response_started_ || response_complete_ || connection_.closed_) return;
+  info_.bytes_sent += data.size();
+  buffer::Buffer out;
+  connection_.codec_.encodeResponseData(data, end_stream, out);
+  if (out.length() > 0) connection_.write(out);
+  if (end_stream) complete();
+}
+
+void ActiveStream::sendLocalReply(int status, absl::string_view body, absl::string_view details) {
+  if (response_complete_) return;
+  info_.response_code_details = std::string(details);
+  connection_.services_.stats.inc(connection_.config_->stats->downstream_rq_local_reply);
+  if (response_started_) {
+    resetStream(details);
+    return;
+  }
+  local_reply_head_ = ResponseHead();
+  local_reply_head_.status = status;
+  local_reply_head_.headers.add("content-type", "text/plain");
+  local_reply_head_.headers.add("content-length", absl::StrCat(body.size()));
+  if (route_ != nullptr) route_->applyResponseHeaderOps(local_reply_head_.headers);
+  encodeHeaders(local_reply_head_, body.empty());
+  if (!body.empty()) encodeData(body, true);
+}
+
+void ActiveStream::resetStream(absl::string_view details) {
+  if (response_complete_) return;
+  if (info_.response_code_details.empty() || info_.response_code_details == "via_upstream") {
+    info_.response_code_details = std::string(details);
+  }
+  close_connection_ = true;
+  request_complete_ = false;
+  complete();
+}
+
+void ActiveStream::readDisableDownstream(bool disable) {
+  if (disable) {
+    downstream_read_disables_++;
+  } else if (downstream_read_disables_ > 0) {
+    downstream_read_disables_--;
+  } else {
+    return;
+  }
+  if (connection_.connection_->isOpen()) connection_.connection_->readDisable(disable);
+}
+
+void ActiveStream::onAboveWriteBufferHighWatermark() {
+  for (auto& f : filters_) {
+    if (auto* cb = f->watermarkCallbacks()) cb->onAboveWriteBufferHighWatermark();
+  }
+}
+
+void ActiveStream::onBelowWriteBufferLowWatermark() {
+  for (auto& f : filters_) {
+    if (auto* cb = f->watermarkCallbacks()) cb->onBelowWriteBufferLowWatermark();
+  }
+}
+
+void ActiveStream::onDownstreamReset() {
+  if (response_complete_) return;
+  connection_.services_.stats.inc(connection_.config_->stats->downstream_rq_rx_reset);
+  if (info_.response_code_details.empty()) info_.response_code_details = "downstream_reset";
+  response_complete_ = true;
+  destroyFilters();
+  info_.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+      connection_.services_.dispatcher.now() - info_.start_monotonic);
+  const HttpConnectionManagerConfig& config = *connection_.config_;
+  connection_.services_.stats.gaugeAdd(config.stats->downstream_rq_active, -1);
+  if (config.access_log != nullptr) config.access_log->log(info_, connection_.services_.dispatcher);
+}
+
+void ActiveStream::complete() {
+  if (response_complete_) return;
+  response_complete_ = true;
+  destroyFilters();
+  const HttpConnectionManagerConfig& config = *connection_.config_;
+  stats::WorkerStats& s = connection_.services_.stats;
+  info_.duration = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - info_.start_monotonic);
+  if (info_.response_code > 0) s.inc(config.stats->rqClass(info_.response_code));
+  s.recordValue(config.stats->downstream_rq_time, static_cast<uint64_t>(info_.duration.count()));
+  s.gaugeAdd(config.stats->downstream_rq_active, -1);
+  if (config.access_log != nullptr) config.access_log->log(info_, connection_.services_.dispatcher);
+  // A request whose body was not fully read leaves unparsed bytes: the connection can't go on.
+  connection_.onStreamComplete(close_connection_ || !request_complete_);
+}
+
+}  // namespace portico::http

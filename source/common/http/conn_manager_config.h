@@ -1,0 +1,70 @@
+#pragma once
+
+// Immutable per-listener HTTP settings shared by all workers, plus the per-worker services a
+// connection manager and its filters use.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "source/common/event/dispatcher.h"
+#include "source/common/http/filter.h"
+#include "source/common/http/http1/server_codec.h"
+#include "source/common/stats/store.h"
+#include "source/common/stats/worker_stats.h"
+
+namespace portico::router {
+class RouteTable;
+}
+namespace portico::upstream {
+class ClusterManager;
+}
+namespace portico::access_log {
+class AccessLog;
+}
+
+namespace portico::http {
+
+struct HttpStats {
+  HttpStats(stats::Store& store, const std::string& stat_prefix);
+  stats::StatId rqClass(int status) const;
+
+  stats::StatId downstream_cx_total, downstream_cx_active, downstream_rq_total,
+      downstream_rq_active, downstream_rq_1xx, downstream_rq_2xx, downstream_rq_3xx,
+      downstream_rq_4xx, downstream_rq_5xx, downstream_rq_time, downstream_cx_rx_bytes_total,
+      downstream_cx_tx_bytes_total, downstream_cx_protocol_error, downstream_rq_timeout,
+      downstream_rq_headers_timeout, downstream_cx_idle_timeout, downstream_cx_drain_close,
+      downstream_cx_overflow, downstream_rq_rx_reset, downstream_rq_local_reply;
+};
+
+// One worker's services, handed to filter factories.
+struct WorkerServices {
+  event::Dispatcher& dispatcher;
+  stats::WorkerStats& stats;
+  upstream::ClusterManager& cluster_manager;
+  std::function<uint64_t()> random;
+  // True once the worker drains: responses carry "connection: close".
+  const bool& draining;
+};
+
+using FilterFactoryCb = std::function<StreamDecoderFilterPtr(WorkerServices&)>;
+
+struct HttpConnectionManagerConfig {
+  std::string listener_name;
+  std::string stat_prefix;
+  std::shared_ptr<const router::RouteTable> routes;
+  http1::ServerLimits limits;
+  std::chrono::milliseconds idle_timeout{300000};
+  std::chrono::milliseconds request_headers_timeout{10000};
+  uint32_t buffer_limit = 1024 * 1024;
+  std::unique_ptr<HttpStats> stats;
+  // The chain, in order; the router is last.
+  std::vector<FilterFactoryCb> filter_factories;
+  std::shared_ptr<access_log::AccessLog> access_log;  // nullptr: off
+};
+using HttpConnectionManagerConfigConstSharedPtr =
+    std::shared_ptr<const HttpConnectionManagerConfig>;
+
+}  // namespace portico::http

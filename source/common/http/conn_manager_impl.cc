@@ -1,0 +1,183 @@
+#include "source/common/http/conn_manager_impl.h"
+
+#include "absl/strings/str_cat.h"
+#include "source/common/http/active_stream.h"
+
+namespace portico::http {
+
+HttpConnection::HttpConnection(HttpConnectionManagerConfigConstSharedPtr config,
+                               WorkerServices& services,
+                               std::unique_ptr<network::ConnectionImpl> connection,
+                               std::function<void(HttpConnection&)> on_closed)
+    : config_(std::move(config)),
+      services_(services),
+      connection_(std::move(connection)),
+      on_closed_(std::move(on_closed)),
+      codec_(*this, config_->limits) {
+  connection_->setCallbacks(*this);
+  remote_ip_ = connection_->remoteAddress().ip();
+  idle_timer_ = services_.dispatcher.createTimer([this] {
+    services_.stats.inc(config_->stats->downstream_cx_idle_timeout);
+    closeConnection(network::CloseType::kNoFlush);
+  });
+  headers_timer_ = services_.dispatcher.createTimer([this] {
+    services_.stats.inc(config_->stats->downstream_rq_headers_timeout);
+    if (stream_ == nullptr) {
+      // Slowloris defence: the head did not arrive in time.
+      onRequestError(408, "request headers timeout");
+    }
+  });
+  services_.stats.inc(config_->stats->downstream_cx_total);
+  services_.stats.gaugeAdd(config_->stats->downstream_cx_active, 1);
+  armIdleTimer();
+}
+
+HttpConnection::~HttpConnection() {
+  stream_.reset();
+  services_.stats.gaugeAdd(config_->stats->downstream_cx_active, -1);
+}
+
+void HttpConnection::armIdleTimer() {
+  if (config_->idle_timeout.count() > 0) idle_timer_->enableTimer(config_->idle_timeout);
+}
+
+void HttpConnection::onData(buffer::Buffer& data) {
+  idle_timer_->disableTimer();
+  if (stream_ == nullptr && !codec_.waitingForResume() && !headers_timer_->enabled() &&
+      config_->request_headers_timeout.count() > 0) {
+    headers_timer_->enableTimer(config_->request_headers_timeout);
+  }
+  pending_input_ = &data;
+  dispatchBuffered();
+}
+
+void HttpConnection::dispatchBuffered() {
+  if (pending_input_ == nullptr || closed_) return;
+  buffer::Buffer& data = *pending_input_;
+  dispatching_ = true;
+  while (!closed_) {
+    codec_.dispatch(data);
+    if (closed_ || codec_.failed()) break;
+    // A request finished and its response too (e.g. a local reply): go on with the next one.
+    if (codec_.waitingForResume() && stream_ == nullptr) {
+      codec_.resume();
+      if (data.length() > 0) continue;
+    }
+    break;
+  }
+  dispatching_ = false;
+  if (closed_) return;
+  if (codec_.waitingForResume() && data.length() > config_->buffer_limit &&
+      !read_disabled_for_pipelining_) {
+    // Pipelined requests pile up while we answer the current one: stop reading.
+    read_disabled_for_pipelining_ = true;
+    connection_->readDisable(true);
+  }
+  if (stream_ != nullptr) return;
+  if (codec_.partialHead() || data.length() > 0) {
+    if (!headers_timer_->enabled() && config_->request_headers_timeout.count() > 0) {
+      headers_timer_->enableTimer(config_->request_headers_timeout);
+    }
+  } else {
+    headers_timer_->disableTimer();
+    armIdleTimer();
+  }
+}
+
+void HttpConnection::onEvent(network::ConnectionEvent event) {
+  if (event == network::ConnectionEvent::kConnected) return;
+  closed_ = true;
+  idle_timer_->disableTimer();
+  headers_timer_->disableTimer();
+  uint64_t rx = connection_->bytesRead(), tx = connection_->bytesWritten();
+  services_.stats.inc(config_->stats->downstream_cx_rx_bytes_total, rx - last_rx_bytes_);
+  services_.stats.inc(config_->stats->downstream_cx_tx_bytes_total, tx - last_tx_bytes_);
+  last_rx_bytes_ = rx;
+  last_tx_bytes_ = tx;
+  if (stream_ != nullptr) {
+    stream_->onDownstreamReset();
+    services_.dispatcher.deferredDelete(std::move(stream_));
+  }
+  on_closed_(*this);
+}
+
+void HttpConnection::onAboveWriteBufferHighWatermark() {
+  if (stream_ != nullptr) stream_->onAboveWriteBufferHighWatermark();
+}
+
+void HttpConnection::onBelowWriteBufferLowWatermark() {
+  if (stream_ != nullptr) stream_->onBelowWriteBufferLowWatermark();
+}
+
+void HttpConnection::onRequestHeaders(RequestHead& head, bool end_stream) {
+  headers_timer_->disableTimer();
+  stream_ = std::make_unique<ActiveStream>(*this, head);
+  stream_->decodeHeaders(end_stream);
+}
+
+void HttpConnection::onRequestBody(absl::string_view data) {
+  if (stream_ != nullptr) stream_->decodeData(data, false);
+}
+
+void HttpConnection::onRequestComplete() {
+  // No stream: the response went out before the request ended (and the stream is gone).
+  if (stream_ != nullptr) stream_->decodeData(absl::string_view(), true);
+}
+
+void HttpConnection::onRequestError(int status, absl::string_view reason) {
+  services_.stats.inc(config_->stats->downstream_cx_protocol_error);
+  if (stream_ != nullptr) {
+    // Mid-body framing error (e.g. a bad chunk size): the stream can't continue.
+    stream_->resetStream(reason);
+    return;
+  }
+  // A minimal response that cannot be confused with anything an upstream sent.
+  ResponseHead head;
+  head.status = status;
+  std::string body = absl::StrCat(reason, "\n");
+  buffer::Buffer out;
+  out.add(absl::StrCat("HTTP/1.1 ", status, " ", http1::reasonPhrase(status),
+                       "\r\ncontent-type: text/plain\r\ncontent-length: ", body.size(),
+                       "\r\nconnection: close\r\n\r\n", body));
+  services_.stats.inc(config_->stats->downstream_rq_total);
+  services_.stats.inc(config_->stats->rqClass(status));
+  connection_->write(out);
+  closeConnection(network::CloseType::kFlushWrite);
+}
+
+void HttpConnection::write(buffer::Buffer& data) {
+  if (!closed_) connection_->write(data);
+}
+
+void HttpConnection::onStreamComplete(bool close_connection) {
+  services_.dispatcher.deferredDelete(std::move(stream_));
+  if (close_connection || draining_) {
+    if (draining_) services_.stats.inc(config_->stats->downstream_cx_drain_close);
+    closeConnection(network::CloseType::kFlushWrite);
+    return;
+  }
+  if (dispatching_) return;  // dispatchBuffered() resumes the codec when it unwinds
+  codec_.resume();
+  if (read_disabled_for_pipelining_) {
+    read_disabled_for_pipelining_ = false;
+    connection_->readDisable(false);  // re-delivers what is buffered
+  } else if (pending_input_ != nullptr && pending_input_->length() > 0) {
+    services_.dispatcher.runAtEndOfTurn([this] {
+      if (!closed_) dispatchBuffered();
+    });
+  } else {
+    armIdleTimer();
+  }
+}
+
+void HttpConnection::startDrain() {
+  draining_ = true;
+  if (stream_ == nullptr) closeConnection(network::CloseType::kFlushWrite);
+}
+
+void HttpConnection::closeConnection(network::CloseType type) {
+  if (closed_) return;
+  connection_->close(type);
+}
+
+}  // namespace portico::http

@@ -1,0 +1,73 @@
+#pragma once
+
+// HttpConnection: one downstream HTTP/1.1 connection. It owns the socket and the server codec,
+// runs one ActiveStream at a time (pipelined requests wait, answered in order), and applies
+// connection-level policy: idle and request-headers timeouts, drain (connection: close),
+// local replies for protocol errors, and downstream write back-pressure.
+
+#include <memory>
+
+#include "source/common/event/dispatcher.h"
+#include "source/common/http/conn_manager_config.h"
+#include "source/common/http/http1/server_codec.h"
+#include "source/common/network/connection_impl.h"
+
+namespace portico::http {
+
+class ActiveStream;
+
+class HttpConnection : public network::ConnectionCallbacks,
+                       public http1::ServerCodecCallbacks,
+                       public event::DeferredDeletable {
+ public:
+  HttpConnection(HttpConnectionManagerConfigConstSharedPtr config, WorkerServices& services,
+                 std::unique_ptr<network::ConnectionImpl> connection,
+                 std::function<void(HttpConnection&)> on_closed);
+  ~HttpConnection() override;
+
+  // Drain: close now if idle, else after the current response.
+  void startDrain();
+  bool idle() const { return stream_ == nullptr; }
+
+  // network::ConnectionCallbacks
+  void onData(buffer::Buffer& data) override;
+  void onEvent(network::ConnectionEvent event) override;
+  void onAboveWriteBufferHighWatermark() override;
+  void onBelowWriteBufferLowWatermark() override;
+
+  // http1::ServerCodecCallbacks
+  void onRequestHeaders(RequestHead& head, bool end_stream) override;
+  void onRequestBody(absl::string_view data) override;
+  void onRequestComplete() override;
+  void onRequestError(int status, absl::string_view reason) override;
+
+ private:
+  friend class ActiveStream;
+
+  // Called by the stream when its response is fully encoded.
+  void onStreamComplete(bool close_connection);
+  // Called by the stream to write encoded bytes.
+  void write(buffer::Buffer& data);
+  void dispatchBuffered();
+  void armIdleTimer();
+  void closeConnection(network::CloseType type);
+
+  HttpConnectionManagerConfigConstSharedPtr config_;
+  WorkerServices& services_;
+  std::unique_ptr<network::ConnectionImpl> connection_;
+  std::function<void(HttpConnection&)> on_closed_;
+  http1::ServerCodec codec_;
+  std::unique_ptr<ActiveStream> stream_;
+  event::TimerPtr idle_timer_;
+  event::TimerPtr headers_timer_;
+  std::string remote_ip_;
+  buffer::Buffer* pending_input_ = nullptr;
+  uint64_t last_rx_bytes_ = 0;
+  uint64_t last_tx_bytes_ = 0;
+  bool closed_ = false;
+  bool draining_ = false;
+  bool dispatching_ = false;
+  bool read_disabled_for_pipelining_ = false;
+};
+
+}  // namespace portico::http

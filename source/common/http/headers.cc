@@ -1,0 +1,43 @@
+#include "source/common/http/headers.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+
+namespace portico::http {
+
+void removeHopByHopHeaders(HeaderMap& headers) {
+  const std::string* connection = headers.get("connection");
+  if (connection != nullptr) {
+    std::string listed = *connection;  // copy: remove() below invalidates the pointer
+    for (absl::string_view token : absl::StrSplit(listed, ',')) {
+      token = absl::StripAsciiWhitespace(token);
+      // Never let a client strip our own end-to-end essentials via Connection.
+      if (token.empty() || absl::EqualsIgnoreCase(token, "host")) continue;
+      headers.remove(token);
+    }
+  }
+  static constexpr absl::string_view kHopByHop[] = {
+      "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade",
+      "trailer"};
+  bool any = false;
+  for (const HeaderEntry& e : headers) {
+    for (absl::string_view h : kHopByHop) any = any || e.name == h;
+  }
+  if (!any) return;
+  for (absl::string_view h : kHopByHop) headers.remove(h);
+}
+
+std::string generateRequestId(const std::function<uint64_t()>& random) {
+  uint64_t hi = random();
+  uint64_t lo = random();
+  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
+  char out[37];
+  snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", static_cast<uint32_t>(hi >> 32),
+           static_cast<uint32_t>((hi >> 16) & 0xffff), static_cast<uint32_t>(hi & 0xffff),
+           static_cast<uint32_t>(lo >> 48),
+           static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+  return out;
+}
+
+}  // namespace portico::http

@@ -1,0 +1,21 @@
+#pragma once
+
+// Header rules a proxy applies on both directions.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "source/common/http/header_map.h"
+
+namespace portico::http {
+
+// Removes hop-by-hop fields (RFC 9110 7.6.1): connection, keep-alive, proxy-connection, te,
+// transfer-encoding, upgrade, trailer, and every field the Connection header names.
+// Framing headers are re-created by the codec of the next hop.
+void removeHopByHopHeaders(HeaderMap& headers);
+
+// A random UUID (version 4) for x-request-id.
+std::string generateRequestId(const std::function<uint64_t()>& random);
+
+}  // namespace portico::http

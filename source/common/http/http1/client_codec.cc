@@ -1,0 +1,95 @@
+#include "source/common/http/http1/client_codec.h"
+
+namespace portico::http::http1 {
+
+ClientCodec::ClientCodec(ClientCodecCallbacks& callbacks)
+    : callbacks_(callbacks), parser_(HTTP_RESPONSE, *this) {}
+
+void ClientCodec::encodeRequestHeaders(const RequestHead& head, BodyFraming framing,
+                                       buffer::Buffer& out) {
+  request_framing_ = framing;
+  request_is_head_ = head.method == "HEAD";
+  response_started_ = false;
+  response_complete_ = false;
+  out.add(head.method);
+  out.add(" ", 1);
+  out.add(head.path);
+  out.add(" HTTP/1.1\r\n", 11);
+  encodeHeaderFields(head.headers, out);
+  if (framing == BodyFraming::kChunked) out.add("transfer-encoding: chunked\r\n");
+  out.add("\r\n", 2);
+}
+
+void ClientCodec::encodeRequestData(absl::string_view data, bool end_stream,
+                                    buffer::Buffer& out) {
+  encodeBody(request_framing_, data, end_stream, out);
+}
+
+void ClientCodec::dispatch(buffer::Buffer& data) {
+  while (!failed_ && !response_complete_ && data.length() > 0) {
+    absl::string_view piece = data.slice(0);
+    size_t consumed = 0;
+    ParseResult result = parser_.execute(piece.data(), piece.size(), &consumed);
+    data.drain(consumed);
+    if (result == ParseResult::kError) {
+      failed_ = true;
+      callbacks_.onResponseError(parser_.error());
+      return;
+    }
+    if (result == ParseResult::kPaused) {
+      parser_.resume();
+      if (interim_) {
+        interim_ = false;
+        continue;  // the final response follows on the same connection
+      }
+    }
+  }
+}
+
+bool ClientCodec::onConnectionClosed() {
+  if (response_complete_ || failed_) return false;
+  if (response_started_ && parser_.messageNeedsEof()) {
+    if (parser_.finish()) return response_complete_;
+  }
+  failed_ = true;
+  callbacks_.onResponseError(response_started_ ? "upstream closed mid-response"
+                                               : "upstream closed before responding");
+  return false;
+}
+
+bool ClientCodec::onHeadersComplete() {
+  head_.status = parser_.statusCode();
+  head_.reason = std::move(parser_.statusText());
+  head_.minor_version = parser_.minorVersion();
+  head_.headers = std::move(parser_.headers());
+  parser_.headers().clear();
+  if (head_.status >= 100 && head_.status < 200) {
+    if (head_.status == 101) {
+      parser_.setError("unexpected 101 Switching Protocols");
+      return false;
+    }
+    interim_ = true;
+    callbacks_.on1xxHeaders(head_);
+    return true;
+  }
+  response_started_ = true;
+  if (request_is_head_) parser_.skipBody();
+  keep_alive_ = parser_.keepAlive();
+  const bool no_body = request_is_head_ || head_.status == 204 || head_.status == 304 ||
+                       (parser_.hasContentLength() && parser_.contentLength() == 0 &&
+                        !parser_.chunked());
+  callbacks_.onResponseHeaders(head_, no_body);
+  return true;
+}
+
+void ClientCodec::onBody(absl::string_view data) { callbacks_.onResponseBody(data); }
+
+void ClientCodec::onMessageComplete() {
+  if (interim_) return;
+  response_complete_ = true;
+  // llhttp decides keep-alive from the final state (e.g. close-delimited bodies).
+  keep_alive_ = keep_alive_ && parser_.keepAlive();
+  callbacks_.onResponseComplete();
+}
+
+}  // namespace portico::http::http1

@@ -1,0 +1,61 @@
+#pragma once
+
+// ClientCodec: the upstream side of an HTTP/1.1 connection. Encodes one request at a time and
+// parses its response (1xx interim responses are passed through separately).
+
+#include "source/common/buffer/buffer.h"
+#include "source/common/http/header_map.h"
+#include "source/common/http/http1/encoder.h"
+#include "source/common/http/http1/parser.h"
+
+namespace portico::http::http1 {
+
+class ClientCodecCallbacks {
+ public:
+  virtual ~ClientCodecCallbacks() = default;
+  virtual void on1xxHeaders(ResponseHead& head) = 0;
+  virtual void onResponseHeaders(ResponseHead& head, bool end_stream) = 0;
+  virtual void onResponseBody(absl::string_view data) = 0;
+  virtual void onResponseComplete() = 0;
+  virtual void onResponseError(absl::string_view reason) = 0;
+};
+
+class ClientCodec : private ParserCallbacks {
+ public:
+  explicit ClientCodec(ClientCodecCallbacks& callbacks);
+
+  // Starts a request: writes the request line and headers with the given body framing
+  // (kNone, kContentLength - the caller keeps its content-length header - or kChunked).
+  void encodeRequestHeaders(const RequestHead& head, BodyFraming framing, buffer::Buffer& out);
+  void encodeRequestData(absl::string_view data, bool end_stream, buffer::Buffer& out);
+
+  // Parses response bytes, draining what it consumed.
+  void dispatch(buffer::Buffer& data);
+  // The upstream closed: completes a close-delimited response, else reports an error if a
+  // response was in progress. Returns true if this completed the response.
+  bool onConnectionClosed();
+
+  bool responseComplete() const { return response_complete_; }
+  // The connection can carry another request after this response.
+  bool keepAlive() const { return keep_alive_; }
+  bool responseStarted() const { return response_started_; }
+
+ private:
+  // ParserCallbacks
+  bool onHeadersComplete() override;
+  void onBody(absl::string_view data) override;
+  void onMessageComplete() override;
+
+  ClientCodecCallbacks& callbacks_;
+  Http1Parser parser_;
+  ResponseHead head_;
+  BodyFraming request_framing_ = BodyFraming::kNone;
+  bool request_is_head_ = false;
+  bool response_started_ = false;
+  bool response_complete_ = false;
+  bool interim_ = false;
+  bool keep_alive_ = true;
+  bool failed_ = false;
+};
+
+}  // namespace portico::http::http1

@@ -1,0 +1,123 @@
+#include "source/common/http/http1/parser.h"
+
+#include "absl/strings/ascii.h"
+
+namespace portico::http::http1 {
+
+Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks) : callbacks_(callbacks) {
+  llhttp_settings_init(&settings_);
+  settings_.on_message_begin = onMessageBeginCb;
+  settings_.on_url = onUrlCb;
+  settings_.on_status = onStatusCb;
+  settings_.on_header_field = onHeaderFieldCb;
+  settings_.on_header_value = onHeaderValueCb;
+  settings_.on_header_value_complete = onHeaderValueCompleteCb;
+  settings_.on_headers_complete = onHeadersCompleteCb;
+  settings_.on_body = onBodyCb;
+  settings_.on_message_complete = onMessageCompleteCb;
+  llhttp_init(&parser_, type, &settings_);
+  parser_.data = this;
+}
+
+ParseResult Http1Parser::execute(const char* data, size_t len, size_t* consumed) {
+  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  if (err == HPE_OK) {
+    *consumed = len;
+    return ParseResult::kConsumedAll;
+  }
+  const char* pos = llhttp_get_error_pos(&parser_);
+  *consumed = pos != nullptr && pos >= data ? static_cast<size_t>(pos - data) : 0;
+  if (err == HPE_PAUSED) return ParseResult::kPaused;
+  if (error_.empty()) {
+    error_ = err == HPE_PAUSED_UPGRADE ? "upgrade not supported"
+                                       : std::string(llhttp_errno_name(err)) + ": " +
+                                             llhttp_get_error_reason(&parser_);
+  }
+  return ParseResult::kError;
+}
+
+bool Http1Parser::finish() {
+  llhttp_errno_t err = llhttp_finish(&parser_);
+  if (err == HPE_OK || err == HPE_PAUSED) return true;
+  if (error_.empty()) error_ = std::string(llhttp_errno_name(err));
+  return false;
+}
+
+absl::string_view Http1Parser::methodName() const {
+  return llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+}
+
+int Http1Parser::onMessageBeginCb(llhttp_t* p) {
+  Http1Parser& s = self(p);
+  s.url_.clear();
+  s.status_text_.clear();
+  s.field_.clear();
+  s.value_.clear();
+  s.headers_.clear();
+  s.in_trailers_ = false;
+  s.skip_body_ = false;
+  return 0;
+}
+
+int Http1Parser::onUrlCb(llhttp_t* p, const char* at, size_t len) {
+  self(p).url_.append(at, len);
+  return 0;
+}
+
+int Http1Parser::onStatusCb(llhttp_t* p, const char* at, size_t len) {
+  self(p).status_text_.append(at, len);
+  return 0;
+}
+
+int Http1Parser::onHeaderFieldCb(llhttp_t* p, const char* at, size_t len) {
+  self(p).field_.append(at, len);
+  return 0;
+}
+
+int Http1Parser::onHeaderValueCb(llhttp_t* p, const char* at, size_t len) {
+  self(p).value_.append(at, len);
+  return 0;
+}
+
+int Http1Parser::onHeaderValueCompleteCb(llhttp_t* p) {
+  Http1Parser& s = self(p);
+  // llhttp leaves trailing whitespace in values; field values exclude it (RFC 9110 5.5).
+  absl::string_view value = absl::StripTrailingAsciiWhitespace(s.value_);
+  for (char c : value) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && u != '\t') || u == 0x7f) {
+      s.error_ = "invalid character in header value";
+      return -1;
+    }
+  }
+  // Trailers are parsed for framing but not forwarded.
+  if (!s.in_trailers_) s.headers_.add(s.field_, value);
+  s.field_.clear();
+  s.value_.clear();
+  return 0;
+}
+
+int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
+  Http1Parser& s = self(p);
+  s.in_trailers_ = true;
+  if (!s.callbacks_.onHeadersComplete()) {
+    if (s.error_.empty()) s.error_ = "rejected";
+    return -1;
+  }
+  // 1 = the message has no body (llhttp's contract for on_headers_complete).
+  return s.skip_body_ ? 1 : 0;
+}
+
+int Http1Parser::onBodyCb(llhttp_t* p, const char* at, size_t len) {
+  self(p).callbacks_.onBody(absl::string_view(at, len));
+  return 0;
+}
+
+int Http1Parser::onMessageCompleteCb(llhttp_t* p) {
+  Http1Parser& s = self(p);
+  s.callbacks_.onMessageComplete();
+  // Pause so the owner handles one message at a time (in-order pipelining).
+  return HPE_PAUSED;
+}
+
+}  // namespace portico::http::http1

@@ -1,0 +1,91 @@
+#pragma once
+
+// Http1Parser: llhttp wrapped into a resumable, pausing parser that produces a RequestHead or
+// ResponseHead and body spans. Shared by the server (downstream) and client (upstream) codecs.
+//
+// Outcomes of execute(): all input consumed; paused after a complete message (the caller
+// resumes it when it is ready for the next pipelined message); or an error with a reason.
+// Body spans point into the caller's input and are only valid during the callback.
+
+#include <llhttp.h>
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "source/common/http/header_map.h"
+
+namespace portico::http::http1 {
+
+class ParserCallbacks {
+ public:
+  virtual ~ParserCallbacks() = default;
+  // Return false to fail the parse (e.g. a limit was hit); setError() first.
+  virtual bool onHeadersComplete() = 0;
+  virtual void onBody(absl::string_view data) = 0;
+  virtual void onMessageComplete() = 0;
+};
+
+enum class ParseResult { kConsumedAll, kPaused, kError };
+
+class Http1Parser {
+ public:
+  Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks);
+  Http1Parser(const Http1Parser&) = delete;
+  Http1Parser& operator=(const Http1Parser&) = delete;
+
+  // Parses up to len bytes; *consumed says how many were used.
+  ParseResult execute(const char* data, size_t len, size_t* consumed);
+  // After kPaused: allows the next message.
+  void resume() { llhttp_resume(&parser_); }
+  // Signals EOF from the peer (close-delimited responses end here). Returns false on error.
+  bool finish();
+
+  // Valid during/after onHeadersComplete until the next message begins.
+  std::string& url() { return url_; }
+  std::string& statusText() { return status_text_; }
+  HeaderMap& headers() { return headers_; }
+  int statusCode() const { return parser_.status_code; }
+  absl::string_view methodName() const;
+  int minorVersion() const { return parser_.http_minor; }
+  int majorVersion() const { return parser_.http_major; }
+  bool keepAlive() const { return llhttp_should_keep_alive(&parser_) != 0; }
+  bool chunked() const { return (parser_.flags & F_CHUNKED) != 0; }
+  bool hasContentLength() const { return (parser_.flags & F_CONTENT_LENGTH) != 0; }
+  uint64_t contentLength() const { return parser_.content_length; }
+  bool upgrade() const { return parser_.upgrade != 0; }
+  bool messageNeedsEof() const { return llhttp_message_needs_eof(&parser_) != 0; }
+  // Tells llhttp that the current response has no body (response to HEAD, or a 1xx/204/304
+  // it already knows). Only meaningful inside onHeadersComplete.
+  void skipBody() { skip_body_ = true; }
+  // Treats an Upgrade request as a plain one (we strip Upgrade before forwarding).
+  void clearUpgrade() { parser_.upgrade = 0; }
+
+  void setError(absl::string_view reason) { error_ = std::string(reason); }
+  const std::string& error() const { return error_; }
+
+ private:
+  static Http1Parser& self(llhttp_t* p) { return *static_cast<Http1Parser*>(p->data); }
+  static int onMessageBeginCb(llhttp_t* p);
+  static int onUrlCb(llhttp_t* p, const char* at, size_t len);
+  static int onStatusCb(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderFieldCb(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValueCb(llhttp_t* p, const char* at, size_t len);
+  static int onHeaderValueCompleteCb(llhttp_t* p);
+  static int onHeadersCompleteCb(llhttp_t* p);
+  static int onBodyCb(llhttp_t* p, const char* at, size_t len);
+  static int onMessageCompleteCb(llhttp_t* p);
+
+  llhttp_t parser_;
+  llhttp_settings_t settings_;
+  ParserCallbacks& callbacks_;
+  std::string url_;
+  std::string status_text_;
+  std::string field_;
+  std::string value_;
+  HeaderMap headers_;
+  std::string error_;
+  bool in_trailers_ = false;
+  bool skip_body_ = false;
+};
+
+}  // namespace portico::http::http1

@@ -1,0 +1,187 @@
+#include "source/common/http/http1/server_codec.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace portico::http::http1 {
+
+ServerCodec::ServerCodec(ServerCodecCallbacks& callbacks, const ServerLimits& limits)
+    : callbacks_(callbacks),
+      limits_(limits),
+      parser_(HTTP_REQUEST, *this),
+      scanner_(limits.max_request_headers_bytes) {}
+
+void ServerCodec::dispatch(buffer::Buffer& data) {
+  while (!waiting_ && !failed_ && data.length() > 0) {
+    absl::string_view piece = data.slice(0);
+    size_t feed = piece.size();
+    bool head_ends_here = false;
+    if (in_head_) {
+      HeadScanner::Result r = scanner_.scan(piece.data(), piece.size(), &feed);
+      if (r == HeadScanner::Result::kError) {
+        fail(scanner_.tooLarge() ? 431 : 400, scanner_.error());
+        return;
+      }
+      head_ends_here = r == HeadScanner::Result::kHeadEnd;
+    }
+    size_t consumed = 0;
+    ParseResult result = parser_.execute(piece.data(), feed, &consumed);
+    data.drain(consumed);
+    if (failed_) return;  // a callback refused the request
+    if (result == ParseResult::kError) {
+      fail(400, parser_.error());
+      return;
+    }
+    if (result == ParseResult::kPaused) {
+      waiting_ = true;
+      return;
+    }
+    if (head_ends_here && in_head_) {
+      // Our scanner saw the end of the head but llhttp did not: never guess, refuse.
+      fail(400, "malformed request head");
+      return;
+    }
+  }
+}
+
+void ServerCodec::resume() {
+  if (!waiting_) return;
+  waiting_ = false;
+  in_head_ = true;
+  scanner_.reset();
+  parser_.resume();
+}
+
+void ServerCodec::fail(int status, absl::string_view reason) {
+  if (failed_) return;
+  failed_ = true;
+  in_request_ = false;
+  callbacks_.onRequestError(status, reason);
+}
+
+bool ServerCodec::onHeadersComplete() {
+  in_head_ = false;
+  HeaderMap& headers = parser_.headers();
+  if (headers.size() > limits_.max_headers_count) {
+    fail(431, "too many request headers");
+    return false;
+  }
+  if (parser_.majorVersion() != 1) {
+    fail(400, "unsupported HTTP version");
+    return false;
+  }
+  head_.method.assign(parser_.methodName().data(), parser_.methodName().size());
+  if (head_.method == "CONNECT") {
+    fail(405, "CONNECT is not supported");
+    return false;
+  }
+  head_.minor_version = parser_.minorVersion();
+  head_.path = std::move(parser_.url());
+  head_.headers = std::move(headers);
+  headers.clear();
+
+  // Request target: origin-form, absolute-form (turned into origin-form + Host), or "*".
+  if (!head_.path.empty() && head_.path[0] != '/') {
+    absl::string_view target = head_.path;
+    if (head_.path == "*" && head_.method == "OPTIONS") {
+      // asterisk-form: forwarded as is.
+    } else if (absl::StartsWithIgnoreCase(target, "http://") ||
+               absl::StartsWithIgnoreCase(target, "https://")) {
+      target.remove_prefix(target.find("//") + 2);
+      size_t slash = target.find_first_of("/?");
+      absl::string_view authority = target.substr(0, slash);
+      if (authority.empty()) {
+        fail(400, "absolute-form target without authority");
+        return false;
+      }
+      head_.headers.set("host", authority);
+      head_.path = slash == absl::string_view::npos ? "/" : std::string(target.substr(slash));
+      if (head_.path[0] == '?') head_.path.insert(0, "/");
+    } else {
+      fail(400, "invalid request target");
+      return false;
+    }
+  }
+  int hosts = 0;
+  head_.headers.forEachValue("host", [&](const std::string&) { hosts++; });
+  if (hosts > 1 || (hosts == 0 && head_.minor_version == 1)) {
+    fail(400, hosts > 1 ? "multiple Host headers" : "missing Host header");
+    return false;
+  }
+  if (parser_.upgrade()) parser_.clearUpgrade();
+
+  request_keep_alive_ = parser_.keepAlive();
+  request_is_head_ = head_.method == "HEAD";
+  if (parser_.chunked()) {
+    request_framing_ = BodyFraming::kChunked;
+  } else if (parser_.hasContentLength() && parser_.contentLength() > 0) {
+    request_framing_ = BodyFraming::kContentLength;
+  } else {
+    request_framing_ = BodyFraming::kNone;
+  }
+  in_request_ = true;
+  callbacks_.onRequestHeaders(head_, request_framing_ == BodyFraming::kNone);
+  return !failed_;
+}
+
+void ServerCodec::onBody(absl::string_view data) { callbacks_.onRequestBody(data); }
+
+void ServerCodec::onMessageComplete() {
+  in_request_ = false;
+  callbacks_.onRequestComplete();
+}
+
+BodyFraming ServerCodec::encodeResponseHeaders(const ResponseHead& head, bool end_stream,
+                                               bool close_connection, buffer::Buffer& out) {
+  const int status = head.status;
+  const bool no_body_status = status == 204 || status == 304 || (status >= 100 && status < 200);
+  const std::string* content_length = head.headers.get("content-length");
+  HeaderMap extra;
+  if (request_is_head_ || no_body_status) {
+    response_framing_ = BodyFraming::kNone;
+  } else if (content_length != nullptr) {
+    response_framing_ = BodyFraming::kContentLength;
+  } else if (end_stream) {
+    response_framing_ = BodyFraming::kNone;
+    extra.add("content-length", "0");
+  } else if (head_.minor_version >= 1) {
+    response_framing_ = BodyFraming::kChunked;
+    extra.add("transfer-encoding", "chunked");
+  } else {
+    response_framing_ = BodyFraming::kCloseDelimited;
+    close_connection = true;
+  }
+  if (close_connection) {
+    extra.add("connection", "close");
+  } else if (head_.minor_version == 0) {
+    extra.add("connection", "keep-alive");
+  }
+
+  char status_line[32];
+  int n = snprintf(status_line, sizeof(status_line), "HTTP/1.1 %d ", status);
+  out.add(status_line, static_cast<size_t>(n));
+  out.add(head.reason.empty() ? reasonPhrase(status) : absl::string_view(head.reason));
+  out.add("\r\n", 2);
+  encodeHeaderFields(head.headers, out);
+  encodeHeaderFields(extra, out);
+  out.add("\r\n", 2);
+  return response_framing_;
+}
+
+void ServerCodec::encode1xx(const ResponseHead& head, buffer::Buffer& out) {
+  char status_line[32];
+  int n = snprintf(status_line, sizeof(status_line), "HTTP/1.1 %d ", head.status);
+  out.add(status_line, static_cast<size_t>(n));
+  out.add(reasonPhrase(head.status));
+  out.add("\r\n", 2);
+  encodeHeaderFields(head.headers, out);
+  out.add("\r\n", 2);
+}
+
+void ServerCodec::encodeResponseData(absl::string_view data, bool end_stream,
+                                     buffer::Buffer& out) {
+  encodeBody(response_framing_, data, end_stream, out);
+}
+
+}  // namespace portico::http::http1

@@ -1,0 +1,90 @@
+#pragma once
+
+// ServerCodec: the downstream side of an HTTP/1.1 connection. Parses requests one at a time
+// (pipelined requests wait in the connection's buffer until resume()), refuses malformed ones,
+// and encodes responses with the framing the client can take.
+
+#include <cstdint>
+
+#include "source/common/buffer/buffer.h"
+#include "source/common/http/header_map.h"
+#include "source/common/http/http1/encoder.h"
+#include "source/common/http/http1/head_scanner.h"
+#include "source/common/http/http1/parser.h"
+
+namespace portico::http::http1 {
+
+struct ServerLimits {
+  uint32_t max_request_headers_bytes = 60 * 1024;
+  uint32_t max_headers_count = 100;
+};
+
+class ServerCodecCallbacks {
+ public:
+  virtual ~ServerCodecCallbacks() = default;
+  // `head` stays valid (and may be modified) until the next request begins.
+  virtual void onRequestHeaders(RequestHead& head, bool end_stream) = 0;
+  virtual void onRequestBody(absl::string_view data) = 0;
+  virtual void onRequestComplete() = 0;
+  // The connection must answer `status` (400 or 431) and close; nothing more is parsed.
+  virtual void onRequestError(int status, absl::string_view reason) = 0;
+};
+
+class ServerCodec : private ParserCallbacks {
+ public:
+  ServerCodec(ServerCodecCallbacks& callbacks, const ServerLimits& limits);
+
+  // Parses from `data`, draining what it consumed. Stops after a complete request (until
+  // resume()), on error, or when `data` is empty.
+  void dispatch(buffer::Buffer& data);
+  // The current request's response is done: the next pipelined request may be parsed.
+  void resume();
+  // True between a complete request and resume().
+  bool waitingForResume() const { return waiting_; }
+  bool failed() const { return failed_; }
+  // A request's head has been parsed and its body is not finished.
+  bool requestInProgress() const { return in_request_; }
+  // Some bytes of a request head arrived, but not all of it.
+  bool partialHead() const { return in_head_ && !waiting_ && scanner_.bytes() > 0; }
+
+  // About the current request.
+  bool requestKeepAlive() const { return request_keep_alive_; }
+  bool requestIsHead() const { return request_is_head_; }
+  int requestMinorVersion() const { return head_.minor_version; }
+  // Framing of the current request's body as received (kNone, kContentLength or kChunked).
+  BodyFraming requestFraming() const { return request_framing_; }
+
+  // Encodes the response head; picks the body framing (Content-Length kept, else chunked for
+  // HTTP/1.1 clients, else close-delimited). Adds "connection: close" when close_connection.
+  // Returns the framing so callers know whether the connection must close after the body.
+  BodyFraming encodeResponseHeaders(const ResponseHead& head, bool end_stream,
+                                    bool close_connection, buffer::Buffer& out);
+  // 1xx informational responses (100 Continue, 103 Early Hints).
+  void encode1xx(const ResponseHead& head, buffer::Buffer& out);
+  void encodeResponseData(absl::string_view data, bool end_stream, buffer::Buffer& out);
+
+ private:
+  // ParserCallbacks
+  bool onHeadersComplete() override;
+  void onBody(absl::string_view data) override;
+  void onMessageComplete() override;
+
+  void fail(int status, absl::string_view reason);
+
+  ServerCodecCallbacks& callbacks_;
+  ServerLimits limits_;
+  Http1Parser parser_;
+  HeadScanner scanner_;
+  RequestHead head_;
+  BodyFraming request_framing_ = BodyFraming::kNone;
+  BodyFraming response_framing_ = BodyFraming::kNone;
+  bool in_head_ = true;
+  bool in_request_ = false;
+  bool waiting_ = false;
+  bool failed_ = false;
+  bool request_keep_alive_ = true;
+  bool request_is_head_ = false;
+  bool message_complete_in_headers_ = false;
+};
+
+}  // namespace portico::http::http1

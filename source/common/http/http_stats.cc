@@ -1,0 +1,41 @@
+#include "absl/strings/str_cat.h"
+#include "source/common/http/conn_manager_config.h"
+
+namespace portico::http {
+
+HttpStats::HttpStats(stats::Store& store, const std::string& stat_prefix) {
+  const std::string p = absl::StrCat("http.", stat_prefix, ".");
+  auto c = [&](absl::string_view n) { return store.counter(absl::StrCat(p, n)); };
+  auto g = [&](absl::string_view n) { return store.gauge(absl::StrCat(p, n)); };
+  downstream_cx_total = c("downstream_cx_total");
+  downstream_cx_active = g("downstream_cx_active");
+  downstream_rq_total = c("downstream_rq_total");
+  downstream_rq_active = g("downstream_rq_active");
+  downstream_rq_1xx = c("downstream_rq_1xx");
+  downstream_rq_2xx = c("downstream_rq_2xx");
+  downstream_rq_3xx = c("downstream_rq_3xx");
+  downstream_rq_4xx = c("downstream_rq_4xx");
+  downstream_rq_5xx = c("downstream_rq_5xx");
+  downstream_rq_time =
+      store.histogram(absl::StrCat(p, "downstream_rq_time"), stats::Unit::kMicroseconds);
+  downstream_cx_rx_bytes_total = c("downstream_cx_rx_bytes_total");
+  downstream_cx_tx_bytes_total = c("downstream_cx_tx_bytes_total");
+  downstream_cx_protocol_error = c("downstream_cx_protocol_error");
+  downstream_rq_timeout = c("downstream_rq_timeout");
+  downstream_rq_headers_timeout = c("downstream_rq_headers_timeout");
+  downstream_cx_idle_timeout = c("downstream_cx_idle_timeout");
+  downstream_cx_drain_close = c("downstream_cx_drain_close");
+  downstream_cx_overflow = c("downstream_cx_overflow");
+  downstream_rq_rx_reset = c("downstream_rq_rx_reset");
+  downstream_rq_local_reply = c("downstream_rq_local_reply");
+}
+
+stats::StatId HttpStats::rqClass(int status) const {
+  if (status < 200) return downstream_rq_1xx;
+  if (status < 300) return downstream_rq_2xx;
+  if (status < 400) return downstream_rq_3xx;
+  if (status < 500) return downstream_rq_4xx;
+  return downstream_rq_5xx;
+}
+
+}  // namespace portico::http

@@ -1,0 +1,55 @@
+#pragma once
+
+// A non-blocking TCP connection bound to one dispatcher. Owners (HTTP codecs, pools) get
+// data and events through ConnectionCallbacks; they never see the fd or epoll.
+
+#include <cstdint>
+#include <memory>
+
+#include "source/common/buffer/buffer.h"
+#include "source/common/network/address.h"
+
+namespace portico::network {
+
+enum class ConnectionEvent { kConnected, kRemoteClose, kLocalClose };
+
+enum class CloseType {
+  kFlushWrite,  // send what is buffered, then close (bounded by a delay timeout)
+  kNoFlush,     // close now; unsent data is lost (used for resets)
+};
+
+class ConnectionCallbacks {
+ public:
+  virtual ~ConnectionCallbacks() = default;
+  // New bytes are in `data` (the connection's read buffer); consume by draining it.
+  virtual void onData(buffer::Buffer& data) = 0;
+  // kRemoteClose / kLocalClose arrive once; after them the connection does nothing more.
+  virtual void onEvent(ConnectionEvent event) = 0;
+  // Write buffer crossed the high watermark upwards / the low watermark downwards.
+  virtual void onAboveWriteBufferHighWatermark() = 0;
+  virtual void onBelowWriteBufferLowWatermark() = 0;
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual void setCallbacks(ConnectionCallbacks& callbacks) = 0;
+  // Moves all of `data` into the write buffer and flushes what the socket takes.
+  virtual void write(buffer::Buffer& data) = 0;
+  virtual void close(CloseType type) = 0;
+  // Counted: each true needs a matching false. While disabled no onData() is raised, and the
+  // kernel's receive window applies TCP back-pressure to the peer.
+  virtual void readDisable(bool disable) = 0;
+  virtual bool readEnabled() const = 0;
+  virtual bool isOpen() const = 0;
+  virtual size_t writeBufferLength() const = 0;
+  virtual bool aboveHighWatermark() const = 0;
+  virtual const Address& remoteAddress() const = 0;
+  virtual uint64_t id() const = 0;
+  // Bytes moved, for stats.
+  virtual uint64_t bytesRead() const = 0;
+  virtual uint64_t bytesWritten() const = 0;
+};
+using ConnectionPtr = std::unique_ptr<Connection>;
+
+}  // namespace portico::network

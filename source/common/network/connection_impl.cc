@@ -1,0 +1,189 @@
+#include "source/common/network/connection_impl.h"
+
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace portico::network {
+
+namespace {
+thread_local uint64_t next_connection_id = 1;
+// Bytes read per read event before yielding to other connections (fairness).
+constexpr size_t kMaxReadPerEvent = 256 * 1024;
+constexpr std::chrono::milliseconds kDelayedCloseTimeout{1000};
+}  // namespace
+
+ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Address& remote,
+                               bool connecting, uint32_t buffer_limit)
+    : dispatcher_(dispatcher),
+      fd_(fd),
+      remote_(remote),
+      id_(next_connection_id++),
+      high_watermark_(buffer_limit),
+      low_watermark_(buffer_limit / 2),
+      connecting_(connecting) {
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  file_event_ = dispatcher_.createFileEvent(fd_, [this](uint32_t events) { onFileEvent(events); });
+}
+
+ConnectionImpl::~ConnectionImpl() {
+  file_event_.reset();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::unique_ptr<ConnectionImpl> ConnectionImpl::connect(event::Dispatcher& dispatcher,
+                                                        const Address& address,
+                                                        uint32_t buffer_limit) {
+  int fd = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return nullptr;
+  int rc = ::connect(fd, address.sockAddr(), address.sockLen());
+  auto conn = std::make_unique<ConnectionImpl>(dispatcher, fd, address, true, buffer_limit);
+  if (rc != 0 && errno != EINPROGRESS) {
+    // Refused at once: report it through the normal event path so callers have one failure path.
+    conn->connect_failed_ = true;
+    conn->file_event_->activate(event::kWrite);
+  }
+  return conn;
+}
+
+void ConnectionImpl::onFileEvent(uint32_t events) {
+  if (fd_ < 0) return;
+  if (connecting_) {
+    if ((events & (event::kWrite | event::kClosed)) == 0) return;
+    if (connect_failed_) {
+      closeSocket(ConnectionEvent::kRemoteClose);
+      return;
+    }
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      closeSocket(ConnectionEvent::kRemoteClose);
+      return;
+    }
+    connecting_ = false;
+    if (callbacks_ != nullptr) callbacks_->onEvent(ConnectionEvent::kConnected);
+    if (fd_ < 0) return;
+  }
+  if (events & event::kWrite) {
+    onWriteReady();
+    if (fd_ < 0) return;
+  }
+  if (events & event::kRead) onReadReady();
+}
+
+void ConnectionImpl::onReadReady() {
+  if (read_disable_count_ > 0 || remote_closed_) return;
+  size_t total = 0;
+  bool eof = false;
+  while (total < kMaxReadPerEvent) {
+    ssize_t rc = read_buffer_.readFrom(fd_, kMaxReadPerEvent - total);
+    if (rc > 0) {
+      total += static_cast<size_t>(rc);
+      continue;
+    }
+    if (rc == 0) {
+      eof = true;
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno != EAGAIN) {
+      eof = true;  // reset or error: treated as the peer closing
+    }
+    break;
+  }
+  bytes_read_ += total;
+  if (total == kMaxReadPerEvent) file_event_->activate(event::kRead);  // more may be waiting
+  if (read_buffer_.length() > 0 && callbacks_ != nullptr) {
+    callbacks_->onData(read_buffer_);
+    if (fd_ < 0) return;
+  }
+  if (eof) {
+    remote_closed_ = true;
+    closeSocket(ConnectionEvent::kRemoteClose);
+  }
+}
+
+void ConnectionImpl::onWriteReady() {
+  flush();
+}
+
+void ConnectionImpl::flush() {
+  while (write_buffer_.length() > 0) {
+    ssize_t rc = write_buffer_.writeTo(fd_);
+    if (rc > 0) {
+      bytes_written_ += static_cast<size_t>(rc);
+      continue;
+    }
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0 && errno == EAGAIN) break;
+    closeSocket(ConnectionEvent::kRemoteClose);
+    return;
+  }
+  if (write_buffer_.length() == 0 && close_after_flush_) {
+    closeSocket(ConnectionEvent::kLocalClose);
+    return;
+  }
+  checkLowWatermark();
+}
+
+void ConnectionImpl::checkLowWatermark() {
+  if (above_high_watermark_ && write_buffer_.length() <= low_watermark_) {
+    above_high_watermark_ = false;
+    if (callbacks_ != nullptr) callbacks_->onBelowWriteBufferLowWatermark();
+  }
+}
+
+void ConnectionImpl::write(buffer::Buffer& data) {
+  if (fd_ < 0 || close_after_flush_) {
+    data.clear();
+    return;
+  }
+  write_buffer_.move(data);
+  if (!connecting_) flush();
+  if (fd_ >= 0 && !above_high_watermark_ && write_buffer_.length() > high_watermark_) {
+    above_high_watermark_ = true;
+    if (callbacks_ != nullptr) callbacks_->onAboveWriteBufferHighWatermark();
+  }
+}
+
+void ConnectionImpl::close(CloseType type) {
+  if (fd_ < 0) return;
+  if (type == CloseType::kFlushWrite && write_buffer_.length() > 0 && !connecting_) {
+    close_after_flush_ = true;
+    // Stop reading: what the peer sends now is not going to be answered.
+    ++read_disable_count_;
+    delayed_close_timer_ = dispatcher_.createTimer([this] { closeSocket(ConnectionEvent::kLocalClose); });
+    delayed_close_timer_->enableTimer(kDelayedCloseTimeout);
+    return;
+  }
+  closeSocket(ConnectionEvent::kLocalClose);
+}
+
+void ConnectionImpl::closeSocket(ConnectionEvent event) {
+  if (fd_ < 0) return;
+  file_event_.reset();
+  if (delayed_close_timer_) delayed_close_timer_->disableTimer();
+  ::close(fd_);
+  fd_ = -1;
+  read_buffer_.clear();
+  write_buffer_.clear();
+  if (callbacks_ != nullptr) callbacks_->onEvent(event);
+}
+
+void ConnectionImpl::readDisable(bool disable) {
+  if (disable) {
+    ++read_disable_count_;
+    return;
+  }
+  if (read_disable_count_ == 0) return;
+  if (--read_disable_count_ == 0 && fd_ >= 0) {
+    // Edge-triggered: data may have arrived while disabled, or be sitting in read_buffer_.
+    file_event_->activate(event::kRead);
+  }
+}
+
+}  // namespace portico::network

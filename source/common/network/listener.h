@@ -1,0 +1,39 @@
+#pragma once
+
+// A listening socket on one worker (SO_REUSEPORT: each worker has its own, the kernel spreads
+// connections). Accepted fds are handed to the owner, which wraps them in a ConnectionImpl.
+
+#include <functional>
+
+#include "absl/status/statusor.h"
+#include "source/common/event/dispatcher.h"
+#include "source/common/network/address.h"
+
+namespace portico::network {
+
+class TcpListener {
+ public:
+  using AcceptCb = std::function<void(int fd, const Address& peer)>;
+
+  // Binds and listens; errors name the address.
+  static absl::StatusOr<std::unique_ptr<TcpListener>> create(event::Dispatcher& dispatcher,
+                                                            const Address& address,
+                                                            AcceptCb on_accept);
+  ~TcpListener();
+
+  // Stops accepting and closes the socket (the kernel refuses new connections afterwards).
+  void close();
+  // Port actually bound (useful when the config said 0).
+  uint16_t boundPort() const { return bound_port_; }
+
+ private:
+  TcpListener(event::Dispatcher& dispatcher, int fd, AcceptCb on_accept);
+  void onReady();
+
+  int fd_;
+  uint16_t bound_port_ = 0;
+  AcceptCb on_accept_;
+  event::FileEventPtr file_event_;
+};
+
+}  // namespace portico::network

@@ -1,0 +1,201 @@
+#include "source/common/stats/store.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "source/common/stats/prometheus.h"
+#include "source/common/stats/text_format.h"
+
+namespace portico::stats {
+namespace {
+
+template <class T>
+void sortByName(std::vector<T>& stats) {
+  std::sort(stats.begin(), stats.end(), [](const T& a, const T& b) { return a.name < b.name; });
+}
+
+}  // namespace
+
+Store::Store(StoreOptions options) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Counters need room for the sink and "stats.overflow"; the others for the sink.
+  counters_.limit = std::clamp<uint32_t>(options.max_counters, 2, kMaxCounters);
+  gauges_.limit = std::clamp<uint32_t>(options.max_gauges, 1, kMaxGauges);
+  histograms_.limit = std::clamp<uint32_t>(options.max_histograms, 1, kMaxHistograms);
+  for (Registry* r : {&counters_, &gauges_, &histograms_}) {
+    r->names.emplace_back();  // the sink, id 0
+    r->units.push_back(Unit::kUnspecified);
+  }
+  counter_bases_.push_back(0);
+  workers_.push_back(std::unique_ptr<WorkerStats>(new WorkerStats()));
+  for (StatKind kind : {StatKind::kCounter, StatKind::kGauge, StatKind::kHistogram}) {
+    workers_[0]->reserve(kind, 1);
+  }
+  overflow_counter_ = registerLocked(StatKind::kCounter, kOverflowCounterName, Unit::kUnspecified);
+}
+
+Store::~Store() = default;
+
+StatId Store::counter(absl::string_view name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return registerLocked(StatKind::kCounter, name, Unit::kUnspecified);
+}
+
+StatId Store::gauge(absl::string_view name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return registerLocked(StatKind::kGauge, name, Unit::kUnspecified);
+}
+
+StatId Store::histogram(absl::string_view name, Unit unit) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return registerLocked(StatKind::kHistogram, name, unit);
+}
+
+Store::Registry& Store::registry(StatKind kind) {
+  switch (kind) {
+    case StatKind::kCounter:
+      return counters_;
+    case StatKind::kGauge:
+      return gauges_;
+    case StatKind::kHistogram:
+      break;
+  }
+  return histograms_;
+}
+
+StatId Store::registerLocked(StatKind kind, absl::string_view name, Unit unit) {
+  auto refuse = [this]() {
+    // The store's own WorkerStats: the mutex we hold makes us its only writer.
+    if (overflow_counter_ != kOverflowStatId) workers_[0]->inc(overflow_counter_);
+    return kOverflowStatId;
+  };
+  if (name.empty()) return refuse();
+  if (auto it = by_name_.find(name); it != by_name_.end()) {
+    return it->second.kind == kind ? it->second.id : refuse();
+  }
+  Registry& r = registry(kind);
+  if (r.names.size() >= r.limit) return refuse();
+
+  const StatId id = static_cast<StatId>(r.names.size());
+  // Allocate every worker's slot before the id escapes the mutex (see worker_stats.h).
+  for (const auto& worker : workers_) worker->reserve(kind, id + 1);
+  r.names.emplace_back(name);
+  r.units.push_back(unit);
+  if (kind == StatKind::kCounter) counter_bases_.push_back(0);
+  by_name_.emplace(std::string(name), Entry{kind, id});
+  return id;
+}
+
+WorkerStats& Store::createWorkerStats() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto worker = std::unique_ptr<WorkerStats>(new WorkerStats());
+  worker->reserve(StatKind::kCounter, static_cast<uint32_t>(counters_.names.size()));
+  worker->reserve(StatKind::kGauge, static_cast<uint32_t>(gauges_.names.size()));
+  worker->reserve(StatKind::kHistogram, static_cast<uint32_t>(histograms_.names.size()));
+  workers_.push_back(std::move(worker));
+  return *workers_.back();
+}
+
+uint64_t Store::sumCounter(StatId id) const {
+  uint64_t total = 0;
+  for (const auto& worker : workers_) total += worker->counterValue(id);
+  return total;
+}
+
+uint64_t Store::counterSinceReset(StatId id) const {
+  // Each worker's slot only grows and later loads never see older values, so the merged value
+  // is at least the base taken at the last reset; the guard is only defensive.
+  const uint64_t total = sumCounter(id);
+  const uint64_t base = counter_bases_[id];
+  return total >= base ? total - base : 0;
+}
+
+int64_t Store::sumGauge(StatId id) const {
+  uint64_t total = 0;  // unsigned: wraps instead of overflowing, same bits as the signed sum
+  for (const auto& worker : workers_) total += static_cast<uint64_t>(worker->gaugeValue(id));
+  return static_cast<int64_t>(total);
+}
+
+HistogramData Store::sumHistogram(StatId id) const {
+  HistogramData data;
+  for (const auto& worker : workers_) worker->mergeHistogramInto(id, data);
+  return data;
+}
+
+std::optional<Store::Entry> Store::find(absl::string_view name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second;
+}
+
+uint64_t Store::counterValue(absl::string_view name) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::optional<Entry> e = find(name);
+  return e && e->kind == StatKind::kCounter ? counterSinceReset(e->id) : 0;
+}
+
+int64_t Store::gaugeValue(absl::string_view name) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::optional<Entry> e = find(name);
+  return e && e->kind == StatKind::kGauge ? sumGauge(e->id) : 0;
+}
+
+std::optional<HistogramData> Store::histogramValue(absl::string_view name) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::optional<Entry> e = find(name);
+  if (!e || e->kind != StatKind::kHistogram) return std::nullopt;
+  return sumHistogram(e->id);
+}
+
+std::vector<std::pair<std::string, uint64_t>> Store::counters() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    out.reserve(counters_.names.size() - 1);
+    for (StatId id = 1; id < counters_.names.size(); ++id) {
+      out.emplace_back(counters_.names[id], counterSinceReset(id));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+StoreSnapshot Store::snapshot(absl::string_view filter_substring) const {
+  StoreSnapshot s;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto matches = [&](const std::string& name) {
+      return absl::StrContains(name, filter_substring);
+    };
+    for (StatId id = 1; id < counters_.names.size(); ++id) {
+      if (matches(counters_.names[id])) {
+        s.counters.push_back({counters_.names[id], counterSinceReset(id)});
+      }
+    }
+    for (StatId id = 1; id < gauges_.names.size(); ++id) {
+      if (matches(gauges_.names[id])) s.gauges.push_back({gauges_.names[id], sumGauge(id)});
+    }
+    for (StatId id = 1; id < histograms_.names.size(); ++id) {
+      if (matches(histograms_.names[id])) {
+        s.histograms.push_back({histograms_.names[id], histograms_.units[id], sumHistogram(id)});
+      }
+    }
+  }
+  sortByName(s.counters);
+  sortByName(s.gauges);
+  sortByName(s.histograms);
+  return s;
+}
+
+std::string Store::renderText(absl::string_view filter_substring) const {
+  return stats::renderText(snapshot(filter_substring));
+}
+
+std::string Store::renderPrometheus() const { return stats::renderPrometheus(snapshot()); }
+
+void Store::resetCounters() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (StatId id = 1; id < counters_.names.size(); ++id) counter_bases_[id] = sumCounter(id);
+}
+
+}  // namespace portico::stats

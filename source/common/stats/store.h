@@ -1,0 +1,114 @@
+#pragma once
+
+// Store: the registry of stat names and the owner of every thread's WorkerStats.
+//
+// Created on the main thread. Registration and reads take one mutex; they are rare (config load,
+// admin requests) and never on a worker's request path. Workers write only to their own
+// WorkerStats; reads merge all of them while they keep writing, with relaxed loads.
+//
+// Names are unique across kinds. Registration is idempotent: the same name of the same kind
+// always returns the same id, from any thread. The number of stats of each kind is capped
+// (StoreOptions) so memory stays bounded; past the cap, registration returns kOverflowStatId, a
+// sink that is never rendered, and the counter "stats.overflow" counts the refusal.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "source/common/stats/histogram.h"
+#include "source/common/stats/snapshot.h"
+#include "source/common/stats/types.h"
+#include "source/common/stats/worker_stats.h"
+
+namespace portico::stats {
+
+struct StoreOptions {
+  // Each is clamped to the hard limit of its kind (types.h) and includes the sink id 0.
+  uint32_t max_counters = kMaxCounters;
+  uint32_t max_gauges = 16 * 1024;
+  uint32_t max_histograms = 1024;
+};
+
+class Store {
+ public:
+  // Counts registrations that got kOverflowStatId (limit reached, empty name, or a name already
+  // registered as another kind).
+  static constexpr absl::string_view kOverflowCounterName = "stats.overflow";
+
+  explicit Store(StoreOptions options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Registration: thread-safe and idempotent. A histogram registered again with another unit
+  // keeps its first unit.
+  StatId counter(absl::string_view name);
+  StatId gauge(absl::string_view name);
+  StatId histogram(absl::string_view name, Unit unit);
+
+  // A new per-thread stats block, valid as long as the Store. Thread-safe; call it once per
+  // thread and write to the result from that thread only.
+  WorkerStats& createWorkerStats();
+
+  // Reads (any thread, typically main) while workers keep writing. Unknown names read as 0 /
+  // nullopt.
+  uint64_t counterValue(absl::string_view name) const;
+  int64_t gaugeValue(absl::string_view name) const;
+  std::optional<HistogramData> histogramValue(absl::string_view name) const;
+  // Merged counters, sorted by name.
+  std::vector<std::pair<std::string, uint64_t>> counters() const;
+  // Merged values of every stat whose name contains `filter_substring`.
+  StoreSnapshot snapshot(absl::string_view filter_substring = "") const;
+  // Envoy /stats-like text (see text_format.h) and Prometheus exposition (see prometheus.h).
+  std::string renderText(absl::string_view filter_substring = "") const;
+  std::string renderPrometheus() const;
+
+  // Admin /reset_counters: counters read as 0 afterwards. Worker memory is never written by
+  // another thread; instead each counter remembers the merged value at reset as its base.
+  void resetCounters();
+
+ private:
+  struct Entry {
+    StatKind kind;
+    StatId id;
+  };
+  // Per-kind registry: names[id] and units[id] (used by histograms). Index 0 is the sink.
+  struct Registry {
+    uint32_t limit = 0;
+    std::vector<std::string> names;
+    std::vector<Unit> units;
+  };
+
+  StatId registerLocked(StatKind kind, absl::string_view name, Unit unit);
+  // The helpers below require mutex_.
+  Registry& registry(StatKind kind);
+  // Merged values, before the reset base for counters.
+  uint64_t sumCounter(StatId id) const;
+  uint64_t counterSinceReset(StatId id) const;
+  int64_t sumGauge(StatId id) const;
+  HistogramData sumHistogram(StatId id) const;
+  std::optional<Entry> find(absl::string_view name) const;
+
+  // std::mutex rather than absl::Mutex: Debian's libabsl is not built with TSan annotations, so
+  // TSan could not see absl::Mutex ordering and would report false races; pthread-based
+  // std::mutex is intercepted. Everything below is guarded by it.
+  mutable std::mutex mutex_;
+  absl::flat_hash_map<std::string, Entry> by_name_;
+  Registry counters_;
+  Registry gauges_;
+  Registry histograms_;
+  // resetCounters() bases, indexed by counter id.
+  std::vector<uint64_t> counter_bases_;
+  // workers_[0] belongs to the store itself: it is written only with mutex_ held (the mutex
+  // serializes its writers) and holds "stats.overflow".
+  std::vector<std::unique_ptr<WorkerStats>> workers_;
+  StatId overflow_counter_ = kOverflowStatId;
+};
+
+}  // namespace portico::stats

@@ -1,0 +1,281 @@
+#include "source/router/router_filter.h"
+
+#include "absl/strings/str_cat.h"
+#include "source/router/route_table.h"
+
+namespace portico::router {
+
+using http::FilterDataStatus;
+using http::FilterHeadersStatus;
+using http::http1::BodyFraming;
+
+http::FilterFactoryCb routerFilterFactory() {
+  return [](http::WorkerServices& services) -> http::StreamDecoderFilterPtr {
+    return std::make_unique<RouterFilter>(services);
+  };
+}
+
+FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHead& head, bool end_stream) {
+  route_ = callbacks_->route();
+  request_complete_ = end_stream;
+  if (route_ == nullptr) {
+    callbacks_->sendLocalReply(404, "", "route_not_found");
+    return FilterHeadersStatus::kStopIteration;
+  }
+  switch (route_->kind()) {
+    case RouteActionKind::kDirectResponse: {
+      http::ResponseHead response;
+      response.status = static_cast<int>(route_->directStatus());
+      const std::string& body = route_->directBody();
+      if (!body.empty()) response.headers.add("content-type", route_->directContentType());
+      response.headers.add("content-length", absl::StrCat(body.size()));
+      route_->applyResponseHeaderOps(response.headers);
+      callbacks_->encodeHeaders(response, body.empty());
+      if (!body.empty()) callbacks_->encodeData(body, true);
+      return FilterHeadersStatus::kStopIteration;
+    }
+    case RouteActionKind::kRedirect: {
+      http::ResponseHead response;
+      response.status = static_cast<int>(route_->redirectCode());
+      response.headers.add("location", route_->redirectLocation(head, false));
+      response.headers.add("content-length", "0");
+      route_->applyResponseHeaderOps(response.headers);
+      callbacks_->encodeHeaders(response, true);
+      return FilterHeadersStatus::kStopIteration;
+    }
+    case RouteActionKind::kCluster:
+      break;
+  }
+
+  const std::string& cluster_name = route_->clusterName(services_.random());
+  cluster_ = services_.cluster_manager.get(cluster_name);
+  if (cluster_ == nullptr) {
+    callbacks_->sendLocalReply(503, "cluster not found\n", "cluster_not_found");
+    return FilterHeadersStatus::kStopIteration;
+  }
+  host_ = cluster_->chooseHost(services_.random());
+  if (host_ == nullptr) {
+    callbacks_->sendLocalReply(503, "no healthy upstream\n", "no_healthy_upstream");
+    return FilterHeadersStatus::kStopIteration;
+  }
+  callbacks_->setUpstreamHost(host_->host->address_string);
+
+  // The upstream request: a copy of the downstream head with the route's rewrites applied.
+  upstream_head_.method = head.method;
+  std::optional<std::string> rewritten = route_->rewritePath(head.path);
+  upstream_head_.path = rewritten.has_value() ? std::move(*rewritten) : head.path;
+  upstream_head_.headers = head.headers;
+  if (!route_->hostRewrite().empty()) upstream_head_.headers.set("host", route_->hostRewrite());
+  route_->applyRequestHeaderOps(upstream_head_.headers);
+  if (end_stream) {
+    request_framing_ = BodyFraming::kNone;
+  } else if (upstream_head_.headers.contains("content-length")) {
+    request_framing_ = BodyFraming::kContentLength;
+  } else {
+    request_framing_ = BodyFraming::kChunked;
+  }
+
+  const upstream::ClusterStats& s = *cluster_->info().stats;
+  services_.stats.inc(s.upstream_rq_total);
+  services_.stats.gaugeAdd(s.upstream_rq_active, 1);
+  host_->active_requests++;
+  host_->total_requests++;
+  active_counted_ = true;
+  upstream_start_ = std::chrono::steady_clock::now();
+
+  if (route_->timeout().count() > 0) {
+    timeout_timer_ = services_.dispatcher.createTimer([this] { onTimeout(); });
+    timeout_timer_->enableTimer(route_->timeout());
+  }
+  pending_ = cluster_->pool(*host_).newStream(*this);
+  return FilterHeadersStatus::kStopIteration;
+}
+
+FilterDataStatus RouterFilter::decodeData(absl::string_view data, bool end_stream) {
+  if (end_stream) request_complete_ = true;
+  if (response_complete_) return FilterDataStatus::kStopIterationAndBuffer;
+  if (upstream_ == nullptr) {
+    // Not connected yet: hold the body, bounded by the connection's buffer limit.
+    request_body_.add(data);
+    if (request_body_.length() > 1024 * 1024 && !downstream_read_disabled_) {
+      downstream_read_disabled_ = true;
+      callbacks_->readDisableDownstream(true);
+    }
+    return FilterDataStatus::kStopIterationAndBuffer;
+  }
+  buffer::Buffer out;
+  upstream_->codec().encodeRequestData(data, end_stream, out);
+  if (out.length() > 0) upstream_->write(out);
+  if (end_stream) request_sent_ = true;
+  return FilterDataStatus::kStopIterationAndBuffer;
+}
+
+void RouterFilter::onPoolReady(upstream::UpstreamConnection& connection) {
+  pending_ = nullptr;
+  upstream_ = &connection;
+  connection.attach(*this);
+  buffer::Buffer out;
+  connection.codec().encodeRequestHeaders(upstream_head_, request_framing_, out);
+  if (request_body_.length() > 0 || request_complete_) {
+    std::string body = request_body_.toString();
+    request_body_.clear();
+    connection.codec().encodeRequestData(body, request_complete_, out);
+  }
+  if (request_complete_) request_sent_ = true;
+  connection.write(out);
+  if (downstream_read_disabled_) {
+    downstream_read_disabled_ = false;
+    callbacks_->readDisableDownstream(false);
+  }
+}
+
+void RouterFilter::onPoolFailure(upstream::PoolFailureReason reason) {
+  pending_ = nullptr;
+  switch (reason) {
+    case upstream::PoolFailureReason::kOverflow:
+      fail(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow\n",
+           "upstream_overflow");
+      return;
+    case upstream::PoolFailureReason::kTimeout:
+    case upstream::PoolFailureReason::kConnectFailure:
+      fail(503,
+           "upstream connect error or disconnect/reset before headers. reset reason: connection "
+           "failure\n",
+           "upstream_connect_failure");
+      return;
+  }
+}
+
+void RouterFilter::on1xxHeaders(http::ResponseHead& head) {
+  // 100 Continue is hop-by-hop in spirit; the client's own Expect is answered by the upstream.
+  callbacks_->encode1xxHeaders(head);
+}
+
+void RouterFilter::onResponseHeaders(http::ResponseHead& head, bool end_stream) {
+  response_started_ = true;
+  recordUpstreamStats(head.status);
+  route_->applyResponseHeaderOps(head.headers);
+  if (end_stream) {
+    // Release before encoding: encoding the end may destroy this filter.
+    response_complete_ = true;
+    finishUpstream(request_sent_ && upstream_->codec().keepAlive());
+    callbacks_->encodeHeaders(head, true);
+    return;
+  }
+  callbacks_->encodeHeaders(head, false);
+}
+
+void RouterFilter::onResponseBody(absl::string_view data) {
+  if (!response_complete_) callbacks_->encodeData(data, false);
+}
+
+void RouterFilter::onResponseComplete() {
+  if (response_complete_) return;
+  response_complete_ = true;
+  finishUpstream(request_sent_ && upstream_->codec().keepAlive());
+  callbacks_->encodeData(absl::string_view(), true);
+}
+
+void RouterFilter::onResponseError(absl::string_view reason) {
+  // The connection already detached us and closes itself.
+  upstream_ = nullptr;
+  finishUpstream(false);
+  if (cluster_ != nullptr) services_.stats.inc(cluster_->info().stats->upstream_rq_reset);
+  if (response_started_) {
+    callbacks_->resetStream("upstream_reset_after_response_started");
+  } else {
+    fail(502,
+         absl::StrCat("upstream connect error or disconnect/reset before headers. reset reason: ",
+                      reason, "\n"),
+         "upstream_reset_before_response_started");
+  }
+}
+
+void RouterFilter::onTimeout() {
+  if (cluster_ != nullptr) services_.stats.inc(cluster_->info().stats->upstream_rq_timeout);
+  if (pending_ != nullptr) {
+    pending_->cancel();
+    pending_ = nullptr;
+  }
+  finishUpstream(false);
+  if (response_started_) {
+    callbacks_->resetStream("upstream_response_timeout");
+  } else {
+    fail(504, "upstream request timeout\n", "upstream_response_timeout");
+  }
+}
+
+void RouterFilter::fail(int status, absl::string_view body, absl::string_view details) {
+  if (!response_started_) recordUpstreamStats(status);
+  response_complete_ = true;
+  finishUpstream(false);
+  callbacks_->sendLocalReply(status, body, details);
+}
+
+void RouterFilter::recordUpstreamStats(int status) {
+  if (cluster_ == nullptr) return;
+  const upstream::ClusterStats& s = *cluster_->info().stats;
+  services_.stats.inc(s.rqClass(status));
+  auto elapsed = std::chrono::steady_clock::now() - upstream_start_;
+  services_.stats.recordValue(
+      s.upstream_rq_time,
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
+}
+
+void RouterFilter::finishUpstream(bool reusable) {
+  if (timeout_timer_) timeout_timer_->disableTimer();
+  if (upstream_ != nullptr) {
+    upstream::UpstreamConnection* connection = upstream_;
+    upstream_ = nullptr;
+    if (upstream_read_disabled_) {
+      upstream_read_disabled_ = false;
+      connection->readDisable(false);
+    }
+    cluster_->pool(*host_).release(*connection, reusable);
+  }
+  if (active_counted_) {
+    active_counted_ = false;
+    host_->active_requests--;
+    services_.stats.gaugeAdd(cluster_->info().stats->upstream_rq_active, -1);
+  }
+}
+
+void RouterFilter::onDestroy() {
+  if (pending_ != nullptr) {
+    pending_->cancel();
+    pending_ = nullptr;
+  }
+  // A response still in flight (downstream went away): the connection can't be reused.
+  finishUpstream(false);
+  timeout_timer_.reset();
+}
+
+void RouterFilter::onAboveWriteBufferHighWatermark() {
+  if (upstream_ != nullptr && !upstream_read_disabled_) {
+    upstream_read_disabled_ = true;
+    upstream_->readDisable(true);
+  }
+}
+
+void RouterFilter::onBelowWriteBufferLowWatermark() {
+  if (upstream_ != nullptr && upstream_read_disabled_) {
+    upstream_read_disabled_ = false;
+    upstream_->readDisable(false);
+  }
+}
+
+void RouterFilter::onUpstreamAboveWriteHighWatermark() {
+  if (!downstream_read_disabled_) {
+    downstream_read_disabled_ = true;
+    callbacks_->readDisableDownstream(true);
+  }
+}
+
+void RouterFilter::onUpstreamBelowWriteLowWatermark() {
+  if (downstream_read_disabled_) {
+    downstream_read_disabled_ = false;
+    callbacks_->readDisableDownstream(false);
+  }
+}
+
+}  // namespace portico::router

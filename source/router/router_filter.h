@@ -1,0 +1,83 @@
+#pragma once
+
+// RouterFilter: the last filter of every chain. Picks the route's cluster and a host, takes
+// an upstream connection from the worker's pool, forwards the request (streaming the body),
+// and streams the response back. Owns the route timeout and turns upstream failures into
+// local replies: connect failure/overflow 503, reset before response 502, timeout 504.
+
+#include <chrono>
+
+#include "source/common/buffer/buffer.h"
+#include "source/common/http/conn_manager_config.h"
+#include "source/common/http/filter.h"
+#include "source/upstream/cluster_manager.h"
+#include "source/upstream/conn_pool.h"
+
+namespace portico::router {
+
+class Route;
+
+class RouterFilter : public http::StreamDecoderFilter,
+                     public http::DownstreamWatermarkCallbacks,
+                     public upstream::PoolCallbacks,
+                     public upstream::UpstreamStreamCallbacks {
+ public:
+  explicit RouterFilter(http::WorkerServices& services) : services_(services) {}
+
+  // http::StreamDecoderFilter
+  void setDecoderFilterCallbacks(http::StreamDecoderFilterCallbacks& callbacks) override {
+    callbacks_ = &callbacks;
+  }
+  http::FilterHeadersStatus decodeHeaders(http::RequestHead& head, bool end_stream) override;
+  http::FilterDataStatus decodeData(absl::string_view data, bool end_stream) override;
+  http::DownstreamWatermarkCallbacks* watermarkCallbacks() override { return this; }
+  void onDestroy() override;
+
+  // http::DownstreamWatermarkCallbacks: the client reads slower than the upstream sends.
+  void onAboveWriteBufferHighWatermark() override;
+  void onBelowWriteBufferLowWatermark() override;
+
+  // upstream::PoolCallbacks
+  void onPoolReady(upstream::UpstreamConnection& connection) override;
+  void onPoolFailure(upstream::PoolFailureReason reason) override;
+
+  // upstream::UpstreamStreamCallbacks
+  void on1xxHeaders(http::ResponseHead& head) override;
+  void onResponseHeaders(http::ResponseHead& head, bool end_stream) override;
+  void onResponseBody(absl::string_view data) override;
+  void onResponseComplete() override;
+  void onResponseError(absl::string_view reason) override;
+  void onUpstreamAboveWriteHighWatermark() override;
+  void onUpstreamBelowWriteLowWatermark() override;
+
+ private:
+  void onTimeout();
+  void finishUpstream(bool reusable);
+  void fail(int status, absl::string_view body, absl::string_view details);
+  void recordUpstreamStats(int status);
+
+  http::WorkerServices& services_;
+  http::StreamDecoderFilterCallbacks* callbacks_ = nullptr;
+  const Route* route_ = nullptr;
+  upstream::WorkerCluster* cluster_ = nullptr;
+  upstream::HostState* host_ = nullptr;
+  upstream::PendingRequest* pending_ = nullptr;
+  upstream::UpstreamConnection* upstream_ = nullptr;
+  http::RequestHead upstream_head_;
+  http::http1::BodyFraming request_framing_ = http::http1::BodyFraming::kNone;
+  buffer::Buffer request_body_;  // body received before the upstream connection was ready
+  event::TimerPtr timeout_timer_;
+  std::chrono::steady_clock::time_point upstream_start_;
+  bool request_complete_ = false;
+  bool request_sent_ = false;
+  bool response_started_ = false;
+  bool response_complete_ = false;
+  bool upstream_read_disabled_ = false;
+  bool downstream_read_disabled_ = false;
+  bool active_counted_ = false;
+};
+
+// The factory installed as the last filter of every HTTP listener.
+http::FilterFactoryCb routerFilterFactory();
+
+}  // namespace portico::router

@@ -1,0 +1,190 @@
+#include "source/server/config_snapshot.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "source/common/access_log/access_log.h"
+#include "source/common/config/duration.h"
+#include "source/router/route_table.h"
+#include "source/router/router_filter.h"
+
+namespace portico::server {
+namespace {
+
+absl::Status fieldError(absl::string_view field, absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", message));
+}
+
+absl::StatusOr<network::Address> parseAddress(const config::v1::SocketAddress& a,
+                                              const std::string& field) {
+  if (a.address().empty()) return fieldError(field + ".address", "must be set");
+  if (a.port() > 65535) {
+    return fieldError(field + ".port", absl::StrCat(a.port(), " is not in 0..65535"));
+  }
+  auto addr = network::Address::parse(a.address(), a.port());
+  if (!addr.ok()) return fieldError(field + ".address", addr.status().message());
+  return *addr;
+}
+
+// Access log writers are shared by path, so two listeners logging to one file share a thread.
+absl::StatusOr<std::shared_ptr<access_log::AccessLog>> buildAccessLog(
+    const config::v1::AccessLog& config, const std::string& field) {
+  if (config.path().empty()) return std::shared_ptr<access_log::AccessLog>();
+  static absl::flat_hash_map<std::string, std::weak_ptr<access_log::AccessLogWriter>> writers;
+  std::shared_ptr<access_log::AccessLogWriter> writer = writers[config.path()].lock();
+  if (writer == nullptr) {
+    auto opened = access_log::AccessLogWriter::open(config.path());
+    if (!opened.ok()) return fieldError(field + ".path", opened.status().message());
+    writer = *opened;
+    writers[config.path()] = writer;
+  }
+  std::unique_ptr<access_log::Formatter> formatter;
+  if (config.json()) {
+    formatter = access_log::createJsonFormatter();
+  } else {
+    auto f = access_log::createTextFormatter(config.format().empty() ? access_log::kDefaultFormat
+                                                                     : config.format());
+    if (!f.ok()) return fieldError(field + ".format", f.status().message());
+    formatter = std::move(*f);
+  }
+  return std::make_shared<access_log::AccessLog>(writer, std::move(formatter));
+}
+
+absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
+    const config::v1::Listener& listener, const std::string& field,
+    const absl::flat_hash_map<std::string, std::shared_ptr<const router::RouteTable>>& named,
+    stats::Store& store) {
+  const config::v1::HttpConnectionManager& hcm = listener.http();
+  auto http = std::make_shared<http::HttpConnectionManagerConfig>();
+  http->listener_name = listener.name();
+  http->stat_prefix = hcm.stat_prefix().empty() ? listener.name() : hcm.stat_prefix();
+  const std::string f = field + ".http";
+  if (hcm.has_route_config()) {
+    auto table = router::RouteTable::create(hcm.route_config(), f + ".route_config");
+    if (!table.ok()) return table.status();
+    http->routes = *table;
+  } else if (!hcm.route_config_name().empty()) {
+    auto it = named.find(hcm.route_config_name());
+    if (it == named.end()) {
+      return fieldError(f + ".route_config_name",
+                        absl::StrCat("unknown route configuration '", hcm.route_config_name(), "'"));
+    }
+    http->routes = it->second;
+  } else {
+    return fieldError(f, "one of route_config or route_config_name must be set");
+  }
+  if (hcm.max_request_headers_kb() > 0) {
+    if (hcm.max_request_headers_kb() > 8192) {
+      return fieldError(f + ".max_request_headers_kb", "must be at most 8192");
+    }
+    http->limits.max_request_headers_bytes = hcm.max_request_headers_kb() * 1024;
+  }
+  if (hcm.max_headers_count() > 0) http->limits.max_headers_count = hcm.max_headers_count();
+  if (hcm.has_idle_timeout()) {
+    auto d = config::toMilliseconds(hcm.idle_timeout(), f + ".idle_timeout");
+    if (!d.ok()) return d.status();
+    http->idle_timeout = *d;
+  }
+  if (hcm.has_request_headers_timeout()) {
+    auto d = config::toMilliseconds(hcm.request_headers_timeout(), f + ".request_headers_timeout");
+    if (!d.ok()) return d.status();
+    http->request_headers_timeout = *d;
+  }
+  if (hcm.per_connection_buffer_limit_bytes() > 0) {
+    if (hcm.per_connection_buffer_limit_bytes() < 16 * 1024) {
+      return fieldError(f + ".per_connection_buffer_limit_bytes", "must be at least 16384");
+    }
+    http->buffer_limit = hcm.per_connection_buffer_limit_bytes();
+  }
+  auto log = buildAccessLog(hcm.access_log(), f + ".access_log");
+  if (!log.ok()) return log.status();
+  http->access_log = *log;
+  http->stats = std::make_unique<http::HttpStats>(store, http->stat_prefix);
+  http->filter_factories.push_back(router::routerFilterFactory());
+  return http;
+}
+
+absl::Status checkClusterReferences(const router::RouteTable& routes,
+                                    const upstream::ClusterInfoMap& clusters,
+                                    const std::string& field) {
+  for (const std::string& name : routes.referencedClusters()) {
+    if (!clusters.contains(name)) {
+      return fieldError(field, absl::StrCat("route names unknown cluster '", name, "'"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
+    const config::v1::Bootstrap& bootstrap, stats::Store& store) {
+  auto snapshot = std::make_shared<ConfigSnapshot>();
+  snapshot->bootstrap = bootstrap;
+  const auto& sr = bootstrap.static_resources();
+  if (bootstrap.has_drain_timeout()) {
+    auto d = config::toMilliseconds(bootstrap.drain_timeout(), "drain_timeout");
+    if (!d.ok()) return d.status();
+    snapshot->drain_timeout = *d;
+  }
+  if (bootstrap.has_admin()) {
+    auto a = parseAddress(bootstrap.admin().address(), "admin.address");
+    if (!a.ok()) return a.status();
+  }
+
+  for (int i = 0; i < sr.clusters_size(); i++) {
+    const std::string field = absl::StrCat("static_resources.clusters[", i, "]");
+    auto info = upstream::ClusterInfo::create(sr.clusters(i), field, store);
+    if (!info.ok()) return info.status();
+    if (snapshot->clusters.contains((*info)->name)) {
+      return fieldError(field + ".name", absl::StrCat("duplicate cluster '", (*info)->name, "'"));
+    }
+    snapshot->clusters[(*info)->name] = *info;
+  }
+
+  absl::flat_hash_map<std::string, std::shared_ptr<const router::RouteTable>> named_routes;
+  for (int i = 0; i < sr.route_configs_size(); i++) {
+    const std::string field = absl::StrCat("static_resources.route_configs[", i, "]");
+    const auto& rc = sr.route_configs(i);
+    if (rc.name().empty()) return fieldError(field + ".name", "must not be empty");
+    if (named_routes.contains(rc.name())) {
+      return fieldError(field + ".name", absl::StrCat("duplicate route configuration '", rc.name(), "'"));
+    }
+    auto table = router::RouteTable::create(rc, field);
+    if (!table.ok()) return table.status();
+    absl::Status refs = checkClusterReferences(**table, snapshot->clusters, field);
+    if (!refs.ok()) return refs;
+    named_routes[rc.name()] = *table;
+  }
+
+  absl::flat_hash_set<std::string> names;
+  absl::flat_hash_set<std::string> addresses;
+  for (int i = 0; i < sr.listeners_size(); i++) {
+    const std::string field = absl::StrCat("static_resources.listeners[", i, "]");
+    const auto& l = sr.listeners(i);
+    if (l.name().empty()) return fieldError(field + ".name", "must not be empty");
+    if (!names.insert(l.name()).second) {
+      return fieldError(field + ".name", absl::StrCat("duplicate listener '", l.name(), "'"));
+    }
+    auto address = parseAddress(l.address(), field + ".address");
+    if (!address.ok()) return address.status();
+    if (address->port() != 0 && !addresses.insert(address->asString()).second) {
+      return fieldError(field + ".address", absl::StrCat(address->asString(), " is used twice"));
+    }
+    if (!l.has_http()) return fieldError(field + ".http", "must be set");
+    auto http = buildHttp(l, field, named_routes, store);
+    if (!http.ok()) return http.status();
+    absl::Status refs = checkClusterReferences(*(*http)->routes, snapshot->clusters,
+                                               field + ".http.route_config");
+    if (!refs.ok()) return refs;
+    auto listener = std::make_shared<ListenerConfig>();
+    listener->name = l.name();
+    listener->address = *address;
+    listener->max_connections = l.max_connections();
+    listener->http = std::move(*http);
+    snapshot->listeners.push_back(std::move(listener));
+  }
+  return ConfigSnapshotConstSharedPtr(std::move(snapshot));
+}
+
+}  // namespace portico::server

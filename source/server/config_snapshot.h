@@ -1,0 +1,43 @@
+#pragma once
+
+// ConfigSnapshot: everything a worker needs, validated and precompiled, immutable. Built on
+// the main thread from the bootstrap (and later from control-plane resources), then handed to
+// each worker as a shared_ptr. Requests in flight keep the snapshot they started with.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "portico/config/v1/bootstrap.pb.h"
+#include "source/common/http/conn_manager_config.h"
+#include "source/common/network/address.h"
+#include "source/common/stats/store.h"
+#include "source/upstream/cluster_manager.h"
+
+namespace portico::server {
+
+struct ListenerConfig {
+  std::string name;
+  network::Address address;
+  uint32_t max_connections = 0;  // per worker; 0 = unlimited
+  http::HttpConnectionManagerConfigConstSharedPtr http;
+};
+using ListenerConfigConstSharedPtr = std::shared_ptr<const ListenerConfig>;
+
+struct ConfigSnapshot {
+  config::v1::Bootstrap bootstrap;
+  std::vector<ListenerConfigConstSharedPtr> listeners;
+  upstream::ClusterInfoMap clusters;
+  std::chrono::milliseconds drain_timeout{10000};
+};
+using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;
+
+// Validates `bootstrap` and builds the snapshot. Errors name the field path, e.g.
+// "static_resources.clusters[0].load_assignment.endpoints[1].address.port: 70000 is not in
+// 1..65535".
+absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
+    const config::v1::Bootstrap& bootstrap, stats::Store& store);
+
+}  // namespace portico::server

@@ -1,0 +1,255 @@
+#include "source/server/server.h"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/json_util.h"
+#include "source/common/common/logger.h"
+#include "source/common/common/version.h"
+
+namespace portico::server {
+
+Server::Server(const config::v1::Bootstrap& bootstrap, const ServerOptions& options)
+    : bootstrap_(bootstrap),
+      options_(options),
+      dispatcher_(event::createDispatcher()),
+      start_time_(std::chrono::steady_clock::now()) {}
+
+Server::~Server() {
+  for (auto& w : workers_) w->stop();
+  if (signal_fd_ >= 0) close(signal_fd_);
+}
+
+absl::Status Server::initialize() {
+  auto snapshot = buildConfigSnapshot(bootstrap_, store_);
+  if (!snapshot.ok()) return snapshot.status();
+  snapshot_ = *snapshot;
+
+  for (uint32_t i = 0; i < options_.concurrency; i++) {
+    workers_.push_back(std::make_unique<Worker>(i, store_));
+    absl::Status st = workers_.back()->initialize(snapshot_);
+    if (!st.ok()) return st;
+  }
+
+  if (bootstrap_.has_admin()) {
+    admin_ = std::make_unique<AdminServer>(*dispatcher_);
+    registerAdminHandlers();
+    auto address = network::Address::parse(bootstrap_.admin().address().address(),
+                                           bootstrap_.admin().address().port());
+    if (!address.ok()) return address.status();
+    absl::Status st = admin_->start(*address);
+    if (!st.ok()) return absl::UnavailableError(absl::StrCat("admin: ", st.message()));
+  }
+
+  // Signals arrive as readable events on the main loop, never in a handler.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  signal_event_ = dispatcher_->createFileEvent(signal_fd_, [this](uint32_t) {
+    signalfd_siginfo info;
+    while (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+      onSignal(static_cast<int>(info.ssi_signo));
+    }
+  });
+
+  for (auto& w : workers_) w->start();
+  for (const auto& l : snapshot_->listeners) {
+    PORTICO_LOG(kInfo, "listener '%s' on %s (%u workers)", l->name, l->address.asString(),
+                options_.concurrency);
+  }
+  if (admin_) PORTICO_LOG(kInfo, "admin on 127.0.0.1:%d", admin_->port());
+  return absl::OkStatus();
+}
+
+int Server::run() {
+  dispatcher_->run();
+  for (auto& w : workers_) w->stop();
+  PORTICO_LOG(kInfo, "exiting");
+  return 0;
+}
+
+void Server::onSignal(int signal) {
+  PORTICO_LOG(kInfo, "caught signal %d: draining for up to %d ms", signal,
+              static_cast<int>(snapshot_->drain_timeout.count()));
+  shutdown(snapshot_->drain_timeout);
+}
+
+void Server::shutdown(std::chrono::milliseconds drain_timeout) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  healthy_ = false;
+  for (auto& w : workers_) {
+    w->stopListening();
+    w->drain();
+  }
+  drain_deadline_ = std::chrono::steady_clock::now() + drain_timeout;
+  drain_poll_timer_ = dispatcher_->createTimer([this] { checkDrained(); });
+  drain_poll_timer_->enableTimer(std::chrono::milliseconds(20));
+}
+
+void Server::checkDrained() {
+  uint64_t active = 0;
+  for (auto& w : workers_) active += w->activeConnections();
+  if (active == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
+    if (active > 0) PORTICO_LOG(kWarn, "drain timeout: closing %d connections", static_cast<int>(active));
+    dispatcher_->exit();
+    return;
+  }
+  drain_poll_timer_->enableTimer(std::chrono::milliseconds(20));
+}
+
+std::string Server::serverInfoJson() const {
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::steady_clock::now() - start_time_);
+  const char* state = shutting_down_ ? "DRAINING" : "LIVE";
+  return absl::StrCat("{\"version\":\"", kVersion, "\",\"state\":\"", state,
+                      "\",\"uptime_seconds\":", uptime.count(),
+                      ",\"concurrency\":", options_.concurrency,
+                      ",\"health_check_failed\":", healthy_ ? "false" : "true",
+                      ",\"listeners_drained\":", listeners_drained_ ? "true" : "false", "}\n");
+}
+
+std::string Server::clustersText() {
+  // Per-host numbers live on the workers: gather them there and add them up.
+  struct HostTotals {
+    uint32_t weight = 0;
+    bool healthy = true;
+    uint64_t rq_active = 0, rq_total = 0, cx_active = 0;
+  };
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, HostTotals>>>> clusters;
+  std::vector<std::string> names;
+  for (const auto& [name, info] : snapshot_->clusters) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    std::vector<std::pair<std::string, HostTotals>> hosts;
+    for (const auto& h : snapshot_->clusters.at(name)->hosts) {
+      HostTotals t;
+      t.weight = h->weight;
+      t.healthy = h->healthy;
+      hosts.emplace_back(h->address_string, t);
+    }
+    clusters.emplace_back(name, std::move(hosts));
+  }
+  for (auto& w : workers_) {
+    w->runSync([&](Worker& worker) {
+      for (auto& [name, hosts] : clusters) {
+        upstream::WorkerCluster* wc = worker.clusterManager().get(name);
+        if (wc == nullptr) continue;
+        for (size_t i = 0; i < hosts.size() && i < wc->hosts().size(); i++) {
+          const upstream::HostState& hs = wc->hosts()[i];
+          hosts[i].second.rq_active += hs.active_requests;
+          hosts[i].second.rq_total += hs.total_requests;
+          hosts[i].second.cx_active += hs.pool ? hs.pool->activeConnections() : 0;
+        }
+      }
+    });
+  }
+  std::string out;
+  for (const auto& [name, hosts] : clusters) {
+    for (const auto& [addr, t] : hosts) {
+      const std::string p = absl::StrCat(name, "::", addr, "::");
+      absl::StrAppend(&out, p, "weight::", t.weight, "\n", p,
+                      "health_flags::", t.healthy ? "healthy" : "/failed_eds_health", "\n", p,
+                      "rq_active::", t.rq_active, "\n", p, "rq_total::", t.rq_total, "\n", p,
+                      "cx_active::", t.cx_active, "\n");
+    }
+  }
+  return out;
+}
+
+std::string Server::listenersText() const {
+  std::string out;
+  for (const auto& l : snapshot_->listeners) {
+    absl::StrAppend(&out, l->name, "::", l->address.asString(), "\n");
+  }
+  return out;
+}
+
+void Server::registerAdminHandlers() {
+  using R = AdminResponse;
+  const std::string text = "text/plain; charset=utf-8";
+  const std::string json = "application/json";
+  admin_->addHandler("/ready", false, "200 when serving, 503 when draining or health check failed",
+                     [this, text](const AdminRequest&) {
+                       bool ok = healthy_ && !shutting_down_;
+                       return R{ok ? 200 : 503, text, ok ? "LIVE\n" : "DRAINING\n"};
+                     });
+  admin_->addHandler("/stats", false, "counters, gauges and histograms (?filter=substring)",
+                     [this, text](const AdminRequest& r) {
+                       auto it = r.query.find("filter");
+                       return R{200, text,
+                                store_.renderText(it == r.query.end() ? "" : it->second)};
+                     });
+  admin_->addHandler("/stats/prometheus", false, "stats in Prometheus text format",
+                     [this](const AdminRequest&) {
+                       return R{200, "text/plain; version=0.0.4; charset=utf-8",
+                                store_.renderPrometheus()};
+                     });
+  admin_->addHandler("/config_dump", false, "the active configuration as JSON",
+                     [this, json](const AdminRequest&) {
+                       std::string out;
+                       google::protobuf::util::JsonPrintOptions options;
+                       options.add_whitespace = true;
+                       options.preserve_proto_field_names = true;
+                       (void)google::protobuf::util::MessageToJsonString(snapshot_->bootstrap,
+                                                                         &out, options);
+                       return R{200, json, absl::StrCat("{\"bootstrap\": ", out, "}\n")};
+                     });
+  admin_->addHandler("/clusters", false, "upstream hosts with weights, requests, connections",
+                     [this, text](const AdminRequest&) { return R{200, text, clustersText()}; });
+  admin_->addHandler("/listeners", false, "listener names and addresses",
+                     [this, text](const AdminRequest&) { return R{200, text, listenersText()}; });
+  admin_->addHandler("/server_info", false, "version, state, uptime, concurrency",
+                     [this, json](const AdminRequest&) { return R{200, json, serverInfoJson()}; });
+  admin_->addHandler("/logging", false, "GET shows the level; POST ?level=debug changes it",
+                     [text](const AdminRequest& r) {
+                       if (r.method == "POST") {
+                         auto it = r.query.find("level");
+                         logger::Level level;
+                         if (it == r.query.end() || !logger::parseLevel(it->second, &level)) {
+                           return R{400, text,
+                                    "usage: POST /logging?level=trace|debug|info|warning|error|off\n"};
+                         }
+                         logger::setLevel(level);
+                       }
+                       return R{200, text,
+                                absl::StrCat("level: ", logger::levelName(logger::level()), "\n")};
+                     });
+  admin_->addHandler("/healthcheck/fail", true, "make /ready fail (before a planned shutdown)",
+                     [this, text](const AdminRequest&) {
+                       healthy_ = false;
+                       return R{200, text, "OK\n"};
+                     });
+  admin_->addHandler("/healthcheck/ok", true, "undo /healthcheck/fail",
+                     [this, text](const AdminRequest&) {
+                       healthy_ = true;
+                       return R{200, text, "OK\n"};
+                     });
+  admin_->addHandler("/drain_listeners", true, "stop accepting new connections",
+                     [this, text](const AdminRequest&) {
+                       listeners_drained_ = true;
+                       for (auto& w : workers_) w->stopListening();
+                       return R{200, text, "OK\n"};
+                     });
+  admin_->addHandler("/reset_counters", true, "set all counters to zero",
+                     [this, text](const AdminRequest&) {
+                       store_.resetCounters();
+                       return R{200, text, "OK\n"};
+                     });
+  admin_->addHandler("/quitquitquit", true, "drain briefly and exit",
+                     [this, text](const AdminRequest&) {
+                       // Let the response go out first.
+                       dispatcher_->post([this] { shutdown(std::chrono::milliseconds(1000)); });
+                       return R{200, text, "OK\n"};
+                     });
+}
+
+}  // namespace portico::server

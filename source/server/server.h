@@ -1,0 +1,62 @@
+#pragma once
+
+// Server: the main thread. Builds the config snapshot, starts the workers and the admin
+// listener, handles signals (SIGTERM/SIGINT drain then exit) and the admin endpoints.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "portico/config/v1/bootstrap.pb.h"
+#include "source/common/event/dispatcher.h"
+#include "source/common/stats/store.h"
+#include "source/server/admin.h"
+#include "source/server/config_snapshot.h"
+#include "source/server/worker.h"
+
+namespace portico::server {
+
+struct ServerOptions {
+  uint32_t concurrency = 1;
+};
+
+class Server {
+ public:
+  Server(const config::v1::Bootstrap& bootstrap, const ServerOptions& options);
+  ~Server();
+
+  // Validates, binds every socket and starts the workers. Errors leave nothing running.
+  absl::Status initialize();
+  // Runs the main loop until shutdown; returns the process exit code.
+  int run();
+
+ private:
+  void registerAdminHandlers();
+  void onSignal(int signal);
+  // Stops accepting, drains, exits once connections are gone or the drain timeout passes.
+  void shutdown(std::chrono::milliseconds drain_timeout);
+  void checkDrained();
+  std::string serverInfoJson() const;
+  std::string clustersText();
+  std::string listenersText() const;
+
+  config::v1::Bootstrap bootstrap_;
+  ServerOptions options_;
+  event::DispatcherPtr dispatcher_;
+  stats::Store store_;
+  ConfigSnapshotConstSharedPtr snapshot_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<AdminServer> admin_;
+  std::chrono::steady_clock::time_point start_time_;
+  event::TimerPtr drain_poll_timer_;
+  std::chrono::steady_clock::time_point drain_deadline_;
+  int signal_fd_ = -1;
+  event::FileEventPtr signal_event_;
+  bool healthy_ = true;
+  bool shutting_down_ = false;
+  bool listeners_drained_ = false;
+};
+
+}  // namespace portico::server

@@ -1,0 +1,71 @@
+#pragma once
+
+// Worker: one thread, one event loop. Owns its listen sockets (SO_REUSEPORT), its downstream
+// connections, and its ClusterManager (pools, LB state). The main thread talks to it only by
+// posting closures: new config snapshots, drain, stop. A connection never leaves its worker.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "source/common/event/dispatcher.h"
+#include "source/common/http/conn_manager_impl.h"
+#include "source/common/network/listener.h"
+#include "source/common/stats/store.h"
+#include "source/server/config_snapshot.h"
+#include "source/upstream/cluster_manager.h"
+
+namespace portico::server {
+
+class Worker {
+ public:
+  Worker(uint32_t index, stats::Store& store);
+  ~Worker();
+
+  // Main thread, before start(): binds this worker's listen sockets for `snapshot`.
+  absl::Status initialize(ConfigSnapshotConstSharedPtr snapshot);
+  void start();
+  // Main thread: closes the listen sockets (new connections are refused by the kernel).
+  void stopListening();
+  // Main thread: drain - idle connections close now, busy ones after their response.
+  void drain();
+  // Main thread: stops the loop and joins the thread; open connections are closed.
+  void stop();
+  // Runs f on the worker thread and waits for it (admin reads). Returns false on timeout.
+  bool runSync(const std::function<void(Worker&)>& f);
+
+  // Read by the main thread.
+  uint64_t activeConnections() const { return active_connections_.load(std::memory_order_relaxed); }
+  upstream::ClusterManager& clusterManager() { return cluster_manager_; }
+  uint32_t index() const { return index_; }
+
+ private:
+  struct ActiveListener {
+    ListenerConfigConstSharedPtr config;
+    std::unique_ptr<network::TcpListener> socket;
+    uint64_t connections = 0;
+  };
+
+  void onAccept(ActiveListener& listener, int fd, const network::Address& peer);
+  void onConnectionClosed(ActiveListener* listener, http::HttpConnection& connection);
+
+  uint32_t index_;
+  event::DispatcherPtr dispatcher_;
+  stats::WorkerStats& stats_;
+  upstream::ClusterManager cluster_manager_;
+  std::mt19937_64 rng_;
+  bool draining_ = false;
+  http::WorkerServices services_;
+  ConfigSnapshotConstSharedPtr snapshot_;
+  std::vector<std::unique_ptr<ActiveListener>> listeners_;
+  absl::flat_hash_map<http::HttpConnection*, std::unique_ptr<http::HttpConnection>> connections_;
+  std::atomic<uint64_t> active_connections_{0};
+  std::thread thread_;
+};
+
+}  // namespace portico::server

@@ -1,0 +1,68 @@
+#pragma once
+
+// ClusterManager: one worker's view of the clusters: per-host state (active requests,
+// connection pools) and a load balancer per cluster. Built from immutable ClusterInfo
+// snapshots; an update keeps the pools of clusters whose ClusterInfo did not change.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "source/common/event/dispatcher.h"
+#include "source/common/stats/worker_stats.h"
+#include "source/upstream/cluster_info.h"
+#include "source/upstream/conn_pool.h"
+#include "source/upstream/load_balancer.h"
+
+namespace portico::upstream {
+
+using ClusterInfoMap = absl::flat_hash_map<std::string, ClusterInfoConstSharedPtr>;
+
+class WorkerCluster {
+ public:
+  WorkerCluster(event::Dispatcher& dispatcher, ClusterInfoConstSharedPtr info,
+                stats::WorkerStats& stats);
+
+  const ClusterInfo& info() const { return *info_; }
+  const ClusterInfoConstSharedPtr& infoPtr() const { return info_; }
+  HostState* chooseHost(uint64_t random) { return lb_->chooseHost(random); }
+  ConnPool& pool(HostState& host);
+  std::vector<HostState>& hosts() { return hosts_; }
+  // True when no connection or request is left (safe to destroy after a removal).
+  bool idle() const;
+  void drain();
+
+ private:
+  event::Dispatcher& dispatcher_;
+  ClusterInfoConstSharedPtr info_;
+  stats::WorkerStats& stats_;
+  std::vector<HostState> hosts_;  // never resized after construction: LB holds a reference
+  LoadBalancerPtr lb_;
+};
+
+class ClusterManager {
+ public:
+  ClusterManager(event::Dispatcher& dispatcher, stats::WorkerStats& stats)
+      : dispatcher_(dispatcher), stats_(stats) {}
+
+  WorkerCluster* get(absl::string_view name);
+  // Applies a new set of clusters. Replaced or removed clusters drain: they keep serving the
+  // requests that hold them and are destroyed once idle.
+  void update(const ClusterInfoMap& clusters);
+  // Calls f(WorkerCluster&) for each live cluster (admin /clusters).
+  template <class F>
+  void forEach(F f) {
+    for (auto& [name, cluster] : clusters_) f(*cluster);
+  }
+
+ private:
+  void reapDraining();
+
+  event::Dispatcher& dispatcher_;
+  stats::WorkerStats& stats_;
+  absl::flat_hash_map<std::string, std::unique_ptr<WorkerCluster>> clusters_;
+  std::vector<std::unique_ptr<WorkerCluster>> draining_;
+};
+
+}  // namespace portico::upstream

@@ -1,0 +1,193 @@
+#include "source/upstream/conn_pool.h"
+
+#include <algorithm>
+
+namespace portico::upstream {
+
+class ConnPool::PendingRequestImpl : public PendingRequest {
+ public:
+  PendingRequestImpl(ConnPool& pool, PoolCallbacks& callbacks)
+      : pool_(pool), callbacks_(callbacks) {}
+  void cancel() override { pool_.cancelPending(this); }
+
+  ConnPool& pool_;
+  PoolCallbacks& callbacks_;
+};
+
+ConnPool::ConnPool(event::Dispatcher& dispatcher, ClusterInfoConstSharedPtr cluster,
+                   HostState& host, stats::WorkerStats& stats)
+    : dispatcher_(dispatcher), cluster_(std::move(cluster)), host_(host), stats_(stats) {}
+
+// Connections still here (worker shutdown) close their sockets in their destructors, which
+// raise no callbacks.
+ConnPool::~ConnPool() = default;
+
+PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks) {
+  // Most recently used first: its socket buffers and the upstream's worker are warm.
+  while (!idle_.empty()) {
+    std::unique_ptr<UpstreamConnection> c = std::move(idle_.back());
+    idle_.pop_back();
+    c->timer_->disableTimer();
+    UpstreamConnection& ref = *c;
+    busy_.push_back(std::move(c));
+    callbacks.onPoolReady(ref);
+    return nullptr;
+  }
+  const ClusterStats& s = *cluster_->stats;
+  if (pending_.size() >= cluster_->max_pending_requests) {
+    stats_.inc(s.upstream_rq_pending_overflow);
+    callbacks.onPoolFailure(PoolFailureReason::kOverflow);
+    return nullptr;
+  }
+  if (activeConnections() < cluster_->max_connections_per_host &&
+      connecting_.size() <= pending_.size() && !createConnection() && busy_.empty() &&
+      connecting_.empty()) {
+    callbacks.onPoolFailure(PoolFailureReason::kConnectFailure);  // e.g. out of fds
+    return nullptr;
+  }
+  stats_.inc(s.upstream_rq_pending_total);
+  stats_.gaugeAdd(s.upstream_rq_pending_active, 1);
+  pending_.push_back(std::make_unique<PendingRequestImpl>(*this, callbacks));
+  return pending_.back().get();
+}
+
+bool ConnPool::createConnection() {
+  const ClusterStats& s = *cluster_->stats;
+  stats_.inc(s.upstream_cx_total);
+  auto conn = network::ConnectionImpl::connect(dispatcher_, host_.host->address,
+                                               cluster_->buffer_limit);
+  if (conn == nullptr) {
+    stats_.inc(s.upstream_cx_connect_fail);
+    return false;
+  }
+  stats_.gaugeAdd(s.upstream_cx_active, 1);
+  auto upstream = std::make_unique<UpstreamConnection>(*this, std::move(conn));
+  UpstreamConnection* raw = upstream.get();
+  raw->timer_ = dispatcher_.createTimer([raw] {
+    raw->timed_out_ = !raw->connected_;
+    raw->connection_->close(network::CloseType::kNoFlush);
+  });
+  raw->timer_->enableTimer(cluster_->connect_timeout);
+  connecting_.push_back(std::move(upstream));
+  return true;
+}
+
+void ConnPool::onConnected(UpstreamConnection& connection) {
+  connection.timer_->disableTimer();
+  auto it = std::find_if(connecting_.begin(), connecting_.end(),
+                         [&](const auto& c) { return c.get() == &connection; });
+  if (it == connecting_.end()) return;
+  std::unique_ptr<UpstreamConnection> c = std::move(*it);
+  connecting_.erase(it);
+  busy_.push_back(std::move(c));
+  assignOrIdle(connection);
+}
+
+void ConnPool::assignOrIdle(UpstreamConnection& connection) {
+  if (!pending_.empty()) {
+    std::unique_ptr<PendingRequestImpl> request = std::move(pending_.front());
+    pending_.pop_front();
+    stats_.gaugeAdd(cluster_->stats->upstream_rq_pending_active, -1);
+    request->callbacks_.onPoolReady(connection);
+    return;
+  }
+  park(connection);
+}
+
+void ConnPool::park(UpstreamConnection& connection) {
+  // busy_ -> idle_, unless we are over the idle cap or draining.
+  auto it = std::find_if(busy_.begin(), busy_.end(),
+                         [&](const auto& c) { return c.get() == &connection; });
+  if (it == busy_.end()) return;
+  if (draining_ || idle_.size() >= cluster_->max_idle_connections_per_host) {
+    connection.connection_->close(network::CloseType::kNoFlush);
+    return;
+  }
+  std::unique_ptr<UpstreamConnection> c = std::move(*it);
+  busy_.erase(it);
+  c->timer_->enableTimer(cluster_->idle_timeout);
+  idle_.push_back(std::move(c));
+}
+
+void ConnPool::release(UpstreamConnection& connection, bool reusable) {
+  connection.detach();
+  const ClusterStats& s = *cluster_->stats;
+  uint64_t rx = connection.connection_->bytesRead(), tx = connection.connection_->bytesWritten();
+  stats_.inc(s.upstream_cx_rx_bytes_total, rx - connection.last_rx_bytes_);
+  stats_.inc(s.upstream_cx_tx_bytes_total, tx - connection.last_tx_bytes_);
+  connection.last_rx_bytes_ = rx;
+  connection.last_tx_bytes_ = tx;
+  if (!reusable || !connection.connection_->isOpen()) {
+    connection.connection_->close(network::CloseType::kNoFlush);
+    return;
+  }
+  // Park it now; hand it to a waiting request only after the current callback stack (the
+  // codec that completed the response) has unwound.
+  park(connection);
+  if (!pending_.empty() && !serve_scheduled_) {
+    serve_scheduled_ = true;
+    dispatcher_.runAtEndOfTurn([this] {
+      serve_scheduled_ = false;
+      servePending();
+    });
+  }
+}
+
+void ConnPool::servePending() {
+  while (!pending_.empty() && !idle_.empty()) {
+    std::unique_ptr<UpstreamConnection> c = std::move(idle_.back());
+    idle_.pop_back();
+    c->timer_->disableTimer();
+    UpstreamConnection& ref = *c;
+    busy_.push_back(std::move(c));
+    std::unique_ptr<PendingRequestImpl> request = std::move(pending_.front());
+    pending_.pop_front();
+    stats_.gaugeAdd(cluster_->stats->upstream_rq_pending_active, -1);
+    request->callbacks_.onPoolReady(ref);
+  }
+}
+
+void ConnPool::removeConnection(std::list<std::unique_ptr<UpstreamConnection>>& list,
+                                UpstreamConnection& connection) {
+  auto it = std::find_if(list.begin(), list.end(),
+                         [&](const auto& c) { return c.get() == &connection; });
+  if (it == list.end()) return;
+  dispatcher_.deferredDelete(std::move(*it));
+  list.erase(it);
+  const ClusterStats& s = *cluster_->stats;
+  stats_.gaugeAdd(s.upstream_cx_active, -1);
+  stats_.inc(s.upstream_cx_destroy);
+}
+
+void ConnPool::onConnectionClosed(UpstreamConnection& connection, bool connect_failed,
+                                  bool timed_out) {
+  for (auto* list : {&connecting_, &idle_, &busy_}) removeConnection(*list, connection);
+  if (!connect_failed) return;
+  const ClusterStats& s = *cluster_->stats;
+  stats_.inc(timed_out ? s.upstream_cx_connect_timeout : s.upstream_cx_connect_fail);
+  // Requests that were waiting for a new connection get the failure; those that can still be
+  // served by other connections in flight keep waiting.
+  while (pending_.size() > connecting_.size() + busy_.size() ||
+         (!pending_.empty() && connecting_.empty())) {
+    std::unique_ptr<PendingRequestImpl> request = std::move(pending_.front());
+    pending_.pop_front();
+    stats_.gaugeAdd(s.upstream_rq_pending_active, -1);
+    request->callbacks_.onPoolFailure(timed_out ? PoolFailureReason::kTimeout
+                                                : PoolFailureReason::kConnectFailure);
+  }
+}
+
+void ConnPool::cancelPending(PendingRequestImpl* request) {
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [&](const auto& p) { return p.get() == request; });
+  if (it == pending_.end()) return;
+  pending_.erase(it);
+  stats_.gaugeAdd(cluster_->stats->upstream_rq_pending_active, -1);
+}
+
+void ConnPool::drain() {
+  draining_ = true;
+  while (!idle_.empty()) idle_.front()->connection_->close(network::CloseType::kNoFlush);
+}
+
+}  // namespace portico::upstream

@@ -1,0 +1,79 @@
+#pragma once
+
+// ConnPool: one worker's HTTP/1.1 connections to one host. Hands out an idle keep-alive
+// connection when it has one, opens a new one below max_connections_per_host, and otherwise
+// queues the request (bounded by max_pending_requests; overflow fails at once).
+// A connection serves one request at a time and returns to the idle list only when both the
+// request and the response finished cleanly and the upstream allowed keep-alive.
+
+#include <list>
+#include <memory>
+
+#include "source/common/event/dispatcher.h"
+#include "source/common/network/connection_impl.h"
+#include "source/common/stats/worker_stats.h"
+#include "source/upstream/cluster_info.h"
+#include "source/upstream/upstream_connection.h"
+
+namespace portico::upstream {
+
+enum class PoolFailureReason { kConnectFailure, kTimeout, kOverflow };
+
+class PoolCallbacks {
+ public:
+  virtual ~PoolCallbacks() = default;
+  virtual void onPoolReady(UpstreamConnection& connection) = 0;
+  virtual void onPoolFailure(PoolFailureReason reason) = 0;
+};
+
+// Returned by newStream() while the request waits; cancel() withdraws it.
+class PendingRequest {
+ public:
+  virtual ~PendingRequest() = default;
+  virtual void cancel() = 0;
+};
+
+class ConnPool {
+ public:
+  ConnPool(event::Dispatcher& dispatcher, ClusterInfoConstSharedPtr cluster, HostState& host,
+           stats::WorkerStats& stats);
+  ~ConnPool();
+
+  // Calls callbacks.onPoolReady() at once (idle connection) and returns nullptr, or returns a
+  // handle and calls back later, or calls onPoolFailure(kOverflow) at once and returns nullptr.
+  PendingRequest* newStream(PoolCallbacks& callbacks);
+  // The stream is done with `connection`; reuse it if `reusable`, else close it.
+  void release(UpstreamConnection& connection, bool reusable);
+  // Closes idle connections and lets busy ones finish (used when a cluster goes away).
+  void drain();
+  bool idle() const { return busy_.empty() && connecting_.empty() && pending_.empty(); }
+  size_t activeConnections() const { return busy_.size() + connecting_.size() + idle_.size(); }
+
+ private:
+  class PendingRequestImpl;
+  friend class UpstreamConnection;
+
+  // Returns false if no socket could be created.
+  bool createConnection();
+  void onConnected(UpstreamConnection& connection);
+  void onConnectionClosed(UpstreamConnection& connection, bool connect_failed, bool timed_out);
+  void assignOrIdle(UpstreamConnection& connection);
+  void park(UpstreamConnection& connection);
+  void servePending();
+  void removeConnection(std::list<std::unique_ptr<UpstreamConnection>>& list,
+                        UpstreamConnection& connection);
+  void cancelPending(PendingRequestImpl* request);
+
+  event::Dispatcher& dispatcher_;
+  ClusterInfoConstSharedPtr cluster_;
+  HostState& host_;
+  stats::WorkerStats& stats_;
+  std::list<std::unique_ptr<UpstreamConnection>> connecting_;
+  std::list<std::unique_ptr<UpstreamConnection>> idle_;
+  std::list<std::unique_ptr<UpstreamConnection>> busy_;
+  std::list<std::unique_ptr<PendingRequestImpl>> pending_;
+  bool draining_ = false;
+  bool serve_scheduled_ = false;
+};
+
+}  // namespace portico::upstream

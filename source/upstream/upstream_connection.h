@@ -1,0 +1,67 @@
+#pragma once
+
+// UpstreamConnection: one TCP connection to a host with its HTTP/1.1 client codec. Owned by a
+// ConnPool; a stream attaches to it for the duration of one request/response.
+
+#include <memory>
+
+#include "source/common/event/dispatcher.h"
+#include "source/common/http/http1/client_codec.h"
+#include "source/common/network/connection_impl.h"
+
+namespace portico::upstream {
+
+class ConnPool;
+
+// What an attached stream receives besides the codec's response callbacks.
+class UpstreamStreamCallbacks : public http::http1::ClientCodecCallbacks {
+ public:
+  // The upstream connection's send buffer crossed the watermarks (request body back-pressure).
+  virtual void onUpstreamAboveWriteHighWatermark() = 0;
+  virtual void onUpstreamBelowWriteLowWatermark() = 0;
+};
+
+class UpstreamConnection : public network::ConnectionCallbacks,
+                           public http::http1::ClientCodecCallbacks,
+                           public event::DeferredDeletable {
+ public:
+  UpstreamConnection(ConnPool& pool, std::unique_ptr<network::ConnectionImpl> connection);
+  ~UpstreamConnection() override;
+
+  void attach(UpstreamStreamCallbacks& stream) { stream_ = &stream; }
+  void detach() { stream_ = nullptr; }
+  http::http1::ClientCodec& codec() { return codec_; }
+  network::Connection& connection() { return *connection_; }
+  // Writes and flushes.
+  void write(buffer::Buffer& data) { connection_->write(data); }
+  void readDisable(bool disable) { connection_->readDisable(disable); }
+  bool connected() const { return connected_; }
+
+  // network::ConnectionCallbacks
+  void onData(buffer::Buffer& data) override;
+  void onEvent(network::ConnectionEvent event) override;
+  void onAboveWriteBufferHighWatermark() override;
+  void onBelowWriteBufferLowWatermark() override;
+
+  // http::http1::ClientCodecCallbacks (forwarded to the attached stream)
+  void on1xxHeaders(http::ResponseHead& head) override;
+  void onResponseHeaders(http::ResponseHead& head, bool end_stream) override;
+  void onResponseBody(absl::string_view data) override;
+  void onResponseComplete() override;
+  void onResponseError(absl::string_view reason) override;
+
+ private:
+  friend class ConnPool;
+
+  ConnPool& pool_;
+  std::unique_ptr<network::ConnectionImpl> connection_;
+  http::http1::ClientCodec codec_;
+  UpstreamStreamCallbacks* stream_ = nullptr;
+  event::TimerPtr timer_;  // connect timeout, then idle timeout
+  bool connected_ = false;
+  bool timed_out_ = false;
+  uint64_t last_rx_bytes_ = 0;
+  uint64_t last_tx_bytes_ = 0;
+};
+
+}  // namespace portico::upstream

@@ -1,0 +1,205 @@
+"""The admin interface: readiness, stats (text and Prometheus), dumps, logging and the
+POST-only control endpoints."""
+
+import collections
+import json
+import re
+import unittest
+
+from harness import PorticoTestCase, connection_refused, curl, wait_until
+
+POST_ONLY = ("/healthcheck/fail", "/healthcheck/ok", "/drain_listeners", "/reset_counters",
+             "/quitquitquit")
+STAT_LINE_RE = re.compile(r"^(\S+): (\S.*)$")
+METRIC_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+TYPE_RE = re.compile(r"^# TYPE (%s) (counter|gauge|histogram|summary|untyped)$" % METRIC_NAME)
+SAMPLE_RE = re.compile(r"^(%s)(?:\{(.*)\})? (\S+)(?: -?\d+)?$" % METRIC_NAME)
+LABEL_RE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+
+
+class AdminTest(PorticoTestCase):
+    @classmethod
+    def start_class_env(cls, env):
+        cls.proxy, (cls.upstream,) = env.start_basic(concurrency=2)
+
+    def setUp(self):
+        super().setUp()
+        self.assertEqual(curl(self.proxy.url("/echo")).status, 200)  # traffic for the stats
+
+    def admin_text(self, path, status=200):
+        response = self.proxy.admin_get(path)
+        self.assertEqual(response.status, status, "GET %s: %s" % (path, response.body[:300]))
+        return response.text()
+
+    def test_ready(self):
+        self.admin_text("/ready")
+
+    def test_stats_text(self):
+        lines = [line for line in self.admin_text("/stats").splitlines() if line.strip()]
+        bad = [line for line in lines if not STAT_LINE_RE.match(line)]
+        self.assertEqual(bad, [], "lines not in 'name: value' form")
+        stats = self.proxy.stats()
+        for name in ("http.ingress.downstream_rq_total", "http.ingress.downstream_cx_total",
+                     "cluster.backend.upstream_rq_total", "cluster.backend.upstream_cx_total"):
+            with self.subTest(name):
+                self.assertIn(name, stats)
+                self.assertGreaterEqual(int(stats[name]), 1)
+
+    def test_prometheus_format(self):
+        families = check_prometheus(self, self.admin_text("/stats/prometheus"))
+        self.assertIn("counter", families.values())
+        self.assertIn("histogram", families.values(), "no histogram exported")
+
+    def test_config_dump(self):
+        dump = json.loads(self.admin_text("/config_dump"))
+        strings = set(json_strings(dump))
+        self.assertIn("ingress", strings)
+        self.assertIn("backend", strings)
+
+    def test_clusters(self):
+        host = "127.0.0.1:%d" % self.upstream.port
+        metrics = {}
+        for line in self.admin_text("/clusters").splitlines():
+            parts = line.split("::")
+            if len(parts) == 4 and parts[:2] == ["backend", host]:
+                metrics[parts[2]] = parts[3]
+        for metric in ("rq_active", "rq_total", "cx_active", "weight"):
+            with self.subTest(metric):
+                self.assertRegex(metrics.get(metric, ""), r"^\d+$",
+                                 "no backend::%s::%s::<number> line" % (host, metric))
+        self.assertGreaterEqual(int(metrics["rq_total"]), 1)
+        self.assertEqual(metrics["weight"], "1")
+
+    def test_listeners(self):
+        lines = self.admin_text("/listeners").splitlines()
+        self.assertIn("ingress::127.0.0.1:%d" % self.proxy.port, lines)
+
+    def test_server_info(self):
+        info = json.loads(self.admin_text("/server_info"))
+        self.assertIsInstance(info.get("version"), str)
+        self.assertTrue(info["version"])
+        self.assertEqual(info.get("state"), "LIVE")
+        self.assertGreaterEqual(float(info.get("uptime_seconds", -1)), 0)
+        self.assertEqual(int(info.get("concurrency", 0)), 2)
+
+    def test_logging_level(self):
+        self.assertIn("info", self.admin_text("/logging"))
+        self.addCleanup(self.proxy.admin_post, "/logging?level=info")
+        self.assertEqual(self.proxy.admin_post("/logging?level=debug").status, 200)
+        self.assertIn("debug", self.admin_text("/logging"))
+
+    def test_post_only_endpoints_reject_get(self):
+        for path in POST_ONLY:
+            with self.subTest(path):
+                self.assertEqual(self.proxy.admin_get(path).status, 405)
+        self.assertTrue(self.proxy.running())
+        self.admin_text("/ready")
+        self.assertFalse(connection_refused(self.proxy.port), "GET drained the listeners")
+
+    def test_healthcheck_fail_and_ok(self):
+        self.addCleanup(self.proxy.admin_post, "/healthcheck/ok")
+        self.assertEqual(self.proxy.admin_post("/healthcheck/fail").status, 200)
+        self.admin_text("/ready", status=503)
+        self.assertEqual(self.proxy.admin_post("/healthcheck/ok").status, 200)
+        self.admin_text("/ready")
+
+
+class AdminControlTest(PorticoTestCase):
+    """Endpoints that change the proxy for good each get a proxy of their own."""
+
+    def start(self):
+        proxy, _ = self.new_env().start_basic()
+        self.assertEqual(curl(proxy.url("/echo")).status, 200)
+        return proxy
+
+    def test_drain_listeners(self):
+        proxy = self.start()
+        self.assertEqual(proxy.admin_post("/drain_listeners").status, 200)
+        wait_until(lambda: connection_refused(proxy.port, timeout=0.5), 3,
+                   message="new connections to fail after /drain_listeners")
+
+    def test_reset_counters(self):
+        proxy = self.start()
+        self.assertGreaterEqual(proxy.counter("http.ingress.downstream_rq_total"), 1)
+        self.assertEqual(proxy.admin_post("/reset_counters").status, 200)
+        self.assertEqual(proxy.counter("http.ingress.downstream_rq_total"), 0)
+        self.assertEqual(proxy.counter("cluster.backend.upstream_rq_total"), 0)
+
+    def test_quitquitquit(self):
+        proxy = self.start()
+        self.assertEqual(proxy.admin_post("/quitquitquit").status, 200)
+        self.assertEqual(proxy.wait(5), 0, "portico did not exit 0 within 5s")
+
+
+def json_strings(value):
+    """Every string (keys included) in a JSON document."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from json_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from json_strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def parse_labels(text):
+    labels, position = {}, 0
+    while position < len(text):
+        match = LABEL_RE.match(text, position)
+        if not match:
+            raise AssertionError("bad labels {%s}" % text)
+        labels[match.group(1)] = match.group(2)
+        position = match.end()
+    return labels
+
+
+def sample_family(name, families):
+    """The declared family a sample belongs to (histogram/summary samples have suffixes)."""
+    if name in families:
+        return name
+    for suffix in ("_bucket", "_sum", "_count"):
+        base = name[:-len(suffix)]
+        if name.endswith(suffix) and families.get(base) in ("histogram", "summary"):
+            return base
+    return None
+
+
+def check_prometheus(test, text):
+    """Asserts the Prometheus text format; returns {family: type}."""
+    families = {}
+    buckets = collections.defaultdict(list)  # (family, labels without le) -> [(le, value)]
+    counts = {}
+    for line in text.splitlines():
+        if not line.strip() or (line.startswith("#") and not line.startswith("# TYPE")):
+            continue
+        type_match = TYPE_RE.match(line)
+        if type_match:
+            test.assertNotIn(type_match.group(1), families, "TYPE repeated: " + line)
+            families[type_match.group(1)] = type_match.group(2)
+            continue
+        sample = SAMPLE_RE.match(line)
+        test.assertIsNotNone(sample, "not a sample line: %r" % line)
+        name, labels, value = sample.group(1), parse_labels(sample.group(2) or ""), \
+            float(sample.group(3))
+        family = sample_family(name, families)
+        test.assertIsNotNone(family, "sample without a preceding # TYPE: %r" % line)
+        key = (family, tuple(sorted((k, v) for k, v in labels.items() if k != "le")))
+        if name == family + "_bucket":
+            test.assertIn("le", labels, line)
+            buckets[key].append((float(labels["le"]), value))
+        elif name == family + "_count":
+            counts[key] = value
+    for key, series in buckets.items():
+        bounds = [le for le, _ in series]
+        values = [value for _, value in series]
+        test.assertEqual(bounds, sorted(bounds), "buckets out of order: %s" % (key,))
+        test.assertEqual(values, sorted(values), "buckets not cumulative: %s" % (key,))
+        test.assertEqual(bounds[-1], float("inf"), "no le=\"+Inf\" bucket: %s" % (key,))
+        test.assertEqual(values[-1], counts.get(key), "+Inf bucket != _count: %s" % (key,))
+    return families
+
+
+if __name__ == "__main__":
+    unittest.main()

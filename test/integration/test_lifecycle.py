@@ -1,0 +1,125 @@
+"""Process lifecycle: graceful drain on SIGTERM, config validation and the command line."""
+
+import signal
+import threading
+import time
+import unittest
+from pathlib import Path
+
+from harness import (PorticoTestCase, RawConnection, bootstrap, cluster, connection_refused,
+                     free_port, listener, route_to, run_portico, to_yaml, virtual_host,
+                     wait_until)
+
+DRAIN_TIMEOUT_S = 5
+IN_FLIGHT = 5
+SLOW_PATH = "/delay/1500"
+
+
+def good_config():
+    return bootstrap(
+        [listener("ingress", free_port(),
+                  [virtual_host("all", ["*"], [route_to("backend")])])],
+        [cluster("backend", [free_port()])],
+        admin_port=free_port())
+
+
+class DrainTest(PorticoTestCase):
+    def test_sigterm_drains_in_flight_requests(self):
+        env = self.new_env()
+        proxy, (upstream,) = env.start_basic(drain_timeout="%ds" % DRAIN_TIMEOUT_S)
+        statuses = [None] * IN_FLIGHT
+
+        def slow_request(index):
+            with RawConnection(proxy.port, timeout=DRAIN_TIMEOUT_S + 3) as conn:
+                statuses[index] = conn.request("GET", SLOW_PATH).status
+
+        threads = [threading.Thread(target=slow_request, args=(i,)) for i in range(IN_FLIGHT)]
+        for thread in threads:
+            thread.start()
+        wait_until(lambda: upstream.stats()["in_flight"] == IN_FLIGHT, 3,
+                   message="%d requests in flight at the upstream" % IN_FLIGHT)
+
+        signalled = time.monotonic()
+        proxy.send_signal(signal.SIGTERM)
+        wait_until(lambda: connection_refused(proxy.port, timeout=0.5), 1.5,
+                   message="new connections to be refused after SIGTERM")
+        for thread in threads:
+            thread.join(DRAIN_TIMEOUT_S + 3)
+        self.assertEqual(statuses, [200] * IN_FLIGHT)
+
+        exit_code = proxy.wait(max(0.1, DRAIN_TIMEOUT_S + 2 - (time.monotonic() - signalled)))
+        self.assertEqual(exit_code, 0, "exit code after SIGTERM (None: still running %.1fs "
+                         "after the signal)" % (time.monotonic() - signalled))
+
+
+class CommandLineTest(PorticoTestCase):
+    def write(self, name, text):
+        path = Path(self.new_env().dir, name)
+        path.write_text(text)
+        return path
+
+    def validate(self, config_text):
+        done = run_portico("--validate", self.write("config.yaml", config_text))
+        return done.returncode, done.stdout + done.stderr
+
+    def test_validate_good_config(self):
+        code, output = self.validate(to_yaml(good_config()))
+        self.assertEqual(code, 0, output)
+
+    def test_validate_rejects_bad_configs(self):
+        for name, (text, expected_words) in bad_configs().items():
+            with self.subTest(name):
+                code, output = self.validate(text)
+                self.assertEqual(code, 1, output)
+                self.assertTrue(output.strip(), "no message")
+                for word in expected_words:
+                    self.assertIn(word, output)
+
+    def test_help(self):
+        done = run_portico("--help")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("--config", done.stdout + done.stderr)
+
+    def test_version(self):
+        done = run_portico("--version")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertTrue((done.stdout + done.stderr).strip())
+
+
+def edited(edit):
+    """good_config() changed in place by edit(config), as YAML."""
+    config = good_config()
+    edit(config)
+    return to_yaml(config)
+
+
+def first_cluster(config):
+    return config["static_resources"]["clusters"][0]
+
+
+def first_route(config):
+    http = config["static_resources"]["listeners"][0]["http"]
+    return http["route_config"]["virtual_hosts"][0]["routes"][0]
+
+
+def set_endpoint_port(config, port):
+    first_cluster(config)["load_assignment"]["endpoints"][0]["address"]["port"] = port
+
+
+def bad_configs():
+    """{name: (YAML text, words the error message must contain)}."""
+    return {
+        "yaml syntax error": (to_yaml(good_config()) + "extra: [unclosed, {\n", []),
+        "unknown field": (edited(lambda c: first_cluster(c).update(bogus_field=1)),
+                          ["bogus_field"]),
+        "port out of range": (edited(lambda c: set_endpoint_port(c, 70000)),
+                              ["clusters[0]", "port"]),
+        "unknown cluster": (edited(lambda c: first_route(c)["route"].update(
+            cluster="no_such_cluster")), ["no_such_cluster"]),
+        "bad regex": (edited(lambda c: first_route(c).update(
+            match={"safe_regex": "/(unclosed"})), ["safe_regex"]),
+    }
+
+
+if __name__ == "__main__":
+    unittest.main()

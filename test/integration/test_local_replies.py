@@ -1,0 +1,74 @@
+"""Replies portico makes itself: 404 without a route, 503/502/504 for upstream failures,
+and their counting in the admin stats."""
+
+import time
+import unittest
+
+from harness import (PorticoTestCase, bootstrap, cluster, format_request,
+                     free_port, listener, parse_responses, route_to, virtual_host)
+
+STAT_PREFIX = "http.ingress."
+
+
+class LocalRepliesTest(PorticoTestCase):
+    @classmethod
+    def start_class_env(cls, env):
+        upstream = env.start_upstream("u1")
+        routes = [route_to("dead", {"prefix": "/dead"}),
+                  route_to("backend", {"prefix": "/delay"}, timeout="500ms"),
+                  route_to("backend", {"prefix": "/echo"}),
+                  route_to("backend", {"prefix": "/reset"})]
+        hosts = [virtual_host("known", ["localhost", "127.0.0.1"], routes)]
+        # Nothing listens on the dead cluster's port.
+        clusters = [cluster("backend", [upstream]), cluster("dead", [free_port()])]
+        cls.proxy = env.start_portico(bootstrap([listener("ingress", free_port(), hosts)],
+                                                clusters))
+
+    def assert_local_reply(self, path, status, headers=()):
+        response = self.get(path, headers)
+        self.assertEqual(response.status, status, response.body[:300])
+        self.assertIsNone(response.header("x-upstream"))
+        return response
+
+    def test_no_route_is_404(self):
+        self.assert_local_reply("/no/such/route", 404)
+
+    def test_unknown_virtual_host_is_404(self):
+        self.assert_local_reply("/echo", 404, {"Host": "unknown.example.org"})
+
+    def test_unreachable_endpoint_is_503(self):
+        start = time.monotonic()
+        self.assert_local_reply("/dead", 503)
+        self.assertLess(time.monotonic() - start, 3.0)
+
+    def test_upstream_reset_is_502(self):
+        self.assert_local_reply("/reset", 502)
+
+    def test_upstream_reset_mid_body_aborts_downstream(self):
+        reply = self.exchange_raw(format_request("GET", "/reset-mid-body"), timeout=5)
+        response = parse_responses(reply.data)[0]
+        if response.status == 502:  # the reset won the race with the response headers
+            return
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.header("content-length"), "1000")
+        self.assertFalse(response.complete, "got %d body bytes" % len(response.body))
+        self.assertTrue(reply.closed, "downstream left open after the upstream reset")
+
+    def test_route_timeout_is_504(self):
+        start = time.monotonic()
+        self.assert_local_reply("/delay/3000", 504)
+        elapsed = time.monotonic() - start
+        self.assertTrue(0.4 <= elapsed < 2.5, "504 after %.2fs with a 500ms timeout" % elapsed)
+
+    def test_local_replies_are_counted(self):
+        self.assert_local_reply("/no/such/route", 404)
+        self.assert_local_reply("/dead", 503)
+        stats = self.proxy.stats()
+        for name in ("downstream_rq_4xx", "downstream_rq_5xx"):
+            with self.subTest(name):
+                self.assertGreater(int(stats.get(STAT_PREFIX + name, 0)), 0,
+                                   "%s%s missing or zero" % (STAT_PREFIX, name))
+
+
+if __name__ == "__main__":
+    unittest.main()

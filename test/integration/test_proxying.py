@@ -1,0 +1,234 @@
+"""Proxying through portico: methods, keep-alive, framing, streaming, 1xx and headers."""
+
+import hashlib
+import os
+import time
+import unittest
+
+from harness import (UUID_RE, PorticoTestCase, RawConnection, curl, curl_many, echo_headers,
+                     format_request, parse_responses, pattern_bytes, pattern_sha256)
+
+MIB = 1024 * 1024
+LARGE_BODY = 64 * MIB  # much more than a proxy that buffers whole bodies could hide
+RSS_GROWTH_LIMIT_KB = 30 * 1024
+SLOW_READ_SECONDS = 2.0
+SLOW_READ_SIZE = 16 * 1024
+STREAM_TIMEOUT = 20.0
+ROUTE_TIMEOUT = "30s"  # a whole-request timeout: the slow reader takes a few seconds
+
+
+class ProxyingTest(PorticoTestCase):
+    @classmethod
+    def start_class_env(cls, env):
+        cls.proxy, (cls.upstream,) = env.start_basic(timeout=ROUTE_TIMEOUT)
+
+    def request(self, method, path, headers=(), body=None):
+        with RawConnection(self.proxy.port) as conn:
+            return conn.request(method, path, headers, body)
+
+    def test_get(self):
+        response = curl(self.proxy.url("/echo?x=1"))
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.header("x-upstream"), "u1")
+        echo = response.json()
+        self.assertEqual((echo["method"], echo["path"]), ("GET", "/echo?x=1"))
+
+    def test_post(self):
+        body = os.urandom(100_000)
+        response = curl(self.proxy.url("/echo"), data=body,
+                        headers={"Content-Type": "application/octet-stream"})
+        self.assertEqual(response.status, 200)
+        echo = response.json()
+        self.assertEqual(echo["method"], "POST")
+        self.assertEqual(echo["body_bytes"], len(body))
+        self.assertEqual(echo["body_sha256"], hashlib.sha256(body).hexdigest())
+
+    def test_keepalive_reuses_upstream_connection(self):
+        # A fresh proxy: its pool is empty, so both requests can only use one connection.
+        proxy, _ = self.new_env().start_basic()
+        first, second = curl_many([proxy.url("/echo"), proxy.url("/echo?second")])
+        self.assertEqual((first.status, second.status), (200, 200))
+        self.assertIsNotNone(first.header("x-upstream-conn"))
+        self.assertEqual(first.header("x-upstream-conn"), second.header("x-upstream-conn"))
+
+    def test_chunked_request_body_is_forwarded(self):
+        body = os.urandom(300_000)
+        response = curl(self.proxy.url("/echo"), data=body,
+                        headers={"Transfer-Encoding": "chunked"})
+        self.assertEqual(response.status, 200)
+        echo = response.json()
+        self.assertEqual(echo["body_bytes"], len(body))
+        self.assertEqual(echo["body_sha256"], hashlib.sha256(body).hexdigest())
+        framing = echo_headers(response)
+        # The proxy frames the body itself: chunked or a Content-Length, never both.
+        self.assertTrue(framing.get("transfer-encoding") == ["chunked"]
+                        or framing.get("content-length") == [str(len(body))], framing)
+        self.assertFalse("transfer-encoding" in framing and "content-length" in framing)
+
+    def test_chunked_response_is_streamed_downstream(self):
+        response = self.request("GET", "/chunked/7/3000")
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.header("transfer-encoding"), "chunked")
+        self.assertIsNone(response.header("content-length"))
+        self.assertEqual(response.body, pattern_bytes(0, 7 * 3000))
+
+    def test_large_response_to_slow_reader_keeps_memory_bounded(self):
+        baseline_kb = self.proxy.rss_kb()
+        with RawConnection(self.proxy.port, timeout=STREAM_TIMEOUT, rcvbuf=64 * 1024) as conn:
+            conn.send(format_request("GET", "/bytes/%d" % LARGE_BODY))
+            reader = SlowBodyReader(conn.sock, self.proxy.rss_kb)
+            reader.read(LARGE_BODY, slow_seconds=SLOW_READ_SECONDS)
+        self.assertIn(b" 200 ", reader.head.split(b"\r\n", 1)[0])
+        self.assertEqual(reader.body_bytes, LARGE_BODY)
+        self.assertEqual(reader.digest.hexdigest(), pattern_sha256(LARGE_BODY))
+        growth_kb = reader.peak_rss_kb - baseline_kb
+        print("\n  rss baseline %d KiB, peak %d KiB, growth %d KiB"
+              % (baseline_kb, reader.peak_rss_kb, growth_kb))
+        self.assertLess(growth_kb, RSS_GROWTH_LIMIT_KB,
+                        "portico buffered a slow reader's response (RSS +%d KiB)" % growth_kb)
+
+    def test_large_upload_is_streamed(self):
+        size = 24 * MIB + 123
+        block = pattern_bytes(0, 64 * 1024)
+        with RawConnection(self.proxy.port, timeout=STREAM_TIMEOUT) as conn:
+            conn.send(format_request("POST", "/echo", {"Content-Length": str(size)}))
+            full, rest = divmod(size, len(block))
+            for _ in range(full):
+                conn.send(block)
+            conn.send(block[:rest])
+            response = conn.read_response()
+        self.assertEqual(response.status, 200)
+        echo = response.json()
+        self.assertEqual(echo["body_bytes"], size)
+        self.assertEqual(echo["body_sha256"], pattern_sha256(size))
+
+    def test_pipelined_requests_are_answered_in_order(self):
+        with RawConnection(self.proxy.port) as conn:
+            conn.send(format_request("GET", "/echo?n=1") + format_request("GET", "/status/202")
+                      + format_request("GET", "/echo?n=3", {"Connection": "close"}))
+            responses = [conn.read_response() for _ in range(3)]
+        self.assertEqual([r.status for r in responses], [200, 202, 200])
+        self.assertEqual(responses[0].json()["path"], "/echo?n=1")
+        self.assertEqual(responses[2].json()["path"], "/echo?n=3")
+
+    def test_head(self):
+        response = curl(self.proxy.url("/bytes/5000"), method="HEAD")
+        self.assertEqual((response.status, response.header("content-length")), (200, "5000"))
+        self.assertEqual(response.body, b"")
+        # The next response on the connection must follow the HEAD response's headers at once.
+        with RawConnection(self.proxy.port) as conn:
+            conn.send(format_request("HEAD", "/bytes/5000")
+                      + format_request("GET", "/echo?after-head"))
+            head = conn.read_response(head=True)
+            after = conn.read_response()
+        self.assertEqual((head.status, head.header("content-length")), (200, "5000"))
+        self.assertEqual((after.status, after.json()["path"]), (200, "/echo?after-head"))
+
+    def test_expect_100_continue_with_curl(self):
+        body = os.urandom(200_000)
+        response = curl(self.proxy.url("/echo"), data=body,
+                        headers={"Expect": "100-continue"})
+        self.assertEqual(response.status, 200)
+        self.assertIn(100, [r.status for r in response.informational],
+                      "curl got no 100 Continue (it sends the body after 1 s anyway)")
+        self.assertEqual(response.json()["body_sha256"], hashlib.sha256(body).hexdigest())
+
+    def test_1xx_response_is_forwarded(self):
+        response = self.request("GET", "/informational")
+        self.assertEqual([r.status for r in response.informational], [103])
+        self.assertIn("rel=preload", response.informational[0].header("link", ""))
+        self.assertEqual((response.status, response.body), (200, b"after early hints\n"))
+
+    def test_connection_close_from_client_is_honoured(self):
+        reply = self.exchange_raw(format_request("GET", "/echo", {"Connection": "close"}))
+        self.assertTrue(reply.closed, "portico kept the connection open after Connection: close")
+        responses = parse_responses(reply.data)
+        self.assertEqual([r.status for r in responses], [200])
+
+    def test_upstream_connection_close_is_not_reused(self):
+        with RawConnection(self.proxy.port) as conn:
+            closing = conn.request("GET", "/close")
+            after = conn.request("GET", "/echo")
+        self.assertEqual((closing.status, after.status), (200, 200))
+        self.assertNotEqual(closing.header("x-upstream-conn"), after.header("x-upstream-conn"),
+                            "portico reused an upstream connection that said Connection: close")
+
+    def test_hop_by_hop_request_headers_are_not_forwarded(self):
+        response = self.request("GET", "/echo", [
+            ("Connection", "keep-alive, X-Hop-Named"), ("Keep-Alive", "timeout=5"),
+            ("TE", "deflate"), ("Upgrade", "example/1"), ("Proxy-Connection", "keep-alive"),
+            ("X-Hop-Named", "1"), ("X-End-To-End", "kept")])
+        self.assertEqual(response.status, 200)
+        seen = echo_headers(response)
+        for name in ("keep-alive", "te", "upgrade", "proxy-connection", "x-hop-named"):
+            self.assertNotIn(name, seen)
+        # A Connection header of the proxy's own making is fine; the client's is not.
+        self.assertIn(seen.get("connection", ["keep-alive"]), (["keep-alive"], ["close"]))
+        self.assertEqual(seen["x-end-to-end"], ["kept"])
+
+    def test_forwarded_headers_are_set(self):
+        seen = echo_headers(self.request("GET", "/echo"))
+        self.assertEqual(seen.get("x-forwarded-for"), ["127.0.0.1"])
+        self.assertEqual(seen.get("x-forwarded-proto"), ["http"])
+
+    def test_request_id_is_generated_when_absent(self):
+        ids = [echo_headers(self.request("GET", "/echo")).get("x-request-id", [""])
+               for _ in range(2)]
+        for values in ids:
+            self.assertEqual(len(values), 1)
+            self.assertRegex(values[0], UUID_RE)
+        self.assertNotEqual(ids[0], ids[1])
+
+    def test_request_id_is_kept_when_present(self):
+        seen = echo_headers(self.request("GET", "/echo", {"X-Request-Id": "client-id-42"}))
+        self.assertEqual(seen.get("x-request-id"), ["client-id-42"])
+
+
+class SlowBodyReader:
+    """Reads one response from a socket: slowly at first, then at full speed, keeping only
+    a running sha256 of the body and the peak of `sample_rss()`."""
+
+    def __init__(self, sock, sample_rss):
+        self.sock = sock
+        self.sample_rss = sample_rss
+        self.head = b""
+        self.body_bytes = 0
+        self.digest = hashlib.sha256()
+        self.peak_rss_kb = sample_rss()
+
+    def _consume(self, data):
+        if self.head.endswith(b"\r\n\r\n"):
+            self.body_bytes += len(data)
+            self.digest.update(data)
+            return
+        head, separator, rest = (self.head + data).partition(b"\r\n\r\n")
+        self.head = head + separator
+        if separator:
+            self._consume(rest)
+
+    def _recv(self, size):
+        data = self.sock.recv(size)
+        if not data:
+            raise AssertionError("connection closed after %d body bytes" % self.body_bytes)
+        self._consume(data)
+
+    def _sample(self):
+        self.peak_rss_kb = max(self.peak_rss_kb, self.sample_rss())
+
+    def read(self, body_size, slow_seconds):
+        slow_until = time.monotonic() + slow_seconds
+        while time.monotonic() < slow_until:
+            self._recv(SLOW_READ_SIZE)
+            self._sample()
+            time.sleep(0.02)
+        reads = 0
+        while self.body_bytes < body_size:
+            self._recv(256 * 1024)
+            reads += 1
+            if reads % 16 == 0:
+                self._sample()
+        self._sample()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,213 @@
+"""Routing: virtual hosts, route matching, rewrites, direct responses, redirects, header
+manipulation and load balancing."""
+
+import collections
+import threading
+import unittest
+
+from harness import (PorticoTestCase, RawConnection, bootstrap, cluster, echo_headers,
+                     free_port, listener, route_to, virtual_host)
+
+SLOW_LATENCY_MS = 300
+
+
+def header_option(key, value, append=False):
+    option = {"key": key, "value": value}
+    if append:
+        option["append"] = True
+    return option
+
+
+def tagged_host(name, domains, routes, **options):
+    """A virtual host that adds `x-vhost: <name>` to requests, so /echo tells which matched."""
+    return virtual_host(name, domains, routes,
+                        request_headers_to_add=[header_option("x-vhost", name)], **options)
+
+
+def routes():
+    return [
+        route_to("b", {"path": "/exact"}),
+        route_to("b", {"prefix": "/prefix/"}),
+        route_to("c", {"safe_regex": "/regex/[0-9]+"}),
+        route_to("b", {"prefix": "/hdr", "headers": [{"name": "x-route", "exact_match": "yes"}]}),
+        route_to("c", {"prefix": "/query",
+                       "query_parameters": [{"name": "flavor", "exact_match": "mint"}]}),
+        route_to("c", {"path": "/CaseInsensitive", "case_sensitive": False}),
+        route_to("a", {"prefix": "/api/"}, prefix_rewrite="/rewritten/"),
+        route_to("a", {"prefix": "/hostrw"}, host_rewrite_literal="rewritten.internal"),
+        {"match": {"prefix": "/direct"},
+         "direct_response": {"status": 418, "body": "short and stout\n",
+                             "content_type": "application/x-teapot"}},
+        {"match": {"prefix": "/redirect-https"}, "redirect": {"https_redirect": True}},
+        {"match": {"prefix": "/redirect"},
+         "redirect": {"host_redirect": "new.example.org", "path_redirect": "/moved",
+                      "response_code": 302, "strip_query": True}},
+        {**route_to("a", {"prefix": "/headers"}),
+         "request_headers_to_add": [header_option("x-route-added", "route"),
+                                    header_option("x-replaced", "proxy"),
+                                    header_option("x-appended", "proxy", append=True)],
+         "request_headers_to_remove": ["x-remove-me"],
+         "response_headers_to_add": [header_option("x-resp-route", "route")],
+         "response_headers_to_remove": ["x-upstream-conn"]},
+        route_to(None, {"prefix": "/weighted"},
+                 weighted_clusters={"clusters": [{"name": "a", "weight": 75},
+                                                 {"name": "b", "weight": 25}]}),
+        route_to("pair_rr", {"prefix": "/rr"}),
+        route_to("pair_weighted", {"prefix": "/wrr"}),
+        route_to("pair_lr", {"prefix": "/lr"}),
+        route_to("a", {"prefix": "/"}),
+    ]
+
+
+class RoutingTest(PorticoTestCase):
+    @classmethod
+    def start_class_env(cls, env):
+        a, b, c = (env.start_upstream(name) for name in "abc")
+        slow = env.start_upstream("slow", latency_ms=SLOW_LATENCY_MS)
+        virtual_hosts = [
+            tagged_host("exact", ["api.example.com"], [route_to("a")]),
+            tagged_host("suffix", ["*.example.com"], [route_to("a")]),
+            tagged_host("deep-suffix", ["*.deep.example.com"], [route_to("a")]),
+            tagged_host("prefix", ["api.*"], [route_to("a")]),
+            tagged_host("default", ["*"], routes(),
+                        response_headers_to_add=[header_option("x-resp-vhost", "default")]),
+        ]
+        route_config_options = {
+            "request_headers_to_add": [header_option("x-route-config", "local")],
+            "response_headers_to_add": [header_option("x-resp-route-config", "local")],
+        }
+        clusters = [cluster("a", [a]), cluster("b", [b]), cluster("c", [c]),
+                    cluster("pair_rr", [a, b]),
+                    cluster("pair_weighted", [a, b], weights=[3, 1]),
+                    cluster("pair_lr", [a, slow], lb_policy="LEAST_REQUEST")]
+        config = bootstrap([listener("ingress", free_port(), virtual_hosts,
+                                     route_config_options=route_config_options)], clusters)
+        cls.proxy = env.start_portico(config)
+
+    def upstream_of(self, path, headers=()):
+        response = self.get(path, headers)
+        self.assertEqual(response.status, 200, "%s: %s" % (path, response.body[:200]))
+        return response.header("x-upstream")
+
+    def upstreams_over_one_connection(self, path, count):
+        with RawConnection(self.proxy.port) as conn:
+            return [conn.request("GET", path).header("x-upstream") for _ in range(count)]
+
+    def test_virtual_host_by_host_header(self):
+        cases = {"api.example.com": "exact", "API.Example.COM:8080": "exact",
+                 "foo.example.com": "suffix", "x.deep.example.com": "deep-suffix",
+                 "api.other.org": "prefix", "other.org": "default",
+                 "127.0.0.1:%d" % self.proxy.port: "default"}
+        for host, expected in cases.items():
+            with self.subTest(host=host):
+                response = self.get("/echo", {"Host": host})
+                self.assertEqual(response.status, 200)
+                self.assertEqual(echo_headers(response).get("x-vhost"), [expected])
+
+    def assert_routes(self, cases):
+        for path, expected in cases.items():
+            headers = ()
+            if isinstance(path, tuple):
+                path, headers = path
+            with self.subTest(path=path, headers=headers):
+                self.assertEqual(self.upstream_of(path, headers), expected)
+
+    def test_exact_path_route(self):
+        self.assert_routes({"/exact": "b", "/exact?q=1": "b", "/exact/more": "a",
+                            "/EXACT": "a"})
+
+    def test_prefix_route(self):
+        self.assert_routes({"/prefix/": "b", "/prefix/x/y": "b", "/prefixx": "a"})
+
+    def test_regex_route_matches_whole_path(self):
+        self.assert_routes({"/regex/123": "c", "/regex/12a": "a", "/regex/123/x": "a",
+                            "/x/regex/123": "a"})
+
+    def test_header_route(self):
+        self.assert_routes({("/hdr", (("X-Route", "yes"),)): "b",
+                            ("/hdr", (("X-Route", "no"),)): "a", "/hdr": "a"})
+
+    def test_query_parameter_route(self):
+        self.assert_routes({"/query?flavor=mint": "c", "/query?a=1&flavor=mint": "c",
+                            "/query?flavor=lemon": "a", "/query": "a"})
+
+    def test_case_insensitive_route(self):
+        self.assert_routes({"/caseinsensitive": "c", "/CASEINSENSITIVE": "c"})
+
+    def test_prefix_rewrite(self):
+        response = self.get("/api/v1/items?x=1")
+        self.assertEqual(response.json()["path"], "/rewritten/v1/items?x=1")
+
+    def test_host_rewrite_literal(self):
+        response = self.get("/hostrw", {"Host": "original.example.net"})
+        self.assertEqual(echo_headers(response).get("host"), ["rewritten.internal"])
+
+    def test_direct_response(self):
+        response = self.get("/direct")
+        self.assertEqual((response.status, response.body), (418, b"short and stout\n"))
+        self.assertEqual(response.header("content-type"), "application/x-teapot")
+        self.assertIsNone(response.header("x-upstream"))
+
+    def test_redirect(self):
+        response = self.get("/redirect/old?q=1", {"Host": "www.example.org"})
+        self.assertEqual(response.status, 302)
+        self.assertEqual(response.header("location"), "http://new.example.org/moved")
+
+    def test_https_redirect_defaults_to_301(self):
+        response = self.get("/redirect-https?q=1", {"Host": "www.example.org"})
+        self.assertEqual(response.status, 301)
+        self.assertEqual(response.header("location"), "https://www.example.org/redirect-https?q=1")
+
+    def test_request_and_response_header_manipulation(self):
+        response = self.get("/headers", [("X-Remove-Me", "1"), ("X-Replaced", "client"),
+                                         ("X-Appended", "client")])
+        self.assertEqual(response.status, 200)
+        seen = echo_headers(response)
+        self.assertEqual(seen.get("x-route-added"), ["route"])
+        self.assertEqual(seen.get("x-vhost"), ["default"])
+        self.assertEqual(seen.get("x-route-config"), ["local"])
+        self.assertNotIn("x-remove-me", seen)
+        self.assertEqual(seen.get("x-replaced"), ["proxy"])
+        self.assertEqual(sorted(seen.get("x-appended", [])), ["client", "proxy"])
+        self.assertEqual(response.header("x-resp-route"), "route")
+        self.assertEqual(response.header("x-resp-vhost"), "default")
+        self.assertEqual(response.header("x-resp-route-config"), "local")
+        self.assertIsNone(response.header("x-upstream-conn"))
+        self.assertEqual(response.header("x-upstream"), "a")
+
+    def test_weighted_clusters(self):
+        counts = collections.Counter(self.upstreams_over_one_connection("/weighted", 200))
+        self.assertEqual(set(counts), {"a", "b"}, counts)
+        self.assertTrue(120 <= counts["a"] <= 180, "75/25 weights gave %s" % counts)
+
+    def test_round_robin_alternates(self):
+        seen = self.upstreams_over_one_connection("/rr", 10)
+        self.assertEqual(set(seen), {"a", "b"}, seen)
+        for previous, current in zip(seen, seen[1:]):
+            self.assertNotEqual(previous, current, seen)
+
+    def test_endpoint_weights(self):
+        counts = collections.Counter(self.upstreams_over_one_connection("/wrr", 200))
+        self.assertTrue(135 <= counts["a"] <= 165, "3:1 endpoint weights gave %s" % counts)
+
+    def test_least_request_avoids_busy_endpoint(self):
+        # "slow" holds every request for 300 ms, so it is nearly always the busier endpoint:
+        # round robin or random would send it half the requests.
+        clients, per_client = 8, 10
+        results = []
+
+        def client():
+            results.extend(self.upstreams_over_one_connection("/lr", per_client))
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        counts = collections.Counter(results)
+        self.assertEqual(len(results), clients * per_client, counts)
+        self.assertLess(counts["slow"], 0.4 * len(results), counts)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,130 @@
+#include "source/router/header_ops.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "test/router/test_util.h"
+
+namespace portico::router {
+namespace {
+
+using test::makeHeaders;
+using test::parseProto;
+
+// Ops of one level, from a text VirtualHost holding only header fields.
+HeaderOpList ops(absl::string_view text) {
+  auto vh = parseProto<config::v1::VirtualHost>(text);
+  auto list =
+      buildHeaderOps(vh.request_headers_to_add(), vh.request_headers_to_remove(), "vh", "request_");
+  EXPECT_TRUE(list.ok()) << list.status();
+  return list.ok() ? *list : HeaderOpList();
+}
+
+std::string opsError(absl::string_view text) {
+  auto vh = parseProto<config::v1::VirtualHost>(text);
+  auto list = buildHeaderOps(vh.response_headers_to_add(), vh.response_headers_to_remove(), "vh",
+                             "response_");
+  EXPECT_FALSE(list.ok());
+  return list.ok() ? "" : std::string(list.status().message());
+}
+
+std::vector<std::string> lines(const http::HeaderMap& headers) {
+  std::vector<std::string> out;
+  for (const http::HeaderEntry& e : headers) out.push_back(e.name + ": " + e.value);
+  return out;
+}
+
+TEST(HeaderOpsTest, BuildLowerCasesNamesAndRemovesBeforeAdding) {
+  HeaderOpList list = ops(R"(
+    request_headers_to_add { key: "X-Set" value: "1" }
+    request_headers_to_add { key: "x-app" value: "2" append: true }
+    request_headers_to_remove: "X-Gone")");
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0].kind, HeaderOp::Kind::kRemove);
+  EXPECT_EQ(list[0].name, "x-gone");
+  EXPECT_EQ(list[1].kind, HeaderOp::Kind::kSet);
+  EXPECT_EQ(list[1].name, "x-set");
+  EXPECT_EQ(list[2].kind, HeaderOp::Kind::kAppend);
+}
+
+TEST(HeaderOpsTest, ApplySetAppendRemove) {
+  http::HeaderMap headers = makeHeaders({{"x-set", "old"},
+                                         {"x-set", "old2"},
+                                         {"x-app", "a"},
+                                         {"x-gone", "1"},
+                                         {"keep", "k"},
+                                         {"x-gone", "2"}});
+  applyHeaderOps(ops(R"(
+    request_headers_to_add { key: "x-set" value: "new" }
+    request_headers_to_add { key: "x-app" value: "b" append: true }
+    request_headers_to_remove: "x-gone")"),
+                 headers);
+  EXPECT_EQ(lines(headers),
+            (std::vector<std::string>{"x-app: a", "keep: k", "x-set: new", "x-app: b"}));
+}
+
+TEST(HeaderOpsTest, MoreSpecificSetWins) {
+  HeaderOpList route = ops(R"(request_headers_to_add { key: "x-v" value: "route" })");
+  HeaderOpList vhost = ops(R"(request_headers_to_add { key: "x-v" value: "vhost" }
+                              request_headers_to_add { key: "x-w" value: "vhost" })");
+  HeaderOpList config = ops(R"(request_headers_to_add { key: "x-v" value: "config" }
+                               request_headers_to_add { key: "x-w" value: "config" }
+                               request_headers_to_add { key: "x-z" value: "config" })");
+  http::HeaderMap headers = makeHeaders({{"x-v", "client"}});
+  applyHeaderOps(mergeHeaderOps(route, mergeHeaderOps(vhost, config)), headers);
+  EXPECT_EQ(lines(headers), (std::vector<std::string>{"x-v: route", "x-w: vhost", "x-z: config"}));
+}
+
+TEST(HeaderOpsTest, MoreSpecificRemoveWins) {
+  HeaderOpList route = ops(R"(request_headers_to_remove: "x-v")");
+  HeaderOpList config = ops(R"(request_headers_to_add { key: "x-v" value: "config" }
+                               request_headers_to_add { key: "x-v" value: "more" append: true })");
+  http::HeaderMap headers = makeHeaders({{"x-v", "client"}});
+  applyHeaderOps(mergeHeaderOps(route, config), headers);
+  EXPECT_TRUE(headers.empty());
+}
+
+TEST(HeaderOpsTest, LessSpecificRemoveDoesNotUndoMoreSpecificSet) {
+  HeaderOpList route = ops(R"(request_headers_to_add { key: "x-v" value: "route" })");
+  HeaderOpList config = ops(R"(request_headers_to_remove: "x-v")");
+  http::HeaderMap headers;
+  applyHeaderOps(mergeHeaderOps(route, config), headers);
+  EXPECT_EQ(lines(headers), (std::vector<std::string>{"x-v: route"}));
+}
+
+TEST(HeaderOpsTest, AppendsAccumulateMostSpecificFirst) {
+  HeaderOpList route = ops(R"(request_headers_to_add { key: "x-t" value: "r" append: true })");
+  HeaderOpList vhost = ops(R"(request_headers_to_add { key: "x-t" value: "v" append: true })");
+  HeaderOpList config = ops(R"(request_headers_to_add { key: "x-t" value: "c" append: true })");
+  http::HeaderMap headers = makeHeaders({{"x-t", "client"}});
+  applyHeaderOps(mergeHeaderOps(route, mergeHeaderOps(vhost, config)), headers);
+  EXPECT_EQ(lines(headers),
+            (std::vector<std::string>{"x-t: client", "x-t: r", "x-t: v", "x-t: c"}));
+}
+
+TEST(HeaderOpsTest, AppendDoesNotOwnTheName) {
+  // A route append leaves the name to less specific levels, whose set replaces every line.
+  HeaderOpList route = ops(R"(request_headers_to_add { key: "x-t" value: "r" append: true })");
+  HeaderOpList config = ops(R"(request_headers_to_add { key: "x-t" value: "c" })");
+  http::HeaderMap headers;
+  applyHeaderOps(mergeHeaderOps(route, config), headers);
+  EXPECT_EQ(lines(headers), (std::vector<std::string>{"x-t: c"}));
+}
+
+TEST(HeaderOpsTest, Errors) {
+  EXPECT_EQ(opsError(R"(response_headers_to_add { key: "ok" } response_headers_to_add { })"),
+            "vh.response_headers_to_add[1].key: header name must not be empty");
+  EXPECT_EQ(opsError(R"(response_headers_to_add { key: "bad name" })"),
+            "vh.response_headers_to_add[0].key: invalid character 0x20 in header name "
+            "\"bad name\"");
+  EXPECT_EQ(opsError(R"(response_headers_to_add { key: "x-a" value: "a\r\nx-evil: 1" })"),
+            "vh.response_headers_to_add[0].value: header value must not contain CR, LF or NUL");
+  EXPECT_EQ(opsError(R"(response_headers_to_remove: "ok" response_headers_to_remove: "a:b")"),
+            "vh.response_headers_to_remove[1]: invalid character 0x3a in header name \"a:b\"");
+  EXPECT_EQ(opsError(R"(response_headers_to_remove: "")"),
+            "vh.response_headers_to_remove[0]: header name must not be empty");
+}
+
+}  // namespace
+}  // namespace portico::router
