@@ -5,19 +5,6 @@
 #include "source/router/lower_case.h"
 
 namespace portico::router {
-namespace {
-
-// Edge labels are mostly a few bytes long: compare inline rather than through memcmp.
-inline bool startsWith(absl::string_view s, absl::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  if (prefix.size() > 16) return std::memcmp(s.data(), prefix.data(), prefix.size()) == 0;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (s[i] != prefix[i]) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 void PathIndex::add(absl::string_view key, KeyKind kind, bool folded, uint32_t route) {
   if (folded) has_folded_ = true;
@@ -54,17 +41,9 @@ void PathIndex::RadixTree::add(absl::string_view key, KeyKind kind, uint32_t rou
 }
 
 int64_t PathIndex::RadixTree::findChild(const Node& node, char c) const {
-  const std::string& firsts = node.child_firsts;
-  // Most nodes have a handful of children; a loop beats a memchr call there.
-  if (firsts.size() <= 16) {
-    for (size_t i = 0; i < firsts.size(); ++i) {
-      if (firsts[i] == c) return node.children[i];
-    }
-    return -1;
-  }
-  const void* hit = std::memchr(firsts.data(), c, firsts.size());
+  const void* hit = std::memchr(node.child_firsts.data(), c, node.child_firsts.size());
   if (hit == nullptr) return -1;
-  return node.children[static_cast<const char*>(hit) - firsts.data()];
+  return node.children[static_cast<const char*>(hit) - node.child_firsts.data()];
 }
 
 uint32_t PathIndex::RadixTree::insert(absl::string_view key) {
@@ -117,7 +96,10 @@ void PathIndex::RadixTree::collect(absl::string_view path, Cursors& out) const {
     const int64_t child = findChild(*node, path[0]);
     if (child < 0) return;
     const Node& next = nodes_[child];
-    if (!startsWith(path, next.label)) return;
+    if (path.size() < next.label.size() ||
+        std::memcmp(path.data(), next.label.data(), next.label.size()) != 0) {
+      return;
+    }
     path.remove_prefix(next.label.size());
     node = &next;
   }

@@ -60,16 +60,16 @@ FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHead& head, bool en
   }
   callbacks_->setUpstreamHost(host_->host->address_string);
 
-  // The upstream request: a copy of the downstream head with the route's rewrites applied.
-  upstream_head_.method = head.method;
-  std::optional<std::string> rewritten = route_->rewritePath(head.path);
-  upstream_head_.path = rewritten.has_value() ? std::move(*rewritten) : head.path;
-  upstream_head_.headers = head.headers;
-  if (!route_->hostRewrite().empty()) upstream_head_.headers.set("host", route_->hostRewrite());
-  route_->applyRequestHeaderOps(upstream_head_.headers);
+  // The upstream request is the downstream head with the route's rewrites applied in place
+  // (no copy of the headers; the access log sees what was sent, as in Envoy). A rewritten path
+  // is kept aside so the log still shows the path the client asked for.
+  request_ = &head;
+  upstream_path_ = route_->rewritePath(head.path);
+  if (!route_->hostRewrite().empty()) head.headers.set("host", route_->hostRewrite());
+  route_->applyRequestHeaderOps(head.headers);
   if (end_stream) {
     request_framing_ = BodyFraming::kNone;
-  } else if (upstream_head_.headers.contains("content-length")) {
+  } else if (head.headers.contains("content-length")) {
     request_framing_ = BodyFraming::kContentLength;
   } else {
     request_framing_ = BodyFraming::kChunked;
@@ -115,7 +115,9 @@ void RouterFilter::onPoolReady(upstream::UpstreamConnection& connection) {
   upstream_ = &connection;
   connection.attach(*this);
   buffer::Buffer out;
-  connection.codec().encodeRequestHeaders(upstream_head_, request_framing_, out);
+  connection.codec().encodeRequestHeaders(
+      *request_, upstream_path_.has_value() ? *upstream_path_ : request_->path, request_framing_,
+      out);
   if (request_body_.length() > 0 || request_complete_) {
     std::string body = request_body_.toString();
     request_body_.clear();

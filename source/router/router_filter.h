@@ -6,6 +6,8 @@
 // local replies: connect failure/overflow 503, reset before response 502, timeout 504.
 
 #include <chrono>
+#include <optional>
+#include <string>
 
 #include "source/common/buffer/buffer.h"
 #include "source/common/http/conn_manager_config.h"
@@ -63,7 +65,8 @@ class RouterFilter : public http::StreamDecoderFilter,
   upstream::HostState* host_ = nullptr;
   upstream::PendingRequest* pending_ = nullptr;
   upstream::UpstreamConnection* upstream_ = nullptr;
-  http::RequestHead upstream_head_;
+  http::RequestHead* request_ = nullptr;        // the stream's head, valid for its lifetime
+  std::optional<std::string> upstream_path_;  // set when the route rewrites the path
   http::http1::BodyFraming request_framing_ = http::http1::BodyFraming::kNone;
   buffer::Buffer request_body_;  // body received before the upstream connection was ready
   event::TimerPtr timeout_timer_;

@@ -46,6 +46,7 @@ CLIENT_TIMEOUT = 5.0
 LOG_TAIL_BYTES = 12 * 1024
 RECV_SIZE = 64 * 1024
 
+HEADER_NAME_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                      r"[0-9a-fA-F]{12}$")
 
@@ -277,8 +278,10 @@ class ResponseReader:
             line = self._line()
             if not line:
                 break
-            name, _, value = line.partition(":")
-            headers.append((name.strip().lower(), value.strip()))
+            name, colon, value = line.partition(":")
+            if not colon or not HEADER_NAME_RE.match(name):
+                raise AssertionError("malformed response header line %r" % line)
+            headers.append((name.lower(), value.strip(" \t")))
         return Response(int(match.group(1)), match.group(2) or "", headers)
 
     def _exact(self, length):
@@ -291,9 +294,13 @@ class ResponseReader:
         parts = []
         while True:
             try:
-                size = int(self._line().split(";")[0].strip(), 16)
+                size_line = self._line()
             except NoResponse:
                 return b"".join(parts), False
+            size_text = size_line.split(";")[0]
+            if not re.fullmatch(r"[0-9a-fA-F]{1,16}", size_text):
+                raise AssertionError("malformed chunk size line %r" % size_line)
+            size = int(size_text, 16)
             if size == 0:
                 try:
                     while self._line():  # trailers, up to the empty line
@@ -305,6 +312,8 @@ class ResponseReader:
             parts.append(data[:size])
             if not complete:
                 return b"".join(parts), False
+            if data[size:] != b"\r\n":
+                raise AssertionError("chunk data not followed by CRLF: %r" % data[size:])
 
     def _until_close(self):
         while self._fill():

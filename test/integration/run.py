@@ -188,7 +188,8 @@ def main():
     unittest.TestSuite(tests).run(result)
     for title, text in result.problems:
         print("\n%s\n%s\n%s" % ("=" * 70, title, text), end="")
-    print("\nran %d tests in %.1fs" % (result.testsRun, time.monotonic() - started))
+    counted = len(result.passed) + len(result.failed) + len(result.skipped)
+    print("\n%d tests in %.1fs" % (counted, time.monotonic() - started))
     summary = "%d passed, %d failed" % (len(result.passed), len(result.failed))
     if result.skipped:
         summary += ", %d skipped" % len(result.skipped)

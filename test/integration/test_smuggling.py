@@ -124,9 +124,10 @@ class SmugglingTest(PorticoTestCase):
         })
 
     def test_invalid_request_line(self):
+        # (Double spaces are not among them: RFC 9112 section 3 lets a server split the
+        # request line on any whitespace.)
         self.assert_all_rejected({repr(line): request([line, b"Host: x"]) for line in (
-            b"GET  /echo HTTP/1.1", b"GET /echo HTTP/1.1 extra", b"GET /e cho HTTP/1.1",
-            b"G(T /echo HTTP/1.1")})
+            b"GET /echo HTTP/1.1 extra", b"GET /e cho HTTP/1.1", b"G(T /echo HTTP/1.1")})
 
     def test_valid_request_still_works(self):
         # The control: the same connection setup with a well-formed request is proxied.

@@ -326,7 +326,8 @@ class Connection:
 
     # -- writing -------------------------------------------------------------------------
 
-    def send_head(self, status, headers=(), length=None, chunked=False):
+    def send_head(self, status, headers=(), length=None, chunked=False, body=b""):
+        """Sends the status line and headers, and `body` in the same write."""
         lines = ["HTTP/1.1 %d %s" % (status, reason_phrase(status)),
                  "x-upstream: %s" % self.server.name,
                  "x-upstream-conn: %d" % self.number]
@@ -337,13 +338,12 @@ class Connection:
             lines.append("transfer-encoding: chunked")
         if self.close_after_response:
             lines.append("connection: close")
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
 
     def respond(self, request, status, body=b"", headers=()):
         no_body = status in (204, 304)
-        self.send_head(status, headers, None if no_body else len(body))
-        if request.method != "HEAD" and not no_body:
-            self.sock.sendall(body)
+        sent_body = b"" if no_body or request.method == "HEAD" else body
+        self.send_head(status, headers, None if no_body else len(body), body=sent_body)
 
     def respond_text(self, request, status, text):
         self.respond(request, status, text.encode(), [("content-type", "text/plain")])
@@ -380,8 +380,10 @@ class Connection:
 
     def handle_bytes(self, request, args):
         length = int(args[0]) if args and args[0].isdigit() else 0
-        self.send_head(200, [("content-type", "application/octet-stream")], length)
-        if request.method == "HEAD":
+        small = length <= WRITE_SIZE and request.method != "HEAD"
+        self.send_head(200, [("content-type", "application/octet-stream")], length,
+                       body=BLOCK[:length] if small else b"")
+        if request.method == "HEAD" or small:
             return
         full, rest = divmod(length, WRITE_SIZE)
         for _ in range(full):

@@ -69,7 +69,7 @@ void Buffer::move(Buffer& other, size_t n) {
       other.length_ -= len;
       length_ += len;
       slices_.push_back(std::move(head));
-      other.slices_.pop_front();
+      other.popFront();
     } else {
       add(head->data(), n);
       head->drain(n);
@@ -87,7 +87,7 @@ void Buffer::drain(size_t n) {
     size_t k = std::min(n, head.length());
     head.drain(k);
     n -= k;
-    if (head.length() == 0) slices_.pop_front();
+    if (head.length() == 0) popFront();
   }
   // Drop an emptied tail too, so an empty buffer holds no memory.
   if (length_ == 0) slices_.clear();
@@ -125,6 +125,7 @@ ssize_t Buffer::readFrom(int fd, size_t max_bytes) {
   iov[0] = {tail.freeStart(), first};
   iov[1] = {extra->freeStart(), std::min(Slice::kSize, max_bytes - first)};
   int iovcnt = iov[1].iov_len > 0 ? 2 : 1;
+  last_read_capacity_ = iov[0].iov_len + iov[1].iov_len;
   ssize_t rc = readv(fd, iov, iovcnt);
   if (rc <= 0) {
     if (tail.length() == 0 && slices_.size() == 1 && length_ == 0) slices_.clear();

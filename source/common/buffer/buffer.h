@@ -16,10 +16,10 @@
 
 #include <cstdint>
 #include <cstring>
-#include <deque>
 #include <memory>
 #include <string>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
 
 namespace portico::buffer {
@@ -83,6 +83,8 @@ class Buffer {
   // Reads from fd into free room (growing by up to max_bytes). Returns bytes read, 0 on EOF,
   // -1 with errno set (EAGAIN included).
   ssize_t readFrom(int fd, size_t max_bytes);
+  // Bytes the last readFrom() offered to the kernel (a read shorter than this drained the fd).
+  size_t lastReadCapacity() const { return last_read_capacity_; }
   // Writes as much as the socket takes with one writev. Drains what was written. Returns bytes
   // written or -1 with errno.
   ssize_t writeTo(int fd);
@@ -96,8 +98,13 @@ class Buffer {
  private:
   Slice& tailWithRoom();
 
-  std::deque<SlicePtr> slices_;
+  void popFront() { slices_.erase(slices_.begin()); }
+
+  // A buffer rarely holds more than a few slices; inline storage avoids a heap block per
+  // short-lived buffer (std::deque allocates 512 bytes up front).
+  absl::InlinedVector<SlicePtr, 4> slices_;
   size_t length_ = 0;
+  size_t last_read_capacity_ = 0;
 };
 
 }  // namespace portico::buffer

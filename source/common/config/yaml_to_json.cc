@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_cat.h"
 
 namespace portico::config {
@@ -39,7 +41,29 @@ bool looksNumeric(const std::string& s) {
   return absl::SimpleAtod(s, &d) && s.find_first_of("xXnN") == std::string::npos;
 }
 
-absl::Status convert(const YAML::Node& node, std::string& out, int depth) {
+// Protobuf's JSON form of a Duration is seconds only ("0.25s"). For fields named like durations
+// (…timeout, …interval) we also accept "250ms", "100us", "2m", "1h" and rewrite them.
+bool isDurationKey(absl::string_view key) {
+  return absl::EndsWith(key, "timeout") || absl::EndsWith(key, "interval");
+}
+
+bool rewriteDuration(const std::string& s, std::string& out) {
+  static const std::pair<absl::string_view, double> kUnits[] = {
+      {"ms", 1e-3}, {"us", 1e-6}, {"ns", 1e-9}, {"m", 60}, {"h", 3600}};
+  for (const auto& [suffix, factor] : kUnits) {
+    if (!absl::EndsWith(s, suffix)) continue;
+    double v;
+    if (!absl::SimpleAtod(absl::string_view(s).substr(0, s.size() - suffix.size()), &v) || v < 0) {
+      return false;
+    }
+    out += absl::StrFormat("\"%.9fs\"", v * factor);
+    return true;
+  }
+  return false;
+}
+
+absl::Status convert(const YAML::Node& node, std::string& out, int depth,
+                     absl::string_view key = "") {
   if (depth > 64) return absl::InvalidArgumentError("YAML nested too deeply");
   switch (node.Type()) {
     case YAML::NodeType::Null:
@@ -48,6 +72,7 @@ absl::Status convert(const YAML::Node& node, std::string& out, int depth) {
       return absl::OkStatus();
     case YAML::NodeType::Scalar: {
       const std::string& s = node.Scalar();
+      if (isDurationKey(key) && rewriteDuration(s, out)) return absl::OkStatus();
       if (node.Tag() == "!") {  // quoted
         appendJsonString(s, out);
       } else if (s == "true" || s == "false") {
@@ -85,7 +110,7 @@ absl::Status convert(const YAML::Node& node, std::string& out, int depth) {
         first = false;
         appendJsonString(kv.first.Scalar(), out);
         out += ':';
-        absl::Status st = convert(kv.second, out, depth + 1);
+        absl::Status st = convert(kv.second, out, depth + 1, kv.first.Scalar());
         if (!st.ok()) return st;
       }
       out += '}';

@@ -10,27 +10,37 @@
 
 namespace portico::event {
 
+// Timers are re-armed far more often than they fire (idle timeouts move on every request), so
+// re-arming is lazy: a later deadline only updates deadline_, and the map entry, when it comes
+// due, re-queues itself. Disabling leaves the entry to be dropped when it comes due.
 class TimerImpl : public Timer {
  public:
   TimerImpl(DispatcherImpl& dispatcher, std::function<void()> cb)
       : dispatcher_(dispatcher), cb_(std::move(cb)) {}
-  ~TimerImpl() override { disableTimer(); }
+  ~TimerImpl() override {
+    if (queued_) dispatcher_.disarmTimer(key_);
+  }
 
   void enableTimer(std::chrono::milliseconds delay) override {
-    disableTimer();
-    key_ = dispatcher_.armTimer(this, delay);
+    deadline_ = dispatcher_.now() + delay;
     armed_ = true;
+    if (queued_ && key_.first <= deadline_) return;  // the earlier entry will re-queue us
+    if (queued_) dispatcher_.disarmTimer(key_);
+    key_ = dispatcher_.armTimer(this, deadline_);
+    queued_ = true;
   }
-  void disableTimer() override {
-    if (armed_) {
-      dispatcher_.disarmTimer(key_);
-      armed_ = false;
-    }
-  }
+  void disableTimer() override { armed_ = false; }
   bool enabled() const override { return armed_; }
 
-  // Called by the dispatcher after it removed the timer from its map.
-  void fire() {
+  // Called by the dispatcher after it removed our entry from its map.
+  void onDue(MonotonicTime now) {
+    queued_ = false;
+    if (!armed_) return;
+    if (deadline_ > now) {
+      key_ = dispatcher_.armTimer(this, deadline_);
+      queued_ = true;
+      return;
+    }
     armed_ = false;
     cb_();
   }
@@ -39,7 +49,9 @@ class TimerImpl : public Timer {
   DispatcherImpl& dispatcher_;
   std::function<void()> cb_;
   DispatcherImpl::TimerKey key_;
+  MonotonicTime deadline_;
   bool armed_ = false;
+  bool queued_ = false;
 };
 
 class FileEventImpl : public FileEvent {
@@ -122,10 +134,9 @@ void DispatcherImpl::runAtEndOfTurn(std::function<void()> cb) {
   end_of_turn_.push_back(std::move(cb));
 }
 
-DispatcherImpl::TimerKey DispatcherImpl::armTimer(TimerImpl* timer,
-                                                  std::chrono::milliseconds delay) {
+DispatcherImpl::TimerKey DispatcherImpl::armTimer(TimerImpl* timer, MonotonicTime deadline) {
   // Deadlines are relative to the cached time, which may lag by one turn: fine for timeouts.
-  TimerKey key{now_ + delay, ++timer_seq_};
+  TimerKey key{deadline, ++timer_seq_};
   timers_.emplace(key, timer);
   return key;
 }
@@ -155,7 +166,7 @@ void DispatcherImpl::runTimers() {
   while (!timers_.empty() && timers_.begin()->first.first <= now_) {
     TimerImpl* t = timers_.begin()->second;
     timers_.erase(timers_.begin());
-    t->fire();
+    t->onDue(now_);
   }
 }
 

@@ -34,7 +34,7 @@ class DispatcherImpl : public Dispatcher {
 
   // Used by TimerImpl / FileEventImpl.
   using TimerKey = std::pair<MonotonicTime, uint64_t>;
-  TimerKey armTimer(TimerImpl* timer, std::chrono::milliseconds delay);
+  TimerKey armTimer(TimerImpl* timer, MonotonicTime deadline);
   void disarmTimer(const TimerKey& key);
   void addActivated(class FileEventImpl* event);
   void removeActivated(class FileEventImpl* event);

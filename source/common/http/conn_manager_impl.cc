@@ -127,8 +127,8 @@ void HttpConnection::onRequestComplete() {
 void HttpConnection::onRequestError(int status, absl::string_view reason) {
   services_.stats.inc(config_->stats->downstream_cx_protocol_error);
   if (stream_ != nullptr) {
-    // Mid-body framing error (e.g. a bad chunk size): the stream can't continue.
-    stream_->resetStream(reason);
+    // Mid-body framing error (e.g. a bad chunk size): answer if we still can, then close.
+    stream_->sendLocalReply(status, absl::StrCat(reason, "\n"), "protocol_error");
     return;
   }
   // A minimal response that cannot be confused with anything an upstream sent.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 
 namespace portico::http {
 
@@ -14,15 +15,16 @@ void HeaderMap::add(absl::string_view name, absl::string_view value) {
 }
 
 void HeaderMap::set(absl::string_view name, absl::string_view value) {
-  remove(absl::AsciiStrToLower(name));
+  remove(name);
   add(name, value);
 }
 
 size_t HeaderMap::remove(absl::string_view name) {
   size_t before = entries_.size();
-  std::string lower = absl::AsciiStrToLower(name);
-  auto it = std::remove_if(entries_.begin(), entries_.end(),
-                           [&](const HeaderEntry& e) { return e.name == lower; });
+  // Stored names are lower-case, so a case-insensitive compare needs no lower-cased copy.
+  auto it = std::remove_if(entries_.begin(), entries_.end(), [&](const HeaderEntry& e) {
+    return e.name.size() == name.size() && absl::EqualsIgnoreCase(e.name, name);
+  });
   entries_.erase(it, entries_.end());
   return before - entries_.size();
 }

@@ -32,11 +32,19 @@ std::string generateRequestId(const std::function<uint64_t()>& random) {
   uint64_t lo = random();
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
-  char out[37];
-  snprintf(out, sizeof(out), "%08x-%04x-%04x-%04x-%012llx", static_cast<uint32_t>(hi >> 32),
-           static_cast<uint32_t>((hi >> 16) & 0xffff), static_cast<uint32_t>(hi & 0xffff),
-           static_cast<uint32_t>(lo >> 48),
-           static_cast<unsigned long long>(lo & 0xffffffffffffULL));
+  // 8-4-4-4-12 hex digits; written by hand: this runs once per request.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  int pos = 0;
+  auto put = [&](uint64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; i--) out[pos + i] = kHex[(v >> (4 * (digits - 1 - i))) & 0xf];
+    pos += digits + 1;
+  };
+  put(hi >> 32, 8);
+  put((hi >> 16) & 0xffff, 4);
+  put(hi & 0xffff, 4);
+  put(lo >> 48, 4);
+  put(lo & 0xffffffffffffULL, 12);
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace portico::network {
@@ -81,9 +82,13 @@ void ConnectionImpl::onReadReady() {
   size_t total = 0;
   bool eof = false;
   while (total < kMaxReadPerEvent) {
-    ssize_t rc = read_buffer_.readFrom(fd_, kMaxReadPerEvent - total);
+    size_t want = kMaxReadPerEvent - total;
+    ssize_t rc = read_buffer_.readFrom(fd_, want);
     if (rc > 0) {
       total += static_cast<size_t>(rc);
+      // A short read means the socket is drained: skip the read that would only say EAGAIN.
+      // Edge-triggered epoll reports data that arrives after this point as a new edge.
+      if (static_cast<size_t>(rc) < std::min(want, read_buffer_.lastReadCapacity())) break;
       continue;
     }
     if (rc == 0) {

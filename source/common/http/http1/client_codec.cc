@@ -3,17 +3,19 @@
 namespace portico::http::http1 {
 
 ClientCodec::ClientCodec(ClientCodecCallbacks& callbacks)
-    : callbacks_(callbacks), parser_(HTTP_RESPONSE, *this) {}
+    : callbacks_(callbacks), parser_(HTTP_RESPONSE, *this) {
+  parser_.setHeaderTarget(&head_.headers);
+}
 
-void ClientCodec::encodeRequestHeaders(const RequestHead& head, BodyFraming framing,
-                                       buffer::Buffer& out) {
+void ClientCodec::encodeRequestHeaders(const RequestHead& head, absl::string_view path,
+                                       BodyFraming framing, buffer::Buffer& out) {
   request_framing_ = framing;
   request_is_head_ = head.method == "HEAD";
   response_started_ = false;
   response_complete_ = false;
   out.add(head.method);
   out.add(" ", 1);
-  out.add(head.path);
+  out.add(path);
   out.add(" HTTP/1.1\r\n", 11);
   encodeHeaderFields(head.headers, out);
   if (framing == BodyFraming::kChunked) out.add("transfer-encoding: chunked\r\n");
@@ -61,8 +63,6 @@ bool ClientCodec::onHeadersComplete() {
   head_.status = parser_.statusCode();
   head_.reason = std::move(parser_.statusText());
   head_.minor_version = parser_.minorVersion();
-  head_.headers = std::move(parser_.headers());
-  parser_.headers().clear();
   if (head_.status >= 100 && head_.status < 200) {
     if (head_.status == 101) {
       parser_.setError("unexpected 101 Switching Protocols");

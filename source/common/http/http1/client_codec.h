@@ -24,9 +24,11 @@ class ClientCodec : private ParserCallbacks {
  public:
   explicit ClientCodec(ClientCodecCallbacks& callbacks);
 
-  // Starts a request: writes the request line and headers with the given body framing
-  // (kNone, kContentLength - the caller keeps its content-length header - or kChunked).
-  void encodeRequestHeaders(const RequestHead& head, BodyFraming framing, buffer::Buffer& out);
+  // Starts a request: writes the request line (with `path`, which may differ from head.path
+  // after a rewrite) and headers with the given body framing (kNone, kContentLength - the
+  // caller keeps its content-length header - or kChunked).
+  void encodeRequestHeaders(const RequestHead& head, absl::string_view path, BodyFraming framing,
+                            buffer::Buffer& out);
   void encodeRequestData(absl::string_view data, bool end_stream, buffer::Buffer& out);
 
   // Parses response bytes, draining what it consumed.

@@ -24,9 +24,18 @@ void encodeBody(BodyFraming framing, absl::string_view data, bool end_stream,
       return;
     case BodyFraming::kChunked: {
       if (!data.empty()) {
-        char size_line[24];
-        int n = snprintf(size_line, sizeof(size_line), "%zx\r\n", data.size());
-        out.add(size_line, static_cast<size_t>(n));
+        // Chunk size in hex, written by hand (this runs per body piece).
+        char size_line[20];
+        char* end = size_line + sizeof(size_line);
+        char* p = end;
+        *--p = '\n';
+        *--p = '\r';
+        size_t v = data.size();
+        do {
+          *--p = "0123456789abcdef"[v & 0xf];
+          v >>= 4;
+        } while (v != 0);
+        out.add(p, static_cast<size_t>(end - p));
         out.add(data);
         out.add("\r\n", 2);
       }
@@ -34,6 +43,17 @@ void encodeBody(BodyFraming framing, absl::string_view data, bool end_stream,
       return;
     }
   }
+}
+
+void encodeStatusLine(int status, absl::string_view reason, buffer::Buffer& out) {
+  char line[16] = "HTTP/1.1 000 ";
+  if (status < 100 || status > 999) status = 502;  // the codec never parses others
+  line[9] = static_cast<char>('0' + status / 100);
+  line[10] = static_cast<char>('0' + status / 10 % 10);
+  line[11] = static_cast<char>('0' + status % 10);
+  out.add(line, 13);
+  out.add(reason.empty() ? reasonPhrase(status) : reason);
+  out.add("\r\n", 2);
 }
 
 absl::string_view reasonPhrase(int status) {

@@ -24,6 +24,9 @@ void encodeHeaderFields(const HeaderMap& headers, buffer::Buffer& out);
 // writes the last-chunk.
 void encodeBody(BodyFraming framing, absl::string_view data, bool end_stream, buffer::Buffer& out);
 
+// Writes "HTTP/1.1 <status> <reason>\r\n" (the standard phrase when `reason` is empty).
+void encodeStatusLine(int status, absl::string_view reason, buffer::Buffer& out);
+
 // Status reason phrases for local replies and for upstreams that send none.
 absl::string_view reasonPhrase(int status);
 

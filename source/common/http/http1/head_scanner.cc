@@ -45,6 +45,11 @@ HeadScanner::Result HeadScanner::scan(const char* data, size_t len, size_t* used
         error_ = "obsolete line folding in header";
         return Result::kError;
       }
+      if (lines_ == 0 && c == ' ' && (line_length_ == 0 || prev_ == ' ')) {
+        // method SP request-target SP version: exactly one space between parts.
+        error_ = "malformed request line";
+        return Result::kError;
+      }
       line_length_++;
     }
     prev_ = c;

@@ -4,6 +4,24 @@
 
 namespace portico::http::http1 {
 
+namespace {
+// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" /
+//         "~" / DIGIT / ALPHA
+bool isToken(absl::string_view s) {
+  for (char c : s) {
+    if (absl::ascii_isalnum(c)) continue;
+    switch (c) {
+      case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+      case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        continue;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
 Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks) : callbacks_(callbacks) {
   llhttp_settings_init(&settings_);
   settings_.on_message_begin = onMessageBeginCb;
@@ -53,7 +71,7 @@ int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   s.status_text_.clear();
   s.field_.clear();
   s.value_.clear();
-  s.headers_.clear();
+  s.headers_->clear();
   s.in_trailers_ = false;
   s.skip_body_ = false;
   return 0;
@@ -82,6 +100,11 @@ int Http1Parser::onHeaderValueCb(llhttp_t* p, const char* at, size_t len) {
 int Http1Parser::onHeaderValueCompleteCb(llhttp_t* p) {
   Http1Parser& s = self(p);
   // llhttp leaves trailing whitespace in values; field values exclude it (RFC 9110 5.5).
+  // Field names are tokens (RFC 9110 5.1): llhttp 8.1 lets spaces and empty names through.
+  if (s.field_.empty() || !isToken(s.field_)) {
+    s.error_ = "invalid header name";
+    return -1;
+  }
   absl::string_view value = absl::StripTrailingAsciiWhitespace(s.value_);
   for (char c : value) {
     unsigned char u = static_cast<unsigned char>(c);
@@ -91,7 +114,7 @@ int Http1Parser::onHeaderValueCompleteCb(llhttp_t* p) {
     }
   }
   // Trailers are parsed for framing but not forwarded.
-  if (!s.in_trailers_) s.headers_.add(s.field_, value);
+  if (!s.in_trailers_) s.headers_->add(s.field_, value);
   s.field_.clear();
   s.value_.clear();
   return 0;

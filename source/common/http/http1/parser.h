@@ -43,7 +43,10 @@ class Http1Parser {
   // Valid during/after onHeadersComplete until the next message begins.
   std::string& url() { return url_; }
   std::string& statusText() { return status_text_; }
-  HeaderMap& headers() { return headers_; }
+  HeaderMap& headers() { return *headers_; }
+  // Parse header fields straight into `target` (the codec's head), saving a move per message.
+  // It is cleared when a message begins.
+  void setHeaderTarget(HeaderMap* target) { headers_ = target; }
   int statusCode() const { return parser_.status_code; }
   absl::string_view methodName() const;
   int minorVersion() const { return parser_.http_minor; }
@@ -82,7 +85,8 @@ class Http1Parser {
   std::string status_text_;
   std::string field_;
   std::string value_;
-  HeaderMap headers_;
+  HeaderMap own_headers_;
+  HeaderMap* headers_ = &own_headers_;
   std::string error_;
   bool in_trailers_ = false;
   bool skip_body_ = false;

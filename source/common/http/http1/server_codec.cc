@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace portico::http::http1 {
 
@@ -10,7 +11,9 @@ ServerCodec::ServerCodec(ServerCodecCallbacks& callbacks, const ServerLimits& li
     : callbacks_(callbacks),
       limits_(limits),
       parser_(HTTP_REQUEST, *this),
-      scanner_(limits.max_request_headers_bytes) {}
+      scanner_(limits.max_request_headers_bytes) {
+  parser_.setHeaderTarget(&head_.headers);
+}
 
 void ServerCodec::dispatch(buffer::Buffer& data) {
   while (!waiting_ && !failed_ && data.length() > 0) {
@@ -78,8 +81,6 @@ bool ServerCodec::onHeadersComplete() {
   }
   head_.minor_version = parser_.minorVersion();
   head_.path = std::move(parser_.url());
-  head_.headers = std::move(headers);
-  headers.clear();
 
   // Request target: origin-form, absolute-form (turned into origin-form + Host), or "*".
   if (!head_.path.empty() && head_.path[0] != '/') {
@@ -110,7 +111,24 @@ bool ServerCodec::onHeadersComplete() {
     return false;
   }
   if (parser_.upgrade()) parser_.clearUpgrade();
-
+  // We re-frame bodies, so the only transfer coding we pass on is chunked alone. RFC 9112 6.1:
+  // a request whose final coding is not chunked is 400; codings we don't implement are 501.
+  std::vector<std::string> codings;
+  head_.headers.forEachValue("transfer-encoding", [&](const std::string& v) {
+    for (absl::string_view c : absl::StrSplit(v, ',')) {
+      codings.push_back(absl::AsciiStrToLower(absl::StripAsciiWhitespace(c)));
+    }
+  });
+  if (!codings.empty()) {
+    if (codings.back() != "chunked") {
+      fail(400, "transfer-encoding must end with chunked");
+      return false;
+    }
+    if (codings.size() > 1) {
+      fail(codings[codings.size() - 2] == "chunked" ? 400 : 501, "unsupported transfer-encoding");
+      return false;
+    }
+  }
   request_keep_alive_ = parser_.keepAlive();
   request_is_head_ = head_.method == "HEAD";
   if (parser_.chunked()) {
@@ -158,11 +176,7 @@ BodyFraming ServerCodec::encodeResponseHeaders(const ResponseHead& head, bool en
     extra.add("connection", "keep-alive");
   }
 
-  char status_line[32];
-  int n = snprintf(status_line, sizeof(status_line), "HTTP/1.1 %d ", status);
-  out.add(status_line, static_cast<size_t>(n));
-  out.add(head.reason.empty() ? reasonPhrase(status) : absl::string_view(head.reason));
-  out.add("\r\n", 2);
+  encodeStatusLine(status, head.reason, out);
   encodeHeaderFields(head.headers, out);
   encodeHeaderFields(extra, out);
   out.add("\r\n", 2);
@@ -170,11 +184,7 @@ BodyFraming ServerCodec::encodeResponseHeaders(const ResponseHead& head, bool en
 }
 
 void ServerCodec::encode1xx(const ResponseHead& head, buffer::Buffer& out) {
-  char status_line[32];
-  int n = snprintf(status_line, sizeof(status_line), "HTTP/1.1 %d ", head.status);
-  out.add(status_line, static_cast<size_t>(n));
-  out.add(reasonPhrase(head.status));
-  out.add("\r\n", 2);
+  encodeStatusLine(head.status, "", out);
   encodeHeaderFields(head.headers, out);
   out.add("\r\n", 2);
 }

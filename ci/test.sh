@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: unit tests (Bazel/GoogleTest), integration tests (the
+# real binaries driven by curl, wrk, h2load and raw sockets) and a short fuzz run.
+# Ends with one line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash ci/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+add() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+echo "== build"
+if ! bazel build //source/... //tools/... 2>&1 | tail -n 3; then
+  echo "build failed"
+fi
+if [ ! -x bazel-bin/source/server/portico ]; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+echo "== unit tests"
+bazel test //test/... 2>&1 | grep -E "PASSED|FAILED|TIMEOUT|NO STATUS|ERROR" | grep -v "^INFO" | tail -n 60
+# Count individual test cases from the JUnit XML Bazel writes for each test target.
+read -r unit_pass unit_fail < <(python3 ci/count_tests.py bazel-testlogs)
+echo "unit tests: ${unit_pass} passed, ${unit_fail} failed"
+add "$unit_pass" "$unit_fail"
+
+echo "== integration tests"
+integration_out=$(mktemp)
+PORTICO_BIN="$PWD/bazel-bin/source/server/portico" python3 test/integration/run.py 2>&1 \
+  | tee "$integration_out" | grep -E "FAIL|ERROR|passed" | tail -n 40
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$integration_out" | tail -n 1)
+if [ -n "$line" ]; then
+  add "$(echo "$line" | awk '{print $1}')" "$(echo "$line" | awk '{print $3}')"
+else
+  add 0 1
+fi
+rm -f "$integration_out"
+
+echo "== fuzz (bounded)"
+if [ -f ci/fuzz.sh ]; then
+  if FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash ci/fuzz.sh; then add 1 0; else add 0 1; fi
+fi
+
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Starts a release-built portico in the foreground as a candidate for
+# ../shared/bench/compare.sh: listens on $LISTEN_ADDR, forwards to $UPSTREAM_ADDR over
+# HTTP/1.1, one worker unless PORTICO_CONCURRENCY says otherwise, access log off.
+#
+#   CANDIDATE_NAME=portico CANDIDATE_PORT=18200 \
+#   CANDIDATE_CMD="exec $PWD/tools/bench/candidate.sh" ../shared/bench/compare.sh
+set -euo pipefail
+here="$(cd "$(dirname "$0")/../.." && pwd)"
+bin="${PORTICO_BIN:-$here/bazel-bin/source/server/portico}"
+: "${LISTEN_ADDR:?set by compare.sh}" "${UPSTREAM_ADDR:?set by compare.sh}"
+dir="${BENCH_RUN_DIR:-$(mktemp -d)}"
+cfg="$dir/portico-candidate.yaml"
+cat >"$cfg" <<YAML
+static_resources:
+  listeners:
+  - name: bench
+    address: {address: ${LISTEN_ADDR%:*}, port: ${LISTEN_ADDR##*:}}
+    http:
+      stat_prefix: bench
+      route_config:
+        name: bench
+        virtual_hosts:
+        - name: all
+          domains: ["*"]
+          routes:
+          - match: {prefix: /}
+            route: {cluster: upstream, timeout: 60s}
+  clusters:
+  - name: upstream
+    connect_timeout: 2s
+    load_assignment:
+      endpoints:
+      - address: {address: ${UPSTREAM_ADDR%:*}, port: ${UPSTREAM_ADDR##*:}}
+YAML
+exec "$bin" --config "$cfg" --concurrency "${PORTICO_CONCURRENCY:-1}" --log-level warning
