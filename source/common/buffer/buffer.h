@@ -55,7 +55,8 @@ class SlicePool {
  public:
   static SlicePtr get();
   static void put(Slice* s);
-  static constexpr size_t kMaxCached = 256;  // 4 MiB per thread
+  // Enough for the slices in flight on a busy worker; more would only pin idle memory.
+  static constexpr size_t kMaxCached = 32;  // 512 KiB per thread
 };
 
 class Buffer {

@@ -16,17 +16,9 @@ HttpConnection::HttpConnection(HttpConnectionManagerConfigConstSharedPtr config,
       codec_(*this, config_->limits) {
   connection_->setCallbacks(*this);
   remote_ip_ = connection_->remoteAddress().ip();
-  idle_timer_ = services_.dispatcher.createTimer([this] {
-    services_.stats.inc(config_->stats->downstream_cx_idle_timeout);
-    closeConnection(network::CloseType::kNoFlush);
-  });
-  headers_timer_ = services_.dispatcher.createTimer([this] {
-    services_.stats.inc(config_->stats->downstream_rq_headers_timeout);
-    if (stream_ == nullptr) {
-      // Slowloris defence: the head did not arrive in time.
-      onRequestError(408, "request headers timeout");
-    }
-  });
+  // One timer per connection: it is either the idle timeout (no request in progress) or the
+  // request-headers timeout (part of a head arrived), never both.
+  timer_ = services_.dispatcher.createTimer([this] { onTimeout(); });
   services_.stats.inc(config_->stats->downstream_cx_total);
   services_.stats.gaugeAdd(config_->stats->downstream_cx_active, 1);
   armIdleTimer();
@@ -38,15 +30,37 @@ HttpConnection::~HttpConnection() {
 }
 
 void HttpConnection::armIdleTimer() {
-  if (config_->idle_timeout.count() > 0) idle_timer_->enableTimer(config_->idle_timeout);
+  timer_mode_ = TimerMode::kIdle;
+  if (config_->idle_timeout.count() > 0) {
+    timer_->enableTimer(config_->idle_timeout);
+  } else {
+    timer_->disableTimer();
+  }
+}
+
+void HttpConnection::armHeadersTimer() {
+  if (timer_mode_ == TimerMode::kHeaders && timer_->enabled()) return;
+  timer_mode_ = TimerMode::kHeaders;
+  if (config_->request_headers_timeout.count() > 0) {
+    timer_->enableTimer(config_->request_headers_timeout);
+  } else {
+    timer_->disableTimer();
+  }
+}
+
+void HttpConnection::onTimeout() {
+  if (timer_mode_ == TimerMode::kIdle) {
+    services_.stats.inc(config_->stats->downstream_cx_idle_timeout);
+    closeConnection(network::CloseType::kNoFlush);
+    return;
+  }
+  services_.stats.inc(config_->stats->downstream_rq_headers_timeout);
+  // Slowloris defence: the head did not arrive in time.
+  if (stream_ == nullptr) onRequestError(408, "request headers timeout");
 }
 
 void HttpConnection::onData(buffer::Buffer& data) {
-  idle_timer_->disableTimer();
-  if (stream_ == nullptr && !codec_.waitingForResume() && !headers_timer_->enabled() &&
-      config_->request_headers_timeout.count() > 0) {
-    headers_timer_->enableTimer(config_->request_headers_timeout);
-  }
+  if (stream_ == nullptr && !codec_.waitingForResume()) armHeadersTimer();
   pending_input_ = &data;
   dispatchBuffered();
 }
@@ -75,11 +89,8 @@ void HttpConnection::dispatchBuffered() {
   }
   if (stream_ != nullptr) return;
   if (codec_.partialHead() || data.length() > 0) {
-    if (!headers_timer_->enabled() && config_->request_headers_timeout.count() > 0) {
-      headers_timer_->enableTimer(config_->request_headers_timeout);
-    }
+    armHeadersTimer();
   } else {
-    headers_timer_->disableTimer();
     armIdleTimer();
   }
 }
@@ -87,8 +98,7 @@ void HttpConnection::dispatchBuffered() {
 void HttpConnection::onEvent(network::ConnectionEvent event) {
   if (event == network::ConnectionEvent::kConnected) return;
   closed_ = true;
-  idle_timer_->disableTimer();
-  headers_timer_->disableTimer();
+  timer_->disableTimer();
   uint64_t rx = connection_->bytesRead(), tx = connection_->bytesWritten();
   services_.stats.inc(config_->stats->downstream_cx_rx_bytes_total, rx - last_rx_bytes_);
   services_.stats.inc(config_->stats->downstream_cx_tx_bytes_total, tx - last_tx_bytes_);
@@ -110,7 +120,7 @@ void HttpConnection::onBelowWriteBufferLowWatermark() {
 }
 
 void HttpConnection::onRequestHeaders(RequestHead& head, bool end_stream) {
-  headers_timer_->disableTimer();
+  timer_->disableTimer();  // the route timeout governs from here
   stream_ = std::make_unique<ActiveStream>(*this, head);
   stream_->decodeHeaders(end_stream);
 }

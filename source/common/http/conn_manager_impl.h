@@ -50,6 +50,8 @@ class HttpConnection : public network::ConnectionCallbacks,
   void write(buffer::Buffer& data);
   void dispatchBuffered();
   void armIdleTimer();
+  void armHeadersTimer();
+  void onTimeout();
   void closeConnection(network::CloseType type);
 
   HttpConnectionManagerConfigConstSharedPtr config_;
@@ -58,8 +60,9 @@ class HttpConnection : public network::ConnectionCallbacks,
   std::function<void(HttpConnection&)> on_closed_;
   http1::ServerCodec codec_;
   std::unique_ptr<ActiveStream> stream_;
-  event::TimerPtr idle_timer_;
-  event::TimerPtr headers_timer_;
+  enum class TimerMode { kIdle, kHeaders };
+  event::TimerPtr timer_;
+  TimerMode timer_mode_ = TimerMode::kIdle;
   std::string remote_ip_;
   buffer::Buffer* pending_input_ = nullptr;
   uint64_t last_rx_bytes_ = 0;

@@ -21,7 +21,10 @@ struct HeaderEntry {
 
 class HeaderMap {
  public:
-  using Entries = absl::InlinedVector<HeaderEntry, 16>;
+  // 8 inline entries cover most API clients' requests and responses; bigger heads spill to the
+  // heap once. Each idle keep-alive connection carries one map, so this is per-connection
+  // memory (8 x 64 bytes).
+  using Entries = absl::InlinedVector<HeaderEntry, 8>;
 
   // Appends a field; `name` is lower-cased.
   void add(absl::string_view name, absl::string_view value);

@@ -3,9 +3,7 @@
 namespace portico::http::http1 {
 
 ClientCodec::ClientCodec(ClientCodecCallbacks& callbacks)
-    : callbacks_(callbacks), parser_(HTTP_RESPONSE, *this) {
-  parser_.setHeaderTarget(&head_.headers);
-}
+    : callbacks_(callbacks), parser_(HTTP_RESPONSE, *this, head_.headers) {}
 
 void ClientCodec::encodeRequestHeaders(const RequestHead& head, absl::string_view path,
                                        BodyFraming framing, buffer::Buffer& out) {

@@ -49,8 +49,8 @@ class ClientCodec : private ParserCallbacks {
   void onMessageComplete() override;
 
   ClientCodecCallbacks& callbacks_;
+  ResponseHead head_;  // before parser_, which parses into head_.headers
   Http1Parser parser_;
-  ResponseHead head_;
   BodyFraming request_framing_ = BodyFraming::kNone;
   bool request_is_head_ = false;
   bool response_started_ = false;

@@ -22,18 +22,24 @@ bool isToken(absl::string_view s) {
 }
 }  // namespace
 
-Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks) : callbacks_(callbacks) {
-  llhttp_settings_init(&settings_);
-  settings_.on_message_begin = onMessageBeginCb;
-  settings_.on_url = onUrlCb;
-  settings_.on_status = onStatusCb;
-  settings_.on_header_field = onHeaderFieldCb;
-  settings_.on_header_value = onHeaderValueCb;
-  settings_.on_header_value_complete = onHeaderValueCompleteCb;
-  settings_.on_headers_complete = onHeadersCompleteCb;
-  settings_.on_body = onBodyCb;
-  settings_.on_message_complete = onMessageCompleteCb;
-  llhttp_init(&parser_, type, &settings_);
+Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks, HeaderMap& headers)
+    : callbacks_(callbacks), headers_(headers) {
+  // One settings table for every parser: llhttp only reads it.
+  static const llhttp_settings_t settings = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = onMessageBeginCb;
+    s.on_url = onUrlCb;
+    s.on_status = onStatusCb;
+    s.on_header_field = onHeaderFieldCb;
+    s.on_header_value = onHeaderValueCb;
+    s.on_header_value_complete = onHeaderValueCompleteCb;
+    s.on_headers_complete = onHeadersCompleteCb;
+    s.on_body = onBodyCb;
+    s.on_message_complete = onMessageCompleteCb;
+    return s;
+  }();
+  llhttp_init(&parser_, type, &settings);
   parser_.data = this;
 }
 
@@ -71,7 +77,7 @@ int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   s.status_text_.clear();
   s.field_.clear();
   s.value_.clear();
-  s.headers_->clear();
+  s.headers_.clear();
   s.in_trailers_ = false;
   s.skip_body_ = false;
   return 0;
@@ -114,7 +120,7 @@ int Http1Parser::onHeaderValueCompleteCb(llhttp_t* p) {
     }
   }
   // Trailers are parsed for framing but not forwarded.
-  if (!s.in_trailers_) s.headers_->add(s.field_, value);
+  if (!s.in_trailers_) s.headers_.add(s.field_, value);
   s.field_.clear();
   s.value_.clear();
   return 0;

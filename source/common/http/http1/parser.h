@@ -29,7 +29,9 @@ enum class ParseResult { kConsumedAll, kPaused, kError };
 
 class Http1Parser {
  public:
-  Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks);
+  // Header fields are parsed straight into `headers` (the codec's head); it is cleared when
+  // a message begins.
+  Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks, HeaderMap& headers);
   Http1Parser(const Http1Parser&) = delete;
   Http1Parser& operator=(const Http1Parser&) = delete;
 
@@ -43,10 +45,7 @@ class Http1Parser {
   // Valid during/after onHeadersComplete until the next message begins.
   std::string& url() { return url_; }
   std::string& statusText() { return status_text_; }
-  HeaderMap& headers() { return *headers_; }
-  // Parse header fields straight into `target` (the codec's head), saving a move per message.
-  // It is cleared when a message begins.
-  void setHeaderTarget(HeaderMap* target) { headers_ = target; }
+  HeaderMap& headers() { return headers_; }
   int statusCode() const { return parser_.status_code; }
   absl::string_view methodName() const;
   int minorVersion() const { return parser_.http_minor; }
@@ -79,14 +78,12 @@ class Http1Parser {
   static int onMessageCompleteCb(llhttp_t* p);
 
   llhttp_t parser_;
-  llhttp_settings_t settings_;
   ParserCallbacks& callbacks_;
   std::string url_;
   std::string status_text_;
   std::string field_;
   std::string value_;
-  HeaderMap own_headers_;
-  HeaderMap* headers_ = &own_headers_;
+  HeaderMap& headers_;
   std::string error_;
   bool in_trailers_ = false;
   bool skip_body_ = false;

@@ -10,10 +10,8 @@ namespace portico::http::http1 {
 ServerCodec::ServerCodec(ServerCodecCallbacks& callbacks, const ServerLimits& limits)
     : callbacks_(callbacks),
       limits_(limits),
-      parser_(HTTP_REQUEST, *this),
-      scanner_(limits.max_request_headers_bytes) {
-  parser_.setHeaderTarget(&head_.headers);
-}
+      parser_(HTTP_REQUEST, *this, head_.headers),
+      scanner_(limits.max_request_headers_bytes) {}
 
 void ServerCodec::dispatch(buffer::Buffer& data) {
   while (!waiting_ && !failed_ && data.length() > 0) {

@@ -73,9 +73,9 @@ class ServerCodec : private ParserCallbacks {
 
   ServerCodecCallbacks& callbacks_;
   ServerLimits limits_;
+  RequestHead head_;  // before parser_, which parses into head_.headers
   Http1Parser parser_;
   HeadScanner scanner_;
-  RequestHead head_;
   BodyFraming request_framing_ = BodyFraming::kNone;
   BodyFraming response_framing_ = BodyFraming::kNone;
   bool in_head_ = true;

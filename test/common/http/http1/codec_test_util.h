@@ -144,7 +144,7 @@ class ClientCodecDriver {
   // Encodes a request (as the router does before reading the response); returns the bytes.
   std::string sendRequest(const RequestHead& head, BodyFraming framing = BodyFraming::kNone) {
     buffer::Buffer out;
-    codec.encodeRequestHeaders(head, framing, out);
+    codec.encodeRequestHeaders(head, head.path, framing, out);
     return out.toString();
   }
   void feed(absl::string_view bytes) {
