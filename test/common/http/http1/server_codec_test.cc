@@ -191,6 +191,8 @@ struct RefusedCase {
   int status;
 };
 
+void PrintTo(const RefusedCase& c, std::ostream* os) { *os << c.name; }
+
 class ServerCodecRefusalTest : public ServerCodecTest,
                                public ::testing::WithParamInterface<RefusedCase> {};
 
