@@ -1,5 +1,6 @@
 #include "source/common/buffer/buffer.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -117,42 +118,42 @@ void Buffer::copyOut(size_t offset, size_t n, void* out) const {
 }
 
 ssize_t Buffer::readFrom(int fd, size_t max_bytes) {
-  // Read into the tail's free room plus up to one fresh slice: two iovecs, one syscall.
-  Slice& tail = tailWithRoom();
-  SlicePtr extra = SlicePool::get();
-  iovec iov[2];
-  size_t first = std::min(tail.freeRoom(), max_bytes);
-  iov[0] = {tail.freeStart(), first};
-  iov[1] = {extra->freeStart(), std::min(Slice::kSize, max_bytes - first)};
-  int iovcnt = iov[1].iov_len > 0 ? 2 : 1;
-  last_read_capacity_ = iov[0].iov_len + iov[1].iov_len;
-  ssize_t rc = readv(fd, iov, iovcnt);
+  // One recv() into the tail's free room, or into a fresh slice when the tail is (nearly)
+  // full. recv/send skip the VFS layer that readv/writev go through on sockets.
+  constexpr size_t kMinRoom = 4096;
+  if (slices_.empty() || slices_.back()->freeRoom() < kMinRoom) slices_.push_back(SlicePool::get());
+  Slice& tail = *slices_.back();
+  size_t want = std::min(tail.freeRoom(), max_bytes);
+  last_read_capacity_ = want;
+  ssize_t rc = recv(fd, tail.freeStart(), want, 0);
   if (rc <= 0) {
-    if (tail.length() == 0 && slices_.size() == 1 && length_ == 0) slices_.clear();
+    if (tail.length() == 0) slices_.pop_back();
     return rc;
   }
-  size_t got = static_cast<size_t>(rc);
-  size_t in_tail = std::min(got, first);
-  tail.commit(in_tail);
-  if (got > in_tail) {
-    extra->commit(got - in_tail);
-    slices_.push_back(std::move(extra));
-  }
-  length_ += got;
+  tail.commit(static_cast<size_t>(rc));
+  length_ += static_cast<size_t>(rc);
   return rc;
 }
 
 ssize_t Buffer::writeTo(int fd) {
-  constexpr size_t kMaxIov = 16;
-  iovec iov[kMaxIov];
-  size_t cnt = 0;
-  for (const SlicePtr& s : slices_) {
-    if (cnt == kMaxIov) break;
-    if (s->length() == 0) continue;
-    iov[cnt++] = {s->data(), s->length()};
+  ssize_t rc;
+  if (slices_.size() == 1) {
+    rc = send(fd, slices_[0]->data(), slices_[0]->length(), MSG_NOSIGNAL);
+  } else {
+    constexpr size_t kMaxIov = 16;
+    iovec iov[kMaxIov];
+    size_t cnt = 0;
+    for (const SlicePtr& s : slices_) {
+      if (cnt == kMaxIov) break;
+      if (s->length() == 0) continue;
+      iov[cnt++] = {s->data(), s->length()};
+    }
+    if (cnt == 0) return 0;
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = cnt;
+    rc = sendmsg(fd, &msg, MSG_NOSIGNAL);
   }
-  if (cnt == 0) return 0;
-  ssize_t rc = writev(fd, iov, static_cast<int>(cnt));
   if (rc > 0) drain(static_cast<size_t>(rc));
   return rc;
 }

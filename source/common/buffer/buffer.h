@@ -81,13 +81,13 @@ class Buffer {
   std::string toString() const;
   void copyOut(size_t offset, size_t n, void* out) const;
 
-  // Reads from fd into free room (growing by up to max_bytes). Returns bytes read, 0 on EOF,
-  // -1 with errno set (EAGAIN included).
+  // Reads from a socket into free room (at most max_bytes, at most one slice). Returns bytes
+  // read, 0 on EOF, -1 with errno set (EAGAIN included).
   ssize_t readFrom(int fd, size_t max_bytes);
   // Bytes the last readFrom() offered to the kernel (a read shorter than this drained the fd).
   size_t lastReadCapacity() const { return last_read_capacity_; }
-  // Writes as much as the socket takes with one writev. Drains what was written. Returns bytes
-  // written or -1 with errno.
+  // Writes as much as the socket takes with one send/sendmsg (never raises SIGPIPE). Drains
+  // what was written. Returns bytes written or -1 with errno.
   ssize_t writeTo(int fd);
 
   // Iteration over contiguous pieces.

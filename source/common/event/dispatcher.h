@@ -28,11 +28,15 @@ enum FileReadyType : uint32_t { kRead = 1, kWrite = 2, kClosed = 4 };
 
 // Edge-triggered readiness for one fd. The owner reads/writes until EAGAIN; when it stops early
 // (e.g. paused by a watermark) it calls activate() later to get called back without a new edge.
+// Write readiness is only watched on request: with it always on, every ACK that frees send
+// space would wake the loop.
 class FileEvent {
  public:
   virtual ~FileEvent() = default;
   // Schedules the callback with `events` on the next loop turn.
   virtual void activate(uint32_t events) = 0;
+  // Starts/stops reporting kWrite (a write hit EAGAIN / the send buffer drained).
+  virtual void setWriteInterest(bool enabled) = 0;
 };
 using FileEventPtr = std::unique_ptr<FileEvent>;
 
@@ -48,8 +52,10 @@ class Dispatcher {
   virtual ~Dispatcher() = default;
 
   virtual TimerPtr createTimer(std::function<void()> cb) = 0;
-  // Registers fd for read+write edges; `cb` receives FileReadyType bits.
-  virtual FileEventPtr createFileEvent(int fd, std::function<void(uint32_t)> cb) = 0;
+  // Registers fd for read edges (and write edges if `write_interest`); `cb` receives
+  // FileReadyType bits.
+  virtual FileEventPtr createFileEvent(int fd, std::function<void(uint32_t)> cb,
+                                       bool write_interest = false) = 0;
   // Thread-safe: runs cb on this dispatcher's thread.
   virtual void post(std::function<void()> cb) = 0;
   virtual void deferredDelete(DeferredDeletablePtr object) = 0;

@@ -56,15 +56,25 @@ class TimerImpl : public Timer {
 
 class FileEventImpl : public FileEvent {
  public:
-  FileEventImpl(DispatcherImpl& dispatcher, int fd, std::function<void(uint32_t)> cb)
-      : dispatcher_(dispatcher), fd_(fd), cb_(std::move(cb)) {
+  FileEventImpl(DispatcherImpl& dispatcher, int fd, std::function<void(uint32_t)> cb,
+                bool write_interest)
+      : dispatcher_(dispatcher), fd_(fd), cb_(std::move(cb)), write_interest_(write_interest) {
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.events = mask();
     ev.data.ptr = this;
     if (epoll_ctl(dispatcher_.epollFd(), EPOLL_CTL_ADD, fd_, &ev) != 0) {
       // Only happens for invalid fds: a programming error.
       std::abort();
     }
+  }
+
+  void setWriteInterest(bool enabled) override {
+    if (enabled == write_interest_) return;
+    write_interest_ = enabled;
+    epoll_event ev{};
+    ev.events = mask();
+    ev.data.ptr = this;
+    epoll_ctl(dispatcher_.epollFd(), EPOLL_CTL_MOD, fd_, &ev);
   }
   ~FileEventImpl() override {
     epoll_ctl(dispatcher_.epollFd(), EPOLL_CTL_DEL, fd_, nullptr);
@@ -85,9 +95,14 @@ class FileEventImpl : public FileEvent {
 
  private:
   DispatcherImpl& dispatcher_;
+  uint32_t mask() const {
+    return EPOLLIN | EPOLLRDHUP | EPOLLET | (write_interest_ ? EPOLLOUT : 0);
+  }
+
   int fd_;
   std::function<void(uint32_t)> cb_;
   uint32_t activated_events_ = 0;
+  bool write_interest_;
 };
 
 DispatcherImpl::DispatcherImpl()
@@ -112,8 +127,9 @@ TimerPtr DispatcherImpl::createTimer(std::function<void()> cb) {
   return std::make_unique<TimerImpl>(*this, std::move(cb));
 }
 
-FileEventPtr DispatcherImpl::createFileEvent(int fd, std::function<void(uint32_t)> cb) {
-  return std::make_unique<FileEventImpl>(*this, fd, std::move(cb));
+FileEventPtr DispatcherImpl::createFileEvent(int fd, std::function<void(uint32_t)> cb,
+                                             bool write_interest) {
+  return std::make_unique<FileEventImpl>(*this, fd, std::move(cb), write_interest);
 }
 
 void DispatcherImpl::post(std::function<void()> cb) {

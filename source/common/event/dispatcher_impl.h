@@ -23,7 +23,8 @@ class DispatcherImpl : public Dispatcher {
 
   // Dispatcher
   TimerPtr createTimer(std::function<void()> cb) override;
-  FileEventPtr createFileEvent(int fd, std::function<void(uint32_t)> cb) override;
+  FileEventPtr createFileEvent(int fd, std::function<void(uint32_t)> cb,
+                               bool write_interest) override;
   void post(std::function<void()> cb) override;
   void deferredDelete(DeferredDeletablePtr object) override;
   void runAtEndOfTurn(std::function<void()> cb) override;

@@ -7,11 +7,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <vector>
 
 namespace portico::network {
 
 namespace {
 thread_local uint64_t next_connection_id = 1;
+// Connections with data written this loop turn; flushed together at the end of the turn, so
+// a response head and body produced by separate calls leave in one send().
+thread_local std::vector<ConnectionImpl*> pending_flush;
+thread_local bool flush_scheduled = false;
 // Bytes read per read event before yielding to other connections (fairness).
 constexpr size_t kMaxReadPerEvent = 256 * 1024;
 constexpr std::chrono::milliseconds kDelayedCloseTimeout{1000};
@@ -28,10 +33,16 @@ ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Addr
       connecting_(connecting) {
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  file_event_ = dispatcher_.createFileEvent(fd_, [this](uint32_t events) { onFileEvent(events); });
+  // Write readiness is watched only while connecting or while a write is blocked.
+  file_event_ = dispatcher_.createFileEvent(
+      fd_, [this](uint32_t events) { onFileEvent(events); }, connecting_);
 }
 
 ConnectionImpl::~ConnectionImpl() {
+  if (flush_pending_) {
+    auto it = std::find(pending_flush.begin(), pending_flush.end(), this);
+    if (it != pending_flush.end()) *it = nullptr;
+  }
   file_event_.reset();
   if (fd_ >= 0) ::close(fd_);
 }
@@ -67,6 +78,7 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
       return;
     }
     connecting_ = false;
+    if (write_buffer_.length() == 0) file_event_->setWriteInterest(false);
     if (callbacks_ != nullptr) callbacks_->onEvent(ConnectionEvent::kConnected);
     if (fd_ < 0) return;
   }
@@ -124,10 +136,14 @@ void ConnectionImpl::flush() {
       continue;
     }
     if (rc < 0 && errno == EINTR) continue;
-    if (rc < 0 && errno == EAGAIN) break;
+    if (rc < 0 && errno == EAGAIN) {
+      file_event_->setWriteInterest(true);  // tell us when the peer has taken some
+      break;
+    }
     closeSocket(ConnectionEvent::kRemoteClose);
     return;
   }
+  if (write_buffer_.length() == 0) file_event_->setWriteInterest(false);
   if (write_buffer_.length() == 0 && close_after_flush_) {
     closeSocket(ConnectionEvent::kLocalClose);
     return;
@@ -142,13 +158,35 @@ void ConnectionImpl::checkLowWatermark() {
   }
 }
 
+void ConnectionImpl::flushPendingWrites() {
+  flush_scheduled = false;
+  std::vector<ConnectionImpl*> batch;
+  batch.swap(pending_flush);
+  for (ConnectionImpl* c : batch) {
+    if (c == nullptr) continue;
+    c->flush_pending_ = false;
+    if (c->fd_ >= 0 && !c->connecting_) c->flush();
+  }
+}
+
 void ConnectionImpl::write(buffer::Buffer& data) {
   if (fd_ < 0 || close_after_flush_) {
     data.clear();
     return;
   }
   write_buffer_.move(data);
-  if (!connecting_) flush();
+  if (connecting_) {
+    // Sent once connected.
+  } else if (write_buffer_.length() > high_watermark_) {
+    flush();  // big writes go out now rather than piling up until the end of the turn
+  } else if (!flush_pending_) {
+    flush_pending_ = true;
+    pending_flush.push_back(this);
+    if (!flush_scheduled) {
+      flush_scheduled = true;
+      dispatcher_.runAtEndOfTurn(&ConnectionImpl::flushPendingWrites);
+    }
+  }
   if (fd_ >= 0 && !above_high_watermark_ && write_buffer_.length() > high_watermark_) {
     above_high_watermark_ = true;
     if (callbacks_ != nullptr) callbacks_->onAboveWriteBufferHighWatermark();
@@ -156,6 +194,8 @@ void ConnectionImpl::write(buffer::Buffer& data) {
 }
 
 void ConnectionImpl::close(CloseType type) {
+  if (fd_ < 0) return;
+  if (type == CloseType::kFlushWrite && !connecting_) flush();
   if (fd_ < 0) return;
   if (type == CloseType::kFlushWrite && write_buffer_.length() > 0 && !connecting_) {
     close_after_flush_ = true;

@@ -37,6 +37,7 @@ class ConnectionImpl : public Connection {
   void flush();
   void closeSocket(ConnectionEvent event);
   void checkLowWatermark();
+  static void flushPendingWrites();
 
   event::Dispatcher& dispatcher_;
   int fd_;
@@ -57,6 +58,7 @@ class ConnectionImpl : public Connection {
   bool close_after_flush_ = false;
   bool remote_closed_ = false;
   bool connect_failed_ = false;
+  bool flush_pending_ = false;
 };
 
 }  // namespace portico::network

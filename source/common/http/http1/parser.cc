@@ -1,24 +1,40 @@
 #include "source/common/http/http1/parser.h"
 
+#include <string_view>
+
 #include "absl/strings/ascii.h"
 
 namespace portico::http::http1 {
 
 namespace {
+// Byte classes for header validation, as lookup tables (this runs for every header).
 // tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" /
-//         "~" / DIGIT / ALPHA
+//         "~" / DIGIT / ALPHA (RFC 9110 5.6.2)
+struct ByteClasses {
+  bool token[256] = {};
+  bool bad_value[256] = {};  // CTLs other than HTAB, and DEL (RFC 9110 5.5)
+  ByteClasses() {
+    for (int c = 0; c < 256; c++) {
+      token[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      bad_value[c] = (c < 0x20 && c != '\t') || c == 0x7f;
+    }
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) token[static_cast<unsigned char>(c)] = true;
+  }
+};
+const ByteClasses kClasses;
+
 bool isToken(absl::string_view s) {
   for (char c : s) {
-    if (absl::ascii_isalnum(c)) continue;
-    switch (c) {
-      case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-      case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        continue;
-      default:
-        return false;
-    }
+    if (!kClasses.token[static_cast<unsigned char>(c)]) return false;
   }
   return true;
+}
+
+bool hasBadValueByte(absl::string_view s) {
+  for (char c : s) {
+    if (kClasses.bad_value[static_cast<unsigned char>(c)]) return true;
+  }
+  return false;
 }
 }  // namespace
 
@@ -112,12 +128,9 @@ int Http1Parser::onHeaderValueCompleteCb(llhttp_t* p) {
     return -1;
   }
   absl::string_view value = absl::StripTrailingAsciiWhitespace(s.value_);
-  for (char c : value) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && u != '\t') || u == 0x7f) {
-      s.error_ = "invalid character in header value";
-      return -1;
-    }
+  if (hasBadValueByte(value)) {
+    s.error_ = "invalid character in header value";
+    return -1;
   }
   // Trailers are parsed for framing but not forwarded.
   if (!s.in_trailers_) s.headers_.add(s.field_, value);

@@ -1,0 +1,75 @@
+#include "source/common/http/header_map.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace portico::http {
+namespace {
+
+std::vector<std::string> values(const HeaderMap& h, absl::string_view name) {
+  std::vector<std::string> out;
+  h.forEachValue(name, [&](const std::string& v) { out.push_back(v); });
+  return out;
+}
+
+TEST(HeaderMapTest, AddLowerCasesNamesAndKeepsOrder) {
+  HeaderMap h;
+  h.add("X-A", "1");
+  h.add("x-b", "2");
+  h.add("X-a", "3");
+  ASSERT_EQ(h.size(), 3u);
+  EXPECT_EQ(h.begin()->name, "x-a");
+  EXPECT_EQ(values(h, "x-a"), (std::vector<std::string>{"1", "3"}));
+  EXPECT_EQ(*h.get("x-a"), "1");
+  EXPECT_EQ(h.get("x-missing"), nullptr);
+  EXPECT_TRUE(h.contains("x-b"));
+}
+
+TEST(HeaderMapTest, SetReplacesEveryCopyWhateverTheCase) {
+  HeaderMap h;
+  h.add("x-a", "1");
+  h.add("x-b", "2");
+  h.add("X-A", "3");
+  h.set("X-A", "new");
+  EXPECT_EQ(values(h, "x-a"), (std::vector<std::string>{"new"}));
+  EXPECT_EQ(h.size(), 2u);
+}
+
+TEST(HeaderMapTest, RemoveIsCaseInsensitiveAndCountsRemovals) {
+  HeaderMap h;
+  h.add("x-a", "1");
+  h.add("x-ab", "2");
+  h.add("x-a", "3");
+  EXPECT_EQ(h.remove("X-A"), 2u);
+  EXPECT_EQ(h.remove("x-a"), 0u);
+  EXPECT_EQ(h.size(), 1u);
+  EXPECT_EQ(*h.get("x-ab"), "2");
+}
+
+TEST(HeaderMapTest, ByteSizeCountsNamesAndValues) {
+  HeaderMap h;
+  h.add("ab", "cde");
+  h.add("f", "");
+  EXPECT_EQ(h.byteSize(), 6u);
+}
+
+TEST(HeaderMapTest, ManyHeadersSpillPastTheInlineCapacity) {
+  HeaderMap h;
+  for (int i = 0; i < 40; i++) h.add("x-" + std::to_string(i), std::to_string(i));
+  EXPECT_EQ(h.size(), 40u);
+  EXPECT_EQ(*h.get("x-39"), "39");
+  h.clear();
+  EXPECT_TRUE(h.empty());
+}
+
+TEST(RequestHeadTest, HostIsTheHostHeaderOrEmpty) {
+  RequestHead head;
+  EXPECT_EQ(head.host(), "");
+  head.headers.add("Host", "example.com");
+  EXPECT_EQ(head.host(), "example.com");
+}
+
+}  // namespace
+}  // namespace portico::http

@@ -1,0 +1,337 @@
+#include "source/server/config_snapshot.h"
+
+#include <functional>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "source/common/config/bootstrap_loader.h"
+#include "source/common/stats/store.h"
+
+namespace portico::server {
+namespace {
+
+using config::v1::Bootstrap;
+using ::testing::HasSubstr;
+
+// A valid bootstrap; each test breaks one thing in it.
+constexpr char kBaseYaml[] = R"(
+admin:
+  address: {address: 127.0.0.1, port: 9901}
+static_resources:
+  clusters:
+  - name: backend
+    connect_timeout: 250ms
+    load_assignment:
+      endpoints:
+      - address: {address: 127.0.0.1, port: 8080}
+      - address: {address: "::1", port: 8081}
+        load_balancing_weight: 3
+  route_configs:
+  - name: shared
+    virtual_hosts:
+    - name: all
+      domains: ["*"]
+      routes:
+      - match: {prefix: /}
+        route: {cluster: backend}
+  listeners:
+  - name: ingress
+    address: {address: 127.0.0.1, port: 10000}
+    http:
+      stat_prefix: ingress
+      route_config:
+        virtual_hosts:
+        - name: all
+          domains: ["*"]
+          routes:
+          - match: {prefix: /}
+            route: {cluster: backend, timeout: 15s}
+)";
+
+class ConfigSnapshotTest : public ::testing::Test {
+ protected:
+  ConfigSnapshotTest() {
+    auto parsed = config::parseBootstrapYaml(kBaseYaml);
+    EXPECT_TRUE(parsed.ok()) << parsed.status();
+    if (parsed.ok()) base_ = *parsed;
+  }
+
+  absl::StatusOr<ConfigSnapshotConstSharedPtr> build(const Bootstrap& bootstrap) {
+    return buildConfigSnapshot(bootstrap, store_);
+  }
+
+  // The error of the base bootstrap after `mutate`; fails the test if it builds.
+  std::string errorAfter(const std::function<void(Bootstrap&)>& mutate) {
+    Bootstrap b = base_;
+    mutate(b);
+    auto snapshot = build(b);
+    EXPECT_FALSE(snapshot.ok()) << "accepted:\n" << b.DebugString();
+    if (snapshot.ok()) return "";
+    EXPECT_EQ(snapshot.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(snapshot.status().message());
+  }
+
+  config::v1::Listener& listener(Bootstrap& b, int i = 0) {
+    return *b.mutable_static_resources()->mutable_listeners(i);
+  }
+  config::v1::Cluster& cluster(Bootstrap& b, int i = 0) {
+    return *b.mutable_static_resources()->mutable_clusters(i);
+  }
+  config::v1::Route& inlineRoute(Bootstrap& b) {
+    return *listener(b).mutable_http()->mutable_route_config()->mutable_virtual_hosts(0)->mutable_routes(
+        0);
+  }
+  // Adds a copy of listener 0 on another port.
+  config::v1::Listener& addListener(Bootstrap& b, const std::string& name, uint32_t port) {
+    config::v1::Listener* l = b.mutable_static_resources()->add_listeners();
+    *l = listener(b);
+    l->set_name(name);
+    l->mutable_address()->set_port(port);
+    return *l;
+  }
+
+  stats::Store store_;
+  Bootstrap base_;
+};
+
+TEST_F(ConfigSnapshotTest, ValidBootstrapBuilds) {
+  auto snapshot = build(base_);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const ConfigSnapshot& s = **snapshot;
+  ASSERT_EQ(s.listeners.size(), 1u);
+  EXPECT_EQ(s.listeners[0]->name, "ingress");
+  EXPECT_EQ(s.listeners[0]->address.asString(), "127.0.0.1:10000");
+  ASSERT_NE(s.listeners[0]->http, nullptr);
+  EXPECT_NE(s.listeners[0]->http->routes, nullptr);
+  EXPECT_EQ(s.drain_timeout, std::chrono::milliseconds(10000));
+  ASSERT_TRUE(s.clusters.contains("backend"));
+  const upstream::ClusterInfo& c = *s.clusters.at("backend");
+  EXPECT_EQ(c.connect_timeout, std::chrono::milliseconds(250));
+  ASSERT_EQ(c.hosts.size(), 2u);
+  EXPECT_EQ(c.hosts[0]->address_string, "127.0.0.1:8080");
+  EXPECT_EQ(c.hosts[0]->weight, 1u);
+  EXPECT_EQ(c.hosts[1]->address_string, "[::1]:8081");
+  EXPECT_EQ(c.hosts[1]->weight, 3u);
+}
+
+TEST_F(ConfigSnapshotTest, ListenerMayUseANamedRouteConfiguration) {
+  Bootstrap b = base_;
+  listener(b).mutable_http()->set_route_config_name("shared");
+  auto snapshot = build(b);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_NE((*snapshot)->listeners[0]->http->routes, nullptr);
+}
+
+TEST_F(ConfigSnapshotTest, UnknownYamlFieldIsRefusedBeforeTheSnapshot) {
+  auto parsed = config::parseBootstrapYaml(
+      "static_resources:\n  listeners:\n  - name: l\n    http: {stat_prefix: s, colour: red}\n");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("colour"));
+}
+
+TEST_F(ConfigSnapshotTest, ListenerPortOutOfRange) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) { listener(b).mutable_address()->set_port(70000); }),
+            "static_resources.listeners[0].address.port: 70000 is not in 0..65535");
+}
+
+TEST_F(ConfigSnapshotTest, EndpointPortOutOfRangeOrZero) {
+  auto setPort = [&](uint32_t port) {
+    return [&, port](Bootstrap& b) {
+      cluster(b).mutable_load_assignment()->mutable_endpoints(1)->mutable_address()->set_port(port);
+    };
+  };
+  EXPECT_EQ(errorAfter(setPort(70000)),
+            "static_resources.clusters[0].load_assignment.endpoints[1].address.port: 70000 is not "
+            "in 1..65535");
+  EXPECT_THAT(errorAfter(setPort(0)), HasSubstr("endpoints[1].address.port: 0 is not in"));
+}
+
+TEST_F(ConfigSnapshotTest, NonNumericAddresses) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              listener(b).mutable_address()->set_address("localhost");
+            }),
+            "static_resources.listeners[0].address.address: 'localhost' is not a numeric IP "
+            "address");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              cluster(b).mutable_load_assignment()->mutable_endpoints(0)->mutable_address()->set_address(
+                  "backend.internal");
+            }),
+            "static_resources.clusters[0].load_assignment.endpoints[0].address.address: "
+            "'backend.internal' is not a numeric IP address");
+  EXPECT_THAT(errorAfter([&](Bootstrap& b) {
+                b.mutable_admin()->mutable_address()->set_address("admin.local");
+              }),
+              HasSubstr("admin.address.address: 'admin.local'"));
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) { listener(b).mutable_address()->clear_address(); }),
+            "static_resources.listeners[0].address.address: must be set");
+}
+
+TEST_F(ConfigSnapshotTest, DuplicateCluster) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              *b.mutable_static_resources()->add_clusters() = cluster(b);
+            }),
+            "static_resources.clusters[1].name: duplicate cluster 'backend'");
+}
+
+TEST_F(ConfigSnapshotTest, ClusterNameMustBeSetAndMatchTheLoadAssignment) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) { cluster(b).clear_name(); }),
+            "static_resources.clusters[0].name: must not be empty");
+  EXPECT_THAT(errorAfter([&](Bootstrap& b) {
+                cluster(b).mutable_load_assignment()->set_cluster_name("other");
+              }),
+              HasSubstr("static_resources.clusters[0].load_assignment.cluster_name: 'other'"));
+}
+
+TEST_F(ConfigSnapshotTest, DuplicateListenerName) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) { addListener(b, "ingress", 10001); }),
+            "static_resources.listeners[1].name: duplicate listener 'ingress'");
+}
+
+TEST_F(ConfigSnapshotTest, DuplicateListenerAddress) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) { addListener(b, "second", 10000); }),
+            "static_resources.listeners[1].address: 127.0.0.1:10000 is used twice");
+}
+
+TEST_F(ConfigSnapshotTest, ListenersOnPortZeroMayRepeat) {
+  Bootstrap b = base_;
+  listener(b).mutable_address()->set_port(0);
+  addListener(b, "second", 0);
+  auto snapshot = build(b);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ((*snapshot)->listeners.size(), 2u);
+}
+
+TEST_F(ConfigSnapshotTest, RouteNamingAnUnknownCluster) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              inlineRoute(b).mutable_route()->set_cluster("nope");
+            }),
+            "static_resources.listeners[0].http.route_config: route names unknown cluster 'nope'");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              b.mutable_static_resources()
+                  ->mutable_route_configs(0)
+                  ->mutable_virtual_hosts(0)
+                  ->mutable_routes(0)
+                  ->mutable_route()
+                  ->set_cluster("nope");
+            }),
+            "static_resources.route_configs[0]: route names unknown cluster 'nope'");
+}
+
+TEST_F(ConfigSnapshotTest, ListenerWithoutHttp) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) { listener(b).clear_http(); }),
+            "static_resources.listeners[0].http: must be set");
+}
+
+TEST_F(ConfigSnapshotTest, ListenerWithoutRoutes) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) { listener(b).mutable_http()->clear_route_config(); }),
+            "static_resources.listeners[0].http: one of route_config or route_config_name must "
+            "be set");
+}
+
+TEST_F(ConfigSnapshotTest, UnknownRouteConfigName) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              listener(b).mutable_http()->set_route_config_name("missing");
+            }),
+            "static_resources.listeners[0].http.route_config_name: unknown route configuration "
+            "'missing'");
+}
+
+TEST_F(ConfigSnapshotTest, RouteConfigurationNamesMustBeUniqueAndSet) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              *b.mutable_static_resources()->add_route_configs() =
+                  b.static_resources().route_configs(0);
+            }),
+            "static_resources.route_configs[1].name: duplicate route configuration 'shared'");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              b.mutable_static_resources()->mutable_route_configs(0)->clear_name();
+            }),
+            "static_resources.route_configs[0].name: must not be empty");
+}
+
+TEST_F(ConfigSnapshotTest, NegativeTimeoutsNameTheirField) {
+  auto negative = [](google::protobuf::Duration* d) { d->set_seconds(-1); };
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) { negative(cluster(b).mutable_connect_timeout()); }),
+            "static_resources.clusters[0].connect_timeout: must not be negative");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) { negative(cluster(b).mutable_idle_timeout()); }),
+            "static_resources.clusters[0].idle_timeout: must not be negative");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              negative(listener(b).mutable_http()->mutable_idle_timeout());
+            }),
+            "static_resources.listeners[0].http.idle_timeout: must not be negative");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              negative(listener(b).mutable_http()->mutable_request_headers_timeout());
+            }),
+            "static_resources.listeners[0].http.request_headers_timeout: must not be negative");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) { negative(b.mutable_drain_timeout()); }),
+            "drain_timeout: must not be negative");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              negative(inlineRoute(b).mutable_route()->mutable_timeout());
+            }),
+            "static_resources.listeners[0].http.route_config.virtual_hosts[0].routes[0].route."
+            "timeout: must be a non-negative duration");
+}
+
+TEST_F(ConfigSnapshotTest, NegativeTimeoutWrittenInYaml) {
+  std::string yaml = kBaseYaml;
+  yaml.replace(yaml.find("connect_timeout: 250ms"), 22, "connect_timeout: -1s");
+  auto parsed = config::parseBootstrapYaml(yaml);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  auto snapshot = build(*parsed);
+  ASSERT_FALSE(snapshot.ok());
+  EXPECT_EQ(snapshot.status().message(),
+            "static_resources.clusters[0].connect_timeout: must not be negative");
+}
+
+TEST_F(ConfigSnapshotTest, ZeroConnectTimeoutIsRefused) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              cluster(b).mutable_connect_timeout()->set_nanos(100);  // rounds to 0 ms
+            }),
+            "static_resources.clusters[0].connect_timeout: must be > 0");
+}
+
+TEST_F(ConfigSnapshotTest, BadRegexIsReportedByTheRouterWithItsPath) {
+  EXPECT_THAT(errorAfter([&](Bootstrap& b) {
+                inlineRoute(b).mutable_match()->set_safe_regex("/(unclosed");
+              }),
+              HasSubstr("static_resources.listeners[0].http.route_config.virtual_hosts[0]."
+                        "routes[0].match.safe_regex: invalid RE2"));
+}
+
+TEST_F(ConfigSnapshotTest, BadAccessLogFormatCommand) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              auto* log = listener(b).mutable_http()->mutable_access_log();
+              log->set_path("/dev/null");
+              log->set_format("[%START_TIME%] %NOT_A_COMMAND%");
+            }),
+            "static_resources.listeners[0].http.access_log.format: unknown access log command "
+            "%NOT_A_COMMAND%");
+}
+
+TEST_F(ConfigSnapshotTest, UnopenableAccessLogPath) {
+  EXPECT_THAT(errorAfter([&](Bootstrap& b) {
+                listener(b).mutable_http()->mutable_access_log()->set_path(
+                    "/nonexistent-dir/access.log");
+              }),
+              HasSubstr("static_resources.listeners[0].http.access_log.path: "));
+}
+
+TEST_F(ConfigSnapshotTest, HttpLimitsAreBounded) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              listener(b).mutable_http()->set_max_request_headers_kb(8193);
+            }),
+            "static_resources.listeners[0].http.max_request_headers_kb: must be at most 8192");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              listener(b).mutable_http()->set_per_connection_buffer_limit_bytes(1024);
+            }),
+            "static_resources.listeners[0].http.per_connection_buffer_limit_bytes: must be at "
+            "least 16384");
+}
+
+TEST_F(ConfigSnapshotTest, ListenerNameMustBeSet) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) { listener(b).clear_name(); }),
+            "static_resources.listeners[0].name: must not be empty");
+}
+
+}  // namespace
+}  // namespace portico::server
