@@ -124,20 +124,60 @@ void Buffer::copyOut(size_t offset, size_t n, void* out) const {
 }
 
 ssize_t Buffer::readFrom(int fd, size_t max_bytes) {
-  // One recv() into the tail's free room, or into a fresh slice when the tail is (nearly)
-  // full. recv/send skip the VFS layer that readv/writev go through on sockets.
+  // Small messages: one recv() into the tail (recv skips the VFS layer readv goes through).
+  // After a read that filled its space (a large body is streaming), read up to four slices
+  // with one recvmsg() to cut syscalls per byte.
   constexpr size_t kMinRoom = 4096;
+  constexpr size_t kMaxSlicesPerRead = 4;
   if (slices_.empty() || slices_.back()->freeRoom() < kMinRoom) slices_.push_back(SlicePool::get());
+  if (!last_read_filled_ || max_bytes <= slices_.back()->freeRoom()) {
+    Slice& tail = *slices_.back();
+    size_t want = std::min(tail.freeRoom(), max_bytes);
+    last_read_capacity_ = want;
+    ssize_t rc = recv(fd, tail.freeStart(), want, 0);
+    if (rc <= 0) {
+      if (tail.length() == 0) slices_.pop_back();
+      return rc;
+    }
+    last_read_filled_ = static_cast<size_t>(rc) == want;
+    tail.commit(static_cast<size_t>(rc));
+    length_ += static_cast<size_t>(rc);
+    return rc;
+  }
+  SlicePtr extra[kMaxSlicesPerRead - 1];
+  iovec iov[kMaxSlicesPerRead];
+  size_t cnt = 0, capacity = 0;
   Slice& tail = *slices_.back();
-  size_t want = std::min(tail.freeRoom(), max_bytes);
-  last_read_capacity_ = want;
-  ssize_t rc = recv(fd, tail.freeStart(), want, 0);
+  iov[cnt++] = {tail.freeStart(), std::min(tail.freeRoom(), max_bytes)};
+  capacity = iov[0].iov_len;
+  while (cnt < kMaxSlicesPerRead && capacity < max_bytes) {
+    extra[cnt - 1] = SlicePool::get();
+    size_t n = std::min(Slice::kSize, max_bytes - capacity);
+    iov[cnt] = {extra[cnt - 1]->freeStart(), n};
+    capacity += n;
+    cnt++;
+  }
+  last_read_capacity_ = capacity;
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = cnt;
+  ssize_t rc = recvmsg(fd, &msg, 0);
   if (rc <= 0) {
     if (tail.length() == 0) slices_.pop_back();
     return rc;
   }
-  tail.commit(static_cast<size_t>(rc));
-  length_ += static_cast<size_t>(rc);
+  size_t got = static_cast<size_t>(rc);
+  last_read_filled_ = got == capacity;
+  length_ += got;
+  size_t k = std::min(got, iov[0].iov_len);
+  tail.commit(k);
+  got -= k;
+  for (size_t i = 1; i < cnt && got > 0; i++) {
+    k = std::min(got, iov[i].iov_len);
+    extra[i - 1]->commit(k);
+    got -= k;
+    slices_.push_back(std::move(extra[i - 1]));
+  }
   return rc;
 }
 

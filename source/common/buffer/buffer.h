@@ -106,6 +106,7 @@ class Buffer {
   absl::InlinedVector<SlicePtr, 4> slices_;
   size_t length_ = 0;
   size_t last_read_capacity_ = 0;
+  bool last_read_filled_ = false;
 };
 
 }  // namespace portico::buffer

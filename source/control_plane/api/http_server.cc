@@ -1,0 +1,158 @@
+#include "source/control_plane/api/http_server.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "source/common/http/http1/server_codec.h"
+#include "source/common/network/connection_impl.h"
+
+namespace portico::control_plane {
+namespace {
+
+std::string percentDecode(absl::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s[i] == '%' && i + 2 < s.size() && absl::ascii_isxdigit(s[i + 1]) &&
+        absl::ascii_isxdigit(s[i + 2])) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::string_view reasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    default:
+      return status < 400 ? "OK" : "Error";
+  }
+}
+
+// One connection: one request at a time, keep-alive.
+class HttpServer::Connection : public network::ConnectionCallbacks,
+                               public http::http1::ServerCodecCallbacks,
+                               public event::DeferredDeletable {
+ public:
+  Connection(HttpServer& server, std::unique_ptr<network::ConnectionImpl> connection)
+      : server_(server), connection_(std::move(connection)), codec_(*this, {}) {
+    connection_->setCallbacks(*this);
+  }
+
+  // network::ConnectionCallbacks
+  void onData(buffer::Buffer& data) override {
+    while (!closed_ && data.length() > 0) {
+      codec_.dispatch(data);
+      if (!codec_.waitingForResume()) break;
+      codec_.resume();
+    }
+  }
+  void onEvent(network::ConnectionEvent event) override {
+    if (event == network::ConnectionEvent::kConnected) return;
+    closed_ = true;
+    auto it = server_.connections_.find(this);
+    if (it != server_.connections_.end()) {
+      server_.dispatcher_.deferredDelete(std::move(it->second));
+      server_.connections_.erase(it);
+    }
+  }
+  void onAboveWriteBufferHighWatermark() override {}
+  void onBelowWriteBufferLowWatermark() override {}
+
+  // http::http1::ServerCodecCallbacks
+  void onRequestHeaders(http::RequestHead& head, bool) override {
+    request_ = HttpRequest();
+    too_large_ = false;
+    request_.method = head.method;
+    absl::string_view target = head.path;
+    size_t q = target.find('?');
+    request_.path = percentDecode(target.substr(0, q));
+    if (q != absl::string_view::npos) {
+      for (absl::string_view kv : absl::StrSplit(target.substr(q + 1), '&', absl::SkipEmpty())) {
+        std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
+        request_.query[percentDecode(p.first)] = percentDecode(p.second);
+      }
+    }
+    for (const auto& h : head.headers) {
+      request_.headers[absl::AsciiStrToLower(h.name)] = h.value;
+    }
+    keep_alive_ = codec_.requestKeepAlive();
+  }
+  void onRequestBody(absl::string_view data) override {
+    if (request_.body.size() + data.size() > kMaxBodyBytes) {
+      too_large_ = true;
+      return;
+    }
+    request_.body.append(data.data(), data.size());
+  }
+  void onRequestComplete() override {
+    HttpResponse response =
+        too_large_ ? HttpResponse{413, "application/json", "{\"error\":\"body too large\"}\n"}
+                   : server_.handler_(request_);
+    http::ResponseHead head;
+    head.status = response.status;
+    head.headers.add("content-type", response.content_type);
+    head.headers.add("content-length", absl::StrCat(response.body.size()));
+    head.headers.add("cache-control", "no-cache");
+    if (response.status == 401) head.headers.add("www-authenticate", "Bearer");
+    buffer::Buffer out;
+    codec_.encodeResponseHeaders(head, response.body.empty(), !keep_alive_, out);
+    if (!response.body.empty()) codec_.encodeResponseData(response.body, true, out);
+    connection_->write(out);
+    if (!keep_alive_) connection_->close(network::CloseType::kFlushWrite);
+  }
+  void onRequestError(int status, absl::string_view reason) override {
+    buffer::Buffer out;
+    out.add(absl::StrCat("HTTP/1.1 ", status, " ", reasonPhrase(status), "\r\ncontent-length: ",
+                         reason.size(), "\r\nconnection: close\r\n\r\n", reason));
+    connection_->write(out);
+    connection_->close(network::CloseType::kFlushWrite);
+  }
+
+ private:
+  HttpServer& server_;
+  std::unique_ptr<network::ConnectionImpl> connection_;
+  http::http1::ServerCodec codec_;
+  HttpRequest request_;
+  bool keep_alive_ = true;
+  bool closed_ = false;
+  bool too_large_ = false;
+};
+
+HttpServer::HttpServer(event::Dispatcher& dispatcher, Handler handler)
+    : dispatcher_(dispatcher), handler_(std::move(handler)) {}
+HttpServer::~HttpServer() = default;
+
+absl::Status HttpServer::start(const network::Address& address) {
+  auto listener = network::TcpListener::create(
+      dispatcher_, address, [this](int fd, const network::Address& peer) {
+        auto conn = std::make_unique<network::ConnectionImpl>(dispatcher_, fd, peer, false,
+                                                              1024 * 1024);
+        auto c = std::make_unique<Connection>(*this, std::move(conn));
+        connections_[c.get()] = std::move(c);
+      });
+  if (!listener.ok()) return listener.status();
+  listener_ = std::move(*listener);
+  return absl::OkStatus();
+}
+
+}  // namespace portico::control_plane

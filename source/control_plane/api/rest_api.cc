@@ -1,0 +1,214 @@
+#include "source/control_plane/api/rest_api.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "source/control_plane/store/json.h"
+#include "source/control_plane/store/resource_parser.h"
+
+namespace portico::control_plane {
+namespace {
+
+bool constantTimeEquals(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); i++) diff |= a[i] ^ b[i];
+  return diff == 0;
+}
+
+// The field path of an error line "origin: Kind/name: spec.a.b: message".
+std::string fieldOf(absl::string_view message) {
+  absl::string_view first = message.substr(0, message.find('\n'));
+  for (absl::string_view part : absl::StrSplit(first, ": ")) {
+    if (absl::StartsWith(part, "spec") || absl::StartsWith(part, "targets") || part == "kind") {
+      return std::string(part);
+    }
+  }
+  return "";
+}
+
+std::string resourceJson(const Resource& r) {
+  json::ObjectWriter w;
+  w.string("kind", kindName(r.kind)).string("name", r.name).string("version", r.version);
+  w.string("origin", r.origin);
+  std::string doc = resourceToJson(r);
+  // {"kind":..} -> merge: the document fields plus name/version/origin.
+  return w.finish().substr(0, w.finish().size() - 1) + "," + doc.substr(1);
+}
+
+int httpStatus(const absl::Status& st) {
+  switch (st.code()) {
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+      return 400;
+    default:
+      return 500;
+  }
+}
+
+}  // namespace
+
+HttpResponse errorResponse(int status, absl::string_view message) {
+  json::ObjectWriter w;
+  w.string("error", message);
+  std::string field = fieldOf(message);
+  if (!field.empty()) w.string("field", field);
+  return HttpResponse{status, "application/json", w.finish() + "\n"};
+}
+
+HttpResponse RestApi::handle(const HttpRequest& request) {
+  if (request.path == "/healthz") {
+    auto s = controller_.current();
+    return HttpResponse{200, "application/json",
+                        json::ObjectWriter()
+                                .string("status", "ok")
+                                .string("snapshot_version", s ? s->version() : "")
+                                .finish() +
+                            "\n"};
+  }
+  if (!token_.empty()) {
+    auto it = request.headers.find("authorization");
+    absl::string_view given = it == request.headers.end() ? "" : absl::string_view(it->second);
+    if (!absl::ConsumePrefix(&given, "Bearer ") || !constantTimeEquals(given, token_)) {
+      return errorResponse(401, "missing or wrong bearer token");
+    }
+  }
+  if (request.path == "/metrics") {
+    if (request.method != "GET") return errorResponse(405, "GET only");
+    return HttpResponse{200, "text/plain; version=0.0.4", metrics()};
+  }
+  if (request.path == "/v1/fleet") {
+    if (request.method != "GET") return errorResponse(405, "GET only");
+    auto s = controller_.current();
+    return HttpResponse{200, "application/json", fleet_.toJson(s ? s->version() : "")};
+  }
+  if (request.path == "/v1/apply") {
+    if (request.method != "POST") return errorResponse(405, "POST only");
+    return apply(request);
+  }
+  absl::string_view rest = request.path;
+  if (absl::ConsumePrefix(&rest, "/v1/resources")) return resources(request, rest);
+  return errorResponse(404, absl::StrCat("no such path '", request.path,
+                                         "' (see /v1/resources, /v1/apply, /v1/fleet, /metrics)"));
+}
+
+HttpResponse RestApi::resources(const HttpRequest& request, absl::string_view rest) {
+  std::vector<std::string> parts = absl::StrSplit(rest, '/', absl::SkipEmpty());
+  if (parts.size() > 2 || (!rest.empty() && rest[0] != '/')) {
+    return errorResponse(404, "use /v1/resources[/KIND[/NAME]]");
+  }
+  std::optional<Kind> kind;
+  if (!parts.empty()) {
+    auto k = parseKind(parts[0]);
+    if (!k.ok()) return errorResponse(404, k.status().message());
+    kind = *k;
+  }
+  if (request.method == "GET") {
+    ResourceMap all = controller_.resources();
+    if (parts.size() == 2) {
+      auto it = all.find({*kind, parts[1]});
+      if (it == all.end()) {
+        return errorResponse(404, absl::StrCat(kindName(*kind), "/", parts[1], " not found"));
+      }
+      return HttpResponse{200, "application/json", resourceJson(*it->second) + "\n"};
+    }
+    json::ArrayWriter list;
+    for (const auto& [key, r] : all) {
+      if (!kind || key.first == *kind) list.raw(resourceJson(*r));
+    }
+    auto s = controller_.current();
+    return HttpResponse{200, "application/json",
+                        json::ObjectWriter()
+                                .string("snapshot_version", s ? s->version() : "")
+                                .raw("resources", list.finish())
+                                .finish() +
+                            "\n"};
+  }
+  if (parts.size() != 2) return errorResponse(405, "PUT and DELETE need /v1/resources/KIND/NAME");
+  const std::string& name = parts[1];
+  if (request.method == "DELETE") {
+    auto s = controller_.apply({}, {{*kind, name}});
+    if (!s.ok()) return errorResponse(httpStatus(s.status()), s.status().message());
+    return HttpResponse{200, "application/json",
+                        json::ObjectWriter()
+                                .string("deleted", absl::StrCat(kindName(*kind), "/", name))
+                                .string("snapshot_version", (*s)->version())
+                                .finish() +
+                            "\n"};
+  }
+  if (request.method != "PUT") return errorResponse(405, "GET, PUT or DELETE");
+  auto r = parseResourceWithKind(request.body, *kind, "api");
+  if (!r.ok()) return errorResponse(400, r.status().message());
+  if ((*r)->name != name) {
+    return errorResponse(400, absl::StrCat("api: spec.name: '", (*r)->name,
+                                           "' does not match the name in the path '", name, "'"));
+  }
+  const bool existed = controller_.resources().contains({*kind, name});
+  auto s = controller_.apply({*r}, {});
+  if (!s.ok()) return errorResponse(httpStatus(s.status()), s.status().message());
+  return HttpResponse{existed ? 200 : 201, "application/json",
+                      json::ObjectWriter()
+                              .string("resource", absl::StrCat(kindName(*kind), "/", name))
+                              .string("version", (*r)->version)
+                              .string("snapshot_version", (*s)->version())
+                              .finish() +
+                          "\n"};
+}
+
+HttpResponse RestApi::apply(const HttpRequest& request) {
+  auto parsed = parseResources(request.body, "request");
+  if (!parsed.ok()) return errorResponse(400, parsed.status().message());
+  ResourceMap before = controller_.resources();
+  json::ArrayWriter results;
+  for (const auto& r : *parsed) {
+    auto it = before.find({r->kind, r->name});
+    const char* what = it == before.end()                      ? "created"
+                       : it->second->version == r->version ? "unchanged"
+                                                               : "updated";
+    results.raw(json::ObjectWriter()
+                    .string("resource", absl::StrCat(kindName(r->kind), "/", r->name))
+                    .string("result", what)
+                    .finish());
+  }
+  auto dry = request.query.find("dry_run");
+  std::string version;
+  if (dry != request.query.end() && (dry->second == "true" || dry->second == "1")) {
+    absl::Status st = controller_.check(*parsed, {});
+    if (!st.ok()) return errorResponse(httpStatus(st), st.message());
+  } else {
+    auto s = controller_.apply(*parsed, {});
+    if (!s.ok()) return errorResponse(httpStatus(s.status()), s.status().message());
+    version = (*s)->version();
+  }
+  return HttpResponse{200, "application/json",
+                      json::ObjectWriter()
+                              .raw("results", results.finish())
+                              .string("snapshot_version", version)
+                              .finish() +
+                          "\n"};
+}
+
+std::string RestApi::metrics() const {
+  auto s = controller_.current();
+  std::string out = fleet_.toPrometheus();
+  absl::StrAppend(&out, "# TYPE portico_control_snapshot_info gauge\n",
+                  "portico_control_snapshot_info{version=\"", s ? s->version() : "", "\"} 1\n",
+                  "# TYPE portico_control_resources gauge\n");
+  ResourceMap all = controller_.resources();
+  for (Kind k : kAllKinds) {
+    size_t n = 0;
+    for (const auto& [key, r] : all) n += key.first == k;
+    absl::StrAppend(&out, "portico_control_resources{type=\"", kindName(k), "\"} ", n, "\n");
+  }
+  absl::StrAppend(&out, "# TYPE portico_control_reloads_total counter\n",
+                  "portico_control_reloads_total ", controller_.reloads(), "\n",
+                  "# TYPE portico_control_reload_failures_total counter\n",
+                  "portico_control_reload_failures_total ", controller_.reloadFailures(), "\n",
+                  "# TYPE portico_control_api_writes_total counter\n",
+                  "portico_control_api_writes_total ", controller_.applies(), "\n");
+  return out;
+}
+
+}  // namespace portico::control_plane

@@ -1,0 +1,173 @@
+// `portico-control serve`: the gRPC discovery server, the REST API and the directory watcher.
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "source/common/event/dispatcher.h"
+#include "source/common/network/address.h"
+#include "source/control_plane/api/http_server.h"
+#include "source/control_plane/api/rest_api.h"
+#include "source/control_plane/cli/commands.h"
+#include "source/control_plane/cli/flags.h"
+#include "source/control_plane/controller.h"
+#include "source/control_plane/server/ads_service.h"
+#include "source/control_plane/store/directory_watcher.h"
+
+namespace portico::control_plane::cli {
+namespace {
+
+constexpr char kServeHelp[] = R"(usage: portico-control serve --dir DIR [flags]
+
+Serves the resources in DIR to proxies over gRPC (AggregatedDiscoveryService, state of the
+world and delta) and runs the REST API. DIR is watched: edits are validated and pushed.
+
+  --dir DIR          resource directory (YAML/JSON documents {kind, targets, spec})
+  --grpc ADDR        gRPC listen address (default 127.0.0.1:18000; port 0 = any)
+  --http ADDR        REST API listen address (default 127.0.0.1:18001; port 0 = any)
+  --api-token T      bearer token for the REST API (default: $PORTICO_CONTROL_TOKEN; empty =
+                     no authentication, refused unless --http is a loopback address)
+  --debounce-ms N    wait this long after the last file change before reloading (default 200)
+
+Prints "grpc listening on HOST:PORT" and "http listening on HOST:PORT" once ready.
+SIGTERM/SIGINT stop it.
+)";
+
+absl::StatusOr<network::Address> parseHostPort(const std::string& text, const char* flag) {
+  size_t colon = text.rfind(':');
+  uint32_t port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(text.substr(colon + 1), &port) ||
+      port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be HOST:PORT, not '", text,
+                                                   "'"));
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host[0] == '[') host = host.substr(1, host.size() - 2);
+  auto addr = network::Address::parse(host, port);
+  if (!addr.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", addr.status().message()));
+  }
+  return *addr;
+}
+
+}  // namespace
+
+int serveCommand(const Args& args) {
+  FlagSpec spec{{"dir", "grpc", "http", "api-token", "debounce-ms"}, {}, {}};
+  auto flags = parseFlags(args, spec);
+  if (!flags.ok()) {
+    std::cerr << "serve: " << flags.status().message() << "\n\n" << kServeHelp;
+    return kExitUsage;
+  }
+  if (flags->on("help")) {
+    std::cout << kServeHelp;
+    return kExitOk;
+  }
+  if (!flags->has("dir") || !flags->positional.empty()) {
+    std::cerr << "serve: --dir is required\n\n" << kServeHelp;
+    return kExitUsage;
+  }
+  const char* env_token = getenv("PORTICO_CONTROL_TOKEN");
+  const std::string token = flags->get("api-token", env_token ? env_token : "");
+  auto http_addr = parseHostPort(flags->get("http", "127.0.0.1:18001"), "http");
+  int debounce_ms = 200;
+  if (!http_addr.ok() ||
+      (flags->has("debounce-ms") && !absl::SimpleAtoi(flags->get("debounce-ms"), &debounce_ms))) {
+    std::cerr << "serve: " << (http_addr.ok() ? "--debounce-ms must be a number"
+                                              : std::string(http_addr.status().message()))
+              << "\n";
+    return kExitUsage;
+  }
+  const std::string http_host = http_addr->asString();
+  const bool loopback = http_host.rfind("127.", 0) == 0 || http_host.rfind("[::1]", 0) == 0;
+  if (token.empty() && !loopback) {
+    std::cerr << "serve: --api-token (or PORTICO_CONTROL_TOKEN) is required when --http is not "
+                 "a loopback address\n";
+    return kExitUsage;
+  }
+
+  DirectoryStore store(flags->get("dir"));
+  SnapshotCacheImpl cache;
+  Controller controller(store, cache);
+  if (absl::Status st = controller.reload(); !st.ok()) {
+    std::cerr << "serve: " << st.message() << "\n";
+    return kExitFailed;
+  }
+  FleetRegistry fleet;
+  AdsService ads(cache, fleet);
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(flags->get("grpc", "127.0.0.1:18000"),
+                           grpc::InsecureServerCredentials(), &grpc_port);
+  builder.RegisterService(&ads);
+  // Dead proxies are noticed within a minute; a proxy may ping every 10 s without data.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+  if (grpc_server == nullptr || grpc_port == 0) {
+    std::cerr << "serve: cannot listen on --grpc " << flags->get("grpc", "127.0.0.1:18000")
+              << "\n";
+    return kExitFailed;
+  }
+
+  event::DispatcherPtr dispatcher = event::createDispatcher();
+  RestApi api(controller, fleet, token);
+  HttpServer http(*dispatcher, [&api](const HttpRequest& r) { return api.handle(r); });
+  if (absl::Status st = http.start(*http_addr); !st.ok()) {
+    std::cerr << "serve: --http: " << st.message() << "\n";
+    return kExitFailed;
+  }
+  auto watcher = DirectoryWatcher::create(*dispatcher, store.dir(),
+                                          std::chrono::milliseconds(debounce_ms), [&controller] {
+                                            absl::Status st = controller.reload();
+                                            if (!st.ok()) {
+                                              std::cerr << "reload rejected, still serving the "
+                                                           "previous snapshot:\n"
+                                                        << st.message() << "\n";
+                                            }
+                                          });
+  if (!watcher.ok()) {
+    std::cerr << "serve: " << watcher.status().message() << "\n";
+    return kExitFailed;
+  }
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  event::Dispatcher* d = dispatcher.get();
+  event::FileEventPtr signals = dispatcher->createFileEvent(sfd, [d, sfd](uint32_t) {
+    signalfd_siginfo info;
+    while (read(sfd, &info, sizeof(info)) == sizeof(info)) {
+    }
+    d->exit();
+  });
+
+  std::string grpc_host = flags->get("grpc", "127.0.0.1:18000");
+  grpc_host = grpc_host.substr(0, grpc_host.rfind(':'));
+  std::cerr << "grpc listening on " << grpc_host << ":" << grpc_port << "\n"
+            << "http listening on " << http_addr->asString().substr(0, http_host.rfind(':'))
+            << ":" << http.port() << "\n"
+            << "serving " << controller.resources().size() << " resources from " << store.dir()
+            << ", snapshot " << controller.current()->version() << "\n"
+            << std::flush;
+  dispatcher->run();
+
+  std::cerr << "shutting down\n";
+  grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  signals.reset();
+  close(sfd);
+  return kExitOk;
+}
+
+}  // namespace portico::control_plane::cli

@@ -1,0 +1,63 @@
+#include "source/control_plane/controller.h"
+
+namespace portico::control_plane {
+
+absl::Status Controller::publishLocked(ResourceMap resources) {
+  auto snapshot = Snapshot::create(resources);
+  if (!snapshot.ok()) return snapshot.status();
+  resources_ = std::move(resources);
+  cache_.setSnapshot(*snapshot);
+  return absl::OkStatus();
+}
+
+absl::Status Controller::reload() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  reloads_++;
+  auto loaded = store_.load();
+  absl::Status st = loaded.ok() ? publishLocked(std::move(*loaded)) : loaded.status();
+  if (!st.ok()) {
+    reload_failures_++;
+    last_error_ = std::string(st.message());
+  } else {
+    last_error_.clear();
+  }
+  return st;
+}
+
+absl::StatusOr<SnapshotConstSharedPtr> Controller::apply(
+    const std::vector<ResourceConstSharedPtr>& upserts, const std::vector<ResourceKey>& deletes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // Check consistency (targets) before touching the disk.
+  auto next = store_.preview(resources_, upserts, deletes);
+  if (!next.ok()) return next.status();
+  auto check = Snapshot::create(*next);
+  if (!check.ok()) return absl::InvalidArgumentError(check.status().message());
+  auto written = store_.apply(resources_, upserts, deletes);
+  if (!written.ok()) return written.status();
+  absl::Status st = publishLocked(std::move(*written));
+  if (!st.ok()) return st;
+  applies_++;
+  return cache_.current();
+}
+
+absl::Status Controller::check(const std::vector<ResourceConstSharedPtr>& upserts,
+                               const std::vector<ResourceKey>& deletes) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto next = store_.preview(resources_, upserts, deletes);
+  if (!next.ok()) return next.status();
+  auto snapshot = Snapshot::create(*next);
+  if (!snapshot.ok()) return absl::InvalidArgumentError(snapshot.status().message());
+  return absl::OkStatus();
+}
+
+ResourceMap Controller::resources() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return resources_;
+}
+
+std::string Controller::lastError() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_error_;
+}
+
+}  // namespace portico::control_plane

@@ -1,0 +1,159 @@
+#pragma once
+
+// AdsStream<Request, Response>: what the state-of-the-world and the delta streams share on top
+// of grpc++'s callback API: one read always posted, a queue of responses written one at a time
+// (gRPC allows one outstanding write), the watch on the cache, the node's view, and the
+// StreamState that decides what to push. Subclasses turn requests into StreamState calls and
+// Pushes into responses.
+//
+// Threads: gRPC runs OnReadDone/OnWriteDone on its callback threads and the cache runs the watch
+// on the publishing thread; `mutex_` serializes them. Nothing calls into the cache while holding
+// `mutex_`, and the watch is destroyed (waiting for a running callback) before the stream is.
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <string>
+
+#include "source/control_plane/cache/snapshot_cache.h"
+#include "source/control_plane/server/stream_callbacks.h"
+#include "source/control_plane/server/stream_state.h"
+
+namespace portico::control_plane {
+
+template <class Request, class Response>
+class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
+ public:
+  AdsStream(SnapshotCache& cache, StreamCallbacks& callbacks, uint64_t id, bool delta)
+      : cache_(cache), callbacks_(callbacks), id_(id), state_(delta), delta_(delta) {}
+
+  // Starts reading; called once by the service after construction.
+  void start() {
+    watch_ = cache_.watch([this](const SnapshotConstSharedPtr& s) { onSnapshot(s); });
+    this->StartRead(&request_);
+  }
+
+  // grpc::ServerBidiReactor
+  void OnReadDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!ok) {  // the proxy half-closed or went away
+      finishLocked(grpc::Status::OK);
+      return;
+    }
+    if (!opened_) {
+      if (!request_.has_node() || request_.node().id().empty()) {
+        finishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                  "the first request must carry node.id"));
+        return;
+      }
+      opened_ = true;
+      node_ = request_.node();
+      snapshot_ = cache_.current();
+      if (snapshot_ != nullptr) view_ = snapshot_->viewFor(node_);
+      callbacks_.onStreamOpen(id_, node_, delta_);
+    }
+    grpc::Status st = handleRequest(request_);
+    if (!st.ok()) {
+      finishLocked(st);
+      return;
+    }
+    pumpLocked();
+    if (!finished_) this->StartRead(&request_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    writing_ = false;
+    queue_.pop_front();
+    if (!ok) {
+      finishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
+      return;
+    }
+    writeNextLocked();
+  }
+
+  void OnDone() override {
+    watch_.reset();  // waits for a running snapshot callback
+    if (opened_) callbacks_.onStreamClosed(id_);
+    delete this;
+  }
+
+ protected:
+  // Applies one request to state_ (subscriptions, ACK/NACK). Runs under mutex_.
+  virtual grpc::Status handleRequest(const Request& request) = 0;
+  virtual void fillResponse(const Push& push, Response& response) = 0;
+
+  StreamState& state() { return state_; }
+  const NodeView* view() const { return view_.get(); }
+  uint64_t id() const { return id_; }
+  StreamCallbacks& callbacks() { return callbacks_; }
+
+ private:
+  void onSnapshot(const SnapshotConstSharedPtr& snapshot) {
+    NodeViewConstSharedPtr view;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!opened_ || finished_) {
+        return;
+      }
+    }
+    view = snapshot->viewFor(node_);  // node_ is fixed once opened_
+    std::lock_guard<std::mutex> lock(mutex_);
+    snapshot_ = snapshot;
+    view_ = std::move(view);
+    pumpLocked();
+  }
+
+  void pumpLocked() {
+    if (finished_ || view_ == nullptr) return;
+    for (Push& push : state_.plan(*view_, snapshot_->version())) {
+      Response& response = queue_.emplace_back();
+      fillResponse(push, response);
+      response.mutable_control_plane()->set_identifier("portico-control");
+      callbacks_.onResponse(id_, push.kind, push.version, push.nonce, response.ByteSizeLong());
+    }
+    writeNextLocked();
+  }
+
+  void writeNextLocked() {
+    if (writing_ || queue_.empty() || finished_) {
+      if (finished_ && !finish_sent_ && !writing_) {
+        finish_sent_ = true;
+        this->Finish(finish_status_);
+      }
+      return;
+    }
+    writing_ = true;
+    this->StartWrite(&queue_.front());
+  }
+
+  void finishLocked(const grpc::Status& status) {
+    if (finished_) return;
+    finished_ = true;
+    finish_status_ = status;
+    writeNextLocked();  // finishes now, or after the write in flight completes
+  }
+
+  SnapshotCache& cache_;
+  StreamCallbacks& callbacks_;
+  const uint64_t id_;
+  WatchPtr watch_;
+
+  std::mutex mutex_;
+  Request request_;
+  std::deque<Response> queue_;  // front() is being written while writing_
+  bool writing_ = false;
+  bool opened_ = false;
+  bool finished_ = false;
+  bool finish_sent_ = false;
+  grpc::Status finish_status_;
+  config::v1::Node node_;
+  SnapshotConstSharedPtr snapshot_;
+  NodeViewConstSharedPtr view_;
+  StreamState state_;
+  const bool delta_;
+};
+
+}  // namespace portico::control_plane

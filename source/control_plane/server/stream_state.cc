@@ -1,0 +1,197 @@
+#include "source/control_plane/server/stream_state.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace portico::control_plane {
+namespace {
+
+// Names the proxy's routes and listeners (held, or on the wire) still need.
+void collectRefs(const TypeState& t, Kind ref_kind, std::set<std::string>& out) {
+  for (const HeldMap* m : {&t.acked, &t.pending}) {
+    for (const auto& [name, held] : *m) {
+      if (held.resource == nullptr) continue;
+      if (ref_kind == Kind::kRouteConfiguration) {
+        if (!held.resource->route_config_ref.empty()) out.insert(held.resource->route_config_ref);
+      } else {
+        out.insert(held.resource->cluster_refs.begin(), held.resource->cluster_refs.end());
+      }
+    }
+  }
+}
+
+const Held* findHeld(const TypeState& t, const std::string& name) {
+  for (const HeldMap* m : {&t.pending, &t.acked}) {
+    auto it = m->find(name);
+    if (it != m->end() && it->second.resource != nullptr) return &it->second;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void StreamState::setSotwNames(Kind kind, const std::vector<std::string>& names) {
+  TypeState& t = type(kind);
+  t.subscribed = true;
+  t.wildcard = names.empty();
+  t.names = std::set<std::string>(names.begin(), names.end());
+}
+
+void StreamState::deltaSubscribe(Kind kind, const std::vector<std::string>& subscribe,
+                                 const std::vector<std::string>& unsubscribe,
+                                 bool first_request) {
+  TypeState& t = type(kind);
+  if (first_request) {
+    t.subscribed = true;
+    t.wildcard = subscribe.empty();
+  }
+  for (const std::string& n : subscribe) {
+    if (n == "*") {
+      t.wildcard = true;
+    } else {
+      t.names.insert(n);
+    }
+  }
+  for (const std::string& n : unsubscribe) {
+    if (n == "*") {
+      t.wildcard = false;
+    } else {
+      t.names.erase(n);
+    }
+    // The proxy forgets what it unsubscribed from; nothing is sent for it.
+    if (!subscribedTo(t, n)) {
+      t.acked.erase(n);
+      t.pending.erase(n);
+    }
+  }
+}
+
+void StreamState::resumeSotw(Kind kind, const std::string& version_info, const NodeView& view) {
+  TypeState& t = type(kind);
+  if (version_info.empty()) return;
+  CachedMap want = desired(kind, view);
+  if (setVersion(want) != version_info) return;
+  for (const auto& [name, r] : want) t.acked[name] = Held{r->version(), r};
+  t.acked_version = version_info;
+  t.ever_sent = true;
+}
+
+void StreamState::resumeDelta(Kind kind, const std::map<std::string, std::string>& versions,
+                              const NodeView& view) {
+  TypeState& t = type(kind);
+  const CachedMap& have = view.of(kind);
+  for (const auto& [name, version] : versions) {
+    auto it = have.find(name);
+    t.acked[name] = Held{version, it != have.end() && it->second->version() == version
+                                      ? it->second
+                                      : nullptr};
+  }
+}
+
+CachedMap StreamState::desired(Kind kind, const NodeView& view) const {
+  const TypeState& t = type(kind);
+  CachedMap out;
+  for (const auto& [name, r] : view.of(kind)) {
+    if (subscribedTo(t, name)) out[name] = r;
+  }
+  // Keep what the proxy's routes/listeners still name (withdrawn after they stop naming it).
+  std::set<std::string> refs;
+  if (kind == Kind::kCluster || kind == Kind::kClusterLoadAssignment) {
+    collectRefs(type(Kind::kRouteConfiguration), Kind::kCluster, refs);
+    collectRefs(type(Kind::kListener), Kind::kCluster, refs);
+  } else if (kind == Kind::kRouteConfiguration) {
+    collectRefs(type(Kind::kListener), Kind::kRouteConfiguration, refs);
+  }
+  for (const std::string& name : refs) {
+    if (out.contains(name) || !subscribedTo(t, name)) continue;
+    if (const Held* h = findHeld(t, name)) out[name] = h->resource;
+  }
+  return out;
+}
+
+bool StreamState::dependenciesMet(Kind kind, const CachedMap& want) const {
+  if (kind != Kind::kRouteConfiguration && kind != Kind::kListener) return true;
+  const TypeState& clusters = type(Kind::kCluster);
+  const TypeState& routes = type(Kind::kRouteConfiguration);
+  for (const auto& [name, r] : want) {
+    if (clusters.subscribed) {
+      for (const std::string& c : r->cluster_refs) {
+        if (!clusters.acked.contains(c)) return false;
+      }
+    }
+    if (routes.subscribed && !r->route_config_ref.empty() &&
+        !routes.acked.contains(r->route_config_ref)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<Push> StreamState::plan(const NodeView& view, const std::string& system_version) {
+  std::vector<Push> out;
+  for (Kind kind : kPushOrder) {
+    TypeState& t = type(kind);
+    if (!t.subscribed || t.in_flight) continue;
+    CachedMap want = desired(kind, view);
+    if (!dependenciesMet(kind, want)) continue;
+    Push push;
+    push.kind = kind;
+    HeldMap next;
+    std::string signature;
+    if (!delta_) {
+      push.version = setVersion(want);
+      signature = push.version;
+      if (t.ever_sent && push.version == t.acked_version) continue;
+      for (const auto& [name, r] : want) {
+        push.resources.push_back(r);
+        next[name] = Held{r->version(), r};
+      }
+    } else {
+      push.version = system_version;
+      next = t.acked;
+      std::string sig;
+      for (const auto& [name, r] : want) {
+        auto it = t.acked.find(name);
+        if (it != t.acked.end() && it->second.version == r->version()) continue;
+        push.resources.push_back(r);
+        next[name] = Held{r->version(), r};
+        absl::StrAppend(&sig, "+", name, "=", r->version(), ";");
+      }
+      for (const auto& [name, held] : t.acked) {
+        if (want.contains(name)) continue;
+        push.removed.push_back(name);
+        next.erase(name);
+        absl::StrAppend(&sig, "-", name, ";");
+      }
+      signature = contentHash(sig);
+      if (t.ever_sent && push.resources.empty() && push.removed.empty()) continue;
+    }
+    if (signature == t.nacked_signature) continue;
+    push.nonce = absl::StrCat(next_nonce_++);
+    t.ever_sent = true;
+    t.in_flight = true;
+    t.nonce = push.nonce;
+    t.pending = std::move(next);
+    t.pending_version = push.version;
+    t.pending_signature = signature;
+    out.push_back(std::move(push));
+  }
+  return out;
+}
+
+ReplyKind StreamState::onReply(Kind kind, const std::string& nonce, bool error) {
+  TypeState& t = type(kind);
+  if (!t.in_flight || nonce != t.nonce) return ReplyKind::kStale;
+  t.in_flight = false;
+  HeldMap pending = std::move(t.pending);
+  t.pending.clear();
+  if (error) {
+    t.nacked_signature = t.pending_signature;
+    return ReplyKind::kNack;
+  }
+  t.acked = std::move(pending);
+  t.acked_version = t.pending_version;
+  t.nacked_signature.clear();
+  return ReplyKind::kAck;
+}
+
+}  // namespace portico::control_plane

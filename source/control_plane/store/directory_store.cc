@@ -1,0 +1,188 @@
+#include "source/control_plane/store/directory_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "source/control_plane/store/resource_parser.h"
+
+namespace portico::control_plane {
+namespace {
+
+bool isResourceFile(const std::string& name) {
+  if (name.empty() || name[0] == '.') return false;
+  return absl::EndsWith(name, ".yaml") || absl::EndsWith(name, ".yml") ||
+         absl::EndsWith(name, ".json");
+}
+
+int originIndex(absl::string_view origin) {
+  size_t hash = origin.rfind('#');
+  int index = 0;
+  if (hash != absl::string_view::npos) (void)absl::SimpleAtoi(origin.substr(hash + 1), &index);
+  return index;
+}
+
+std::string fileNameFor(const Resource& r) {
+  std::string name = absl::AsciiStrToLower(kindName(r.kind));
+  name += "-";
+  for (char c : r.name) name += (absl::ascii_isalnum(c) || c == '-' || c == '_') ? c : '_';
+  return name + ".yaml";
+}
+
+absl::Status writeAll(int fd, const std::string& text) {
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return absl::InternalError(absl::StrCat("write: ", strerror(errno)));
+    off += n;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string originFile(absl::string_view origin) {
+  size_t hash = origin.rfind('#');
+  if (hash == absl::string_view::npos) return "";
+  return std::string(origin.substr(0, hash));
+}
+
+absl::StatusOr<ResourceMap> DirectoryStore::load() const {
+  DIR* d = opendir(dir_.c_str());
+  if (d == nullptr) {
+    return absl::NotFoundError(absl::StrCat("cannot open directory '", dir_, "': ",
+                                            strerror(errno)));
+  }
+  std::vector<std::string> files;
+  while (dirent* e = readdir(d)) {
+    if (isResourceFile(e->d_name)) files.push_back(e->d_name);
+  }
+  closedir(d);
+  std::sort(files.begin(), files.end());
+  std::vector<ResourceConstSharedPtr> all;
+  for (const std::string& f : files) {
+    std::ifstream in(dir_ + "/" + f);
+    if (!in) continue;  // removed between readdir and open: the watcher reloads again
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto parsed = parseResources(ss.str(), f);
+    if (!parsed.ok()) return parsed.status();
+    all.insert(all.end(), parsed->begin(), parsed->end());
+  }
+  auto map = buildResourceMap(all);
+  if (!map.ok()) return map.status();
+  absl::Status valid = toStatus(validateResources(*map));
+  if (!valid.ok()) return valid;
+  return map;
+}
+
+absl::StatusOr<ResourceMap> DirectoryStore::preview(
+    const ResourceMap& current, const std::vector<ResourceConstSharedPtr>& upserts,
+    const std::vector<ResourceKey>& deletes) const {
+  ResourceMap next = current;
+  for (const ResourceKey& key : deletes) {
+    if (next.erase(key) == 0) {
+      return absl::NotFoundError(absl::StrCat(kindName(key.first), "/", key.second, " not found"));
+    }
+  }
+  absl::flat_hash_set<std::string> seen;
+  for (const auto& r : upserts) {
+    if (!seen.insert(absl::StrCat(kindName(r->kind), "/", r->name)).second) {
+      return absl::InvalidArgumentError(absl::StrCat(r->origin, ": ", kindName(r->kind), "/",
+                                                     r->name, ": spec.name: given twice"));
+    }
+    auto it = next.find({r->kind, r->name});
+    // An updated resource stays in its file (and document slot).
+    std::string origin = it != next.end() ? it->second->origin : r->origin;
+    auto placed = std::make_shared<Resource>(*r);
+    placed->origin = origin;
+    next[{r->kind, r->name}] = std::move(placed);
+  }
+  absl::Status valid = toStatus(validateResources(next));
+  if (!valid.ok()) return valid;
+  return next;
+}
+
+absl::StatusOr<ResourceMap> DirectoryStore::apply(
+    const ResourceMap& current, const std::vector<ResourceConstSharedPtr>& upserts,
+    const std::vector<ResourceKey>& deletes) {
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  auto next = preview(current, upserts, deletes);
+  if (!next.ok()) return next.status();
+
+  // Files to rewrite: those of deleted and updated resources, and the new resources' own files.
+  std::map<std::string, std::vector<std::pair<int, ResourceConstSharedPtr>>> files;
+  absl::flat_hash_set<std::string> touched;
+  for (const ResourceKey& key : deletes) touched.insert(originFile(current.at(key)->origin));
+  for (const auto& [key, r] : *next) {
+    std::string file = originFile(r->origin);
+    if (file.empty()) {  // new: its own file, after whatever that file already holds
+      file = fileNameFor(*r);
+      touched.insert(file);
+      files[file].emplace_back(1 << 30, r);
+      continue;
+    }
+    files[file].emplace_back(originIndex(r->origin), r);
+    auto old = current.find(key);
+    if (old == current.end() || old->second->version != r->version) touched.insert(file);
+  }
+  for (const std::string& file : touched) {
+    auto& entries = files[file];
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    const std::string path = dir_ + "/" + file;
+    if (entries.empty()) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return absl::InternalError(absl::StrCat("unlink ", path, ": ", strerror(errno)));
+      }
+      continue;
+    }
+    std::vector<ResourceConstSharedPtr> list;
+    for (auto& e : entries) list.push_back(e.second);
+    absl::Status st = writeFileAtomically(path, resourcesToFileText(list));
+    if (!st.ok()) return st;
+  }
+  // Reload so that origins (file, document index) are exactly what is on disk now.
+  return load();
+}
+
+absl::Status DirectoryStore::writeFileAtomically(const std::string& path, const std::string& text) {
+  size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  std::string tmp = dir + "/.portico-tmp-XXXXXX";
+  int fd = mkstemp(tmp.data());
+  if (fd < 0) return absl::InternalError(absl::StrCat("mkstemp in ", dir, ": ", strerror(errno)));
+  absl::Status st = writeAll(fd, text);
+  if (st.ok() && ::fchmod(fd, 0644) != 0) st = absl::InternalError("fchmod failed");
+  if (st.ok() && ::fsync(fd) != 0) st = absl::InternalError(absl::StrCat("fsync: ", strerror(errno)));
+  ::close(fd);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    st = absl::InternalError(absl::StrCat("rename to ", path, ": ", strerror(errno)));
+  }
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return st;
+  }
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);  // the rename itself is durable
+    ::close(dfd);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace portico::control_plane

@@ -1,0 +1,53 @@
+#pragma once
+
+// The source of truth: a directory of YAML/JSON resource files (see resource_parser.h).
+// Reads are whole-directory loads; writes go through apply(), which validates the result first
+// and then replaces each affected file atomically (write a temp file, fsync, rename, fsync the
+// directory), so a reader (this process, an editor, another control-plane instance) only ever
+// sees whole files.
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "source/control_plane/store/resource.h"
+#include "source/control_plane/store/validator.h"
+
+namespace portico::control_plane {
+
+class DirectoryStore {
+ public:
+  explicit DirectoryStore(std::string dir) : dir_(std::move(dir)) {}
+
+  // Parses every *.yaml, *.yml and *.json file (hidden files are skipped) and validates the
+  // whole set. Errors name the file, document, resource and field path.
+  absl::StatusOr<ResourceMap> load() const;
+
+  // Returns `current` with `upserts` put and `deletes` removed, after validating it and writing
+  // it to disk. An upsert of an existing resource rewrites the file it lives in; a new one goes
+  // to "<kind>-<name>.yaml". Deleting an unknown resource is NotFound. Nothing is written when
+  // validation fails (InvalidArgument with every error, one per line).
+  absl::StatusOr<ResourceMap> apply(const ResourceMap& current,
+                                    const std::vector<ResourceConstSharedPtr>& upserts,
+                                    const std::vector<ResourceKey>& deletes);
+
+  // Like apply() without writing: the validated result, or the errors.
+  absl::StatusOr<ResourceMap> preview(const ResourceMap& current,
+                                      const std::vector<ResourceConstSharedPtr>& upserts,
+                                      const std::vector<ResourceKey>& deletes) const;
+
+  // Writes `text` to `path` atomically (temp file in the same directory + rename).
+  static absl::Status writeFileAtomically(const std::string& path, const std::string& text);
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  std::mutex write_mutex_;
+};
+
+// "clusters.yaml#2" -> "clusters.yaml" ("" for origins that are not files).
+std::string originFile(absl::string_view origin);
+
+}  // namespace portico::control_plane

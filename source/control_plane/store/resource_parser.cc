@@ -1,0 +1,196 @@
+#include "source/control_plane/store/resource_parser.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "source/common/config/yaml_to_json.h"
+#include "source/control_plane/store/json.h"
+
+namespace portico::control_plane {
+namespace {
+
+absl::Status docError(absl::string_view where, absl::string_view field, absl::string_view msg) {
+  return absl::InvalidArgumentError(absl::StrCat(where, ": ", field, ": ", msg));
+}
+
+absl::StatusOr<Targets> parseTargets(const google::protobuf::Value& v, absl::string_view where) {
+  Targets t;
+  if (v.kind_case() != google::protobuf::Value::kStructValue) {
+    return docError(where, "targets", "must be an object {cluster: ..., labels: {...}}");
+  }
+  for (const auto& [key, value] : v.struct_value().fields()) {
+    if (key == "cluster") {
+      if (value.kind_case() != google::protobuf::Value::kStringValue) {
+        return docError(where, "targets.cluster", "must be a string");
+      }
+      t.cluster = value.string_value();
+    } else if (key == "labels") {
+      if (value.kind_case() != google::protobuf::Value::kStructValue) {
+        return docError(where, "targets.labels", "must be a map of strings");
+      }
+      for (const auto& [lk, lv] : value.struct_value().fields()) {
+        if (lv.kind_case() != google::protobuf::Value::kStringValue) {
+          return docError(where, absl::StrCat("targets.labels.", lk), "must be a string");
+        }
+        t.labels[lk] = lv.string_value();
+      }
+    } else {
+      return docError(where, absl::StrCat("targets.", key), "unknown field (cluster, labels)");
+    }
+  }
+  return t;
+}
+
+// One document already converted to JSON. `kind_hint`: the kind the caller expects, or null.
+absl::StatusOr<ResourceConstSharedPtr> parseDocument(const std::string& json, const Kind* kind_hint,
+                                                     absl::string_view where) {
+  google::protobuf::Struct doc;
+  auto st = google::protobuf::util::JsonStringToMessage(json, &doc);
+  if (!st.ok()) return docError(where, "(document)", "must be an object {kind, targets, spec}");
+  const auto& fields = doc.fields();
+  for (const auto& [key, unused] : fields) {
+    if (key != "kind" && key != "targets" && key != "spec") {
+      return docError(where, key, "unknown field (kind, targets, spec)");
+    }
+  }
+  Kind kind;
+  auto kit = fields.find("kind");
+  if (kit != fields.end()) {
+    if (kit->second.kind_case() != google::protobuf::Value::kStringValue) {
+      return docError(where, "kind", "must be a string");
+    }
+    auto k = parseKind(kit->second.string_value());
+    if (!k.ok()) return docError(where, "kind", k.status().message());
+    if (kind_hint != nullptr && *k != *kind_hint) {
+      return docError(where, "kind",
+                      absl::StrCat("is ", kindName(*k), " but the path says ", kindName(*kind_hint)));
+    }
+    kind = *k;
+  } else if (kind_hint != nullptr) {
+    kind = *kind_hint;
+  } else {
+    return docError(where, "kind", "must be set");
+  }
+  Targets targets;
+  auto tit = fields.find("targets");
+  if (tit != fields.end()) {
+    auto t = parseTargets(tit->second, where);
+    if (!t.ok()) return t.status();
+    targets = std::move(*t);
+  }
+  auto sit = fields.find("spec");
+  if (sit == fields.end()) return docError(where, "spec", "must be set");
+  if (sit->second.kind_case() != google::protobuf::Value::kStructValue) {
+    return docError(where, "spec", "must be an object");
+  }
+  std::string spec_json;
+  (void)google::protobuf::util::MessageToJsonString(sit->second, &spec_json);
+  std::shared_ptr<google::protobuf::Message> spec = newMessage(kind);
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  st = google::protobuf::util::JsonStringToMessage(spec_json, spec.get(), options);
+  if (!st.ok()) return docError(where, "spec", st.message());
+  if (specName(kind, *spec).empty()) {
+    return docError(where,
+                    kind == Kind::kClusterLoadAssignment ? "spec.cluster_name" : "spec.name",
+                    "must not be empty");
+  }
+  return makeResource(kind, std::move(targets), std::move(spec), std::string(where));
+}
+
+bool blank(absl::string_view doc) {
+  for (absl::string_view line : absl::StrSplit(doc, '\n')) {
+    line = absl::StripLeadingAsciiWhitespace(line);
+    if (!line.empty() && line[0] != '#') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ResourceConstSharedPtr>> parseResources(const std::string& text,
+                                                                   absl::string_view origin) {
+  // Split on "---" lines ourselves so that each document keeps its index and first line.
+  std::vector<std::pair<std::string, int>> docs;  // text, first line (1-based)
+  std::string current;
+  int line_no = 0, first = 1;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    line_no++;
+    absl::string_view trimmed = absl::StripTrailingAsciiWhitespace(line);
+    if (trimmed == "---" || absl::StartsWith(trimmed, "--- ")) {
+      docs.emplace_back(std::move(current), first);
+      current.clear();
+      first = line_no + 1;
+      continue;
+    }
+    if (trimmed == "...") continue;
+    absl::StrAppend(&current, line, "\n");
+  }
+  docs.emplace_back(std::move(current), first);
+
+  std::vector<ResourceConstSharedPtr> out;
+  int index = 0;
+  for (const auto& [doc, first_line] : docs) {
+    if (blank(doc)) continue;
+    index++;
+    const std::string where = absl::StrCat(origin, "#", index);
+    auto json = config::yamlToJson(doc);
+    if (!json.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, " (document starting at line ",
+                                                     first_line, "): ", json.status().message()));
+    }
+    auto r = parseDocument(*json, nullptr, where);
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+absl::StatusOr<ResourceConstSharedPtr> parseResourceWithKind(const std::string& text, Kind kind,
+                                                             absl::string_view origin) {
+  auto json = config::yamlToJson(text);
+  if (!json.ok()) return absl::InvalidArgumentError(absl::StrCat(origin, ": ", json.status().message()));
+  return parseDocument(*json, &kind, origin);
+}
+
+std::string specToJson(const google::protobuf::Message& spec, bool pretty) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.add_whitespace = pretty;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(spec, &out, options);
+  if (pretty && !out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+std::string resourceToJson(const Resource& r, bool pretty) {
+  json::ObjectWriter w(pretty);
+  w.string("kind", kindName(r.kind));
+  if (!r.targets.empty()) {
+    json::ObjectWriter t(pretty, 2);
+    if (!r.targets.cluster.empty()) t.string("cluster", r.targets.cluster);
+    if (!r.targets.labels.empty()) {
+      json::ObjectWriter l(pretty, 4);
+      for (const auto& [k, v] : r.targets.labels) l.string(k, v);
+      t.raw("labels", l.finish());
+    }
+    w.raw("targets", t.finish());
+  }
+  std::string spec = specToJson(*r.spec, pretty);
+  if (pretty) spec = json::indent(spec, 2);
+  w.raw("spec", spec);
+  return w.finish();
+}
+
+std::string resourcesToFileText(const std::vector<ResourceConstSharedPtr>& resources) {
+  std::string out = "# Written by portico-control; edits are welcome (any YAML works).\n";
+  for (size_t i = 0; i < resources.size(); i++) {
+    if (i > 0) out += "---\n";
+    absl::StrAppend(&out, resourceToJson(*resources[i], true), "\n");
+  }
+  return out;
+}
+
+}  // namespace portico::control_plane
