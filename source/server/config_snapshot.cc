@@ -118,7 +118,7 @@ absl::Status checkClusterReferences(const router::RouteTable& routes,
 }  // namespace
 
 absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
-    const config::v1::Bootstrap& bootstrap, stats::Store& store) {
+    const config::v1::Bootstrap& bootstrap, stats::Store& store, const ConfigSnapshot* previous) {
   auto snapshot = std::make_shared<ConfigSnapshot>();
   snapshot->bootstrap = bootstrap;
   const auto& sr = bootstrap.static_resources();
@@ -138,6 +138,13 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     if (!info.ok()) return info.status();
     if (snapshot->clusters.contains((*info)->name)) {
       return fieldError(field + ".name", absl::StrCat("duplicate cluster '", (*info)->name, "'"));
+    }
+    if (previous != nullptr) {
+      auto it = previous->clusters.find((*info)->name);
+      if (it != previous->clusters.end() &&
+          it->second->config_fingerprint == (*info)->config_fingerprint) {
+        *info = it->second;
+      }
     }
     snapshot->clusters[(*info)->name] = *info;
   }

@@ -37,7 +37,9 @@ using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;
 // Validates `bootstrap` and builds the snapshot. Errors name the field path, e.g.
 // "static_resources.clusters[0].load_assignment.endpoints[1].address.port: 70000 is not in
 // 1..65535".
+// `previous`, when given, lends its ClusterInfo objects to clusters whose config is unchanged.
 absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
-    const config::v1::Bootstrap& bootstrap, stats::Store& store);
+    const config::v1::Bootstrap& bootstrap, stats::Store& store,
+    const ConfigSnapshot* previous = nullptr);
 
 }  // namespace portico::server

@@ -18,6 +18,7 @@ Server::Server(const config::v1::Bootstrap& bootstrap, const ServerOptions& opti
     : bootstrap_(bootstrap),
       options_(options),
       dispatcher_(event::createDispatcher()),
+      dynamic_(bootstrap),
       start_time_(std::chrono::steady_clock::now()) {}
 
 Server::~Server() {
@@ -61,6 +62,23 @@ absl::Status Server::initialize() {
   });
 
   for (auto& w : workers_) w->start();
+
+  const auto& control_planes = bootstrap_.dynamic_resources().control_plane();
+  if (!control_planes.empty()) {
+    std::vector<network::Address> servers;
+    for (int i = 0; i < control_planes.size(); i++) {
+      auto address = network::Address::parse(control_planes[i].address(), control_planes[i].port());
+      if (!address.ok() || control_planes[i].port() == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "dynamic_resources.control_plane[", i, "]: ",
+            address.ok() ? "port must be set" : address.status().message()));
+      }
+      servers.push_back(*address);
+    }
+    ads_ = std::make_unique<xds::AdsClient>(*dispatcher_, std::move(servers), bootstrap_.node(),
+                                            *this);
+    ads_->start();
+  }
   for (const auto& l : snapshot_->listeners) {
     PORTICO_LOG(kInfo, "listener '%s' on %s (%u workers)", l->name, l->address.asString(),
                 options_.concurrency);
@@ -74,6 +92,21 @@ int Server::run() {
   for (auto& w : workers_) w->stop();
   PORTICO_LOG(kInfo, "exiting");
   return 0;
+}
+
+absl::Status Server::applyResources(const std::string& type_url,
+                                    const std::vector<google::protobuf::Any>& resources,
+                                    const std::string& version) {
+  auto merged = dynamic_.tryApply(type_url, resources);
+  if (!merged.ok()) return merged.status();
+  auto snapshot = buildConfigSnapshot(*merged, store_, snapshot_.get());
+  if (!snapshot.ok()) return snapshot.status();
+  dynamic_.commit(type_url, resources);
+  snapshot_ = *snapshot;
+  for (auto& w : workers_) w->applySnapshot(snapshot_);
+  PORTICO_LOG(kInfo, "xds: applied %s version %s (%d resources)", type_url, version,
+              static_cast<int>(resources.size()));
+  return absl::OkStatus();
 }
 
 void Server::onSignal(int signal) {
@@ -165,6 +198,47 @@ std::string Server::clustersText() {
   return out;
 }
 
+std::string Server::configDumpJson() const {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  auto toJson = [&](const google::protobuf::Message& m) {
+    std::string out;
+    (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+    return out;
+  };
+  auto quote = [](absl::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\') out += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) out += c;
+    }
+    return out + "\"";
+  };
+  // "active" is what the workers run: static resources plus accepted dynamic ones.
+  std::string out = absl::StrCat("{\n\"bootstrap\": ", toJson(bootstrap_),
+                                 ",\n\"active\": ", toJson(snapshot_->bootstrap));
+  if (ads_ != nullptr) {
+    absl::StrAppend(&out, ",\n\"dynamic\": {\"control_plane\": ", quote(ads_->currentServer()),
+                    ", \"connected\": ", ads_->connected() ? "true" : "false", ", \"types\": {");
+    bool first = true;
+    for (const auto& [type, state] : ads_->typeStates()) {
+      absl::StrAppend(&out, first ? "" : ", ", quote(type), ": {\"version\": ",
+                      quote(state.accepted_version), ", \"acks\": ", state.acks,
+                      ", \"nacks\": ", state.nacks, ", \"last_nack_error\": ",
+                      quote(state.last_error), "}");
+      first = false;
+    }
+    absl::StrAppend(&out, "}, \"warming_listeners\": [");
+    first = true;
+    for (const std::string& name : dynamic_.warmingListeners()) {
+      absl::StrAppend(&out, first ? "" : ", ", quote(name));
+      first = false;
+    }
+    absl::StrAppend(&out, "]}");
+  }
+  return out + "\n}\n";
+}
+
 std::string Server::listenersText() const {
   std::string out;
   for (const auto& l : snapshot_->listeners) {
@@ -194,15 +268,7 @@ void Server::registerAdminHandlers() {
                                 store_.renderPrometheus()};
                      });
   admin_->addHandler("/config_dump", false, "the active configuration as JSON",
-                     [this, json](const AdminRequest&) {
-                       std::string out;
-                       google::protobuf::util::JsonPrintOptions options;
-                       options.add_whitespace = true;
-                       options.preserve_proto_field_names = true;
-                       (void)google::protobuf::util::MessageToJsonString(snapshot_->bootstrap,
-                                                                         &out, options);
-                       return R{200, json, absl::StrCat("{\"bootstrap\": ", out, "}\n")};
-                     });
+                     [this, json](const AdminRequest&) { return R{200, json, configDumpJson()}; });
   admin_->addHandler("/clusters", false, "upstream hosts with weights, requests, connections",
                      [this, text](const AdminRequest&) { return R{200, text, clustersText()}; });
   admin_->addHandler("/listeners", false, "listener names and addresses",

@@ -14,7 +14,9 @@
 #include "source/common/stats/store.h"
 #include "source/server/admin.h"
 #include "source/server/config_snapshot.h"
+#include "source/server/dynamic_config.h"
 #include "source/server/worker.h"
+#include "source/xds/ads_client.h"
 
 namespace portico::server {
 
@@ -22,7 +24,7 @@ struct ServerOptions {
   uint32_t concurrency = 1;
 };
 
-class Server {
+class Server : public xds::ConfigApplier {
  public:
   Server(const config::v1::Bootstrap& bootstrap, const ServerOptions& options);
   ~Server();
@@ -31,6 +33,11 @@ class Server {
   absl::Status initialize();
   // Runs the main loop until shutdown; returns the process exit code.
   int run();
+
+  // xds::ConfigApplier: validates the merged config and publishes it to the workers.
+  absl::Status applyResources(const std::string& type_url,
+                              const std::vector<google::protobuf::Any>& resources,
+                              const std::string& version) override;
 
  private:
   void registerAdminHandlers();
@@ -41,12 +48,15 @@ class Server {
   std::string serverInfoJson() const;
   std::string clustersText();
   std::string listenersText() const;
+  std::string configDumpJson() const;
 
   config::v1::Bootstrap bootstrap_;
   ServerOptions options_;
   event::DispatcherPtr dispatcher_;
   stats::Store store_;
   ConfigSnapshotConstSharedPtr snapshot_;
+  DynamicConfig dynamic_;
+  std::unique_ptr<xds::AdsClient> ads_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<AdminServer> admin_;
   std::chrono::steady_clock::time_point start_time_;

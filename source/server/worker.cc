@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <future>
 
 #include "absl/strings/str_cat.h"
@@ -22,23 +23,73 @@ Worker::Worker(uint32_t index, stats::Store& store)
 Worker::~Worker() { stop(); }
 
 absl::Status Worker::initialize(ConfigSnapshotConstSharedPtr snapshot) {
-  snapshot_ = std::move(snapshot);
+  return reconcile(snapshot);
+}
+
+void Worker::applySnapshot(ConfigSnapshotConstSharedPtr snapshot) {
+  dispatcher_->post([this, snapshot] {
+    absl::Status status = reconcile(snapshot);
+    if (!status.ok()) PORTICO_LOG(kError, "worker %d: %s", index_, status.message());
+  });
+}
+
+absl::Status Worker::reconcile(const ConfigSnapshotConstSharedPtr& snapshot) {
+  snapshot_ = snapshot;
   cluster_manager_.update(snapshot_->clusters);
+  absl::flat_hash_map<std::string, ListenerConfigConstSharedPtr> wanted;
   for (const ListenerConfigConstSharedPtr& config : snapshot_->listeners) {
+    wanted[config->name] = config;
+  }
+  // Keep, switch or retire what we have.
+  std::vector<std::unique_ptr<ActiveListener>> kept;
+  for (auto& active : listeners_) {
+    auto it = wanted.find(active->config->name);
+    if (it != wanted.end() &&
+        it->second->address.asString() == active->config->address.asString()) {
+      active->config = it->second;
+      active->http = it->second->http;
+      wanted.erase(it);
+      kept.push_back(std::move(active));
+    } else {
+      retire(std::move(active));
+    }
+  }
+  listeners_ = std::move(kept);
+  // Open the new ones, in config order.
+  absl::Status status = absl::OkStatus();
+  for (const ListenerConfigConstSharedPtr& config : snapshot_->listeners) {
+    if (!wanted.contains(config->name)) continue;
     auto active = std::make_unique<ActiveListener>();
     active->config = config;
+    active->http = config->http;
     ActiveListener* raw = active.get();
     auto socket = network::TcpListener::create(
         *dispatcher_, config->address,
         [this, raw](int fd, const network::Address& peer) { onAccept(*raw, fd, peer); });
     if (!socket.ok()) {
-      return absl::UnavailableError(
+      status = absl::UnavailableError(
           absl::StrCat("listener '", config->name, "': ", socket.status().message()));
+      continue;
     }
     active->socket = std::move(*socket);
     listeners_.push_back(std::move(active));
   }
-  return absl::OkStatus();
+  reapRetired();
+  return status;
+}
+
+void Worker::retire(std::unique_ptr<ActiveListener> listener) {
+  if (listener->socket) listener->socket->close();
+  for (auto& [raw, entry] : connections_) {
+    if (entry.listener == listener.get()) raw->startDrain();
+  }
+  retired_.push_back(std::move(listener));
+}
+
+void Worker::reapRetired() {
+  retired_.erase(std::remove_if(retired_.begin(), retired_.end(),
+                                [](const auto& l) { return l->connections == 0; }),
+                 retired_.end());
 }
 
 void Worker::start() {
@@ -47,6 +98,7 @@ void Worker::start() {
     // Loop ended: close what is left, on this thread.
     connections_.clear();
     listeners_.clear();
+    retired_.clear();
     access_log::flushThreadPending();
   });
 }
@@ -63,22 +115,25 @@ void Worker::onAccept(ActiveListener& listener, int fd, const network::Address& 
   ActiveListener* listener_ptr = &listener;
   auto http = std::make_unique<http::HttpConnection>(
       config.http, services_, std::move(connection),
-      [this, listener_ptr](http::HttpConnection& c) { onConnectionClosed(listener_ptr, c); });
+      [this, listener_ptr](http::HttpConnection& c) { onConnectionClosed(listener_ptr, c); },
+      &listener.http);
   listener.connections++;
   active_connections_.fetch_add(1, std::memory_order_relaxed);
-  connections_[http.get()] = std::move(http);
+  http::HttpConnection* raw = http.get();
+  connections_[raw] = ConnectionEntry{std::move(http), &listener};
 }
 
 void Worker::onConnectionClosed(ActiveListener* listener, http::HttpConnection& connection) {
   auto it = connections_.find(&connection);
   if (it == connections_.end()) return;
-  dispatcher_->deferredDelete(std::move(it->second));
+  dispatcher_->deferredDelete(std::move(it->second.connection));
   connections_.erase(it);
-  // The listener may be gone (drained); only count when it still exists.
-  for (auto& l : listeners_) {
-    if (l.get() == listener) l->connections--;
-  }
+  listener->connections--;
   active_connections_.fetch_sub(1, std::memory_order_relaxed);
+  if (listener->connections == 0 && !retired_.empty()) {
+    // Destroy after this callback unwinds: the connection still points at the listener.
+    dispatcher_->runAtEndOfTurn([this] { reapRetired(); });
+  }
 }
 
 void Worker::stopListening() {
@@ -91,7 +146,7 @@ void Worker::drain() {
   dispatcher_->post([this] {
     draining_ = true;
     std::vector<http::HttpConnection*> all;
-    for (auto& [raw, c] : connections_) all.push_back(raw);
+    for (auto& [raw, entry] : connections_) all.push_back(raw);
     for (http::HttpConnection* c : all) c->startDrain();
   });
 }

@@ -29,6 +29,10 @@ class Worker {
 
   // Main thread, before start(): binds this worker's listen sockets for `snapshot`.
   absl::Status initialize(ConfigSnapshotConstSharedPtr snapshot);
+  // Main thread, any time after start(): applies a new snapshot on the worker. Clusters are
+  // updated first, then listeners: kept ones switch config for their next requests, removed
+  // or moved ones stop accepting and drain their connections.
+  void applySnapshot(ConfigSnapshotConstSharedPtr snapshot);
   void start();
   // Main thread: closes the listen sockets (new connections are refused by the kernel).
   void stopListening();
@@ -47,10 +51,19 @@ class Worker {
  private:
   struct ActiveListener {
     ListenerConfigConstSharedPtr config;
+    // The slot connections read their per-request config from (see HttpConnection).
+    http::HttpConnectionManagerConfigConstSharedPtr http;
     std::unique_ptr<network::TcpListener> socket;
     uint64_t connections = 0;
   };
+  struct ConnectionEntry {
+    std::unique_ptr<http::HttpConnection> connection;
+    ActiveListener* listener;
+  };
 
+  absl::Status reconcile(const ConfigSnapshotConstSharedPtr& snapshot);
+  void retire(std::unique_ptr<ActiveListener> listener);
+  void reapRetired();
   void onAccept(ActiveListener& listener, int fd, const network::Address& peer);
   void onConnectionClosed(ActiveListener* listener, http::HttpConnection& connection);
 
@@ -63,7 +76,9 @@ class Worker {
   http::WorkerServices services_;
   ConfigSnapshotConstSharedPtr snapshot_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
-  absl::flat_hash_map<http::HttpConnection*, std::unique_ptr<http::HttpConnection>> connections_;
+  // Removed or moved listeners, kept until their last connection is gone.
+  std::vector<std::unique_ptr<ActiveListener>> retired_;
+  absl::flat_hash_map<http::HttpConnection*, ConnectionEntry> connections_;
   std::atomic<uint64_t> active_connections_{0};
   std::thread thread_;
 };

@@ -94,6 +94,7 @@ absl::StatusOr<std::shared_ptr<const ClusterInfo>> ClusterInfo::create(
     info->hosts.push_back(std::move(host));
   }
   info->stats = std::make_unique<ClusterStats>(store, info->name);
+  info->config_fingerprint = config.SerializeAsString();
   return std::shared_ptr<const ClusterInfo>(std::move(info));
 }
 

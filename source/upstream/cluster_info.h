@@ -36,6 +36,9 @@ struct ClusterInfo {
   uint32_t buffer_limit = 1024 * 1024;
   std::vector<HostConstSharedPtr> hosts;
   std::unique_ptr<ClusterStats> stats;
+  // The config it was built from: an update with an identical Cluster reuses this object, so
+  // the workers keep its connection pools.
+  std::string config_fingerprint;
 
   // Builds from config; `field_prefix` names the cluster in errors (e.g. "clusters[0]").
   static absl::StatusOr<std::shared_ptr<const ClusterInfo>> create(

@@ -11,12 +11,16 @@
 namespace portico::http {
 
 ActiveStream::ActiveStream(HttpConnection& connection, RequestHead& head)
-    : connection_(connection), head_(head) {
+    : connection_(connection),
+      // Each stream takes the listener's current config: routes updated by the control plane
+      // apply to the next request, also on connections that were open before.
+      config_(connection.currentConfig()),
+      head_(head) {
   info_.start_time = std::chrono::system_clock::now();
   info_.start_monotonic = connection_.services_.dispatcher.now();
   info_.request = &head_;
   info_.downstream_address = connection_.remote_ip_;
-  const HttpConnectionManagerConfig& config = *connection_.config_;
+  const HttpConnectionManagerConfig& config = *config_;
   for (const FilterFactoryCb& factory : config.filter_factories) {
     filters_.push_back(factory(connection_.services_));
     filters_.back()->setDecoderFilterCallbacks(*this);
@@ -60,7 +64,7 @@ void ActiveStream::decodeHeaders(bool end_stream) {
   prepareRequestHeaders();
   headers_end_stream_ = end_stream;
   request_complete_ = end_stream;
-  const auto& routes = connection_.config_->routes;
+  const auto& routes = config_->routes;
   if (routes != nullptr) {
     absl::string_view path = head_.path;
     route_ = routes->match(head_.host(), path, head_.headers);
@@ -99,7 +103,7 @@ void ActiveStream::decodeData(absl::string_view data, bool end_stream) {
   if (stopped_) {
     buffered_body_.add(data);
     buffered_end_stream_ = end_stream;
-    if (buffered_body_.length() > connection_.config_->buffer_limit &&
+    if (buffered_body_.length() > config_->buffer_limit &&
         downstream_read_disables_ == 0) {
       readDisableDownstream(true);
     }
@@ -154,7 +158,7 @@ void ActiveStream::encodeData(absl::string_view data, bool end_stream) {
 void ActiveStream::sendLocalReply(int status, absl::string_view body, absl::string_view details) {
   if (response_complete_) return;
   info_.response_code_details = std::string(details);
-  connection_.services_.stats.inc(connection_.config_->stats->downstream_rq_local_reply);
+  connection_.services_.stats.inc(config_->stats->downstream_rq_local_reply);
   if (response_started_) {
     resetStream(details);
     return;
@@ -203,13 +207,13 @@ void ActiveStream::onBelowWriteBufferLowWatermark() {
 
 void ActiveStream::onDownstreamReset() {
   if (response_complete_) return;
-  connection_.services_.stats.inc(connection_.config_->stats->downstream_rq_rx_reset);
+  connection_.services_.stats.inc(config_->stats->downstream_rq_rx_reset);
   if (info_.response_code_details.empty()) info_.response_code_details = "downstream_reset";
   response_complete_ = true;
   destroyFilters();
   info_.duration = std::chrono::duration_cast<std::chrono::microseconds>(
       connection_.services_.dispatcher.now() - info_.start_monotonic);
-  const HttpConnectionManagerConfig& config = *connection_.config_;
+  const HttpConnectionManagerConfig& config = *config_;
   connection_.services_.stats.gaugeAdd(config.stats->downstream_rq_active, -1);
   if (config.access_log != nullptr) config.access_log->log(info_, connection_.services_.dispatcher);
 }
@@ -218,7 +222,7 @@ void ActiveStream::complete() {
   if (response_complete_) return;
   response_complete_ = true;
   destroyFilters();
-  const HttpConnectionManagerConfig& config = *connection_.config_;
+  const HttpConnectionManagerConfig& config = *config_;
   stats::WorkerStats& s = connection_.services_.stats;
   info_.duration = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - info_.start_monotonic);

@@ -9,6 +9,7 @@
 
 #include "source/common/buffer/buffer.h"
 #include "source/common/event/dispatcher.h"
+#include "source/common/http/conn_manager_config.h"
 #include "source/common/http/filter.h"
 #include "source/common/http/stream_info.h"
 
@@ -51,6 +52,7 @@ class ActiveStream : public StreamDecoderFilterCallbacks, public event::Deferred
   void destroyFilters();
 
   HttpConnection& connection_;
+  HttpConnectionManagerConfigConstSharedPtr config_;
   RequestHead& head_;
   const router::Route* route_ = nullptr;
   std::vector<StreamDecoderFilterPtr> filters_;

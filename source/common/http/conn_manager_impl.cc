@@ -8,8 +8,10 @@ namespace portico::http {
 HttpConnection::HttpConnection(HttpConnectionManagerConfigConstSharedPtr config,
                                WorkerServices& services,
                                std::unique_ptr<network::ConnectionImpl> connection,
-                               std::function<void(HttpConnection&)> on_closed)
+                               std::function<void(HttpConnection&)> on_closed,
+                               const HttpConnectionManagerConfigConstSharedPtr* current)
     : config_(std::move(config)),
+      current_(current),
       services_(services),
       connection_(std::move(connection)),
       on_closed_(std::move(on_closed)),

@@ -20,14 +20,21 @@ class HttpConnection : public network::ConnectionCallbacks,
                        public http1::ServerCodecCallbacks,
                        public event::DeferredDeletable {
  public:
+  // `current`, when given, is the listener's config slot (updated in place by the worker on a
+  // config change); each new stream reads it. `config` is the one connection-level settings
+  // (limits, timeouts) come from for the connection's life.
   HttpConnection(HttpConnectionManagerConfigConstSharedPtr config, WorkerServices& services,
                  std::unique_ptr<network::ConnectionImpl> connection,
-                 std::function<void(HttpConnection&)> on_closed);
+                 std::function<void(HttpConnection&)> on_closed,
+                 const HttpConnectionManagerConfigConstSharedPtr* current = nullptr);
   ~HttpConnection() override;
 
   // Drain: close now if idle, else after the current response.
   void startDrain();
   bool idle() const { return stream_ == nullptr; }
+  const HttpConnectionManagerConfigConstSharedPtr& currentConfig() const {
+    return current_ != nullptr ? *current_ : config_;
+  }
 
   // network::ConnectionCallbacks
   void onData(buffer::Buffer& data) override;
@@ -55,6 +62,7 @@ class HttpConnection : public network::ConnectionCallbacks,
   void closeConnection(network::CloseType type);
 
   HttpConnectionManagerConfigConstSharedPtr config_;
+  const HttpConnectionManagerConfigConstSharedPtr* current_;
   WorkerServices& services_;
   std::unique_ptr<network::ConnectionImpl> connection_;
   std::function<void(HttpConnection&)> on_closed_;

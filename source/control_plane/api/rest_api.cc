@@ -1,5 +1,7 @@
 #include "source/control_plane/api/rest_api.h"
 
+#include <optional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -28,12 +30,14 @@ std::string fieldOf(absl::string_view message) {
 }
 
 std::string resourceJson(const Resource& r) {
-  json::ObjectWriter w;
-  w.string("kind", kindName(r.kind)).string("name", r.name).string("version", r.version);
-  w.string("origin", r.origin);
+  // The document ({kind, targets, spec}) with name, version and origin after its kind.
   std::string doc = resourceToJson(r);
-  // {"kind":..} -> merge: the document fields plus name/version/origin.
-  return w.finish().substr(0, w.finish().size() - 1) + "," + doc.substr(1);
+  size_t after_kind = doc.find(',');
+  json::ObjectWriter extra;
+  extra.string("name", r.name).string("version", r.version).string("origin", r.origin);
+  std::string fields = extra.finish();
+  return absl::StrCat(doc.substr(0, after_kind), ",", fields.substr(1, fields.size() - 2),
+                      doc.substr(after_kind));
 }
 
 int httpStatus(const absl::Status& st) {
@@ -129,7 +133,7 @@ HttpResponse RestApi::resources(const HttpRequest& request, absl::string_view re
   if (parts.size() != 2) return errorResponse(405, "PUT and DELETE need /v1/resources/KIND/NAME");
   const std::string& name = parts[1];
   if (request.method == "DELETE") {
-    auto s = controller_.apply({}, {{*kind, name}});
+    auto s = controller_.apply({}, {ResourceKey{*kind, name}});
     if (!s.ok()) return errorResponse(httpStatus(s.status()), s.status().message());
     return HttpResponse{200, "application/json",
                         json::ObjectWriter()
@@ -145,7 +149,7 @@ HttpResponse RestApi::resources(const HttpRequest& request, absl::string_view re
     return errorResponse(400, absl::StrCat("api: spec.name: '", (*r)->name,
                                            "' does not match the name in the path '", name, "'"));
   }
-  const bool existed = controller_.resources().contains({*kind, name});
+  const bool existed = controller_.resources().contains(ResourceKey{*kind, name});
   auto s = controller_.apply({*r}, {});
   if (!s.ok()) return errorResponse(httpStatus(s.status()), s.status().message());
   return HttpResponse{existed ? 200 : 201, "application/json",

@@ -8,8 +8,9 @@ namespace portico::control_plane::cli {
 
 std::string lineDiff(const std::string& before, const std::string& after) {
   if (before == after) return "";
-  std::vector<std::string> a = absl::StrSplit(before, '\n');
-  std::vector<std::string> b = absl::StrSplit(after, '\n');
+  std::vector<std::string> a, b;
+  if (!before.empty()) a = absl::StrSplit(before, '\n');
+  if (!after.empty()) b = absl::StrSplit(after, '\n');
   const size_t n = a.size(), m = b.size();
   std::vector<std::vector<int>> lcs(n + 1, std::vector<int>(m + 1, 0));
   for (size_t i = n; i-- > 0;) {

@@ -56,6 +56,7 @@ absl::Status writeAll(int fd, const std::string& text) {
 }  // namespace
 
 std::string originFile(absl::string_view origin) {
+  if (absl::StartsWith(origin, kNewOriginPrefix)) return "";
   size_t hash = origin.rfind('#');
   if (hash == absl::string_view::npos) return "";
   return std::string(origin.substr(0, hash));
@@ -107,7 +108,7 @@ absl::StatusOr<ResourceMap> DirectoryStore::preview(
     }
     auto it = next.find({r->kind, r->name});
     // An updated resource stays in its file (and document slot).
-    std::string origin = it != next.end() ? it->second->origin : r->origin;
+    std::string origin = it != next.end() ? it->second->origin : kNewOriginPrefix + r->origin;
     auto placed = std::make_shared<Resource>(*r);
     placed->origin = origin;
     next[{r->kind, r->name}] = std::move(placed);

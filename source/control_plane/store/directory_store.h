@@ -47,6 +47,9 @@ class DirectoryStore {
   std::mutex write_mutex_;
 };
 
+// Marks the origin of a resource that is not in a file yet ("new:request#2").
+inline constexpr char kNewOriginPrefix[] = "new:";
+
 // "clusters.yaml#2" -> "clusters.yaml" ("" for origins that are not files).
 std::string originFile(absl::string_view origin);
 

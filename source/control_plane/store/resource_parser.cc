@@ -91,7 +91,7 @@ absl::StatusOr<ResourceConstSharedPtr> parseDocument(const std::string& json, co
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   st = google::protobuf::util::JsonStringToMessage(spec_json, spec.get(), options);
-  if (!st.ok()) return docError(where, "spec", st.message());
+  if (!st.ok()) return docError(where, "spec", std::string(st.message()));
   if (specName(kind, *spec).empty()) {
     return docError(where,
                     kind == Kind::kClusterLoadAssignment ? "spec.cluster_name" : "spec.name",

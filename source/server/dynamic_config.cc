@@ -1,0 +1,121 @@
+#include "source/server/dynamic_config.h"
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "source/xds/ads_client.h"
+
+namespace portico::server {
+
+namespace {
+// The name of a resource, or an error if the payload is not of `type_url`.
+absl::StatusOr<std::string> resourceName(const std::string& type_url,
+                                         const google::protobuf::Any& any) {
+  if (any.type_url() != type_url) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("resource of type ", any.type_url(), " in a ", type_url, " response"));
+  }
+  auto parse = [&](auto& message) -> absl::StatusOr<std::string> {
+    if (!any.UnpackTo(&message)) return absl::InvalidArgumentError("unparsable resource");
+    return std::string(message.name());
+  };
+  if (type_url == xds::kClusterType) {
+    config::v1::Cluster m;
+    return parse(m);
+  }
+  if (type_url == xds::kListenerType) {
+    config::v1::Listener m;
+    return parse(m);
+  }
+  if (type_url == xds::kRouteType) {
+    config::v1::RouteConfiguration m;
+    return parse(m);
+  }
+  if (type_url == xds::kEndpointType) {
+    config::v1::ClusterLoadAssignment m;
+    if (!any.UnpackTo(&m)) return absl::InvalidArgumentError("unparsable resource");
+    return m.cluster_name();
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown resource type ", type_url));
+}
+}  // namespace
+
+absl::StatusOr<DynamicConfig::ByName> DynamicConfig::index(
+    const std::string& type_url, const std::vector<google::protobuf::Any>& resources) const {
+  ByName out;
+  for (size_t i = 0; i < resources.size(); i++) {
+    auto name = resourceName(type_url, resources[i]);
+    if (!name.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("resources[", i, "]: ", name.status().message()));
+    }
+    if (name->empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("resources[", i, "].name: must not be empty"));
+    }
+    if (!out.emplace(*name, resources[i]).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("resources[", i, "].name: duplicate resource '", *name, "'"));
+    }
+  }
+  return out;
+}
+
+config::v1::Bootstrap DynamicConfig::merge(const std::map<std::string, ByName>& by_type,
+                                           std::vector<std::string>* warming) const {
+  config::v1::Bootstrap merged = bootstrap_;
+  auto* sr = merged.mutable_static_resources();
+  auto find = [&](const char* type) -> const ByName* {
+    auto it = by_type.find(type);
+    return it == by_type.end() ? nullptr : &it->second;
+  };
+  const ByName* endpoints = find(xds::kEndpointType);
+  if (const ByName* clusters = find(xds::kClusterType)) {
+    for (const auto& [name, any] : *clusters) {
+      config::v1::Cluster* c = sr->add_clusters();
+      any.UnpackTo(c);
+      if (endpoints != nullptr) {
+        auto it = endpoints->find(name);
+        if (it != endpoints->end()) it->second.UnpackTo(c->mutable_load_assignment());
+      }
+    }
+  }
+  absl::flat_hash_set<std::string> route_names;
+  for (const auto& rc : sr->route_configs()) route_names.insert(rc.name());
+  if (const ByName* routes = find(xds::kRouteType)) {
+    for (const auto& [name, any] : *routes) {
+      any.UnpackTo(sr->add_route_configs());
+      route_names.insert(name);
+    }
+  }
+  if (const ByName* listeners = find(xds::kListenerType)) {
+    for (const auto& [name, any] : *listeners) {
+      config::v1::Listener l;
+      any.UnpackTo(&l);
+      if (l.http().route_config_name().empty() ||
+          route_names.contains(l.http().route_config_name())) {
+        *sr->add_listeners() = std::move(l);
+      } else if (warming != nullptr) {
+        warming->push_back(name);
+      }
+    }
+  }
+  return merged;
+}
+
+absl::StatusOr<config::v1::Bootstrap> DynamicConfig::tryApply(
+    const std::string& type_url, const std::vector<google::protobuf::Any>& resources) const {
+  auto indexed = index(type_url, resources);
+  if (!indexed.ok()) return indexed.status();
+  std::map<std::string, ByName> next = by_type_;
+  next[type_url] = std::move(*indexed);
+  return merge(next, nullptr);
+}
+
+void DynamicConfig::commit(const std::string& type_url,
+                           const std::vector<google::protobuf::Any>& resources) {
+  auto indexed = index(type_url, resources);
+  if (!indexed.ok()) return;
+  by_type_[type_url] = std::move(*indexed);
+  warming_.clear();
+  merge(by_type_, &warming_);
+}
+
+}  // namespace portico::server

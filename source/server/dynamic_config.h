@@ -1,0 +1,49 @@
+#pragma once
+
+// DynamicConfig: the resources received from the control plane, per type, merged with the
+// bootstrap's static resources into one Bootstrap that buildConfigSnapshot() validates.
+//
+// Dynamic Clusters take their endpoints from the ClusterLoadAssignment of the same name when
+// there is one. A Listener whose route_config_name is not known yet is "warming": left out of
+// the merged config (not an error) until its RouteConfiguration arrives.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "google/protobuf/any.pb.h"
+#include "portico/config/v1/bootstrap.pb.h"
+
+namespace portico::server {
+
+class DynamicConfig {
+ public:
+  explicit DynamicConfig(config::v1::Bootstrap bootstrap) : bootstrap_(std::move(bootstrap)) {}
+
+  // Parses and checks one type's complete set (names present and unique, payload of the
+  // right type). Returns the merged Bootstrap it would give, without changing anything.
+  absl::StatusOr<config::v1::Bootstrap> tryApply(
+      const std::string& type_url, const std::vector<google::protobuf::Any>& resources) const;
+  // Makes the last tryApply() of `type_url` current.
+  void commit(const std::string& type_url, const std::vector<google::protobuf::Any>& resources);
+
+  const std::vector<std::string>& warmingListeners() const { return warming_; }
+  // For /config_dump: every dynamic resource, by type and name.
+  const std::map<std::string, std::map<std::string, google::protobuf::Any>>& resources() const {
+    return by_type_;
+  }
+
+ private:
+  using ByName = std::map<std::string, google::protobuf::Any>;
+  absl::StatusOr<ByName> index(const std::string& type_url,
+                               const std::vector<google::protobuf::Any>& resources) const;
+  config::v1::Bootstrap merge(const std::map<std::string, ByName>& by_type,
+                              std::vector<std::string>* warming) const;
+
+  config::v1::Bootstrap bootstrap_;
+  std::map<std::string, ByName> by_type_;
+  std::vector<std::string> warming_;
+};
+
+}  // namespace portico::server
