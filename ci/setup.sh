@@ -9,8 +9,10 @@ PACKAGES=(
   protobuf-compiler libprotobuf-dev libabsl-dev libyaml-cpp-dev libre2-dev
   node-llhttp libnghttp2-dev android-libboringssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  # tests and demo: real clients
-  python3 curl wrk nghttp2-client
+  # control plane (grpc++, a separate process: OpenSSL there, BoringSSL in the data plane)
+  libgrpc++-dev protobuf-compiler-grpc
+  # tests and demo: real clients, and an independent gRPC peer (python3-grpcio)
+  python3 python3-grpcio python3-protobuf curl wrk nghttp2-client
   # benchmarks (../shared/bench/compare.sh peers)
   nginx-light haproxy
 )

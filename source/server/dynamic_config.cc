@@ -1,6 +1,10 @@
 #include "source/server/dynamic_config.h"
 
+#include <cstring>
+
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "source/xds/ads_client.h"
 
@@ -98,6 +102,40 @@ config::v1::Bootstrap DynamicConfig::merge(const std::map<std::string, ByName>& 
     }
   }
   return merged;
+}
+
+std::string DynamicConfig::describeError(const config::v1::Bootstrap& merged,
+                                        absl::string_view error) const {
+  const auto& sr = merged.static_resources();
+  const auto& st = bootstrap_.static_resources();
+  struct Kind {
+    const char* field;
+    const char* type;
+    int static_count;
+  };
+  const Kind kinds[] = {{"static_resources.clusters[", "Cluster", st.clusters_size()},
+                        {"static_resources.route_configs[", "RouteConfiguration",
+                         st.route_configs_size()},
+                        {"static_resources.listeners[", "Listener", st.listeners_size()}};
+  for (const Kind& k : kinds) {
+    if (!absl::StartsWith(error, k.field)) continue;
+    absl::string_view rest = error.substr(strlen(k.field));
+    size_t close = rest.find(']');
+    int index;
+    if (close == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, close), &index) ||
+        index < k.static_count) {
+      break;  // a static resource: the path is already exact
+    }
+    std::string name;
+    if (k.type == std::string("Cluster")) name = sr.clusters(index).name();
+    if (k.type == std::string("RouteConfiguration")) name = sr.route_configs(index).name();
+    if (k.type == std::string("Listener")) name = sr.listeners(index).name();
+    absl::string_view tail = rest.substr(close + 1);
+    if (absl::StartsWith(tail, ".")) tail.remove_prefix(1);
+    if (absl::StartsWith(tail, ": ")) return absl::StrCat(k.type, " '", name, "'", tail);
+    return absl::StrCat(k.type, " '", name, "': ", tail);
+  }
+  return std::string(error);
 }
 
 absl::StatusOr<config::v1::Bootstrap> DynamicConfig::tryApply(

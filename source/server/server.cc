@@ -100,7 +100,9 @@ absl::Status Server::applyResources(const std::string& type_url,
   auto merged = dynamic_.tryApply(type_url, resources);
   if (!merged.ok()) return merged.status();
   auto snapshot = buildConfigSnapshot(*merged, store_, snapshot_.get());
-  if (!snapshot.ok()) return snapshot.status();
+  if (!snapshot.ok()) {
+    return absl::InvalidArgumentError(dynamic_.describeError(*merged, snapshot.status().message()));
+  }
   dynamic_.commit(type_url, resources);
   snapshot_ = *snapshot;
   for (auto& w : workers_) w->applySnapshot(snapshot_);

@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""A minimal aggregated-discovery server for portico's xDS client tests.
+
+Independent of portico-control: Python's grpcio (Debian python3-grpcio) on one side, portico's
+own nghttp2 client on the other, so the test also shows the wire format is standard gRPC.
+Run with /usr/bin/python3 (where grpcio lives):
+
+    fake_control_plane.py --grpc-port P --http-port Q
+
+The HTTP side (127.0.0.1:Q) steers it: POST /push {"type_url": ..., "version": ...,
+"resources": [<proto JSON>...]} sets a type's resources and pushes them to every stream;
+GET /requests lists the DiscoveryRequests received (JSON); GET /streams counts open streams.
+Prints "READY" when both ports listen.
+"""
+
+import argparse
+import http.server
+import json
+import pathlib
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from concurrent import futures
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+TYPE_PREFIX = "type.googleapis.com/portico.config.v1."
+
+
+def generate_protos():
+    out = tempfile.mkdtemp(prefix="portico-pb-")
+    protos = [str(p.relative_to(REPO / "api")) for p in (REPO / "api").rglob("*.proto")]
+    subprocess.run(["protoc", "-I", str(REPO / "api"), "-I", "/usr/include",
+                    "--python_out=" + out] + protos, check=True, cwd=str(REPO / "api"))
+    sys.path.insert(0, out)
+
+
+generate_protos()
+import grpc  # noqa: E402
+from google.protobuf import any_pb2, json_format  # noqa: E402
+from portico.config.v1 import cluster_pb2, listener_pb2, route_pb2  # noqa: E402
+from portico.service.discovery.v1 import discovery_pb2  # noqa: E402
+
+MESSAGES = {
+    TYPE_PREFIX + "Cluster": cluster_pb2.Cluster,
+    TYPE_PREFIX + "ClusterLoadAssignment": cluster_pb2.ClusterLoadAssignment,
+    TYPE_PREFIX + "Listener": listener_pb2.Listener,
+    TYPE_PREFIX + "RouteConfiguration": route_pb2.RouteConfiguration,
+}
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.resources = {}   # type_url -> (version, [Any])
+        self.requests = []
+        self.streams = []
+        self.nonce = 0
+
+    def response(self, type_url):
+        with self.lock:
+            version, resources = self.resources[type_url]
+            self.nonce += 1
+            return discovery_pb2.DiscoveryResponse(
+                version_info=version, type_url=type_url, nonce=str(self.nonce),
+                resources=resources)
+
+
+STATE = State()
+
+
+def ads(request_iterator, context):
+    events = queue.Queue()
+    with STATE.lock:
+        STATE.streams.append(events)
+
+    def read():
+        try:
+            for request in request_iterator:
+                with STATE.lock:
+                    STATE.requests.append(json_format.MessageToDict(
+                        request, preserving_proto_field_name=True))
+                if not request.response_nonce:
+                    events.put(("subscribe", request.type_url, request.version_info))
+        except grpc.RpcError:
+            pass
+        events.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        while True:
+            event = events.get()
+            if event is None:
+                return
+            kind, type_url = event[0], event[1]
+            with STATE.lock:
+                known = STATE.resources.get(type_url)
+            if known is None:
+                continue
+            if kind == "subscribe" and event[2] == known[0]:
+                continue  # the client already has this version
+            yield STATE.response(type_url)
+    finally:
+        with STATE.lock:
+            STATE.streams.remove(events)
+
+
+class Control(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        with STATE.lock:
+            if self.path == "/requests":
+                return self.reply(200, STATE.requests)
+            if self.path == "/streams":
+                return self.reply(200, {"streams": len(STATE.streams)})
+        self.reply(404, {})
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        if self.path != "/push":
+            return self.reply(404, {})
+        type_url = body["type_url"]
+        resources = []
+        for item in body["resources"]:
+            packed = any_pb2.Any()
+            if item.get("@raw_type_url"):  # a deliberately wrong payload, for NACK tests
+                packed.type_url = item["@raw_type_url"]
+                packed.value = b"\x0a\x03bad"
+            else:
+                packed.Pack(json_format.ParseDict(item, MESSAGES[type_url]()))
+            resources.append(packed)
+        with STATE.lock:
+            STATE.resources[type_url] = (body["version"], resources)
+            streams = list(STATE.streams)
+        for events in streams:
+            events.put(("push", type_url))
+        self.reply(200, {"pushed_to": len(streams)})
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--grpc-port", type=int, required=True)
+    parser.add_argument("--http-port", type=int, required=True)
+    args = parser.parse_args()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+    handler = grpc.method_handlers_generic_handler(
+        "portico.service.discovery.v1.AggregatedDiscoveryService",
+        {"StreamAggregatedResources": grpc.stream_stream_rpc_method_handler(
+            ads, request_deserializer=discovery_pb2.DiscoveryRequest.FromString,
+            response_serializer=discovery_pb2.DiscoveryResponse.SerializeToString)})
+    server.add_generic_rpc_handlers((handler,))
+    server.add_insecure_port("127.0.0.1:%d" % args.grpc_port)
+    server.start()
+    control = http.server.ThreadingHTTPServer(("127.0.0.1", args.http_port), Control)
+    threading.Thread(target=control.serve_forever, daemon=True).start()
+    print("READY", flush=True)
+    server.wait_for_termination()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""Live configuration over the discovery stream: portico's own gRPC client (nghttp2) against
+an independent gRPC server (Python grpcio, fake_control_plane.py). Resources are pushed,
+ACKed or NACKed; traffic follows every accepted change, and keeps flowing through a NACK, a
+control-plane outage and 50 pushes under load."""
+
+import json
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from harness import (INTEGRATION_DIR, ManagedProcess, PorticoTestCase, RawConnection,
+                     address, bootstrap, connection_refused, free_port, http_get, listener,
+                     wait_until)
+
+TYPE = "type.googleapis.com/portico.config.v1."
+SYSTEM_PYTHON = "/usr/bin/python3"  # where Debian's python3-grpcio lives
+
+
+class FakeControlPlane(ManagedProcess):
+    def __init__(self, log_dir, grpc_port=None):
+        self.grpc_port = grpc_port or free_port()
+        self.http_port = free_port()
+        super().__init__("control-plane", [SYSTEM_PYTHON, INTEGRATION_DIR /
+                                           "fake_control_plane.py", "--grpc-port",
+                                           self.grpc_port, "--http-port", self.http_port],
+                         log_dir)
+        wait_until(lambda: self._ready(), 20, message="fake control plane READY")
+
+    def _ready(self):
+        if not self.running():
+            raise RuntimeError("fake control plane exited: %s" % self.output())
+        return "READY" in self.output()
+
+    def _call(self, path, body=None):
+        request = urllib.request.Request("http://127.0.0.1:%d%s" % (self.http_port, path),
+                                         data=None if body is None else json.dumps(body).encode(),
+                                         method="GET" if body is None else "POST")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+
+    def push(self, kind, version, resources):
+        return self._call("/push", {"type_url": TYPE + kind, "version": version,
+                                    "resources": resources})
+
+    def requests(self):
+        return self._call("/requests")
+
+    def streams(self):
+        return self._call("/streams")["streams"]
+
+
+def routes(body_or_cluster, name="r1"):
+    action = ({"direct_response": {"status": 200, "body": body_or_cluster}}
+              if body_or_cluster.startswith("say:") else {"route": {"cluster": body_or_cluster}})
+    return {"name": name, "virtual_hosts": [{"name": "all", "domains": ["*"],
+                                             "routes": [{"match": {"prefix": "/"}, **action}]}]}
+
+
+class XdsTest(PorticoTestCase):
+    def start(self):
+        env = self.new_env()
+        self.cp = FakeControlPlane(env.dir)
+        env.processes.append(self.cp)
+        self.upstreams = [env.start_upstream("u1"), env.start_upstream("u2")]
+        self.dyn_port = free_port()
+        static = listener("static", free_port(),
+                          [{"name": "s", "domains": ["*"], "routes": [
+                              {"match": {"prefix": "/"},
+                               "direct_response": {"status": 200, "body": "static"}}]}])
+        config = bootstrap([static], [])
+        config["node"] = {"id": "proxy-1", "cluster": "edge"}
+        config["dynamic_resources"] = {"control_plane": [address(self.cp.grpc_port)]}
+        self.proxy = env.start_portico(config)
+        wait_until(lambda: self.cp.streams() == 1, 10, message="portico's stream")
+        return env
+
+    def push_all(self, version="v1", route="backend", weights=(1, 1)):
+        self.cp.push("Cluster", version, [{"name": "backend", "connect_timeout": "1s"}])
+        self.cp.push("ClusterLoadAssignment", version, [{
+            "cluster_name": "backend",
+            "endpoints": [{"address": address(u.port), "load_balancing_weight": w}
+                          for u, w in zip(self.upstreams, weights)]}])
+        self.cp.push("Listener", version, [{"name": "dynamic", "address": address(self.dyn_port),
+                                            "http": {"route_config_name": "r1"}}])
+        self.cp.push("RouteConfiguration", version, [routes(route)])
+
+    def acked(self, kind, version):
+        return any(r.get("type_url") == TYPE + kind and r.get("version_info") == version and
+                   r.get("response_nonce") and "error_detail" not in r
+                   for r in self.cp.requests())
+
+    def get(self, path="/echo"):
+        return http_get(self.dyn_port, path)
+
+    def test_resources_are_acked_and_served(self):
+        self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        response = self.get()
+        self.assertEqual(response.status, 200)
+        self.assertIn(response.header("x-upstream"), ("u1", "u2"))
+        dump = json.loads(self.proxy.admin_get("/config_dump").body)
+        self.assertTrue(dump["dynamic"]["connected"])
+        for kind in ("Cluster", "ClusterLoadAssignment", "Listener", "RouteConfiguration"):
+            self.assertEqual(dump["dynamic"]["types"][TYPE + kind]["version"], "v1")
+        self.assertEqual(dump["active"]["static_resources"]["listeners"][1]["name"], "dynamic")
+
+    def test_route_change_applies_to_open_keepalive_connection(self):
+        self.start()
+        self.push_all(route="say:one")
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        with RawConnection(self.dyn_port) as conn:
+            self.assertEqual(conn.request("GET", "/").body, b"say:one")
+            self.cp.push("RouteConfiguration", "v2", [routes("say:two")])
+            wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="v2 ACK")
+            time.sleep(0.1)  # the snapshot is posted to the workers
+            self.assertEqual(conn.request("GET", "/").body, b"say:two")
+
+    def test_invalid_resource_is_nacked_and_old_config_stays(self):
+        self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        self.cp.push("RouteConfiguration", "v2", [routes("no_such_cluster")])
+        nack = wait_until(lambda: [r for r in self.cp.requests() if "error_detail" in r], 5,
+                          message="a NACK")[0]
+        self.assertEqual(nack["version_info"], "v1")  # keeps the previous version
+        self.assertIn("no_such_cluster", nack["error_detail"]["message"])
+        self.assertIn("RouteConfiguration 'r1'", nack["error_detail"]["message"])
+        self.assertEqual(self.get().status, 200)
+        dump = json.loads(self.proxy.admin_get("/config_dump").body)
+        state = dump["dynamic"]["types"][TYPE + "RouteConfiguration"]
+        self.assertEqual(state["version"], "v1")
+        self.assertIn("no_such_cluster", state["last_nack_error"])
+
+    def test_control_plane_outage_keeps_serving_then_resubscribes(self):
+        env = self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        grpc_port = self.cp.grpc_port
+        self.cp.kill()
+        for _ in range(20):
+            self.assertEqual(self.get().status, 200)
+        self.cp = FakeControlPlane(env.dir, grpc_port=grpc_port)
+        env.processes.append(self.cp)
+        wait_until(lambda: self.cp.streams() == 1, 15, message="reconnect")
+        subscriptions = wait_until(
+            lambda: [r for r in self.cp.requests() if not r.get("response_nonce")], 5,
+            message="resubscription")
+        self.assertEqual({r["version_info"] for r in subscriptions}, {"v1"})
+
+    def test_listener_removal_closes_its_port(self):
+        self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        self.assertEqual(self.get().status, 200)
+        self.cp.push("Listener", "v2", [])
+        wait_until(lambda: connection_refused(self.dyn_port), 5, message="listener closed")
+        self.assertEqual(http_get(self.proxy.port, "/").status, 200)  # static one stays
+
+    def test_fifty_pushes_under_load_fail_no_request(self):
+        self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        failures, done, count = [], threading.Event(), [0]
+
+        def load():
+            with RawConnection(self.dyn_port, timeout=5) as conn:
+                while not done.is_set():
+                    response = conn.request("GET", "/echo")
+                    count[0] += 1
+                    if response.status != 200:
+                        failures.append(response.status)
+
+        threads = [threading.Thread(target=load) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            for i in range(2, 52):
+                weights = (1 + i % 3, 1 + (i + 1) % 3)
+                self.cp.push("ClusterLoadAssignment", "v%d" % i, [{
+                    "cluster_name": "backend",
+                    "endpoints": [{"address": address(u.port), "load_balancing_weight": w}
+                                  for u, w in zip(self.upstreams, weights)]}])
+                self.cp.push("RouteConfiguration", "v%d" % i, [routes("backend")])
+                time.sleep(0.02)
+            wait_until(lambda: self.acked("RouteConfiguration", "v51"), 10, message="last ACK")
+        finally:
+            done.set()
+            for t in threads:
+                t.join(10)
+        self.assertEqual(failures, [])
+        self.assertGreater(count[0], 100)
