@@ -76,7 +76,7 @@ absl::Status Server::initialize() {
       servers.push_back(*address);
     }
     ads_ = std::make_unique<xds::AdsClient>(*dispatcher_, std::move(servers), bootstrap_.node(),
-                                            *this);
+                                            *this, bootstrap_.dynamic_resources().delta());
     ads_->start();
   }
   for (const auto& l : snapshot_->listeners) {

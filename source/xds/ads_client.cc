@@ -6,8 +6,10 @@
 namespace portico::xds {
 
 namespace {
-constexpr char kMethod[] =
+constexpr char kSotwMethod[] =
     "/portico.service.discovery.v1.AggregatedDiscoveryService/StreamAggregatedResources";
+constexpr char kDeltaMethod[] =
+    "/portico.service.discovery.v1.AggregatedDiscoveryService/DeltaAggregatedResources";
 constexpr std::chrono::milliseconds kInitialBackoff{250};
 constexpr std::chrono::milliseconds kMaxBackoff{10000};
 // Make-before-break: clusters and endpoints before the listeners and routes that use them.
@@ -17,13 +19,14 @@ constexpr int kInvalidArgument = 3;
 }  // namespace
 
 AdsClient::AdsClient(event::Dispatcher& dispatcher, std::vector<network::Address> servers,
-                     config::v1::Node node, ConfigApplier& applier)
+                     config::v1::Node node, ConfigApplier& applier, bool delta)
     : dispatcher_(dispatcher),
       servers_(std::move(servers)),
       node_(std::move(node)),
       applier_(applier),
       backoff_(kInitialBackoff),
-      rng_(std::random_device{}()) {
+      rng_(std::random_device{}()),
+      delta_(delta) {
   for (const char* type : kSubscriptionOrder) types_[type];
 }
 
@@ -38,7 +41,8 @@ void AdsClient::connect() {
   if (servers_.empty()) return;
   const network::Address& server = servers_[next_server_++ % servers_.size()];
   current_server_ = server.asString();
-  stream_ = std::make_unique<GrpcStream>(dispatcher_, server, kMethod, *this);
+  stream_ = std::make_unique<GrpcStream>(dispatcher_, server,
+                                         delta_ ? kDeltaMethod : kSotwMethod, *this);
   stream_->start();
 }
 
@@ -47,6 +51,10 @@ void AdsClient::onStreamReady() {
   // Resubscribe with what we hold: the server can skip resending unchanged types.
   bool first = true;
   for (const char* type : kSubscriptionOrder) {
+    if (delta_) {
+      sendDeltaRequest(type, "", "", /*initial=*/true);
+      continue;
+    }
     service::discovery::v1::DiscoveryRequest request;
     request.set_type_url(type);
     request.set_version_info(types_[type].accepted_version);
@@ -71,14 +79,88 @@ void AdsClient::sendRequest(const std::string& type_url, const std::string& vers
   stream_->send(request);
 }
 
+void AdsClient::sendDeltaRequest(const std::string& type_url, const std::string& nonce,
+                                 const std::string& error, bool initial) {
+  service::discovery::v1::DeltaDiscoveryRequest request;
+  request.set_type_url(type_url);
+  request.set_response_nonce(nonce);
+  if (initial) {
+    // Wildcard subscription; on reconnect, what we hold so unchanged resources are not resent.
+    if (type_url == kClusterType) *request.mutable_node() = node_;
+    for (const auto& [name, held] : types_[type_url].resources) {
+      (*request.mutable_initial_resource_versions())[name] = held.first;
+    }
+  }
+  if (!error.empty()) {
+    request.mutable_error_detail()->set_code(kInvalidArgument);
+    request.mutable_error_detail()->set_message(error);
+  }
+  stream_->send(request);
+}
+
 void AdsClient::onMessage(absl::string_view message) {
+  backoff_ = kInitialBackoff;
+  if (delta_) {
+    onDeltaResponse(message);
+  } else {
+    onSotwResponse(message);
+  }
+}
+
+absl::Status AdsClient::apply(TypeState& state, const std::string& type_url,
+                              const std::vector<google::protobuf::Any>& resources,
+                              const std::string& version) {
+  absl::Status status = applier_.applyResources(type_url, resources, version);
+  if (status.ok()) {
+    state.accepted_version = version;
+    state.last_error.clear();
+    state.acks++;
+  } else {
+    state.last_error = std::string(status.message());
+    state.last_error_time = std::chrono::system_clock::now();
+    state.nacks++;
+    PORTICO_LOG(kWarn, "xds: rejected %s version %s: %s", type_url, version, state.last_error);
+  }
+  return status;
+}
+
+void AdsClient::onDeltaResponse(absl::string_view message) {
+  service::discovery::v1::DeltaDiscoveryResponse response;
+  if (!response.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
+    PORTICO_LOG(kWarn, "xds: unparsable DeltaDiscoveryResponse (%d bytes)",
+                static_cast<int>(message.size()));
+    return;
+  }
+  auto it = types_.find(response.type_url());
+  if (it == types_.end()) {
+    sendDeltaRequest(response.type_url(), response.nonce(),
+                     absl::StrCat("unknown resource type ", response.type_url()), false);
+    return;
+  }
+  TypeState& state = it->second;
+  state.last_nonce = response.nonce();
+  // The next complete set: what we hold, plus changes, minus removals. Applied as a whole so
+  // validation sees references across resources; kept only if accepted.
+  auto next = state.resources;
+  for (const auto& r : response.resources()) next[r.name()] = {r.version(), r.resource()};
+  for (const std::string& name : response.removed_resources()) next.erase(name);
+  std::vector<google::protobuf::Any> resources;
+  resources.reserve(next.size());
+  for (const auto& [name, held] : next) resources.push_back(held.second);
+  absl::Status status = apply(state, response.type_url(), resources,
+                              response.system_version_info());
+  if (status.ok()) state.resources = std::move(next);
+  sendDeltaRequest(response.type_url(), response.nonce(),
+                   status.ok() ? "" : std::string(status.message()), false);
+}
+
+void AdsClient::onSotwResponse(absl::string_view message) {
   service::discovery::v1::DiscoveryResponse response;
   if (!response.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
     PORTICO_LOG(kWarn, "xds: unparsable DiscoveryResponse (%d bytes)",
                 static_cast<int>(message.size()));
     return;
   }
-  backoff_ = kInitialBackoff;
   auto it = types_.find(response.type_url());
   if (it == types_.end()) {
     // A type we did not ask for: NACK it so the server sees the problem.
@@ -90,21 +172,10 @@ void AdsClient::onMessage(absl::string_view message) {
   state.last_nonce = response.nonce();
   std::vector<google::protobuf::Any> resources(response.resources().begin(),
                                                response.resources().end());
-  absl::Status status = applier_.applyResources(response.type_url(), resources,
-                                                response.version_info());
-  if (status.ok()) {
-    state.accepted_version = response.version_info();
-    state.last_error.clear();
-    state.acks++;
-    sendRequest(response.type_url(), state.accepted_version, response.nonce(), "");
-  } else {
-    state.last_error = std::string(status.message());
-    state.last_error_time = std::chrono::system_clock::now();
-    state.nacks++;
-    PORTICO_LOG(kWarn, "xds: rejected %s version %s: %s", response.type_url(),
-                response.version_info(), state.last_error);
-    sendRequest(response.type_url(), state.accepted_version, response.nonce(), state.last_error);
-  }
+  absl::Status status = apply(state, response.type_url(), resources, response.version_info());
+  // ACK echoes the new version; NACK echoes the nonce with the version we keep.
+  sendRequest(response.type_url(), state.accepted_version, response.nonce(),
+              status.ok() ? "" : std::string(status.message()));
 }
 
 void AdsClient::onStreamClosed(int grpc_status, absl::string_view message) {

@@ -42,6 +42,8 @@ class ConfigApplier {
 
 struct TypeState {
   std::string accepted_version;
+  // Delta protocol: the resources held, with their versions.
+  std::map<std::string, std::pair<std::string, google::protobuf::Any>> resources;
   std::string last_nonce;
   std::string last_error;  // empty when the last response was ACKed
   std::chrono::system_clock::time_point last_error_time;
@@ -51,8 +53,9 @@ struct TypeState {
 
 class AdsClient : public GrpcStreamCallbacks {
  public:
+  // `delta`: use DeltaAggregatedResources (incremental) instead of state of the world.
   AdsClient(event::Dispatcher& dispatcher, std::vector<network::Address> servers,
-            config::v1::Node node, ConfigApplier& applier);
+            config::v1::Node node, ConfigApplier& applier, bool delta = false);
   ~AdsClient() override;
 
   void start();
@@ -70,6 +73,14 @@ class AdsClient : public GrpcStreamCallbacks {
   void scheduleReconnect();
   void sendRequest(const std::string& type_url, const std::string& version,
                    const std::string& nonce, const std::string& error);
+  void sendDeltaRequest(const std::string& type_url, const std::string& nonce,
+                        const std::string& error, bool initial);
+  void onSotwResponse(absl::string_view message);
+  void onDeltaResponse(absl::string_view message);
+  // Applies `resources` as the complete set of `type_url`; records the outcome.
+  absl::Status apply(TypeState& state, const std::string& type_url,
+                     const std::vector<google::protobuf::Any>& resources,
+                     const std::string& version);
 
   event::Dispatcher& dispatcher_;
   std::vector<network::Address> servers_;
@@ -82,6 +93,7 @@ class AdsClient : public GrpcStreamCallbacks {
   std::chrono::milliseconds backoff_;
   std::mt19937_64 rng_;
   std::map<std::string, TypeState> types_;
+  bool delta_;
 };
 
 }  // namespace portico::xds

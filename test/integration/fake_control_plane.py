@@ -9,7 +9,9 @@ Run with /usr/bin/python3 (where grpcio lives):
 
 The HTTP side (127.0.0.1:Q) steers it: POST /push {"type_url": ..., "version": ...,
 "resources": [<proto JSON>...]} sets a type's resources and pushes them to every stream;
-GET /requests lists the DiscoveryRequests received (JSON); GET /streams counts open streams.
+GET /requests lists the (Delta)DiscoveryRequests received (JSON); GET /streams counts open
+streams. Both the state-of-the-world and the delta (incremental) methods are served; in delta,
+a resource's version is the version of the push that last changed it.
 Prints "READY" when both ports listen.
 """
 
@@ -106,6 +108,64 @@ def ads(request_iterator, context):
             STATE.streams.remove(events)
 
 
+def resource_name(type_url, packed):
+    message = MESSAGES[type_url]()
+    packed.Unpack(message)
+    return message.cluster_name if type_url.endswith("ClusterLoadAssignment") else message.name
+
+
+def delta_ads(request_iterator, context):
+    """Incremental variant: per stream, what each type's resources were sent at."""
+    events = queue.Queue()
+    sent = {}  # type_url -> {name: version}
+    with STATE.lock:
+        STATE.streams.append(events)
+
+    def read():
+        try:
+            for request in request_iterator:
+                with STATE.lock:
+                    STATE.requests.append(json_format.MessageToDict(
+                        request, preserving_proto_field_name=True))
+                if not request.response_nonce:
+                    events.put(("subscribe", request.type_url,
+                                dict(request.initial_resource_versions)))
+        except grpc.RpcError:
+            pass
+        events.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        while True:
+            event = events.get()
+            if event is None:
+                return
+            kind, type_url = event[0], event[1]
+            if kind == "subscribe":
+                sent[type_url] = event[2]
+            with STATE.lock:
+                known = STATE.resources.get(type_url)
+                if known is None:
+                    continue
+                version, resources = known
+                have = sent.setdefault(type_url, {})
+                current = {resource_name(type_url, r): r for r in resources}
+                changed = [discovery_pb2.Resource(name=n, version=version, resource=r)
+                           for n, r in current.items() if have.get(n) != version]
+                removed = [n for n in have if n not in current]
+                if not changed and not removed:
+                    continue
+                STATE.nonce += 1
+                response = discovery_pb2.DeltaDiscoveryResponse(
+                    system_version_info=version, type_url=type_url, nonce=str(STATE.nonce),
+                    resources=changed, removed_resources=removed)
+                sent[type_url] = {n: version for n in current}
+            yield response
+    finally:
+        with STATE.lock:
+            STATE.streams.remove(events)
+
+
 class Control(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -158,7 +218,10 @@ def main():
         "portico.service.discovery.v1.AggregatedDiscoveryService",
         {"StreamAggregatedResources": grpc.stream_stream_rpc_method_handler(
             ads, request_deserializer=discovery_pb2.DiscoveryRequest.FromString,
-            response_serializer=discovery_pb2.DiscoveryResponse.SerializeToString)})
+            response_serializer=discovery_pb2.DiscoveryResponse.SerializeToString),
+         "DeltaAggregatedResources": grpc.stream_stream_rpc_method_handler(
+            delta_ads, request_deserializer=discovery_pb2.DeltaDiscoveryRequest.FromString,
+            response_serializer=discovery_pb2.DeltaDiscoveryResponse.SerializeToString)})
     server.add_generic_rpc_handlers((handler,))
     server.add_insecure_port("127.0.0.1:%d" % args.grpc_port)
     server.start()

@@ -59,6 +59,8 @@ def routes(body_or_cluster, name="r1"):
 
 
 class XdsTest(PorticoTestCase):
+    delta = False
+
     def start(self):
         env = self.new_env()
         self.cp = FakeControlPlane(env.dir)
@@ -71,7 +73,8 @@ class XdsTest(PorticoTestCase):
                                "direct_response": {"status": 200, "body": "static"}}]}])
         config = bootstrap([static], [])
         config["node"] = {"id": "proxy-1", "cluster": "edge"}
-        config["dynamic_resources"] = {"control_plane": [address(self.cp.grpc_port)]}
+        config["dynamic_resources"] = {"control_plane": [address(self.cp.grpc_port)],
+                                       "delta": self.delta}
         self.proxy = env.start_portico(config)
         wait_until(lambda: self.cp.streams() == 1, 10, message="portico's stream")
         return env
@@ -87,9 +90,10 @@ class XdsTest(PorticoTestCase):
         self.cp.push("RouteConfiguration", version, [routes(route)])
 
     def acked(self, kind, version):
-        return any(r.get("type_url") == TYPE + kind and r.get("version_info") == version and
-                   r.get("response_nonce") and "error_detail" not in r
-                   for r in self.cp.requests())
+        dump = json.loads(self.proxy.admin_get("/config_dump").body)
+        return dump["dynamic"]["types"][TYPE + kind]["version"] == version and any(
+            r.get("type_url") == TYPE + kind and r.get("response_nonce") and
+            "error_detail" not in r for r in self.cp.requests())
 
     def get(self, path="/echo"):
         return http_get(self.dyn_port, path)
@@ -125,7 +129,8 @@ class XdsTest(PorticoTestCase):
         self.cp.push("RouteConfiguration", "v2", [routes("no_such_cluster")])
         nack = wait_until(lambda: [r for r in self.cp.requests() if "error_detail" in r], 5,
                           message="a NACK")[0]
-        self.assertEqual(nack["version_info"], "v1")  # keeps the previous version
+        if not self.delta:
+            self.assertEqual(nack["version_info"], "v1")  # keeps the previous version
         self.assertIn("no_such_cluster", nack["error_detail"]["message"])
         self.assertIn("RouteConfiguration 'r1'", nack["error_detail"]["message"])
         self.assertEqual(self.get().status, 200)
@@ -148,7 +153,13 @@ class XdsTest(PorticoTestCase):
         subscriptions = wait_until(
             lambda: [r for r in self.cp.requests() if not r.get("response_nonce")], 5,
             message="resubscription")
-        self.assertEqual({r["version_info"] for r in subscriptions}, {"v1"})
+        if self.delta:
+            # Delta resubscribes with the versions of the resources it holds.
+            held = [r.get("initial_resource_versions", {}) for r in subscriptions]
+            self.assertIn({"r1": "v1"}, held)
+            self.assertIn({"backend": "v1"}, held)
+        else:
+            self.assertEqual({r["version_info"] for r in subscriptions}, {"v1"})
 
     def test_listener_removal_closes_its_port(self):
         self.start()
@@ -192,3 +203,20 @@ class XdsTest(PorticoTestCase):
                 t.join(10)
         self.assertEqual(failures, [])
         self.assertGreater(count[0], 100)
+
+
+class DeltaXdsTest(XdsTest):
+    """The same scenarios over the incremental protocol."""
+    delta = True
+
+    def test_removed_resource_is_withdrawn(self):
+        self.start()
+        self.push_all(route="say:one")
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        self.cp.push("RouteConfiguration", "v2", [routes("say:one"), routes("say:x", "r2")])
+        wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="v2 ACK")
+        self.cp.push("RouteConfiguration", "v3", [routes("say:one")])
+        wait_until(lambda: self.acked("RouteConfiguration", "v3"), 5, message="v3 ACK")
+        dump = json.loads(self.proxy.admin_get("/config_dump").body)
+        names = [rc["name"] for rc in dump["active"]["static_resources"]["route_configs"]]
+        self.assertEqual(names, ["r1"])
