@@ -79,8 +79,11 @@ class ConfigSnapshotTest : public ::testing::Test {
     return *b.mutable_static_resources()->mutable_clusters(i);
   }
   config::v1::Route& inlineRoute(Bootstrap& b) {
-    return *listener(b).mutable_http()->mutable_route_config()->mutable_virtual_hosts(0)->mutable_routes(
-        0);
+    return *listener(b)
+                .mutable_http()
+                ->mutable_route_config()
+                ->mutable_virtual_hosts(0)
+                ->mutable_routes(0);
   }
   // Adds a copy of listener 0 on another port.
   config::v1::Listener& addListener(Bootstrap& b, const std::string& name, uint32_t port) {
@@ -148,17 +151,17 @@ TEST_F(ConfigSnapshotTest, EndpointPortOutOfRangeOrZero) {
 }
 
 TEST_F(ConfigSnapshotTest, NonNumericAddresses) {
-  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
-              listener(b).mutable_address()->set_address("localhost");
-            }),
-            "static_resources.listeners[0].address.address: 'localhost' is not a numeric IP "
-            "address");
-  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
-              cluster(b).mutable_load_assignment()->mutable_endpoints(0)->mutable_address()->set_address(
-                  "backend.internal");
-            }),
-            "static_resources.clusters[0].load_assignment.endpoints[0].address.address: "
-            "'backend.internal' is not a numeric IP address");
+  EXPECT_EQ(
+      errorAfter([&](Bootstrap& b) { listener(b).mutable_address()->set_address("localhost"); }),
+      "static_resources.listeners[0].address.address: 'localhost' is not a numeric IP "
+      "address");
+  EXPECT_EQ(
+      errorAfter([&](Bootstrap& b) {
+        cluster(b).mutable_load_assignment()->mutable_endpoints(0)->mutable_address()->set_address(
+            "backend.internal");
+      }),
+      "static_resources.clusters[0].load_assignment.endpoints[0].address.address: "
+      "'backend.internal' is not a numeric IP address");
   EXPECT_THAT(errorAfter([&](Bootstrap& b) {
                 b.mutable_admin()->mutable_address()->set_address("admin.local");
               }),
@@ -168,10 +171,9 @@ TEST_F(ConfigSnapshotTest, NonNumericAddresses) {
 }
 
 TEST_F(ConfigSnapshotTest, DuplicateCluster) {
-  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
-              *b.mutable_static_resources()->add_clusters() = cluster(b);
-            }),
-            "static_resources.clusters[1].name: duplicate cluster 'backend'");
+  EXPECT_EQ(
+      errorAfter([&](Bootstrap& b) { *b.mutable_static_resources()->add_clusters() = cluster(b); }),
+      "static_resources.clusters[1].name: duplicate cluster 'backend'");
 }
 
 TEST_F(ConfigSnapshotTest, ClusterNameMustBeSetAndMatchTheLoadAssignment) {
@@ -203,9 +205,7 @@ TEST_F(ConfigSnapshotTest, ListenersOnPortZeroMayRepeat) {
 }
 
 TEST_F(ConfigSnapshotTest, RouteNamingAnUnknownCluster) {
-  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
-              inlineRoute(b).mutable_route()->set_cluster("nope");
-            }),
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) { inlineRoute(b).mutable_route()->set_cluster("nope"); }),
             "static_resources.listeners[0].http.route_config: route names unknown cluster 'nope'");
   EXPECT_EQ(errorAfter([&](Bootstrap& b) {
               b.mutable_static_resources()
@@ -265,9 +265,8 @@ TEST_F(ConfigSnapshotTest, NegativeTimeoutsNameTheirField) {
             "static_resources.listeners[0].http.request_headers_timeout: must not be negative");
   EXPECT_EQ(errorAfter([&](Bootstrap& b) { negative(b.mutable_drain_timeout()); }),
             "drain_timeout: must not be negative");
-  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
-              negative(inlineRoute(b).mutable_route()->mutable_timeout());
-            }),
+  EXPECT_EQ(errorAfter(
+                [&](Bootstrap& b) { negative(inlineRoute(b).mutable_route()->mutable_timeout()); }),
             "static_resources.listeners[0].http.route_config.virtual_hosts[0].routes[0].route."
             "timeout: must be a non-negative duration");
 }
@@ -309,11 +308,11 @@ TEST_F(ConfigSnapshotTest, BadAccessLogFormatCommand) {
 }
 
 TEST_F(ConfigSnapshotTest, UnopenableAccessLogPath) {
-  EXPECT_THAT(errorAfter([&](Bootstrap& b) {
-                listener(b).mutable_http()->mutable_access_log()->set_path(
-                    "/nonexistent-dir/access.log");
-              }),
-              HasSubstr("static_resources.listeners[0].http.access_log.path: "));
+  EXPECT_THAT(
+      errorAfter([&](Bootstrap& b) {
+        listener(b).mutable_http()->mutable_access_log()->set_path("/nonexistent-dir/access.log");
+      }),
+      HasSubstr("static_resources.listeners[0].http.access_log.path: "));
 }
 
 TEST_F(ConfigSnapshotTest, HttpLimitsAreBounded) {

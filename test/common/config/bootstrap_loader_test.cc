@@ -113,8 +113,9 @@ TEST(DurationTest, NegativeIsRefusedNamingTheField) {
 
 TEST(DurationTest, MoreThanAYearIsRefused) {
   EXPECT_TRUE(toMilliseconds(duration(365LL * 24 * 3600, 0), "f").ok());
-  EXPECT_THAT(std::string(toMilliseconds(duration(365LL * 24 * 3600 + 1, 0), "f").status().message()),
-              HasSubstr("at most one year"));
+  EXPECT_THAT(
+      std::string(toMilliseconds(duration(365LL * 24 * 3600 + 1, 0), "f").status().message()),
+      HasSubstr("at most one year"));
 }
 
 }  // namespace

@@ -62,7 +62,8 @@ TEST(YamlToJsonTest, DISABLED_NumberLikeScalarsAlwaysGiveValidJson) {
 }
 
 TEST(YamlToJsonTest, NestedMapsAndSequencesKeepTheirOrder) {
-  EXPECT_EQ(toJson(R"(
+  EXPECT_EQ(
+      toJson(R"(
 z: {y: {x: deep}}
 list:
 - 1
@@ -72,7 +73,7 @@ list:
 - {}
 a: last
 )"),
-            R"({"z":{"y":{"x":"deep"}},"list":[1,"two",{"k":"v","n":["a","b"]},[],{}],"a":"last"})");
+      R"({"z":{"y":{"x":"deep"}},"list":[1,"two",{"k":"v","n":["a","b"]},[],{}],"a":"last"})");
 }
 
 TEST(YamlToJsonTest, StringsAreEscaped) {

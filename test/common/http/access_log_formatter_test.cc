@@ -1,5 +1,3 @@
-#include "source/common/access_log/formatter.h"
-
 #include <chrono>
 #include <string>
 
@@ -9,6 +7,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "source/common/access_log/formatter.h"
 #include "source/common/http/stream_info.h"
 
 namespace portico::access_log {
@@ -201,7 +200,9 @@ TEST_F(FormatterTest, JsonLineHasTheFixedKeys) {
 }
 
 TEST_F(FormatterTest, JsonEscapesQuotesBackslashesAndControlCharacters) {
-  const std::string nasty = "a\"b\\c\td\x01" "e\nf\x1f";
+  const std::string nasty =
+      "a\"b\\c\td\x01"
+      "e\nf\x1f";
   request_.headers.set("user-agent", nasty);
   request_.path = "/\"quoted\"\\";
   info_.response_code_details = "line1\r\nline2";

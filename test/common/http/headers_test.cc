@@ -43,8 +43,8 @@ TEST(RemoveHopByHopHeadersTest, RemovesTheFixedHopByHopFieldsAndKeepsTheRest) {
                            {"Content-Length", "3"},
                            {"X-A", "1"}});
   removeHopByHopHeaders(h);
-  EXPECT_THAT(entries(h), ElementsAre(Pair("host", "a"), Pair("content-length", "3"),
-                                      Pair("x-a", "1")));
+  EXPECT_THAT(entries(h),
+              ElementsAre(Pair("host", "a"), Pair("content-length", "3"), Pair("x-a", "1")));
 }
 
 TEST(RemoveHopByHopHeadersTest, RemovesEveryCopyOfARepeatedField) {

@@ -68,10 +68,10 @@ TEST_F(ClientCodecTest, ResponseWithZeroContentLengthEndsAtTheHeaders) {
 }
 
 TEST_F(ClientCodecTest, ChunkedResponse) {
-  EXPECT_THAT(exchange("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                       "5\r\nhello\r\n1\r\n!\r\n0\r\nX-Trailer: t\r\n\r\n"),
-              ElementsAre("headers 200 OK {transfer-encoding: chunked}", "body hello!",
-                          "complete"));
+  EXPECT_THAT(
+      exchange("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+               "5\r\nhello\r\n1\r\n!\r\n0\r\nX-Trailer: t\r\n\r\n"),
+      ElementsAre("headers 200 OK {transfer-encoding: chunked}", "body hello!", "complete"));
   EXPECT_TRUE(driver_.codec.keepAlive());
 }
 
@@ -206,8 +206,8 @@ TEST_F(ClientCodecTest, ByteAtATimeAndRandomSplitsGiveTheSameResult) {
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: b\r\n\r\n"
       "5\r\nhello\r\n6;ext\r\n world\r\n0\r\n\r\n";
   const std::vector<std::string> expected = exchange(response);
-  ASSERT_THAT(expected, ElementsAre("1xx 100 {}", HasSubstr("headers 200"), "body hello world",
-                                    "complete"));
+  ASSERT_THAT(expected,
+              ElementsAre("1xx 100 {}", HasSubstr("headers 200"), "body hello world", "complete"));
   std::mt19937 rng(42);
   for (int round = 0; round <= 50; round++) {
     ClientCodecDriver split;

@@ -88,8 +88,8 @@ class RecordingClientCallbacks : public ClientCodecCallbacks {
   void onResponseHeaders(ResponseHead& head, bool end_stream) override {
     response = head;
     end_stream_on_headers = end_stream;
-    log.add(absl::StrCat("headers ", head.status, " ", head.reason, end_stream ? " end_stream " : " ",
-                         describeHeaders(head.headers)));
+    log.add(absl::StrCat("headers ", head.status, " ", head.reason,
+                         end_stream ? " end_stream " : " ", describeHeaders(head.headers)));
   }
   void onResponseBody(absl::string_view data) override {
     body.append(data.data(), data.size());

@@ -68,8 +68,9 @@ TEST(HeadScannerTest, LeadingEmptyLinesAreAllowed) {
 }
 
 TEST(HeadScannerTest, BareLfIsRefused) {
-  for (absl::string_view head : {"GET / HTTP/1.1\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\n\r\n",
-                                 "GET / HTTP/1.1\r\nHost: a\r\n\n", "\nGET / HTTP/1.1\r\n\r\n"}) {
+  for (absl::string_view head :
+       {"GET / HTTP/1.1\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\n\n", "\nGET / HTTP/1.1\r\n\r\n"}) {
     ScanOutcome out = scan(head);
     EXPECT_EQ(out.result, Result::kError) << head;
     EXPECT_EQ(out.error, "bare LF in message head") << head;
@@ -77,8 +78,9 @@ TEST(HeadScannerTest, BareLfIsRefused) {
 }
 
 TEST(HeadScannerTest, BareCrIsRefused) {
-  for (absl::string_view head : {"GET / HTTP/1.1\rHost: a\r\n\r\n", "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
-                                 "GET / HTTP/1.1\r\nHost: a\r\n\r\r\n"}) {
+  for (absl::string_view head :
+       {"GET / HTTP/1.1\rHost: a\r\n\r\n", "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\n\r\r\n"}) {
     ScanOutcome out = scan(head);
     EXPECT_EQ(out.result, Result::kError) << head;
     EXPECT_EQ(out.error, "bare CR in message head") << head;
@@ -86,9 +88,9 @@ TEST(HeadScannerTest, BareCrIsRefused) {
 }
 
 TEST(HeadScannerTest, ObsFoldIsRefused) {
-  for (absl::string_view head : {"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",
-                                 "GET / HTTP/1.1\r\nX: a\r\n\tb\r\n\r\n",
-                                 "GET / HTTP/1.1\r\n Host: a\r\n\r\n"}) {
+  for (absl::string_view head :
+       {"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", "GET / HTTP/1.1\r\nX: a\r\n\tb\r\n\r\n",
+        "GET / HTTP/1.1\r\n Host: a\r\n\r\n"}) {
     ScanOutcome out = scan(head);
     EXPECT_EQ(out.result, Result::kError) << head;
     EXPECT_EQ(out.error, "obsolete line folding in header") << head;
@@ -96,8 +98,8 @@ TEST(HeadScannerTest, ObsFoldIsRefused) {
 }
 
 TEST(HeadScannerTest, RequestLineNeedsExactlyOneSpaceBetweenParts) {
-  for (absl::string_view head : {"GET  / HTTP/1.1\r\n\r\n", "GET /  HTTP/1.1\r\n\r\n",
-                                 " GET / HTTP/1.1\r\n\r\n"}) {
+  for (absl::string_view head :
+       {"GET  / HTTP/1.1\r\n\r\n", "GET /  HTTP/1.1\r\n\r\n", " GET / HTTP/1.1\r\n\r\n"}) {
     ScanOutcome out = scan(head);
     EXPECT_EQ(out.result, Result::kError) << head;
     EXPECT_EQ(out.error, "malformed request line") << head;

@@ -53,10 +53,9 @@ class ServerCodecTest : public ::testing::Test {
 };
 
 TEST_F(ServerCodecTest, SimpleGet) {
-  EXPECT_THAT(parse(kGet),
-              ElementsAre("headers GET /index.html?x=1 HTTP/1.1 end_stream "
-                          "{host: example.com, user-agent: test}",
-                          "complete"));
+  EXPECT_THAT(parse(kGet), ElementsAre("headers GET /index.html?x=1 HTTP/1.1 end_stream "
+                                       "{host: example.com, user-agent: test}",
+                                       "complete"));
   EXPECT_EQ(onlyRequest().head.host(), "example.com");
   EXPECT_TRUE(driver_->codec.requestKeepAlive());
   EXPECT_FALSE(driver_->codec.requestIsHead());
@@ -109,7 +108,8 @@ TEST_F(ServerCodecTest, HeaderValuesLoseSurroundingWhitespace) {
 TEST_F(ServerCodecTest, RepeatedHeadersKeepTheirOrder) {
   parse("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\nX-B: 3\r\n\r\n");
   std::vector<std::string> values;
-  onlyRequest().head.headers.forEachValue("x-a", [&](const std::string& v) { values.push_back(v); });
+  onlyRequest().head.headers.forEachValue("x-a",
+                                          [&](const std::string& v) { values.push_back(v); });
   EXPECT_THAT(values, ElementsAre("1", "2"));
 }
 
@@ -231,10 +231,9 @@ INSTANTIATE_TEST_SUITE_P(
                     post("Transfer-Encoding: chunked, gzip\r\n", "0\r\n\r\n"), 400},
         RefusedCase{"TransferEncodingXchunked",
                     post("Transfer-Encoding: xchunked\r\n", "0\r\n\r\n"), 400},
-        RefusedCase{"TransferEncodingChunkedTwice",
-                    post("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
-                         "0\r\n\r\n"),
-                    400},
+        RefusedCase{
+            "TransferEncodingChunkedTwice",
+            post("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n"), 400},
         RefusedCase{"TransferEncodingIdentity",
                     post("Transfer-Encoding: identity\r\n", "0\r\n\r\n"), 400},
         RefusedCase{"TransferEncodingGzipThenChunked",
@@ -270,9 +269,7 @@ TEST_P(ServerCodecBodyFramingTest, FailsTheRequestBeforeItCompletes) {
   EXPECT_TRUE(driver_->callbacks.requests.empty() || !driver_->callbacks.requests[0].complete);
 }
 
-std::string chunked(absl::string_view body) {
-  return post("Transfer-Encoding: chunked\r\n", body);
-}
+std::string chunked(absl::string_view body) { return post("Transfer-Encoding: chunked\r\n", body); }
 
 INSTANTIATE_TEST_SUITE_P(
     ChunkedFraming, ServerCodecBodyFramingTest,
@@ -282,8 +279,8 @@ INSTANTIATE_TEST_SUITE_P(
                       RefusedCase{"BareLfAfterChunkSize", chunked("5\nhello\r\n0\r\n\r\n"), 400},
                       RefusedCase{"BareLfAfterChunkData", chunked("5\r\nhello\n0\r\n\r\n"), 400},
                       RefusedCase{"BareCrAfterChunkSize", chunked("5\rhello\r\n0\r\n\r\n"), 400},
-                      RefusedCase{"ChunkDataLongerThanItsSize",
-                                  chunked("3\r\nhello\r\n0\r\n\r\n"), 400},
+                      RefusedCase{"ChunkDataLongerThanItsSize", chunked("3\r\nhello\r\n0\r\n\r\n"),
+                                  400},
                       RefusedCase{"BareLfInTrailer", chunked("0\r\nX: y\n\r\n"), 400},
                       RefusedCase{"InvalidTrailerName", chunked("0\r\nBad Name: y\r\n\r\n"), 400},
                       RefusedCase{"ControlCharInTrailer", chunked("0\r\nX: a\x01\r\n\r\n"), 400}),
@@ -401,9 +398,22 @@ TEST_F(ServerCodecTest, Http11KeepsAliveUnlessCloseIsAsked) {
   EXPECT_FALSE(driver_->codec.requestKeepAlive());
 }
 
+// RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing; the connection
+// must close after it (or the request be refused), even if the client asked for keep-alive.
+// DISABLED: bug in ServerCodec::onHeadersComplete(): an HTTP/1.0 request with
+// "Connection: keep-alive" and "Transfer-Encoding: chunked" is parsed as chunked and keeps the
+// connection alive, so the bytes after it are parsed as the next request (a front proxy that
+// ignores TE in HTTP/1.0, as RFC 9112 allows, sees them as this request's body).
+TEST_F(ServerCodecTest, DISABLED_Http10WithTransferEncodingDoesNotKeepTheConnection) {
+  parse(
+      "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "0\r\n\r\n");
+  EXPECT_TRUE(driver_->callbacks.error_status != 0 || !driver_->codec.requestKeepAlive());
+}
+
 TEST_F(ServerCodecTest, UpgradeRequestIsParsedAsAPlainRequest) {
-  parse(absl::StrCat("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
-                     kGet));
+  parse(absl::StrCat(
+      "GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n", kGet));
   EXPECT_EQ(driver_->callbacks.error_status, 0) << driver_->callbacks.error_reason;
   EXPECT_EQ(driver_->callbacks.requests.size(), 2u);
 }
@@ -473,8 +483,9 @@ TEST_F(ServerCodecResponseTest, CloseConnectionAddsConnectionClose) {
 }
 
 TEST_F(ServerCodecResponseTest, HeadResponseKeepsContentLengthButHasNoBody) {
-  EXPECT_EQ(respond("HEAD / HTTP/1.1\r\nHost: a\r\n\r\n", 200, {{"content-length", "5"}}, {"hello"}),
-            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n");
+  EXPECT_EQ(
+      respond("HEAD / HTTP/1.1\r\nHost: a\r\n\r\n", 200, {{"content-length", "5"}}, {"hello"}),
+      "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n");
   EXPECT_EQ(framing_, BodyFraming::kNone);
   EXPECT_TRUE(driver_->codec.requestIsHead());
 }

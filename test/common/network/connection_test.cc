@@ -1,0 +1,336 @@
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "source/common/network/connection_impl.h"
+#include "source/common/network/listener.h"
+#include "test/common/event/dispatcher_test_util.h"
+
+namespace portico::network {
+namespace {
+
+using std::chrono::milliseconds;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class RecordingCallbacks : public ConnectionCallbacks {
+ public:
+  void onData(buffer::Buffer& data) override {
+    received += data.toString();
+    data.clear();
+    if (on_data) on_data();
+  }
+  void onEvent(ConnectionEvent event) override {
+    events.push_back(event);
+    if (on_event) on_event(event);
+  }
+  void onAboveWriteBufferHighWatermark() override { above++; }
+  void onBelowWriteBufferLowWatermark() override { below++; }
+
+  std::string received;
+  std::vector<ConnectionEvent> events;
+  int above = 0;
+  int below = 0;
+  std::function<void()> on_data;
+  std::function<void(ConnectionEvent)> on_event;
+};
+
+buffer::Buffer bufferOf(absl::string_view s) {
+  buffer::Buffer b;
+  b.add(s);
+  return b;
+}
+
+// A ConnectionImpl on one end of a non-blocking socketpair; the test plays the peer.
+class ConnectionTest : public event::test::DispatcherTestBase {
+ protected:
+  void SetUp() override {
+    int fds[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    local_fd_ = fds[0];
+    peer_ = fds[1];
+  }
+  void TearDown() override {
+    connection_.reset();
+    if (local_fd_ >= 0) close(local_fd_);
+    if (peer_ >= 0) close(peer_);
+  }
+
+  ConnectionImpl& connection(uint32_t buffer_limit = 1024 * 1024) {
+    connection_ = std::make_unique<ConnectionImpl>(*dispatcher_, local_fd_, Address(),
+                                                   /*connecting=*/false, buffer_limit);
+    local_fd_ = -1;  // owned by the connection now
+    connection_->setCallbacks(callbacks_);
+    return *connection_;
+  }
+  void write(absl::string_view s) {
+    buffer::Buffer b = bufferOf(s);
+    connection_->write(b);
+    EXPECT_TRUE(b.empty());
+  }
+  void exitOnEvent() {
+    callbacks_.on_event = [this](ConnectionEvent) { dispatcher_->exit(); };
+  }
+
+  void peerWrite(absl::string_view s) {
+    ASSERT_EQ(::write(peer_, s.data(), s.size()), static_cast<ssize_t>(s.size()));
+  }
+  // Everything the peer can read now; sets *eof when the connection's side is closed.
+  std::string peerRead(bool* eof = nullptr) {
+    std::string out;
+    char buf[64 * 1024];
+    ssize_t n;
+    while ((n = ::read(peer_, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+    if (eof != nullptr) *eof = n == 0;
+    return out;
+  }
+  void peerShutdownWrite() { ASSERT_EQ(shutdown(peer_, SHUT_WR), 0); }
+
+  int local_fd_ = -1;
+  int peer_ = -1;
+  RecordingCallbacks callbacks_;
+  std::unique_ptr<ConnectionImpl> connection_;
+};
+
+TEST_F(ConnectionTest, DataFromThePeerReachesOnData) {
+  connection();
+  peerWrite("hello");
+  callbacks_.on_data = [this] { dispatcher_->exit(); };
+  run();
+  EXPECT_EQ(callbacks_.received, "hello");
+  EXPECT_EQ(connection_->bytesRead(), 5u);
+  EXPECT_TRUE(callbacks_.events.empty());
+}
+
+TEST_F(ConnectionTest, PeerCloseIsReportedAsRemoteClose) {
+  connection();
+  peerShutdownWrite();
+  exitOnEvent();
+  run();
+  EXPECT_THAT(callbacks_.events, ElementsAre(ConnectionEvent::kRemoteClose));
+  EXPECT_FALSE(connection_->isOpen());
+}
+
+TEST_F(ConnectionTest, PeerCloseAfterLaterDataIsReportedAfterTheData) {
+  connection();
+  at(milliseconds(5), [this] { peerWrite("hello"); });
+  at(milliseconds(20), [this] { peerShutdownWrite(); });
+  exitOnEvent();
+  run();
+  EXPECT_EQ(callbacks_.received, "hello");
+  EXPECT_THAT(callbacks_.events, ElementsAre(ConnectionEvent::kRemoteClose));
+}
+
+// The common end of an HTTP/1.0 exchange or a close-delimited response: the last bytes and the
+// FIN arrive together, so epoll reports them in one edge.
+// DISABLED: bug in ConnectionImpl::onReadReady(): a read shorter than the space offered is taken
+// to mean "drained" and reading stops without seeing the EOF; onFileEvent() ignores kClosed for
+// connected sockets, and edge-triggered epoll raises no new edge for a FIN that already
+// arrived. kRemoteClose is never raised (the connection waits for its idle timeout), so a
+// close-delimited upstream response never completes.
+TEST_F(ConnectionTest, DISABLED_PeerCloseArrivingWithTheLastDataIsReported) {
+  connection();
+  peerWrite("hello");
+  peerShutdownWrite();
+  exitOnEvent();
+  run(milliseconds(2000));
+  EXPECT_EQ(callbacks_.received, "hello");
+  EXPECT_THAT(callbacks_.events, ElementsAre(ConnectionEvent::kRemoteClose));
+}
+
+TEST_F(ConnectionTest, WritesOfOneTurnLeaveTogetherAtTheEndOfTheTurn) {
+  connection();
+  std::string seen_during_turn = "unset";
+  dispatcher_->post([&] {
+    write("HTTP/1.1 200 OK\r\n\r\n");
+    write("body");
+    seen_during_turn = peerRead();
+  });
+  std::string seen_later;
+  at(milliseconds(20), [&] {
+    seen_later = peerRead();
+    dispatcher_->exit();
+  });
+  run();
+  EXPECT_EQ(seen_during_turn, "");
+  EXPECT_EQ(seen_later, "HTTP/1.1 200 OK\r\n\r\nbody");
+  EXPECT_EQ(connection_->bytesWritten(), 23u);
+}
+
+TEST_F(ConnectionTest, CloseWithFlushWriteSendsPendingDataThenReportsLocalClose) {
+  connection();
+  dispatcher_->post([this] {
+    write("goodbye");
+    connection_->close(CloseType::kFlushWrite);
+  });
+  exitOnEvent();
+  run();
+  EXPECT_THAT(callbacks_.events, ElementsAre(ConnectionEvent::kLocalClose));
+  bool eof = false;
+  EXPECT_EQ(peerRead(&eof), "goodbye");
+  EXPECT_TRUE(eof);
+}
+
+TEST_F(ConnectionTest, CloseNoFlushDropsPendingDataAndLaterWrites) {
+  connection();
+  dispatcher_->post([this] {
+    write("lost");
+    connection_->close(CloseType::kNoFlush);
+    connection_->close(CloseType::kNoFlush);  // once only
+    write("also lost");
+  });
+  exitAt(milliseconds(20));
+  run();
+  EXPECT_THAT(callbacks_.events, ElementsAre(ConnectionEvent::kLocalClose));
+  EXPECT_FALSE(connection_->isOpen());
+  bool eof = false;
+  EXPECT_EQ(peerRead(&eof), "");
+  EXPECT_TRUE(eof);
+}
+
+TEST_F(ConnectionTest, ReadDisableIsCountedAndReEnablingDeliversWaitingData) {
+  ConnectionImpl& c = connection();
+  c.readDisable(true);
+  c.readDisable(true);
+  EXPECT_FALSE(c.readEnabled());
+  peerWrite("queued");
+  std::string at_20ms = "unset", at_40ms = "unset";
+  at(milliseconds(20), [&] {
+    at_20ms = callbacks_.received;
+    c.readDisable(false);
+  });
+  at(milliseconds(40), [&] {
+    at_40ms = callbacks_.received;
+    c.readDisable(false);
+    EXPECT_TRUE(c.readEnabled());
+  });
+  exitAt(milliseconds(60));
+  run();
+  EXPECT_EQ(at_20ms, "");
+  EXPECT_EQ(at_40ms, "");
+  EXPECT_EQ(callbacks_.received, "queued");
+}
+
+TEST_F(ConnectionTest, WriteBufferWatermarksFireOnceEachWay) {
+  constexpr uint32_t kLimit = 64 * 1024;
+  ConnectionImpl& c = connection(kLimit);
+  dispatcher_->post([&] { write(std::string(4 * 1024 * 1024, 'x')); });
+  size_t received = 0;
+  int above_before_drain = -1;
+  bool above_flag_before_drain = false;
+  // The peer starts reading after 20 ms and keeps reading until everything arrived.
+  event::Timer* reader = nullptr;
+  reader = &timer([&] {
+    received += peerRead().size();
+    if (received < 4u * 1024 * 1024) {
+      reader->enableTimer(milliseconds(1));
+    } else {
+      dispatcher_->exit();
+    }
+  });
+  at(milliseconds(20), [&] {
+    above_before_drain = callbacks_.above;
+    above_flag_before_drain = c.aboveHighWatermark();
+    reader->enableTimer(milliseconds(0));
+  });
+  run();
+  EXPECT_EQ(above_before_drain, 1);
+  EXPECT_TRUE(above_flag_before_drain);
+  EXPECT_EQ(callbacks_.above, 1);
+  EXPECT_EQ(callbacks_.below, 1);
+  EXPECT_FALSE(c.aboveHighWatermark());
+  EXPECT_EQ(received, 4u * 1024 * 1024);
+  EXPECT_EQ(c.writeBufferLength(), 0u);
+}
+
+// Real TCP through a listener on an ephemeral loopback port.
+class TcpConnectionTest : public event::test::DispatcherTestBase {
+ protected:
+  std::unique_ptr<TcpListener> listen() {
+    auto address = Address::parse("127.0.0.1", 0);
+    EXPECT_TRUE(address.ok());
+    auto listener = TcpListener::create(*dispatcher_, *address, [this](int fd, const Address&) {
+      accepted_ = std::make_unique<ConnectionImpl>(*dispatcher_, fd, Address(), false, 1 << 20);
+      accepted_->setCallbacks(server_);
+    });
+    EXPECT_TRUE(listener.ok()) << listener.status();
+    return listener.ok() ? std::move(*listener) : nullptr;
+  }
+  std::unique_ptr<ConnectionImpl> connectTo(uint16_t port) {
+    auto address = Address::parse("127.0.0.1", port);
+    auto c = ConnectionImpl::connect(*dispatcher_, *address, 1 << 20);
+    EXPECT_NE(c, nullptr);
+    c->setCallbacks(client_);
+    return c;
+  }
+
+  RecordingCallbacks client_;
+  RecordingCallbacks server_;
+  std::unique_ptr<ConnectionImpl> accepted_;
+};
+
+TEST_F(TcpConnectionTest, ConnectsExchangesDataBothWays) {
+  auto listener = listen();
+  ASSERT_NE(listener, nullptr);
+  ASSERT_NE(listener->boundPort(), 0);
+  auto client = connectTo(listener->boundPort());
+  client_.on_event = [&](ConnectionEvent e) {
+    if (e != ConnectionEvent::kConnected) return;
+    buffer::Buffer ping = bufferOf("ping");
+    client->write(ping);
+  };
+  server_.on_data = [&] {
+    buffer::Buffer pong = bufferOf("pong");
+    accepted_->write(pong);
+  };
+  client_.on_data = [&] { dispatcher_->exit(); };
+  run();
+  EXPECT_THAT(client_.events, ElementsAre(ConnectionEvent::kConnected));
+  EXPECT_EQ(server_.received, "ping");
+  EXPECT_EQ(client_.received, "pong");
+  EXPECT_EQ(client->remoteAddress().port(), listener->boundPort());
+}
+
+TEST_F(TcpConnectionTest, DataWrittenBeforeConnectIsSentOnceConnected) {
+  auto listener = listen();
+  ASSERT_NE(listener, nullptr);
+  auto client = connectTo(listener->boundPort());
+  buffer::Buffer early = bufferOf("early bytes");
+  client->write(early);
+  server_.on_data = [&] {
+    if (server_.received.size() >= 11) dispatcher_->exit();
+  };
+  run();
+  EXPECT_EQ(server_.received, "early bytes");
+}
+
+TEST_F(TcpConnectionTest, ConnectToAClosedListenerFailsWithRemoteClose) {
+  auto listener = listen();
+  ASSERT_NE(listener, nullptr);
+  const uint16_t port = listener->boundPort();
+  listener->close();
+  auto client = connectTo(port);
+  client_.on_event = [&](ConnectionEvent) { dispatcher_->exit(); };
+  run();
+  EXPECT_THAT(client_.events, ElementsAre(ConnectionEvent::kRemoteClose));
+  EXPECT_FALSE(client->isOpen());
+}
+
+TEST_F(TcpConnectionTest, BindErrorNamesTheAddress) {
+  auto address = Address::parse("192.0.2.1", 8080);  // TEST-NET-1: not a local address
+  ASSERT_TRUE(address.ok());
+  auto listener = TcpListener::create(*dispatcher_, *address, [](int, const Address&) {});
+  ASSERT_FALSE(listener.ok());
+  EXPECT_THAT(std::string(listener.status().message()), HasSubstr("192.0.2.1:8080"));
+}
+
+}  // namespace
+}  // namespace portico::network

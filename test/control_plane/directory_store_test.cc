@@ -1,0 +1,184 @@
+#include "source/control_plane/store/directory_store.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "source/common/event/dispatcher.h"
+#include "source/control_plane/cache/snapshot_cache_impl.h"
+#include "source/control_plane/controller.h"
+#include "source/control_plane/store/directory_watcher.h"
+#include "test/control_plane/test_resources.h"
+
+namespace portico::control_plane {
+namespace {
+
+using ::testing::HasSubstr;
+using test::clusterYaml;
+using test::docs;
+using test::routeYaml;
+
+class DirectoryStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = getenv("TEST_TMPDIR");
+    std::string base = std::string(tmp ? tmp : "/tmp") + "/storeXXXXXX";
+    dir_ = mkdtemp(base.data());
+  }
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ + "/" + name) << text;
+  }
+  std::string read(const std::string& name) {
+    std::ifstream in(dir_ + "/" + name);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  std::vector<std::string> files() {
+    std::vector<std::string> out;
+    DIR* d = opendir(dir_.c_str());
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.' || std::string(e->d_name).size() > 2) out.push_back(e->d_name);
+    }
+    closedir(d);
+    std::sort(out.begin(), out.end());
+    out.erase(std::remove_if(out.begin(), out.end(),
+                             [](const std::string& s) { return s == "." || s == ".."; }),
+              out.end());
+    return out;
+  }
+  ResourceConstSharedPtr one(const std::string& yaml) {
+    auto r = parseResources(yaml, "request");
+    EXPECT_TRUE(r.ok()) << r.status();
+    return (*r)[0];
+  }
+  std::string dir_;
+};
+
+TEST_F(DirectoryStoreTest, LoadsEveryResourceFileAndSkipsOthers) {
+  write("a.yaml", docs({clusterYaml("a"), clusterYaml("b", 81)}));
+  write("r.yml", routeYaml("r", "a"));
+  write("notes.txt", "not: a resource");
+  write(".hidden.yaml", "garbage: [");
+  DirectoryStore store(dir_);
+  auto m = store.load();
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->size(), 3);
+  EXPECT_EQ(m->at({Kind::kCluster, "b"})->origin, "a.yaml#2");
+}
+
+TEST_F(DirectoryStoreTest, LoadErrorsNameFileDocumentAndField) {
+  write("a.yaml", docs({clusterYaml("a"), routeYaml("r", "zzz")}));
+  auto m = DirectoryStore(dir_).load();
+  ASSERT_FALSE(m.ok());
+  EXPECT_THAT(m.status().message(),
+              HasSubstr("a.yaml#2: RouteConfiguration/r: "
+                        "spec.virtual_hosts[0].routes[0].route.cluster: unknown Cluster 'zzz'"));
+}
+
+TEST_F(DirectoryStoreTest, ApplyWritesAtomicallyInPlaceAndRefusesInvalid) {
+  write("a.yaml", docs({clusterYaml("a"), clusterYaml("b", 81)}));
+  DirectoryStore store(dir_);
+  auto m = store.load();
+  ASSERT_TRUE(m.ok());
+  // Update "b" in its file, add "c" in its own file.
+  auto next = store.apply(*m, {one(clusterYaml("b", 91)), one(clusterYaml("c", 92))}, {});
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(files(), (std::vector<std::string>{"a.yaml", "cluster-c.yaml"}));
+  EXPECT_THAT(read("a.yaml"), HasSubstr("91"));
+  EXPECT_EQ(next->at({Kind::kCluster, "b"})->origin, "a.yaml#2");
+  EXPECT_EQ(next->at({Kind::kCluster, "c"})->origin, "cluster-c.yaml#1");
+  // Invalid: nothing changes on disk.
+  const std::string before = read("a.yaml");
+  auto bad = store.apply(*next, {one(routeYaml("r", "missing"))}, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("unknown Cluster 'missing'"));
+  EXPECT_EQ(read("a.yaml"), before);
+  EXPECT_EQ(files(), (std::vector<std::string>{"a.yaml", "cluster-c.yaml"}));
+  // Delete: the file goes when it becomes empty; unknown names are NotFound.
+  auto del = store.apply(*next, {}, {{Kind::kCluster, "c"}});
+  ASSERT_TRUE(del.ok()) << del.status();
+  EXPECT_EQ(files(), (std::vector<std::string>{"a.yaml"}));
+  EXPECT_EQ(store.apply(*del, {}, {{Kind::kCluster, "zz"}}).status().code(),
+            absl::StatusCode::kNotFound);
+  auto reloaded = store.load();
+  ASSERT_TRUE(reloaded.ok());
+  EXPECT_EQ(reloaded->size(), 2);
+}
+
+TEST_F(DirectoryStoreTest, ReferencedResourcesCannotBeDeleted) {
+  write("a.yaml", docs({clusterYaml("a"), routeYaml("r", "a")}));
+  DirectoryStore store(dir_);
+  auto m = store.load();
+  auto del = store.apply(*m, {}, {{Kind::kCluster, "a"}});
+  ASSERT_FALSE(del.ok());
+  EXPECT_THAT(del.status().message(), HasSubstr("unknown Cluster 'a'"));
+}
+
+TEST_F(DirectoryStoreTest, AtomicWriteNeverShowsPartialFiles) {
+  // A reader polling the file while it is rewritten sees the old or the new text, never a mix.
+  const std::string a(200000, 'a'), b(300000, 'b');
+  ASSERT_TRUE(DirectoryStore::writeFileAtomically(dir_ + "/f.yaml", a).ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::thread reader([&] {
+    while (!stop) {
+      std::string t = read("f.yaml");
+      if (t != a && t != b) bad++;
+    }
+  });
+  for (int i = 0; i < 50; i++) {
+    ASSERT_TRUE(DirectoryStore::writeFileAtomically(dir_ + "/f.yaml", i % 2 ? a : b).ok());
+  }
+  stop = true;
+  reader.join();
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(files(), (std::vector<std::string>{"f.yaml"}));  // no temp files left
+}
+
+TEST_F(DirectoryStoreTest, WatcherReloadsDebouncedAndKeepsServingOnErrors) {
+  write("a.yaml", clusterYaml("a"));
+  DirectoryStore store(dir_);
+  SnapshotCacheImpl cache;
+  Controller controller(store, cache);
+  ASSERT_TRUE(controller.reload().ok());
+  const std::string v1 = cache.current()->version();
+  event::DispatcherPtr dispatcher = event::createDispatcher();
+  int reloads = 0;
+  std::string v2;
+  size_t count_after_first = 0;
+  auto watcher = DirectoryWatcher::create(*dispatcher, dir_, std::chrono::milliseconds(50), [&] {
+    reloads++;
+    (void)controller.reload();
+    if (reloads == 1) {
+      v2 = cache.current()->version();
+      count_after_first = controller.resources().size();
+      write("b.yaml", routeYaml("r", "nope"));  // a broken edit
+    } else {
+      dispatcher->exit();
+    }
+  });
+  ASSERT_TRUE(watcher.ok()) << watcher.status();
+  auto guard = dispatcher->createTimer([&] { dispatcher->exit(); });
+  guard->enableTimer(std::chrono::seconds(5));
+
+  // A burst of writes is one reload.
+  for (int i = 0; i < 5; i++) write("b.yaml", clusterYaml("b", 81 + i));
+  dispatcher->run();
+  EXPECT_EQ(reloads, 2);
+  EXPECT_NE(v2, v1);
+  EXPECT_EQ(count_after_first, 2);
+  // The broken edit was rejected: the previous snapshot stays.
+  EXPECT_EQ(cache.current()->version(), v2);
+  EXPECT_THAT(controller.lastError(), HasSubstr("unknown Cluster 'nope'"));
+  EXPECT_EQ(controller.reloadFailures(), 1);
+}
+
+}  // namespace
+}  // namespace portico::control_plane

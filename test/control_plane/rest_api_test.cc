@@ -1,0 +1,142 @@
+#include "source/control_plane/api/rest_api.h"
+
+#include <cstdlib>
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "test/control_plane/test_resources.h"
+
+namespace portico::control_plane {
+namespace {
+
+using ::testing::HasSubstr;
+
+class RestApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = getenv("TEST_TMPDIR");
+    std::string base = std::string(tmp ? tmp : "/tmp") + "/apiXXXXXX";
+    dir_ = mkdtemp(base.data());
+    std::ofstream(dir_ + "/base.yaml")
+        << test::docs({test::clusterYaml("a"), test::routeYaml("r", "a")});
+    store_ = std::make_unique<DirectoryStore>(dir_);
+    controller_ = std::make_unique<Controller>(*store_, cache_);
+    ASSERT_TRUE(controller_->reload().ok());
+    api_ = std::make_unique<RestApi>(*controller_, fleet_, "t0ken");
+  }
+  HttpResponse call(const std::string& method, const std::string& path,
+                    const std::string& body = "", const std::string& token = "t0ken") {
+    HttpRequest r;
+    r.method = method;
+    r.path = path;
+    r.body = body;
+    if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
+    return api_->handle(r);
+  }
+
+  std::string dir_;
+  SnapshotCacheImpl cache_;
+  FleetRegistry fleet_;
+  std::unique_ptr<DirectoryStore> store_;
+  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<RestApi> api_;
+};
+
+TEST_F(RestApiTest, TokenIsRequiredExceptForHealth) {
+  EXPECT_EQ(call("GET", "/v1/resources", "", "").status, 401);
+  EXPECT_EQ(call("GET", "/v1/resources", "", "wrong").status, 401);
+  EXPECT_EQ(call("GET", "/metrics", "", "").status, 401);
+  EXPECT_EQ(call("GET", "/healthz", "", "").status, 200);
+  EXPECT_EQ(call("GET", "/v1/resources").status, 200);
+}
+
+TEST_F(RestApiTest, GetListsAndFetches) {
+  auto all = call("GET", "/v1/resources");
+  EXPECT_THAT(all.body, HasSubstr("\"name\":\"a\""));
+  EXPECT_THAT(all.body, HasSubstr("\"name\":\"r\""));
+  auto one = call("GET", "/v1/resources/clusters/a");
+  EXPECT_EQ(one.status, 200);
+  EXPECT_THAT(one.body, HasSubstr("\"origin\":\"base.yaml#1\""));
+  EXPECT_EQ(call("GET", "/v1/resources/Cluster/zz").status, 404);
+  EXPECT_EQ(call("GET", "/v1/resources/Widget").status, 404);
+}
+
+TEST_F(RestApiTest, PutValidatesAndPublishes) {
+  const std::string v1 = cache_.current()->version();
+  auto bad = call("PUT", "/v1/resources/Cluster/b",
+                  "spec: {name: b, load_assignment: {endpoints: [{address: {address: 1.2.3.4, "
+                  "port: 99999}}]}}");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body,
+              HasSubstr("\"field\":\"spec.load_assignment.endpoints[0].address.port\""));
+  EXPECT_EQ(cache_.current()->version(), v1);  // nothing pushed
+
+  auto mismatch = call("PUT", "/v1/resources/Cluster/b", "spec: {name: c}");
+  EXPECT_EQ(mismatch.status, 400);
+  EXPECT_THAT(mismatch.body, HasSubstr("does not match"));
+
+  auto good = call("PUT", "/v1/resources/Cluster/b", "{\"spec\": {\"name\": \"b\"}}");
+  EXPECT_EQ(good.status, 201) << good.body;
+  EXPECT_NE(cache_.current()->version(), v1);
+  EXPECT_EQ(call("PUT", "/v1/resources/Cluster/b", "spec: {name: b, connect_timeout: 2s}").status,
+            200);
+
+  auto dangling = call("PUT", "/v1/resources/RouteConfiguration/r",
+                       test::routeYaml("r", "nowhere"));
+  EXPECT_EQ(dangling.status, 400);
+  EXPECT_THAT(dangling.body, HasSubstr("spec.virtual_hosts[0].routes[0].route.cluster"));
+}
+
+TEST_F(RestApiTest, DeleteRefusesWhatIsStillReferenced) {
+  auto in_use = call("DELETE", "/v1/resources/Cluster/a");
+  EXPECT_EQ(in_use.status, 400);
+  EXPECT_THAT(in_use.body, HasSubstr("unknown Cluster 'a'"));
+  EXPECT_EQ(call("DELETE", "/v1/resources/RouteConfiguration/r").status, 200);
+  EXPECT_EQ(call("DELETE", "/v1/resources/Cluster/a").status, 200);
+  EXPECT_EQ(call("DELETE", "/v1/resources/Cluster/a").status, 404);
+  EXPECT_TRUE(controller_->resources().empty());
+}
+
+TEST_F(RestApiTest, ApplyIsAllOrNothingAndDryRunChangesNothing) {
+  const std::string v1 = cache_.current()->version();
+  auto bad = call("POST", "/v1/apply",
+                  test::docs({test::clusterYaml("n1"), test::routeYaml("r2", "missing")}));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_FALSE(controller_->resources().contains({Kind::kCluster, "n1"}));
+  HttpRequest dry;
+  dry.method = "POST";
+  dry.path = "/v1/apply";
+  dry.query["dry_run"] = "true";
+  dry.headers["authorization"] = "Bearer t0ken";
+  dry.body = test::clusterYaml("n1");
+  auto d = api_->handle(dry);
+  EXPECT_EQ(d.status, 200);
+  EXPECT_THAT(d.body, HasSubstr("\"result\":\"created\""));
+  EXPECT_EQ(cache_.current()->version(), v1);
+  auto ok = call("POST", "/v1/apply", test::docs({test::clusterYaml("n1"), test::clusterYaml("a")}));
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_THAT(ok.body, HasSubstr("{\"resource\":\"Cluster/a\",\"result\":\"unchanged\"}"));
+  EXPECT_TRUE(controller_->resources().contains({Kind::kCluster, "n1"}));
+}
+
+TEST_F(RestApiTest, FleetAndMetrics) {
+  config::v1::Node n;
+  n.set_id("proxy-1");
+  n.set_cluster("edge");
+  fleet_.onStreamOpen(7, n, false);
+  fleet_.onResponse(7, Kind::kCluster, "v2", "1", 100);
+  fleet_.onNack(7, Kind::kCluster, "v1", "spec.name: bad");
+  auto f = call("GET", "/v1/fleet");
+  EXPECT_THAT(f.body, HasSubstr("\"id\":\"proxy-1\""));
+  EXPECT_THAT(f.body, HasSubstr("\"last_nack_error\":\"spec.name: bad\""));
+  auto m = call("GET", "/metrics");
+  EXPECT_THAT(m.body, HasSubstr("portico_control_connected_nodes 1"));
+  EXPECT_THAT(m.body, HasSubstr("portico_control_node_nacks_total{node=\"proxy-1\",cluster="
+                                "\"edge\",type=\"Cluster\"} 1"));
+  fleet_.onStreamClosed(7);
+  EXPECT_THAT(call("GET", "/metrics").body, HasSubstr("portico_control_connected_nodes 0"));
+}
+
+}  // namespace
+}  // namespace portico::control_plane

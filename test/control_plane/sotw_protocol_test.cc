@@ -1,0 +1,251 @@
+// State-of-the-world protocol against the real server over loopback gRPC.
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "portico/config/v1/cluster.pb.h"
+#include "source/control_plane/cache/snapshot_cache_impl.h"
+#include "source/control_plane/server/ads_service.h"
+#include "source/control_plane/server/fleet_registry.h"
+#include "test/control_plane/ads_test_client.h"
+#include "test/control_plane/test_resources.h"
+
+namespace portico::control_plane {
+namespace {
+
+using service::discovery::v1::AggregatedDiscoveryService;
+using service::discovery::v1::DiscoveryRequest;
+using service::discovery::v1::DiscoveryResponse;
+using test::clusterYaml;
+using test::docs;
+using test::routeYaml;
+
+constexpr char kClusterUrl[] = "type.googleapis.com/portico.config.v1.Cluster";
+constexpr char kRouteUrl[] = "type.googleapis.com/portico.config.v1.RouteConfiguration";
+
+class SotwProtocolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("a"), routeYaml("r", "a")})));
+    service_ = std::make_unique<AdsService>(cache_, fleet_);
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    b.RegisterService(service_.get());
+    server_ = b.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = AggregatedDiscoveryService::NewStub(channel_);
+  }
+  void TearDown() override { server_->Shutdown(std::chrono::system_clock::now()); }
+
+  std::unique_ptr<test::SotwClient> open() {
+    return std::make_unique<test::SotwClient>(
+        [this](grpc::ClientContext* c) { return stub_->StreamAggregatedResources(c); });
+  }
+  DiscoveryRequest request(const std::string& type, const std::string& version = "",
+                           const std::string& nonce = "", const std::string& id = "proxy-1") {
+    DiscoveryRequest r;
+    r.mutable_node()->set_id(id);
+    r.mutable_node()->set_cluster("edge");
+    r.set_type_url(type);
+    r.set_version_info(version);
+    r.set_response_nonce(nonce);
+    return r;
+  }
+  DiscoveryRequest ack(const DiscoveryResponse& resp) {
+    return request(resp.type_url(), resp.version_info(), resp.nonce());
+  }
+  // Polls the fleet view (the server records ACKs on its threads).
+  std::string ackedVersion(Kind kind, int tries = 200) {
+    std::string v;
+    for (int i = 0; i < tries; i++) {
+      auto nodes = fleet_.nodes();
+      if (!nodes.empty()) v = nodes[0].types[static_cast<int>(kind)].acked_version;
+      if (!v.empty()) return v;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return v;
+  }
+
+  SnapshotCacheImpl cache_;
+  FleetRegistry fleet_;
+  std::unique_ptr<AdsService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<AggregatedDiscoveryService::Stub> stub_;
+};
+
+TEST_F(SotwProtocolTest, SubscribeAckAndPushOnChange) {
+  auto s = open();
+  ASSERT_TRUE(s->send(request(kClusterUrl)));
+  auto r1 = s->next();
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->type_url(), kClusterUrl);
+  ASSERT_EQ(r1->resources_size(), 1);
+  config::v1::Cluster c;
+  ASSERT_TRUE(r1->resources(0).UnpackTo(&c));
+  EXPECT_EQ(c.name(), "a");
+  EXPECT_FALSE(r1->nonce().empty());
+  EXPECT_FALSE(r1->version_info().empty());
+  EXPECT_EQ(r1->control_plane().identifier(), "portico-control");
+  ASSERT_TRUE(s->send(ack(*r1)));
+  EXPECT_EQ(ackedVersion(Kind::kCluster), r1->version_info());
+  EXPECT_FALSE(s->next(std::chrono::milliseconds(200)));  // nothing more until a change
+
+  cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("a", 81), clusterYaml("b", 82),
+                                            routeYaml("r", "a")})));
+  auto r2 = s->next();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->resources_size(), 2);  // state of the world: all of them
+  EXPECT_NE(r2->version_info(), r1->version_info());
+  EXPECT_NE(r2->nonce(), r1->nonce());
+}
+
+TEST_F(SotwProtocolTest, NackKeepsPreviousVersionAndRecordsError) {
+  auto s = open();
+  s->send(request(kClusterUrl));
+  auto r1 = s->next();
+  ASSERT_TRUE(r1);
+  s->send(ack(*r1));
+  cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("a", 81), routeYaml("r", "a")})));
+  auto r2 = s->next();
+  ASSERT_TRUE(r2);
+  DiscoveryRequest nack = request(kClusterUrl, r1->version_info(), r2->nonce());
+  nack.mutable_error_detail()->set_code(3);
+  nack.mutable_error_detail()->set_message("clusters[0].connect_timeout: nope");
+  s->send(nack);
+  NodeStatus status;
+  for (int i = 0; i < 200; i++) {
+    status = fleet_.nodes().at(0);
+    if (status.types[0].nacks > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(status.types[0].nacks, 1);
+  EXPECT_EQ(status.types[0].last_nack_error, "clusters[0].connect_timeout: nope");
+  EXPECT_EQ(status.types[0].acked_version, r1->version_info());
+  EXPECT_FALSE(s->next(std::chrono::milliseconds(200)));  // not retried
+  // A stale nonce is ignored; the next change is pushed.
+  s->send(request(kClusterUrl, r1->version_info(), "12345"));
+  cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("a", 82), routeYaml("r", "a")})));
+  auto r3 = s->next();
+  ASSERT_TRUE(r3);
+  s->send(ack(*r3));
+  EXPECT_EQ(fleet_.nodes().size(), 1);
+}
+
+TEST_F(SotwProtocolTest, RoutesWaitForTheClustersTheyName) {
+  auto s = open();
+  s->send(request(kClusterUrl));
+  s->send(request(kRouteUrl));
+  auto r1 = s->next();
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->type_url(), kClusterUrl);
+  EXPECT_FALSE(s->next(std::chrono::milliseconds(200)));  // routes wait for the cluster ACK
+  s->send(ack(*r1));
+  auto r2 = s->next();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->type_url(), kRouteUrl);
+  s->send(ack(*r2));
+  // Move the route to a new cluster and delete the old one, in one change.
+  cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("b"), routeYaml("r", "b")})));
+  auto c = s->next();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->type_url(), kClusterUrl);
+  EXPECT_EQ(c->resources_size(), 2);  // "a" kept, "b" added
+  s->send(ack(*c));
+  auto r = s->next();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->type_url(), kRouteUrl);
+  s->send(ack(*r));
+  auto withdraw = s->next();
+  ASSERT_TRUE(withdraw);
+  EXPECT_EQ(withdraw->type_url(), kClusterUrl);
+  ASSERT_EQ(withdraw->resources_size(), 1);  // "a" withdrawn after the route moved
+  config::v1::Cluster only;
+  withdraw->resources(0).UnpackTo(&only);
+  EXPECT_EQ(only.name(), "b");
+}
+
+TEST_F(SotwProtocolTest, ReconnectWithCurrentVersionGetsNothingNew) {
+  std::string version;
+  {
+    auto s = open();
+    s->send(request(kClusterUrl));
+    auto r = s->next();
+    ASSERT_TRUE(r);
+    version = r->version_info();
+    s->send(ack(*r));
+    EXPECT_EQ(ackedVersion(Kind::kCluster), version);
+  }
+  for (int i = 0; i < 200 && !fleet_.nodes().empty(); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(fleet_.nodes().empty());  // the closed stream left the fleet view
+  auto s = open();
+  s->send(request(kClusterUrl, version));
+  EXPECT_FALSE(s->next(std::chrono::milliseconds(300)));
+  EXPECT_EQ(ackedVersion(Kind::kCluster), version);
+  // Resubscribing with an old version gets the current one.
+  auto s2 = open();
+  s2->send(request(kClusterUrl, "old-version", "", "proxy-2"));
+  auto r = s2->next();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->version_info(), version);
+}
+
+TEST_F(SotwProtocolTest, NamedSubscriptionAndBadRequests) {
+  cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("a"), clusterYaml("b", 81),
+                                            routeYaml("r", "a")})));
+  auto s = open();
+  DiscoveryRequest req = request(kClusterUrl);
+  req.add_resource_names("b");
+  s->send(req);
+  auto r = s->next();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->resources_size(), 1);
+  // Adding a name in the next request (with the ACK) sends the new set.
+  DiscoveryRequest more = ack(*r);
+  more.add_resource_names("b");
+  more.add_resource_names("a");
+  s->send(more);
+  auto r2 = s->next();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->resources_size(), 2);
+
+  auto bad = open();
+  DiscoveryRequest nonode;
+  nonode.set_type_url(kClusterUrl);
+  bad->send(nonode);
+  EXPECT_FALSE(bad->next(std::chrono::milliseconds(500)));
+  EXPECT_EQ(bad->close().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto bad2 = open();
+  bad2->send(request("type.googleapis.com/envoy.Cluster"));
+  EXPECT_FALSE(bad2->next(std::chrono::milliseconds(500)));
+  EXPECT_EQ(bad2->close().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(SotwProtocolTest, ManyStreamsAllGetTheChange) {
+  std::vector<std::unique_ptr<test::SotwClient>> streams;
+  for (int i = 0; i < 50; i++) {
+    streams.push_back(open());
+    streams.back()->send(request(kClusterUrl, "", "", "p" + std::to_string(i)));
+  }
+  for (auto& s : streams) {
+    auto r = s->next();
+    ASSERT_TRUE(r);
+    s->send(ack(*r));
+  }
+  cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("a", 99), routeYaml("r", "a")})));
+  for (auto& s : streams) {
+    auto r = s->next();
+    ASSERT_TRUE(r);
+    config::v1::Cluster c;
+    r->resources(0).UnpackTo(&c);
+    EXPECT_EQ(c.load_assignment().endpoints(0).address().port(), 99);
+  }
+  EXPECT_EQ(fleet_.connectedCount(), 50);
+}
+
+}  // namespace
+}  // namespace portico::control_plane

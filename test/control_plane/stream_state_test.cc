@@ -1,0 +1,168 @@
+#include "source/control_plane/server/stream_state.h"
+
+#include "gtest/gtest.h"
+#include "test/control_plane/test_resources.h"
+
+namespace portico::control_plane {
+namespace {
+
+using test::clusterYaml;
+using test::docs;
+using test::listenerYaml;
+using test::routeYaml;
+
+NodeViewConstSharedPtr viewOf(const std::string& yaml) {
+  config::v1::Node n;
+  n.set_id("n");
+  return test::snapshotOf(yaml)->viewFor(n);
+}
+
+std::vector<std::string> names(const Push& p) {
+  std::vector<std::string> out;
+  for (const auto& r : p.resources) out.push_back(r->name());
+  return out;
+}
+
+void subscribeAll(StreamState& s, bool delta) {
+  for (Kind k : kAllKinds) {
+    if (delta) {
+      s.deltaSubscribe(k, {}, {}, true);
+    } else {
+      s.setSotwNames(k, {});
+    }
+  }
+}
+
+void ackAll(StreamState& s, const std::vector<Push>& pushes) {
+  for (const Push& p : pushes) ASSERT_EQ(s.onReply(p.kind, p.nonce, false), ReplyKind::kAck);
+}
+
+TEST(StreamStateTest, ClustersGoFirstAndRoutesWaitForTheirAck) {
+  StreamState s(false);
+  subscribeAll(s, false);
+  auto v = viewOf(docs({clusterYaml("a"), routeYaml("r", "a"), listenerYaml("l", "r", 1)}));
+  auto first = s.plan(*v, "v1");
+  // Clusters and (empty) endpoints now; routes need cluster "a" ACKed, listeners need "r".
+  ASSERT_EQ(first.size(), 2);
+  EXPECT_EQ(first[0].kind, Kind::kCluster);
+  EXPECT_EQ(first[1].kind, Kind::kClusterLoadAssignment);
+  EXPECT_TRUE(s.plan(*v, "v1").empty());  // nothing while in flight
+  ackAll(s, first);
+  auto second = s.plan(*v, "v1");
+  ASSERT_EQ(second.size(), 1);
+  EXPECT_EQ(second[0].kind, Kind::kRouteConfiguration);
+  ackAll(s, second);
+  auto third = s.plan(*v, "v1");
+  ASSERT_EQ(third.size(), 1);
+  EXPECT_EQ(third[0].kind, Kind::kListener);
+  ackAll(s, third);
+  EXPECT_TRUE(s.plan(*v, "v1").empty());
+}
+
+TEST(StreamStateTest, RemovedClusterStaysUntilRoutesStopNamingIt) {
+  StreamState s(false);
+  subscribeAll(s, false);
+  auto v1 = viewOf(docs({clusterYaml("old"), routeYaml("r", "old")}));
+  for (int i = 0; i < 3; i++) ackAll(s, s.plan(*v1, "v1"));
+  // One change: the route moves to "new" and "old" is deleted.
+  auto v2 = viewOf(docs({clusterYaml("new"), routeYaml("r", "new")}));
+  auto p = s.plan(*v2, "v2");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(p[0].kind, Kind::kCluster);
+  EXPECT_EQ(names(p[0]), (std::vector<std::string>{"new", "old"}));  // make before break
+  ackAll(s, p);
+  p = s.plan(*v2, "v2");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(p[0].kind, Kind::kRouteConfiguration);
+  // Still "old" while the route naming "new" is not ACKed.
+  EXPECT_TRUE(s.plan(*v2, "v2").empty());
+  ackAll(s, p);
+  p = s.plan(*v2, "v2");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(p[0].kind, Kind::kCluster);
+  EXPECT_EQ(names(p[0]), (std::vector<std::string>{"new"}));  // now the break
+}
+
+TEST(StreamStateTest, NackKeepsStateAndIsNotRetriedUntilChange) {
+  StreamState s(false);
+  s.setSotwNames(Kind::kCluster, {});
+  auto v1 = viewOf(clusterYaml("a"));
+  auto p = s.plan(*v1, "v1");
+  ackAll(s, p);
+  const std::string acked = s.type(Kind::kCluster).acked_version;
+  auto v2 = viewOf(clusterYaml("a", 81));
+  p = s.plan(*v2, "v2");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(s.onReply(Kind::kCluster, "999", true), ReplyKind::kStale);
+  EXPECT_EQ(s.onReply(Kind::kCluster, p[0].nonce, true), ReplyKind::kNack);
+  EXPECT_EQ(s.type(Kind::kCluster).acked_version, acked);
+  EXPECT_TRUE(s.plan(*v2, "v2").empty());
+  auto v3 = viewOf(clusterYaml("a", 82));
+  EXPECT_EQ(s.plan(*v3, "v3").size(), 1);
+}
+
+TEST(StreamStateTest, SotwNamedSubscriptionsAndResume) {
+  StreamState s(false);
+  s.setSotwNames(Kind::kCluster, {"b"});
+  auto v = viewOf(docs({clusterYaml("a"), clusterYaml("b", 81)}));
+  auto p = s.plan(*v, "v");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(names(p[0]), (std::vector<std::string>{"b"}));
+  // A reconnecting proxy holding exactly this gets nothing.
+  StreamState again(false);
+  again.setSotwNames(Kind::kCluster, {"b"});
+  again.resumeSotw(Kind::kCluster, p[0].version, *v);
+  EXPECT_TRUE(again.plan(*v, "v").empty());
+  StreamState stale(false);
+  stale.setSotwNames(Kind::kCluster, {"b"});
+  stale.resumeSotw(Kind::kCluster, "old", *v);
+  EXPECT_EQ(stale.plan(*v, "v").size(), 1);
+}
+
+TEST(StreamStateTest, DeltaSendsOnlyChangesAndRemovals) {
+  StreamState s(true);
+  s.deltaSubscribe(Kind::kCluster, {}, {}, true);
+  auto v1 = viewOf(docs({clusterYaml("a"), clusterYaml("b", 81), clusterYaml("c", 82)}));
+  auto p = s.plan(*v1, "v1");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(names(p[0]).size(), 3);
+  ackAll(s, p);
+  auto v2 = viewOf(docs({clusterYaml("a"), clusterYaml("b", 91)}));
+  p = s.plan(*v2, "v2");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(names(p[0]), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(p[0].removed, (std::vector<std::string>{"c"}));
+  EXPECT_EQ(p[0].version, "v2");
+  ackAll(s, p);
+  EXPECT_TRUE(s.plan(*v2, "v2").empty());
+}
+
+TEST(StreamStateTest, DeltaSubscribeUnsubscribeAndInitialVersions) {
+  auto v = viewOf(docs({clusterYaml("a"), clusterYaml("b", 81)}));
+  StreamState s(true);
+  s.deltaSubscribe(Kind::kCluster, {"a"}, {}, true);
+  auto p = s.plan(*v, "v");
+  EXPECT_EQ(names(p[0]), (std::vector<std::string>{"a"}));
+  ackAll(s, p);
+  s.deltaSubscribe(Kind::kCluster, {"b"}, {"a"}, false);
+  p = s.plan(*v, "v");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(names(p[0]), (std::vector<std::string>{"b"}));
+  EXPECT_TRUE(p[0].removed.empty());  // unsubscribed names are not "removed"
+  ackAll(s, p);
+
+  // Reconnect: holds a current "a" and a stale "b".
+  const auto& b = v->of(Kind::kCluster).at("b");
+  const auto& a = v->of(Kind::kCluster).at("a");
+  StreamState r(true);
+  r.resumeDelta(Kind::kCluster, {{"a", a->version()}, {"b", "stale"}, {"gone", "x"}}, *v);
+  r.deltaSubscribe(Kind::kCluster, {}, {}, true);
+  p = r.plan(*v, "v");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(names(p[0]), (std::vector<std::string>{"b"}));
+  EXPECT_EQ(p[0].removed, (std::vector<std::string>{"gone"}));
+  EXPECT_EQ(p[0].resources[0]->version(), b->version());
+}
+
+}  // namespace
+}  // namespace portico::control_plane

@@ -1,0 +1,103 @@
+#include "source/control_plane/store/validator.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "test/control_plane/test_resources.h"
+
+namespace portico::control_plane {
+namespace {
+
+using ::testing::HasSubstr;
+using test::clusterYaml;
+using test::docs;
+using test::listenerYaml;
+using test::routeYaml;
+
+std::vector<ValidationError> errorsOf(const std::string& yaml) {
+  return validateResources(test::mapOf(yaml));
+}
+
+TEST(ValidatorTest, ValidSetHasNoErrors) {
+  EXPECT_TRUE(errorsOf(docs({clusterYaml("a"), routeYaml("r", "a"), listenerYaml("l", "r", 1)}))
+                  .empty());
+}
+
+TEST(ValidatorTest, RouteNamingUnknownClusterGivesFieldPath) {
+  auto e = errorsOf(docs({clusterYaml("a"), routeYaml("r", "missing")}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].resource, "RouteConfiguration/r");
+  EXPECT_EQ(e[0].origin, "test.yaml#2");
+  EXPECT_EQ(e[0].field, "spec.virtual_hosts[0].routes[0].route.cluster");
+  EXPECT_THAT(e[0].message, HasSubstr("unknown Cluster 'missing'"));
+}
+
+TEST(ValidatorTest, ClusterErrorsComeFromTheDataPlaneBuilder) {
+  auto e = errorsOf(clusterYaml("a", 70000));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.load_assignment.endpoints[0].address.port");
+  EXPECT_THAT(e[0].message, HasSubstr("70000 is not in 1..65535"));
+  e = errorsOf("kind: Cluster\nspec: {name: a, connect_timeout: 0s}\n");
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.connect_timeout");
+}
+
+TEST(ValidatorTest, RouteTableErrorsComeFromTheRouter) {
+  auto e = errorsOf(docs({clusterYaml("a"),
+                          "kind: RouteConfiguration\nspec:\n  name: r\n  virtual_hosts:\n  - name: "
+                          "v\n    domains: ['*']\n    routes:\n    - match: {safe_regex: '(abc'}\n"
+                          "      route: {cluster: a}\n"}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_THAT(e[0].field, HasSubstr("spec.virtual_hosts[0].routes[0].match.safe_regex"));
+}
+
+TEST(ValidatorTest, ListenerChecks) {
+  auto e = errorsOf(listenerYaml("l", "nope", 10));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.http.route_config_name");
+  e = errorsOf(docs({routeYaml("r", "", "", "hi"),
+                     "kind: Listener\nspec: {name: l, address: {address: 'not-ip', port: 1}, "
+                     "http: {route_config_name: r}}\n"}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.address.address");
+  e = errorsOf("kind: Listener\nspec: {name: l, address: {address: 127.0.0.1, port: 1}}\n");
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.http");
+}
+
+TEST(ValidatorTest, LoadAssignmentNeedsItsCluster) {
+  auto e = errorsOf(
+      "kind: ClusterLoadAssignment\nspec: {cluster_name: x, endpoints: [{address: {address: "
+      "127.0.0.1, port: 0}}]}\n");
+  ASSERT_EQ(e.size(), 2);
+  EXPECT_EQ(e[0].field, "spec.endpoints[0].address.port");
+  EXPECT_EQ(e[1].field, "spec.cluster_name");
+}
+
+TEST(ValidatorTest, TargetsMustCoverReferrers) {
+  // The cluster only reaches edge nodes, but the route reaches every node.
+  auto e = errorsOf(docs({clusterYaml("a", 80, "{cluster: edge}"), routeYaml("r", "a")}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_THAT(e[0].message, HasSubstr("does not reach every node"));
+  // A cluster for every node may serve a route for edge nodes.
+  EXPECT_TRUE(errorsOf(docs({clusterYaml("a"), routeYaml("r", "a", "{cluster: edge}")})).empty());
+  EXPECT_TRUE(errorsOf(docs({clusterYaml("a", 80, "{labels: {z: a}}"),
+                             routeYaml("r", "a", "{cluster: edge, labels: {z: a, y: b}}")}))
+                  .empty());
+}
+
+TEST(ValidatorTest, DuplicatesNameBothOrigins) {
+  auto parsed = parseResources(docs({clusterYaml("a"), clusterYaml("a", 81)}), "d.yaml");
+  ASSERT_TRUE(parsed.ok());
+  auto map = buildResourceMap(*parsed);
+  ASSERT_FALSE(map.ok());
+  EXPECT_THAT(map.status().message(), HasSubstr("d.yaml#2"));
+  EXPECT_THAT(map.status().message(), HasSubstr("also defined in d.yaml#1"));
+}
+
+TEST(ValidatorTest, ErrorStringCarriesEverything) {
+  ValidationError e{"Cluster/a", "f.yaml#1", "spec.name", "bad"};
+  EXPECT_EQ(e.toString(), "f.yaml#1: Cluster/a: spec.name: bad");
+}
+
+}  // namespace
+}  // namespace portico::control_plane
