@@ -118,9 +118,10 @@ absl::Status checkClusterReferences(const router::RouteTable& routes,
 }  // namespace
 
 absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
-    const config::v1::Bootstrap& bootstrap, stats::Store& store, const ConfigSnapshot* previous) {
+    config::v1::Bootstrap bootstrap_in, stats::Store& store, const ConfigSnapshot* previous) {
   auto snapshot = std::make_shared<ConfigSnapshot>();
-  snapshot->bootstrap = bootstrap;
+  snapshot->bootstrap = std::move(bootstrap_in);
+  const config::v1::Bootstrap& bootstrap = snapshot->bootstrap;
   const auto& sr = bootstrap.static_resources();
   if (bootstrap.has_drain_timeout()) {
     auto d = config::toMilliseconds(bootstrap.drain_timeout(), "drain_timeout");

@@ -39,7 +39,6 @@ using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;
 // 1..65535".
 // `previous`, when given, lends its ClusterInfo objects to clusters whose config is unchanged.
 absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
-    const config::v1::Bootstrap& bootstrap, stats::Store& store,
-    const ConfigSnapshot* previous = nullptr);
+    config::v1::Bootstrap bootstrap, stats::Store& store, const ConfigSnapshot* previous = nullptr);
 
 }  // namespace portico::server

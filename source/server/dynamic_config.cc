@@ -139,21 +139,24 @@ std::string DynamicConfig::describeError(const config::v1::Bootstrap& merged,
 }
 
 absl::StatusOr<config::v1::Bootstrap> DynamicConfig::tryApply(
-    const std::string& type_url, const std::vector<google::protobuf::Any>& resources) const {
+    const std::string& type_url, const std::vector<google::protobuf::Any>& resources) {
   auto indexed = index(type_url, resources);
   if (!indexed.ok()) return indexed.status();
-  std::map<std::string, ByName> next = by_type_;
-  next[type_url] = std::move(*indexed);
-  return merge(next, nullptr);
+  // Swap the candidate in, merge, swap back: no copy of the other types' resources.
+  ByName& slot = by_type_[type_url];
+  slot.swap(*indexed);
+  pending_warming_.clear();
+  config::v1::Bootstrap merged = merge(by_type_, &pending_warming_);
+  slot.swap(*indexed);
+  pending_type_ = type_url;
+  pending_ = std::move(*indexed);
+  return merged;
 }
 
-void DynamicConfig::commit(const std::string& type_url,
-                           const std::vector<google::protobuf::Any>& resources) {
-  auto indexed = index(type_url, resources);
-  if (!indexed.ok()) return;
-  by_type_[type_url] = std::move(*indexed);
-  warming_.clear();
-  merge(by_type_, &warming_);
+void DynamicConfig::commit() {
+  by_type_[pending_type_] = std::move(pending_);
+  pending_.clear();
+  warming_ = std::move(pending_warming_);
 }
 
 }  // namespace portico::server

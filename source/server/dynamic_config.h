@@ -22,11 +22,11 @@ class DynamicConfig {
   explicit DynamicConfig(config::v1::Bootstrap bootstrap) : bootstrap_(std::move(bootstrap)) {}
 
   // Parses and checks one type's complete set (names present and unique, payload of the
-  // right type). Returns the merged Bootstrap it would give, without changing anything.
+  // right type). Returns the merged Bootstrap it would give; nothing changes until commit().
   absl::StatusOr<config::v1::Bootstrap> tryApply(
-      const std::string& type_url, const std::vector<google::protobuf::Any>& resources) const;
-  // Makes the last tryApply() of `type_url` current.
-  void commit(const std::string& type_url, const std::vector<google::protobuf::Any>& resources);
+      const std::string& type_url, const std::vector<google::protobuf::Any>& resources);
+  // Makes the last successful tryApply() current.
+  void commit();
 
   const std::vector<std::string>& warmingListeners() const { return warming_; }
   // Rewrites an error about the merged config ("static_resources.route_configs[3]...") so it
@@ -47,6 +47,10 @@ class DynamicConfig {
   config::v1::Bootstrap bootstrap_;
   std::map<std::string, ByName> by_type_;
   std::vector<std::string> warming_;
+  // From the last tryApply(), for commit().
+  std::string pending_type_;
+  ByName pending_;
+  std::vector<std::string> pending_warming_;
 };
 
 }  // namespace portico::server

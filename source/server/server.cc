@@ -97,17 +97,20 @@ int Server::run() {
 absl::Status Server::applyResources(const std::string& type_url,
                                     const std::vector<google::protobuf::Any>& resources,
                                     const std::string& version) {
+  const auto started = std::chrono::steady_clock::now();
   auto merged = dynamic_.tryApply(type_url, resources);
   if (!merged.ok()) return merged.status();
-  auto snapshot = buildConfigSnapshot(*merged, store_, snapshot_.get());
+  auto snapshot = buildConfigSnapshot(*merged, store_, snapshot_.get());  // copy: errors need it
   if (!snapshot.ok()) {
     return absl::InvalidArgumentError(dynamic_.describeError(*merged, snapshot.status().message()));
   }
-  dynamic_.commit(type_url, resources);
+  dynamic_.commit();
   snapshot_ = *snapshot;
   for (auto& w : workers_) w->applySnapshot(snapshot_);
-  PORTICO_LOG(kInfo, "xds: applied %s version %s (%d resources)", type_url, version,
-              static_cast<int>(resources.size()));
+  PORTICO_LOG(kInfo, "xds: applied %s version %s (%d resources) in %.1f ms", type_url, version,
+              static_cast<int>(resources.size()),
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                  .count());
   return absl::OkStatus();
 }
 

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
@@ -33,12 +34,32 @@ void appendJsonString(const std::string& s, std::string& out) {
   out += '"';
 }
 
+// A JSON number exactly (RFC 8259 6): -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+// Anything else ("+5", ".5", "007", "0x1f", "inf") stays a string.
 bool looksNumeric(const std::string& s) {
-  double d;
-  if (s.empty()) return false;
-  // Leading zeros ("007") and hex stay strings: YAML 1.2 core schema numbers only.
-  if (s.size() > 1 && s[0] == '0' && s[1] != '.') return false;
-  return absl::SimpleAtod(s, &d) && s.find_first_of("xXnN") == std::string::npos;
+  size_t i = 0;
+  const size_t n = s.size();
+  auto digits = [&] {
+    size_t start = i;
+    while (i < n && absl::ascii_isdigit(s[i])) i++;
+    return i > start;
+  };
+  if (i < n && s[i] == '-') i++;
+  if (i < n && s[i] == '0') {
+    i++;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < n && s[i] == '.') {
+    i++;
+    if (!digits()) return false;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+    if (!digits()) return false;
+  }
+  return i == n;
 }
 
 // Protobuf's JSON form of a Duration is seconds only ("0.25s"). For fields named like durations

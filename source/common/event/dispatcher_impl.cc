@@ -22,7 +22,8 @@ class TimerImpl : public Timer {
   }
 
   void enableTimer(std::chrono::milliseconds delay) override {
-    deadline_ = dispatcher_.now() + delay;
+    // The cached loop time is stale outside the loop (before run()); only trust it inside.
+    deadline_ = dispatcher_.armingNow() + delay;
     armed_ = true;
     if (queued_ && key_.first <= deadline_) return;  // the earlier entry will re-queue us
     if (queued_) dispatcher_.disarmTimer(key_);
@@ -179,7 +180,11 @@ int DispatcherImpl::nextTimeoutMs() const {
 }
 
 void DispatcherImpl::runTimers() {
-  while (!timers_.empty() && timers_.begin()->first.first <= now_) {
+  // Only entries queued before this pass: a timer re-armed with 0 ms from its own callback
+  // waits for the next turn instead of starving the loop.
+  const uint64_t seq_limit = timer_seq_;
+  while (!timers_.empty() && timers_.begin()->first.first <= now_ &&
+         timers_.begin()->first.second <= seq_limit) {
     TimerImpl* t = timers_.begin()->second;
     timers_.erase(timers_.begin());
     t->onDue(now_);
@@ -221,8 +226,10 @@ void DispatcherImpl::run() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   while (!exit_requested_.load(std::memory_order_relaxed)) {
+    in_loop_ = false;
     int n = epoll_wait(epoll_fd_, events, kMaxEvents, nextTimeoutMs());
     now_ = std::chrono::steady_clock::now();
+    in_loop_ = true;
     if (n < 0 && errno != EINTR) std::abort();
     for (int i = 0; i < n; i++) {
       if (events[i].data.ptr == nullptr) {
@@ -247,6 +254,7 @@ void DispatcherImpl::run() {
     }
     clearDeferred();
   }
+  in_loop_ = false;
   runPosted();
   clearDeferred();
 }

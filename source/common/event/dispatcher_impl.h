@@ -31,6 +31,10 @@ class DispatcherImpl : public Dispatcher {
   void run() override;
   void exit() override;
   MonotonicTime now() const override { return now_; }
+  // The cached time inside a loop turn, the clock otherwise.
+  MonotonicTime armingNow() const {
+    return in_loop_ ? now_ : std::chrono::steady_clock::now();
+  }
   bool isThreadSafe() const override { return std::this_thread::get_id() == thread_id_; }
 
   // Used by TimerImpl / FileEventImpl.
@@ -53,6 +57,7 @@ class DispatcherImpl : public Dispatcher {
   std::thread::id thread_id_;
   MonotonicTime now_;
   std::atomic<bool> exit_requested_{false};
+  bool in_loop_ = false;
   uint64_t timer_seq_ = 0;
   std::map<TimerKey, TimerImpl*> timers_;
   std::vector<FileEventImpl*> activated_;

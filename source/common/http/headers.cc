@@ -1,20 +1,25 @@
 #include "source/common/http/headers.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+
+#include <vector>
 
 namespace portico::http {
 
 void removeHopByHopHeaders(HeaderMap& headers) {
-  const std::string* connection = headers.get("connection");
-  if (connection != nullptr) {
-    std::string listed = *connection;  // copy: remove() below invalidates the pointer
-    for (absl::string_view token : absl::StrSplit(listed, ',')) {
-      token = absl::StripAsciiWhitespace(token);
-      // Never let a client strip our own end-to-end essentials via Connection.
-      if (token.empty() || absl::EqualsIgnoreCase(token, "host")) continue;
-      headers.remove(token);
-    }
+  if (headers.contains("connection")) {
+    // Every Connection line counts; copy first: remove() below invalidates the values.
+    std::vector<std::string> listed;
+    headers.forEachValue("connection", [&](const std::string& v) {
+      for (absl::string_view token : absl::StrSplit(v, ',')) {
+        token = absl::StripAsciiWhitespace(token);
+        // Never let a client strip our own end-to-end essentials via Connection.
+        if (!token.empty() && !absl::EqualsIgnoreCase(token, "host")) listed.emplace_back(token);
+      }
+    });
+    for (const std::string& name : listed) headers.remove(name);
   }
   static constexpr absl::string_view kHopByHop[] = {
       "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade",

@@ -86,6 +86,7 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
     onWriteReady();
     if (fd_ < 0) return;
   }
+  if (events & event::kClosed) peer_closed_ = true;
   if (events & event::kRead) onReadReady();
 }
 
@@ -99,8 +100,12 @@ void ConnectionImpl::onReadReady() {
     if (rc > 0) {
       total += static_cast<size_t>(rc);
       // A short read means the socket is drained: skip the read that would only say EAGAIN.
-      // Edge-triggered epoll reports data that arrives after this point as a new edge.
-      if (static_cast<size_t>(rc) < std::min(want, read_buffer_.lastReadCapacity())) break;
+      // Edge-triggered epoll reports data that arrives after this point as a new edge. Not
+      // when the peer has closed: that edge came already, so read on to see the EOF.
+      if (!peer_closed_ &&
+          static_cast<size_t>(rc) < std::min(want, read_buffer_.lastReadCapacity())) {
+        break;
+      }
       continue;
     }
     if (rc == 0) {

@@ -58,6 +58,7 @@ class ConnectionImpl : public Connection {
   bool close_after_flush_ = false;
   bool remote_closed_ = false;
   bool connect_failed_ = false;
+  bool peer_closed_ = false;  // epoll reported RDHUP/HUP: read until EOF
   bool flush_pending_ = false;
 };
 

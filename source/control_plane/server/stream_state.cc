@@ -31,6 +31,7 @@ const Held* findHeld(const TypeState& t, const std::string& name) {
 
 void StreamState::setSotwNames(Kind kind, const std::vector<std::string>& names) {
   TypeState& t = type(kind);
+  stamp_++;
   t.subscribed = true;
   t.wildcard = names.empty();
   t.names = std::set<std::string>(names.begin(), names.end());
@@ -40,6 +41,7 @@ void StreamState::deltaSubscribe(Kind kind, const std::vector<std::string>& subs
                                  const std::vector<std::string>& unsubscribe,
                                  bool first_request) {
   TypeState& t = type(kind);
+  stamp_++;
   if (first_request) {
     t.subscribed = true;
     t.wildcard = subscribe.empty();
@@ -68,7 +70,9 @@ void StreamState::deltaSubscribe(Kind kind, const std::vector<std::string>& subs
 void StreamState::resumeSotw(Kind kind, const std::string& version_info, const NodeView& view) {
   TypeState& t = type(kind);
   if (version_info.empty()) return;
-  CachedMap want = desired(kind, view);
+  stamp_++;
+  CachedMap storage;
+  const CachedMap& want = desired(kind, view, storage);
   if (setVersion(want) != version_info) return;
   for (const auto& [name, r] : want) t.acked[name] = Held{r->version(), r};
   t.acked_version = version_info;
@@ -78,6 +82,7 @@ void StreamState::resumeSotw(Kind kind, const std::string& version_info, const N
 void StreamState::resumeDelta(Kind kind, const std::map<std::string, std::string>& versions,
                               const NodeView& view) {
   TypeState& t = type(kind);
+  stamp_++;
   const CachedMap& have = view.of(kind);
   for (const auto& [name, version] : versions) {
     auto it = have.find(name);
@@ -87,12 +92,24 @@ void StreamState::resumeDelta(Kind kind, const std::map<std::string, std::string
   }
 }
 
-CachedMap StreamState::desired(Kind kind, const NodeView& view) const {
+const CachedMap& StreamState::desired(Kind kind, const NodeView& view,
+                                      CachedMap& storage) const {
   const TypeState& t = type(kind);
-  CachedMap out;
-  for (const auto& [name, r] : view.of(kind)) {
-    if (subscribedTo(t, name)) out[name] = r;
+  const CachedMap& in_view = view.of(kind);
+  // Retention is only possible for something the proxy holds that left the view.
+  bool held_elsewhere = false;
+  if (kind != Kind::kListener) {
+    for (const HeldMap* m : {&t.acked, &t.pending}) {
+      for (const auto& [name, held] : *m) {
+        if (held.resource != nullptr && !in_view.contains(name)) held_elsewhere = true;
+      }
+    }
   }
+  if (t.wildcard && !held_elsewhere) return in_view;
+  for (const auto& [name, r] : in_view) {
+    if (subscribedTo(t, name)) storage[name] = r;
+  }
+  if (!held_elsewhere) return storage;
   // Keep what the proxy's routes/listeners still name (withdrawn after they stop naming it).
   std::set<std::string> refs;
   if (kind == Kind::kCluster || kind == Kind::kClusterLoadAssignment) {
@@ -102,10 +119,10 @@ CachedMap StreamState::desired(Kind kind, const NodeView& view) const {
     collectRefs(type(Kind::kListener), Kind::kRouteConfiguration, refs);
   }
   for (const std::string& name : refs) {
-    if (out.contains(name) || !subscribedTo(t, name)) continue;
-    if (const Held* h = findHeld(t, name)) out[name] = h->resource;
+    if (storage.contains(name) || !subscribedTo(t, name)) continue;
+    if (const Held* h = findHeld(t, name)) storage[name] = h->resource;
   }
-  return out;
+  return storage;
 }
 
 bool StreamState::dependenciesMet(Kind kind, const CachedMap& want) const {
@@ -131,14 +148,19 @@ std::vector<Push> StreamState::plan(const NodeView& view, const std::string& sys
   for (Kind kind : kPushOrder) {
     TypeState& t = type(kind);
     if (!t.subscribed || t.in_flight) continue;
-    CachedMap want = desired(kind, view);
+    const std::string& view_version = view.versions[static_cast<int>(kind)];
+    if (t.planned_stamp == stamp_ && t.planned_view_version == view_version) continue;
+    t.planned_stamp = stamp_;
+    t.planned_view_version = view_version;
+    CachedMap storage;
+    const CachedMap& want = desired(kind, view, storage);
     if (!dependenciesMet(kind, want)) continue;
     Push push;
     push.kind = kind;
     HeldMap next;
     std::string signature;
     if (!delta_) {
-      push.version = setVersion(want);
+      push.version = &want == &view.of(kind) ? view_version : setVersion(want);
       signature = push.version;
       if (t.ever_sent && push.version == t.acked_version) continue;
       for (const auto& [name, r] : want) {
@@ -167,6 +189,7 @@ std::vector<Push> StreamState::plan(const NodeView& view, const std::string& sys
     }
     if (signature == t.nacked_signature) continue;
     push.nonce = absl::StrCat(next_nonce_++);
+    stamp_++;
     t.ever_sent = true;
     t.in_flight = true;
     t.nonce = push.nonce;
@@ -181,6 +204,7 @@ std::vector<Push> StreamState::plan(const NodeView& view, const std::string& sys
 ReplyKind StreamState::onReply(Kind kind, const std::string& nonce, bool error) {
   TypeState& t = type(kind);
   if (!t.in_flight || nonce != t.nonce) return ReplyKind::kStale;
+  stamp_++;
   t.in_flight = false;
   HeldMap pending = std::move(t.pending);
   t.pending.clear();

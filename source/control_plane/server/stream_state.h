@@ -46,6 +46,10 @@ struct TypeState {
   std::string pending_version;
   std::string pending_signature;
   std::string nacked_signature;
+  // plan() skips a type whose view version and stream state did not change since it last
+  // looked (most snapshot changes touch one type).
+  std::string planned_view_version;
+  uint64_t planned_stamp = 0;
 };
 
 struct Push {
@@ -87,7 +91,9 @@ class StreamState {
   ReplyKind onReply(Kind kind, const std::string& nonce, bool error);
 
  private:
-  CachedMap desired(Kind kind, const NodeView& view) const;
+  // The resources `kind` should have on the proxy now: the view's map itself when nothing is
+  // filtered or retained (no copy), else `storage`.
+  const CachedMap& desired(Kind kind, const NodeView& view, CachedMap& storage) const;
   bool dependenciesMet(Kind kind, const CachedMap& desired) const;
   bool subscribedTo(const TypeState& t, const std::string& name) const {
     return t.wildcard || t.names.contains(name);
@@ -95,6 +101,7 @@ class StreamState {
 
   bool delta_;
   uint64_t next_nonce_ = 1;
+  uint64_t stamp_ = 1;  // bumped by every change of subscriptions, acked or pending state
   std::array<TypeState, kKindCount> types_;
 };
 

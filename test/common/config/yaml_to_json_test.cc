@@ -51,10 +51,10 @@ TEST(YamlToJsonTest, BooleansAndNulls) {
 }
 
 // Every plain scalar that looks numeric must become valid JSON (a number or a string).
-// DISABLED: bug in yaml_to_json.cc looksNumeric(): absl::SimpleAtod accepts "+5", ".5" and
+// Regression (was a bug) in yaml_to_json.cc looksNumeric(): absl::SimpleAtod accepts "+5", ".5" and
 // "-01", which are copied verbatim into the output and make it invalid JSON ({"port":+5}); the
 // user gets a protobuf JSON parse error pointing at text they never wrote.
-TEST(YamlToJsonTest, DISABLED_NumberLikeScalarsAlwaysGiveValidJson) {
+TEST(YamlToJsonTest, NumberLikeScalarsAlwaysGiveValidJson) {
   for (const char* scalar : {"+5", ".5", "5.", "-01", "-.5"}) {
     const std::string json = toJson(std::string("port: ") + scalar + "\n");
     EXPECT_TRUE(isValidJson(json)) << scalar << " -> " << json;

@@ -59,11 +59,11 @@ TEST_F(DispatcherTest, TimerArmedInsideTheLoopDoesNotFireBeforeItsDelay) {
   }
 }
 
-// DISABLED: bug in TimerImpl::enableTimer(): the deadline is dispatcher.now() + delay, and now()
+// Regression (was a bug) in TimerImpl::enableTimer(): the deadline is dispatcher.now() + delay, and now()
 // is the time cached at the start of the loop turn; before run() it is the dispatcher's
 // construction time. A timer armed 60 ms after createDispatcher() with a 40 ms delay fires at
 // once when run() starts. (Inside the loop the error is bounded by the turn's duration.)
-TEST_F(DispatcherTest, DISABLED_TimerArmedBeforeRunDoesNotFireEarly) {
+TEST_F(DispatcherTest, TimerArmedBeforeRunDoesNotFireEarly) {
   std::this_thread::sleep_for(milliseconds(60));
   const Clock::time_point armed = Clock::now();
   Clock::duration elapsed{};
@@ -152,11 +152,11 @@ TEST_F(DispatcherTest, TimerCanReArmItselfFromItsCallback) {
   EXPECT_EQ(fired, 3);
 }
 
-// DISABLED: bug in DispatcherImpl::runTimers(): it loops while the first deadline <= now_; a
+// Regression (was a bug) in DispatcherImpl::runTimers(): it loops while the first deadline <= now_; a
 // timer re-armed with 0 ms from its own callback gets deadline == now_ and fires again in the
 // same loop, before any I/O, post or end-of-turn callback. One that always re-arms with 0 ms
 // starves the loop forever.
-TEST_F(DispatcherTest, DISABLED_ZeroDelayReArmFromItsOwnCallbackWaitsForTheNextTurn) {
+TEST_F(DispatcherTest, ZeroDelayReArmFromItsOwnCallbackWaitsForTheNextTurn) {
   int fired = 0;
   bool end_of_turn_ran = false;
   Timer* self = nullptr;

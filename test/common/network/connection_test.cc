@@ -131,12 +131,12 @@ TEST_F(ConnectionTest, PeerCloseAfterLaterDataIsReportedAfterTheData) {
 
 // The common end of an HTTP/1.0 exchange or a close-delimited response: the last bytes and the
 // FIN arrive together, so epoll reports them in one edge.
-// DISABLED: bug in ConnectionImpl::onReadReady(): a read shorter than the space offered is taken
+// Regression (was a bug) in ConnectionImpl::onReadReady(): a read shorter than the space offered is taken
 // to mean "drained" and reading stops without seeing the EOF; onFileEvent() ignores kClosed for
 // connected sockets, and edge-triggered epoll raises no new edge for a FIN that already
 // arrived. kRemoteClose is never raised (the connection waits for its idle timeout), so a
 // close-delimited upstream response never completes.
-TEST_F(ConnectionTest, DISABLED_PeerCloseArrivingWithTheLastDataIsReported) {
+TEST_F(ConnectionTest, PeerCloseArrivingWithTheLastDataIsReported) {
   connection();
   peerWrite("hello");
   peerShutdownWrite();

@@ -71,7 +71,9 @@ bool ClientCodec::onHeadersComplete() {
     return true;
   }
   response_started_ = true;
-  if (request_is_head_) parser_.skipBody();
+  // No body after HEAD, 204 or 304, whatever Content-Length says (RFC 9112 6.3); llhttp 8.1
+  // only skips it when told.
+  if (request_is_head_ || head_.status == 204 || head_.status == 304) parser_.skipBody();
   keep_alive_ = parser_.keepAlive();
   const bool no_body = request_is_head_ || head_.status == 204 || head_.status == 304 ||
                        (parser_.hasContentLength() && parser_.contentLength() == 0 &&

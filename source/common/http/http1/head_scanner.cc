@@ -13,6 +13,12 @@ void HeadScanner::reset() {
   error_ = nullptr;
 }
 
+void HeadScanner::resetForTrailers() {
+  reset();
+  lines_ = 1;  // as if after the request line: the first empty line ends the section
+  prev_ = '\n';
+}
+
 HeadScanner::Result HeadScanner::scan(const char* data, size_t len, size_t* used) {
   // Line by line with memchr (SIMD in glibc): a head is short lines of ordinary bytes, and the
   // checks only concern line ends, line starts and the request line.

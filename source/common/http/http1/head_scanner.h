@@ -21,6 +21,8 @@ class HeadScanner {
   // kNeedMore: *used = len. kError: see error()/tooLarge().
   Result scan(const char* data, size_t len, size_t* used);
   void reset();
+  // Scans a trailer section next: header lines then an empty line, no request line.
+  void resetForTrailers();
   const char* error() const { return error_; }
   // The error is the size limit (431) rather than a malformed head (400).
   bool tooLarge() const { return too_large_; }

@@ -53,6 +53,7 @@ Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks, HeaderM
     s.on_headers_complete = onHeadersCompleteCb;
     s.on_body = onBodyCb;
     s.on_message_complete = onMessageCompleteCb;
+    s.on_chunk_header = onChunkHeaderCb;
     return s;
   }();
   llhttp_init(&parser_, type, &settings);
@@ -153,6 +154,11 @@ int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
 int Http1Parser::onBodyCb(llhttp_t* p, const char* at, size_t len) {
   self(p).callbacks_.onBody(absl::string_view(at, len));
   return 0;
+}
+
+int Http1Parser::onChunkHeaderCb(llhttp_t* p) {
+  if (p->content_length != 0) return 0;
+  return self(p).callbacks_.onLastChunk() ? HPE_PAUSED : 0;
 }
 
 int Http1Parser::onMessageCompleteCb(llhttp_t* p) {

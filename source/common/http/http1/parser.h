@@ -23,6 +23,9 @@ class ParserCallbacks {
   virtual bool onHeadersComplete() = 0;
   virtual void onBody(absl::string_view data) = 0;
   virtual void onMessageComplete() = 0;
+  // The zero-size chunk of a chunked body was parsed; trailers (if any) follow. Return true to
+  // pause right there (execute() returns kPaused), e.g. to scan the trailer section first.
+  virtual bool onLastChunk() { return false; }
 };
 
 enum class ParseResult { kConsumedAll, kPaused, kError };
@@ -76,6 +79,7 @@ class Http1Parser {
   static int onHeadersCompleteCb(llhttp_t* p);
   static int onBodyCb(llhttp_t* p, const char* at, size_t len);
   static int onMessageCompleteCb(llhttp_t* p);
+  static int onChunkHeaderCb(llhttp_t* p);
 
   llhttp_t parser_;
   ParserCallbacks& callbacks_;

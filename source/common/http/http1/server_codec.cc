@@ -18,7 +18,7 @@ void ServerCodec::dispatch(buffer::Buffer& data) {
     absl::string_view piece = data.slice(0);
     size_t feed = piece.size();
     bool head_ends_here = false;
-    if (in_head_) {
+    if (in_head_ || in_trailers_) {
       HeadScanner::Result r = scanner_.scan(piece.data(), piece.size(), &feed);
       if (r == HeadScanner::Result::kError) {
         fail(scanner_.tooLarge() ? 431 : 400, scanner_.error());
@@ -35,10 +35,16 @@ void ServerCodec::dispatch(buffer::Buffer& data) {
       return;
     }
     if (result == ParseResult::kPaused) {
+      if (trailer_pause_) {
+        // Paused after the zero-size chunk: scan the trailers before llhttp parses them.
+        trailer_pause_ = false;
+        parser_.resume();
+        continue;
+      }
       waiting_ = true;
       return;
     }
-    if (head_ends_here && in_head_) {
+    if (head_ends_here && (in_head_ || in_trailers_)) {
       // Our scanner saw the end of the head but llhttp did not: never guess, refuse.
       fail(400, "malformed request head");
       return;
@@ -118,6 +124,11 @@ bool ServerCodec::onHeadersComplete() {
     }
   });
   if (!codings.empty()) {
+    if (head_.minor_version == 0) {
+      // RFC 9112 6.1: faulty framing in HTTP/1.0; refuse rather than guess.
+      fail(400, "transfer-encoding in an HTTP/1.0 request");
+      return false;
+    }
     if (codings.back() != "chunked") {
       fail(400, "transfer-encoding must end with chunked");
       return false;
@@ -143,7 +154,15 @@ bool ServerCodec::onHeadersComplete() {
 
 void ServerCodec::onBody(absl::string_view data) { callbacks_.onRequestBody(data); }
 
+bool ServerCodec::onLastChunk() {
+  in_trailers_ = true;
+  trailer_pause_ = true;
+  scanner_.resetForTrailers();
+  return true;
+}
+
 void ServerCodec::onMessageComplete() {
+  in_trailers_ = false;
   in_request_ = false;
   callbacks_.onRequestComplete();
 }

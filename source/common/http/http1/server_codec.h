@@ -68,6 +68,7 @@ class ServerCodec : private ParserCallbacks {
   bool onHeadersComplete() override;
   void onBody(absl::string_view data) override;
   void onMessageComplete() override;
+  bool onLastChunk() override;
 
   void fail(int status, absl::string_view reason);
 
@@ -79,6 +80,8 @@ class ServerCodec : private ParserCallbacks {
   BodyFraming request_framing_ = BodyFraming::kNone;
   BodyFraming response_framing_ = BodyFraming::kNone;
   bool in_head_ = true;
+  bool in_trailers_ = false;     // scanning the trailer section of a chunked body
+  bool trailer_pause_ = false;   // llhttp paused at the last chunk for us
   bool in_request_ = false;
   bool waiting_ = false;
   bool failed_ = false;

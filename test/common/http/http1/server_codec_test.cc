@@ -286,12 +286,12 @@ INSTANTIATE_TEST_SUITE_P(
                       RefusedCase{"ControlCharInTrailer", chunked("0\r\nX: a\x01\r\n\r\n"), 400}),
     [](const ::testing::TestParamInfo<RefusedCase>& info) { return info.param.name; });
 
-// DISABLED: bug (llhttp leniency not covered by HeadScanner): llhttp 8.1 accepts a bare LF that
+// Regression (was a bug: llhttp leniency not covered by HeadScanner): llhttp 8.1 accepts a bare LF that
 // ends the trailer section ("0\r\n\n") and obs-fold in a trailer line; ServerCodec completes the
 // request and parses whatever follows as the next pipelined request. The HeadScanner refuses
 // both in the head, but trailers are parsed after in_head_ is false and never scanned.
 INSTANTIATE_TEST_SUITE_P(
-    DISABLED_LenientTrailerSection, ServerCodecBodyFramingTest,
+    LenientTrailerSection, ServerCodecBodyFramingTest,
     ::testing::Values(RefusedCase{"BareLfEndingTrailers", chunked("0\r\n\n"), 400},
                       RefusedCase{"ObsFoldInTrailer", chunked("0\r\nX: y\r\n z\r\n\r\n"), 400}),
     [](const ::testing::TestParamInfo<RefusedCase>& info) { return info.param.name; });
@@ -400,11 +400,11 @@ TEST_F(ServerCodecTest, Http11KeepsAliveUnlessCloseIsAsked) {
 
 // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing; the connection
 // must close after it (or the request be refused), even if the client asked for keep-alive.
-// DISABLED: bug in ServerCodec::onHeadersComplete(): an HTTP/1.0 request with
+// Regression (was a bug) in ServerCodec::onHeadersComplete(): an HTTP/1.0 request with
 // "Connection: keep-alive" and "Transfer-Encoding: chunked" is parsed as chunked and keeps the
 // connection alive, so the bytes after it are parsed as the next request (a front proxy that
 // ignores TE in HTTP/1.0, as RFC 9112 allows, sees them as this request's body).
-TEST_F(ServerCodecTest, DISABLED_Http10WithTransferEncodingDoesNotKeepTheConnection) {
+TEST_F(ServerCodecTest, Http10WithTransferEncodingDoesNotKeepTheConnection) {
   parse(
       "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
       "0\r\n\r\n");
