@@ -20,6 +20,9 @@ thread_local bool flush_scheduled = false;
 // Bytes read per read event before yielding to other connections (fairness).
 constexpr size_t kMaxReadPerEvent = 256 * 1024;
 constexpr std::chrono::milliseconds kDelayedCloseTimeout{1000};
+// Writes smaller than this wait for the end of the loop turn, so a response head and a small
+// body leave in one send(); larger ones go at once (latency of big bodies).
+constexpr size_t kFlushNowBytes = 16 * 1024;
 }  // namespace
 
 ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Address& remote,
@@ -182,8 +185,8 @@ void ConnectionImpl::write(buffer::Buffer& data) {
   write_buffer_.move(data);
   if (connecting_) {
     // Sent once connected.
-  } else if (write_buffer_.length() > high_watermark_) {
-    flush();  // big writes go out now rather than piling up until the end of the turn
+  } else if (write_buffer_.length() >= kFlushNowBytes) {
+    flush();  // bodies stream out now; only small pieces wait for the end of the turn
   } else if (!flush_pending_) {
     flush_pending_ = true;
     pending_flush.push_back(this);

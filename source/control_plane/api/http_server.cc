@@ -145,8 +145,8 @@ HttpServer::~HttpServer() = default;
 absl::Status HttpServer::start(const network::Address& address) {
   auto listener = network::TcpListener::create(
       dispatcher_, address, [this](int fd, const network::Address& peer) {
-        auto conn = std::make_unique<network::ConnectionImpl>(dispatcher_, fd, peer, false,
-                                                              1024 * 1024);
+        auto conn =
+            std::make_unique<network::ConnectionImpl>(dispatcher_, fd, peer, false, 1024 * 1024);
         auto c = std::make_unique<Connection>(*this, std::move(conn));
         connections_[c.get()] = std::move(c);
       });

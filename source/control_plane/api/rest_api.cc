@@ -168,9 +168,9 @@ HttpResponse RestApi::apply(const HttpRequest& request) {
   json::ArrayWriter results;
   for (const auto& r : *parsed) {
     auto it = before.find({r->kind, r->name});
-    const char* what = it == before.end()                      ? "created"
+    const char* what = it == before.end()                  ? "created"
                        : it->second->version == r->version ? "unchanged"
-                                                               : "updated";
+                                                           : "updated";
     results.raw(json::ObjectWriter()
                     .string("resource", absl::StrCat(kindName(r->kind), "/", r->name))
                     .string("result", what)

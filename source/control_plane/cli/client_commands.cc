@@ -78,9 +78,8 @@ the first problem. Exit 0 applied, 1 rejected, 2 usage, 3 server unreachable.
     return kExitOk;
   }
   for (const Value& v : body.fields().at("results").list_value().values()) {
-    std::cout << str(v.struct_value(), "resource") << " "
-              << str(v.struct_value(), "result") << (flags->on("dry-run") ? " (dry run)" : "")
-              << "\n";
+    std::cout << str(v.struct_value(), "resource") << " " << str(v.struct_value(), "result")
+              << (flags->on("dry-run") ? " (dry run)" : "") << "\n";
   }
   if (!flags->on("dry-run")) std::cout << "snapshot " << str(body, "snapshot_version") << "\n";
   return kExitOk;
@@ -122,16 +121,16 @@ Lists the resources of KIND (Cluster, ClusterLoadAssignment, Listener, RouteConf
     std::cout << pretty(body);
     return kExitOk;
   }
-  std::cout << absl::StrFormat("%-22s %-28s %-17s %-24s %s\n", "KIND", "NAME", "VERSION",
-                               "TARGETS", "ORIGIN");
+  std::cout << absl::StrFormat("%-22s %-28s %-17s %-24s %s\n", "KIND", "NAME", "VERSION", "TARGETS",
+                               "ORIGIN");
   for (const Value& v : body.fields().at("resources").list_value().values()) {
     const Struct& s = v.struct_value();
     std::string targets;
     auto t = s.fields().find("targets");
     if (t != s.fields().end()) {
       for (const auto& [k, tv] : t->second.struct_value().fields()) {
-        if (tv.has_string_value()) absl::StrAppend(&targets, targets.empty() ? "" : ",", k, "=",
-                                                   tv.string_value());
+        if (tv.has_string_value())
+          absl::StrAppend(&targets, targets.empty() ? "" : ",", k, "=", tv.string_value());
         for (const auto& [lk, lv] : tv.struct_value().fields()) {
           absl::StrAppend(&targets, targets.empty() ? "" : ",", lk, "=", lv.string_value());
         }
@@ -206,10 +205,9 @@ pending, and its last NACK (error and time).)";
         state = absl::StrCat(state, "; last NACK ", str(t, "last_nack_at"), ": ",
                              str(t, "last_nack_error"));
       }
-      std::cout << absl::StrFormat("%-24s %-12s %-6s %-22s %-17s %s\n",
-                                   first ? str(s, "id") : "", first ? str(s, "cluster") : "",
-                                   first ? str(s, "protocol") : "", type,
-                                   str(t, "acked_version"), state);
+      std::cout << absl::StrFormat("%-24s %-12s %-6s %-22s %-17s %s\n", first ? str(s, "id") : "",
+                                   first ? str(s, "cluster") : "", first ? str(s, "protocol") : "",
+                                   type, str(t, "acked_version"), state);
       first = false;
     }
   }

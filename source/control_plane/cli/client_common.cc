@@ -44,8 +44,7 @@ int call(const Flags& flags, const std::string& method, const std::string& path,
   auto r = httpRequest(flags.get("server", kDefaultServer), method, path, tokenFrom(flags), body);
   if (!r.ok()) {
     std::cerr << "error: " << r.status().message() << "\n";
-    return r.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
-                                                                   : kExitUnreachable;
+    return r.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitUnreachable;
   }
   out = std::move(*r);
   if (out.status >= 200 && out.status < 300) return kExitOk;

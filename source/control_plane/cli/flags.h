@@ -13,8 +13,8 @@
 namespace portico::control_plane::cli {
 
 struct FlagSpec {
-  std::set<std::string> with_value;  // names without dashes: "dir", "f"
-  std::set<std::string> switches;    // "help", "dry-run"
+  std::set<std::string> with_value;            // names without dashes: "dir", "f"
+  std::set<std::string> switches;              // "help", "dry-run"
   std::map<std::string, std::string> aliases;  // "f" -> "file"
 };
 

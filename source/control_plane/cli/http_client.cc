@@ -42,8 +42,8 @@ absl::StatusOr<ClientResponse> httpRequest(const std::string& server, const std:
                                            const std::string& body, int timeout_seconds) {
   absl::string_view url = server;
   if (!absl::ConsumePrefix(&url, "http://")) {
-    return absl::InvalidArgumentError(absl::StrCat("--server must be http://HOST:PORT, not '",
-                                                   server, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--server must be http://HOST:PORT, not '", server, "'"));
   }
   url = absl::StripSuffix(url, "/");
   size_t colon = url.rfind(':');

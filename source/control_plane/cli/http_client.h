@@ -18,7 +18,6 @@ struct ClientResponse {
 // be reached; the HTTP status is in the response otherwise.
 absl::StatusOr<ClientResponse> httpRequest(const std::string& server, const std::string& method,
                                            const std::string& path, const std::string& token,
-                                           const std::string& body = "",
-                                           int timeout_seconds = 30);
+                                           const std::string& body = "", int timeout_seconds = 30);
 
 }  // namespace portico::control_plane::cli

@@ -10,8 +10,8 @@
 #include <iostream>
 
 #include "absl/strings/numbers.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "source/common/event/dispatcher.h"
 #include "source/common/network/address.h"
 #include "source/control_plane/api/http_server.h"
@@ -46,8 +46,8 @@ absl::StatusOr<network::Address> parseHostPort(const std::string& text, const ch
   uint32_t port = 0;
   if (colon == std::string::npos || !absl::SimpleAtoi(text.substr(colon + 1), &port) ||
       port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be HOST:PORT, not '", text,
-                                                   "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " must be HOST:PORT, not '", text, "'"));
   }
   std::string host = text.substr(0, colon);
   if (host.size() > 2 && host[0] == '[') host = host.substr(1, host.size() - 2);
@@ -81,8 +81,9 @@ int serveCommand(const Args& args) {
   int debounce_ms = 200;
   if (!http_addr.ok() ||
       (flags->has("debounce-ms") && !absl::SimpleAtoi(flags->get("debounce-ms"), &debounce_ms))) {
-    std::cerr << "serve: " << (http_addr.ok() ? "--debounce-ms must be a number"
-                                              : std::string(http_addr.status().message()))
+    std::cerr << "serve: "
+              << (http_addr.ok() ? "--debounce-ms must be a number"
+                                 : std::string(http_addr.status().message()))
               << "\n";
     return kExitUsage;
   }
@@ -108,8 +109,8 @@ int serveCommand(const Args& args) {
   AdsService ads(cache, fleet);
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(flags->get("grpc", "127.0.0.1:18000"),
-                           grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(flags->get("grpc", "127.0.0.1:18000"), grpc::InsecureServerCredentials(),
+                           &grpc_port);
   builder.RegisterService(&ads);
   // Dead proxies are noticed within a minute; a proxy may ping every 10 s without data.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
@@ -117,8 +118,7 @@ int serveCommand(const Args& args) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (grpc_server == nullptr || grpc_port == 0) {
-    std::cerr << "serve: cannot listen on --grpc " << flags->get("grpc", "127.0.0.1:18000")
-              << "\n";
+    std::cerr << "serve: cannot listen on --grpc " << flags->get("grpc", "127.0.0.1:18000") << "\n";
     return kExitFailed;
   }
 
@@ -160,8 +160,8 @@ int serveCommand(const Args& args) {
   std::string grpc_host = flags->get("grpc", "127.0.0.1:18000");
   grpc_host = grpc_host.substr(0, grpc_host.rfind(':'));
   std::cerr << "grpc listening on " << grpc_host << ":" << grpc_port << "\n"
-            << "http listening on " << http_addr->asString().substr(0, http_host.rfind(':'))
-            << ":" << http.port() << "\n"
+            << "http listening on " << http_addr->asString().substr(0, http_host.rfind(':')) << ":"
+            << http.port() << "\n"
             << "serving " << controller.resources().size() << " resources from " << store.dir()
             << ", snapshot " << controller.current()->version() << "\n"
             << std::flush;

@@ -18,10 +18,8 @@ class DeltaStream : public AdsStream<service::discovery::v1::DeltaDiscoveryReque
       : AdsStream(cache, callbacks, id, /*delta=*/true) {}
 
  protected:
-  grpc::Status handleRequest(
-      const service::discovery::v1::DeltaDiscoveryRequest& request) override;
-  void fillResponse(const Push& push,
-                    service::discovery::v1::DeltaDiscoveryResponse& out) override;
+  grpc::Status handleRequest(const service::discovery::v1::DeltaDiscoveryRequest& request) override;
+  void fillResponse(const Push& push, service::discovery::v1::DeltaDiscoveryResponse& out) override;
 };
 
 }  // namespace portico::control_plane

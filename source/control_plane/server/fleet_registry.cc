@@ -143,14 +143,13 @@ std::string FleetRegistry::toJson(const std::string& snapshot_version) const {
 std::string FleetRegistry::toPrometheus() const {
   std::vector<NodeStatus> all = nodes();
   std::string out;
-  absl::StrAppend(&out, "# TYPE portico_control_connected_nodes gauge\n",
-                  "portico_control_connected_nodes ", all.size(), "\n",
-                  "# TYPE portico_control_streams_total counter\n",
-                  "portico_control_streams_total ", streams_total_.load(), "\n",
-                  "# TYPE portico_control_response_bytes_total counter\n",
-                  "portico_control_response_bytes_total{protocol=\"sotw\"} ", bytes_[0].load(),
-                  "\n", "portico_control_response_bytes_total{protocol=\"delta\"} ",
-                  bytes_[1].load(), "\n");
+  absl::StrAppend(
+      &out, "# TYPE portico_control_connected_nodes gauge\n", "portico_control_connected_nodes ",
+      all.size(), "\n", "# TYPE portico_control_streams_total counter\n",
+      "portico_control_streams_total ", streams_total_.load(), "\n",
+      "# TYPE portico_control_response_bytes_total counter\n",
+      "portico_control_response_bytes_total{protocol=\"sotw\"} ", bytes_[0].load(), "\n",
+      "portico_control_response_bytes_total{protocol=\"delta\"} ", bytes_[1].load(), "\n");
   const char* names[3] = {"responses", "acks", "nacks"};
   for (int i = 0; i < 3; i++) {
     absl::StrAppend(&out, "# TYPE portico_control_", names[i], "_total counter\n");
@@ -166,9 +165,9 @@ std::string FleetRegistry::toPrometheus() const {
     for (Kind k : kAllKinds) {
       const TypeStatus& t = s.types[static_cast<int>(k)];
       if (t.responses == 0 && t.acks == 0 && t.nacks == 0) continue;
-      const std::string labels = absl::StrCat("node=\"", label(s.node.id()), "\",cluster=\"",
-                                              label(s.node.cluster()), "\",type=\"",
-                                              kindName(k), "\"");
+      const std::string labels =
+          absl::StrCat("node=\"", label(s.node.id()), "\",cluster=\"", label(s.node.cluster()),
+                       "\",type=\"", kindName(k), "\"");
       absl::StrAppend(&out, "portico_control_node_acked_version{", labels, ",version=\"",
                       label(t.acked_version), "\"} 1\n");
       absl::StrAppend(&nacks, "portico_control_node_nacks_total{", labels, "} ", t.nacks, "\n");

@@ -17,8 +17,7 @@ grpc::Status SotwStream::handleRequest(const service::discovery::v1::DiscoveryRe
         callbacks().onAck(id(), *kind, request.version_info());
         break;
       case ReplyKind::kNack:
-        callbacks().onNack(id(), *kind, request.version_info(),
-                           request.error_detail().message());
+        callbacks().onNack(id(), *kind, request.version_info(), request.error_detail().message());
         break;
       case ReplyKind::kStale:
         break;

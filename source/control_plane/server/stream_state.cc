@@ -38,8 +38,7 @@ void StreamState::setSotwNames(Kind kind, const std::vector<std::string>& names)
 }
 
 void StreamState::deltaSubscribe(Kind kind, const std::vector<std::string>& subscribe,
-                                 const std::vector<std::string>& unsubscribe,
-                                 bool first_request) {
+                                 const std::vector<std::string>& unsubscribe, bool first_request) {
   TypeState& t = type(kind);
   stamp_++;
   if (first_request) {
@@ -86,14 +85,12 @@ void StreamState::resumeDelta(Kind kind, const std::map<std::string, std::string
   const CachedMap& have = view.of(kind);
   for (const auto& [name, version] : versions) {
     auto it = have.find(name);
-    t.acked[name] = Held{version, it != have.end() && it->second->version() == version
-                                      ? it->second
-                                      : nullptr};
+    t.acked[name] =
+        Held{version, it != have.end() && it->second->version() == version ? it->second : nullptr};
   }
 }
 
-const CachedMap& StreamState::desired(Kind kind, const NodeView& view,
-                                      CachedMap& storage) const {
+const CachedMap& StreamState::desired(Kind kind, const NodeView& view, CachedMap& storage) const {
   const TypeState& t = type(kind);
   const CachedMap& in_view = view.of(kind);
   // Retention is only possible for something the proxy holds that left the view.

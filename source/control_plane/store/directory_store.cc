@@ -65,8 +65,8 @@ std::string originFile(absl::string_view origin) {
 absl::StatusOr<ResourceMap> DirectoryStore::load() const {
   DIR* d = opendir(dir_.c_str());
   if (d == nullptr) {
-    return absl::NotFoundError(absl::StrCat("cannot open directory '", dir_, "': ",
-                                            strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat("cannot open directory '", dir_, "': ", strerror(errno)));
   }
   std::vector<std::string> files;
   while (dirent* e = readdir(d)) {
@@ -169,7 +169,8 @@ absl::Status DirectoryStore::writeFileAtomically(const std::string& path, const 
   if (fd < 0) return absl::InternalError(absl::StrCat("mkstemp in ", dir, ": ", strerror(errno)));
   absl::Status st = writeAll(fd, text);
   if (st.ok() && ::fchmod(fd, 0644) != 0) st = absl::InternalError("fchmod failed");
-  if (st.ok() && ::fsync(fd) != 0) st = absl::InternalError(absl::StrCat("fsync: ", strerror(errno)));
+  if (st.ok() && ::fsync(fd) != 0)
+    st = absl::InternalError(absl::StrCat("fsync: ", strerror(errno)));
   ::close(fd);
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     st = absl::InternalError(absl::StrCat("rename to ", path, ": ", strerror(errno)));

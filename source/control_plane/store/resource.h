@@ -16,7 +16,12 @@
 namespace portico::control_plane {
 
 // In push order: clusters and their endpoints before the listeners and routes that use them.
-enum class Kind { kCluster = 0, kClusterLoadAssignment = 1, kListener = 2, kRouteConfiguration = 3 };
+enum class Kind {
+  kCluster = 0,
+  kClusterLoadAssignment = 1,
+  kListener = 2,
+  kRouteConfiguration = 3
+};
 inline constexpr int kKindCount = 4;
 inline constexpr Kind kAllKinds[kKindCount] = {Kind::kCluster, Kind::kClusterLoadAssignment,
                                                Kind::kListener, Kind::kRouteConfiguration};

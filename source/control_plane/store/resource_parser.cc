@@ -64,8 +64,9 @@ absl::StatusOr<ResourceConstSharedPtr> parseDocument(const std::string& json, co
     auto k = parseKind(kit->second.string_value());
     if (!k.ok()) return docError(where, "kind", k.status().message());
     if (kind_hint != nullptr && *k != *kind_hint) {
-      return docError(where, "kind",
-                      absl::StrCat("is ", kindName(*k), " but the path says ", kindName(*kind_hint)));
+      return docError(
+          where, "kind",
+          absl::StrCat("is ", kindName(*k), " but the path says ", kindName(*kind_hint)));
     }
     kind = *k;
   } else if (kind_hint != nullptr) {
@@ -93,8 +94,7 @@ absl::StatusOr<ResourceConstSharedPtr> parseDocument(const std::string& json, co
   st = google::protobuf::util::JsonStringToMessage(spec_json, spec.get(), options);
   if (!st.ok()) return docError(where, "spec", std::string(st.message()));
   if (specName(kind, *spec).empty()) {
-    return docError(where,
-                    kind == Kind::kClusterLoadAssignment ? "spec.cluster_name" : "spec.name",
+    return docError(where, kind == Kind::kClusterLoadAssignment ? "spec.cluster_name" : "spec.name",
                     "must not be empty");
   }
   return makeResource(kind, std::move(targets), std::move(spec), std::string(where));
@@ -151,7 +151,8 @@ absl::StatusOr<std::vector<ResourceConstSharedPtr>> parseResources(const std::st
 absl::StatusOr<ResourceConstSharedPtr> parseResourceWithKind(const std::string& text, Kind kind,
                                                              absl::string_view origin) {
   auto json = config::yamlToJson(text);
-  if (!json.ok()) return absl::InvalidArgumentError(absl::StrCat(origin, ": ", json.status().message()));
+  if (!json.ok())
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": ", json.status().message()));
   return parseDocument(*json, &kind, origin);
 }
 

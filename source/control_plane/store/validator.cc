@@ -66,9 +66,9 @@ class Checker {
     if (it == all_.end()) {
       add(field, absl::StrCat("unknown ", kindName(kind), " '", name, "'"));
     } else if (!it->second->targets.covers(current_->targets)) {
-      add(field, absl::StrCat(kindName(kind), " '", name, "' targets [",
-                              it->second->targets.key(), "], which does not reach every node of [",
-                              current_->targets.key(), "]"));
+      add(field,
+          absl::StrCat(kindName(kind), " '", name, "' targets [", it->second->targets.key(),
+                       "], which does not reach every node of [", current_->targets.key(), "]"));
     }
   }
 
@@ -124,8 +124,7 @@ class Checker {
     if (hcm.has_route_config()) {
       checkRoutes(hcm.route_config(), "spec.http.route_config");
     } else if (!hcm.route_config_name().empty()) {
-      reference(Kind::kRouteConfiguration, hcm.route_config_name(),
-                "spec.http.route_config_name");
+      reference(Kind::kRouteConfiguration, hcm.route_config_name(), "spec.http.route_config_name");
     } else {
       add("spec.http", "one of route_config or route_config_name must be set");
     }
@@ -162,10 +161,9 @@ absl::StatusOr<ResourceMap> buildResourceMap(const std::vector<ResourceConstShar
   for (const auto& r : list) {
     auto [it, inserted] = map.emplace(ResourceKey{r->kind, r->name}, r);
     if (!inserted) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(r->origin, ": ", kindName(r->kind), "/", r->name, ": spec.name: duplicate ",
-                       kindName(r->kind), " '", r->name, "', also defined in ",
-                       it->second->origin));
+      return absl::InvalidArgumentError(absl::StrCat(
+          r->origin, ": ", kindName(r->kind), "/", r->name, ": spec.name: duplicate ",
+          kindName(r->kind), " '", r->name, "', also defined in ", it->second->origin));
     }
   }
   return map;
