@@ -40,7 +40,8 @@ grep -E "^(Done|stat::number_of_executed_units|stat::new_units_added)" "$workdir
 
 if [ "$status" -ne 0 ]; then
   echo "fuzz: FAILED (exit $status); log: $workdir/fuzz.log"
-  grep -E "ERROR|invariant violated|SUMMARY|Test unit written" "$workdir/fuzz.log" | head -n 20 || true
+  grep -E "ERROR|invariant violated|SUMMARY|Test unit written" "$workdir/fuzz.log" \
+    | head -n 20 || true
   ls -l "$workdir/artifacts" || true
   exit 1
 fi

@@ -56,7 +56,7 @@ __all__ = [
     "curl_many", "echo_headers", "exchange_raw", "format_request", "free_port", "http_get",
     "listener", "parse_responses", "pattern_bytes", "pattern_sha256", "portico_bin",
     "route_to", "rss_kb", "run_portico", "send_raw", "to_yaml", "virtual_host", "wait_until",
-    "UUID_RE", "INTEGRATION_DIR", "ManagedProcess", "address",
+    "UUID_RE", "INTEGRATION_DIR", "REPO_ROOT", "ManagedProcess", "address",
 ]
 
 
