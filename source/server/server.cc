@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
+#include "source/common/common/json_escape.h"
 #include "source/common/common/logger.h"
 #include "source/common/common/version.h"
 
@@ -211,14 +212,7 @@ std::string Server::configDumpJson() const {
     (void)google::protobuf::util::MessageToJsonString(m, &out, options);
     return out;
   };
-  auto quote = [](absl::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-      if (c == '"' || c == '\\') out += '\\';
-      if (static_cast<unsigned char>(c) >= 0x20) out += c;
-    }
-    return out + "\"";
-  };
+  auto quote = [](absl::string_view s) { return jsonString(s); };
   // "active" is what the workers run: static resources plus accepted dynamic ones.
   std::string out = absl::StrCat("{\n\"bootstrap\": ", toJson(bootstrap_),
                                  ",\n\"active\": ", toJson(snapshot_->bootstrap));

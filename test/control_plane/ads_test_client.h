@@ -67,8 +67,8 @@ class TestStream {
   grpc::Status status_;
 };
 
-using SotwClient = TestStream<service::discovery::v1::DiscoveryRequest,
-                              service::discovery::v1::DiscoveryResponse>;
+using SotwClient =
+    TestStream<service::discovery::v1::DiscoveryRequest, service::discovery::v1::DiscoveryResponse>;
 using DeltaClient = TestStream<service::discovery::v1::DeltaDiscoveryRequest,
                                service::discovery::v1::DeltaDiscoveryResponse>;
 

@@ -31,8 +31,8 @@ std::set<std::string> names(const DeltaDiscoveryResponse& r) {
 class DeltaProtocolTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    cache_.setSnapshot(test::snapshotOf(
-        docs({clusterYaml("a"), clusterYaml("b", 81), clusterYaml("c", 82)})));
+    cache_.setSnapshot(
+        test::snapshotOf(docs({clusterYaml("a"), clusterYaml("b", 81), clusterYaml("c", 82)})));
     service_ = std::make_unique<AdsService>(cache_, fleet_);
     grpc::ServerBuilder b;
     b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
@@ -101,8 +101,8 @@ TEST_F(DeltaProtocolTest, SubscribeAndUnsubscribeByName) {
   EXPECT_EQ(r2->removed_resources_size(), 0);
   s->send(request(r2->nonce()));
   // A change to "a" (unsubscribed) sends nothing.
-  cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("a", 1), clusterYaml("b", 81),
-                                            clusterYaml("c", 82)})));
+  cache_.setSnapshot(
+      test::snapshotOf(docs({clusterYaml("a", 1), clusterYaml("b", 81), clusterYaml("c", 82)})));
   EXPECT_FALSE(s->next(std::chrono::milliseconds(300)));
 }
 
@@ -120,7 +120,8 @@ TEST_F(DeltaProtocolTest, ReconnectWithInitialResourceVersions) {
   cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("a"), clusterYaml("b", 99)})));
   auto s = open();
   DeltaDiscoveryRequest again = request();
-  for (const auto& [name, version] : held) (*again.mutable_initial_resource_versions())[name] = version;
+  for (const auto& [name, version] : held)
+    (*again.mutable_initial_resource_versions())[name] = version;
   s->send(again);
   auto r = s->next();
   ASSERT_TRUE(r);
@@ -135,8 +136,8 @@ TEST_F(DeltaProtocolTest, NackIsRecordedAndStateKept) {
   auto r1 = s->next();
   ASSERT_TRUE(r1);
   s->send(request(r1->nonce()));
-  cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("a", 5), clusterYaml("b", 81),
-                                            clusterYaml("c", 82)})));
+  cache_.setSnapshot(
+      test::snapshotOf(docs({clusterYaml("a", 5), clusterYaml("b", 81), clusterYaml("c", 82)})));
   auto r2 = s->next();
   ASSERT_TRUE(r2);
   DeltaDiscoveryRequest nack = request(r2->nonce());
@@ -154,8 +155,8 @@ TEST_F(DeltaProtocolTest, NackIsRecordedAndStateKept) {
   EXPECT_FALSE(s->next(std::chrono::milliseconds(200)));
   // Going back to what the proxy holds needs no push; a new change is sent as a diff against
   // what the proxy ACKed (not what it rejected).
-  cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("a", 6), clusterYaml("b", 81),
-                                            clusterYaml("c", 82)})));
+  cache_.setSnapshot(
+      test::snapshotOf(docs({clusterYaml("a", 6), clusterYaml("b", 81), clusterYaml("c", 82)})));
   auto r3 = s->next();
   ASSERT_TRUE(r3);
   EXPECT_EQ(names(*r3), (std::set<std::string>{"a"}));

@@ -19,10 +19,10 @@
 namespace portico::control_plane {
 namespace {
 
-using ::testing::HasSubstr;
 using test::clusterYaml;
 using test::docs;
 using test::routeYaml;
+using ::testing::HasSubstr;
 
 class DirectoryStoreTest : public ::testing::Test {
  protected:

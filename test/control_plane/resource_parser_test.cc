@@ -18,8 +18,9 @@ std::string parseError(const std::string& yaml) {
 
 TEST(ResourceParserTest, ParsesSeveralDocumentsWithTargets) {
   auto r = parseResources(test::docs({test::clusterYaml("a"),
-                                      test::clusterYaml("b", 81, "{cluster: edge, labels: "
-                                                                 "{region: eu}}"),
+                                      test::clusterYaml("b", 81,
+                                                        "{cluster: edge, labels: "
+                                                        "{region: eu}}"),
                                       "# only a comment\n", test::routeYaml("r", "a")}),
                           "f.yaml");
   ASSERT_TRUE(r.ok()) << r.status();
@@ -47,10 +48,12 @@ TEST(ResourceParserTest, VersionsFollowContentOnly) {
 }
 
 TEST(ResourceParserTest, ErrorsNameDocumentAndField) {
-  EXPECT_THAT(parseError(test::clusterYaml("a") + "---\nkind: Cluster\nspec: {name: b, bogus: 1}\n"),
-              HasSubstr("f.yaml#2: spec:"));
+  EXPECT_THAT(
+      parseError(test::clusterYaml("a") + "---\nkind: Cluster\nspec: {name: b, bogus: 1}\n"),
+      HasSubstr("f.yaml#2: spec:"));
   EXPECT_THAT(parseError("kind: Cluster\nspec: {name: b, bogus: 1}\n"), HasSubstr("bogus"));
-  EXPECT_THAT(parseError("kind: Nope\nspec: {name: b}\n"), HasSubstr("f.yaml#1: kind: unknown kind"));
+  EXPECT_THAT(parseError("kind: Nope\nspec: {name: b}\n"),
+              HasSubstr("f.yaml#1: kind: unknown kind"));
   EXPECT_THAT(parseError("spec: {name: b}\n"), HasSubstr("kind: must be set"));
   EXPECT_THAT(parseError("kind: Cluster\n"), HasSubstr("spec: must be set"));
   EXPECT_THAT(parseError("kind: Cluster\nspec: {connect_timeout: 1s}\n"),

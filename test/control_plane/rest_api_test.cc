@@ -68,8 +68,7 @@ TEST_F(RestApiTest, PutValidatesAndPublishes) {
                   "spec: {name: b, load_assignment: {endpoints: [{address: {address: 1.2.3.4, "
                   "port: 99999}}]}}");
   EXPECT_EQ(bad.status, 400);
-  EXPECT_THAT(bad.body,
-              HasSubstr("\"field\":\"spec.load_assignment.endpoints[0].address.port\""));
+  EXPECT_THAT(bad.body, HasSubstr("\"field\":\"spec.load_assignment.endpoints[0].address.port\""));
   EXPECT_EQ(cache_.current()->version(), v1);  // nothing pushed
 
   auto mismatch = call("PUT", "/v1/resources/Cluster/b", "spec: {name: c}");
@@ -82,8 +81,8 @@ TEST_F(RestApiTest, PutValidatesAndPublishes) {
   EXPECT_EQ(call("PUT", "/v1/resources/Cluster/b", "spec: {name: b, connect_timeout: 2s}").status,
             200);
 
-  auto dangling = call("PUT", "/v1/resources/RouteConfiguration/r",
-                       test::routeYaml("r", "nowhere"));
+  auto dangling =
+      call("PUT", "/v1/resources/RouteConfiguration/r", test::routeYaml("r", "nowhere"));
   EXPECT_EQ(dangling.status, 400);
   EXPECT_THAT(dangling.body, HasSubstr("spec.virtual_hosts[0].routes[0].route.cluster"));
 }
@@ -114,7 +113,8 @@ TEST_F(RestApiTest, ApplyIsAllOrNothingAndDryRunChangesNothing) {
   EXPECT_EQ(d.status, 200);
   EXPECT_THAT(d.body, HasSubstr("\"result\":\"created\""));
   EXPECT_EQ(cache_.current()->version(), v1);
-  auto ok = call("POST", "/v1/apply", test::docs({test::clusterYaml("n1"), test::clusterYaml("a")}));
+  auto ok =
+      call("POST", "/v1/apply", test::docs({test::clusterYaml("n1"), test::clusterYaml("a")}));
   EXPECT_EQ(ok.status, 200) << ok.body;
   EXPECT_THAT(ok.body, HasSubstr("{\"resource\":\"Cluster/a\",\"result\":\"unchanged\"}"));
   EXPECT_TRUE(controller_->resources().contains({Kind::kCluster, "n1"}));

@@ -58,11 +58,11 @@ TEST(SnapshotTest, ResourcesArePackedOnce) {
 
 TEST(SnapshotTest, InconsistentTargetsAreRefused) {
   // Bypass the validator: the snapshot checks again before anything is published.
-  ResourceMap map = test::mapOf(docs({clusterYaml("a", 80, "{cluster: edge}"), routeYaml("r", "a")}));
+  ResourceMap map =
+      test::mapOf(docs({clusterYaml("a", 80, "{cluster: edge}"), routeYaml("r", "a")}));
   auto s = Snapshot::create(map);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("RouteConfiguration/r names cluster 'a'"),
-            std::string::npos);
+  EXPECT_NE(s.status().message().find("RouteConfiguration/r names cluster 'a'"), std::string::npos);
 }
 
 TEST(SnapshotCacheTest, WatchesSeeEveryNewVersionOnce) {

@@ -93,8 +93,8 @@ TEST_F(SotwProtocolTest, SubscribeAckAndPushOnChange) {
   EXPECT_EQ(ackedVersion(Kind::kCluster), r1->version_info());
   EXPECT_FALSE(s->next(std::chrono::milliseconds(200)));  // nothing more until a change
 
-  cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("a", 81), clusterYaml("b", 82),
-                                            routeYaml("r", "a")})));
+  cache_.setSnapshot(
+      test::snapshotOf(docs({clusterYaml("a", 81), clusterYaml("b", 82), routeYaml("r", "a")})));
   auto r2 = s->next();
   ASSERT_TRUE(r2);
   EXPECT_EQ(r2->resources_size(), 2);  // state of the world: all of them
@@ -195,8 +195,8 @@ TEST_F(SotwProtocolTest, ReconnectWithCurrentVersionGetsNothingNew) {
 }
 
 TEST_F(SotwProtocolTest, NamedSubscriptionAndBadRequests) {
-  cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("a"), clusterYaml("b", 81),
-                                            routeYaml("r", "a")})));
+  cache_.setSnapshot(
+      test::snapshotOf(docs({clusterYaml("a"), clusterYaml("b", 81), routeYaml("r", "a")})));
   auto s = open();
   DiscoveryRequest req = request(kClusterUrl);
   req.add_resource_names("b");

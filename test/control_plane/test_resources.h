@@ -22,9 +22,8 @@ inline std::string clusterYaml(const std::string& name, int port = 8080,
 
 inline std::string routeYaml(const std::string& name, const std::string& cluster,
                              const std::string& targets = "", const std::string& body = "") {
-  std::string action = cluster.empty()
-                           ? "direct_response: {status: 200, body: \"" + body + "\"}"
-                           : "route: {cluster: " + cluster + "}";
+  std::string action = cluster.empty() ? "direct_response: {status: 200, body: \"" + body + "\"}"
+                                       : "route: {cluster: " + cluster + "}";
   return "kind: RouteConfiguration\n" + (targets.empty() ? "" : "targets: " + targets + "\n") +
          "spec:\n  name: " + name +
          "\n  virtual_hosts:\n  - name: all\n    domains: [\"*\"]\n    routes:\n    - match: "
@@ -35,8 +34,9 @@ inline std::string routeYaml(const std::string& name, const std::string& cluster
 inline std::string listenerYaml(const std::string& name, const std::string& route, int port,
                                 const std::string& targets = "") {
   return "kind: Listener\n" + (targets.empty() ? "" : "targets: " + targets + "\n") +
-         "spec:\n  name: " + name + "\n  address: {address: 127.0.0.1, port: " +
-         std::to_string(port) + "}\n  http: {route_config_name: " + route + "}\n";
+         "spec:\n  name: " + name +
+         "\n  address: {address: 127.0.0.1, port: " + std::to_string(port) +
+         "}\n  http: {route_config_name: " + route + "}\n";
 }
 
 // Documents joined with "---".

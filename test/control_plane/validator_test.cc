@@ -7,19 +7,19 @@
 namespace portico::control_plane {
 namespace {
 
-using ::testing::HasSubstr;
 using test::clusterYaml;
 using test::docs;
 using test::listenerYaml;
 using test::routeYaml;
+using ::testing::HasSubstr;
 
 std::vector<ValidationError> errorsOf(const std::string& yaml) {
   return validateResources(test::mapOf(yaml));
 }
 
 TEST(ValidatorTest, ValidSetHasNoErrors) {
-  EXPECT_TRUE(errorsOf(docs({clusterYaml("a"), routeYaml("r", "a"), listenerYaml("l", "r", 1)}))
-                  .empty());
+  EXPECT_TRUE(
+      errorsOf(docs({clusterYaml("a"), routeYaml("r", "a"), listenerYaml("l", "r", 1)})).empty());
 }
 
 TEST(ValidatorTest, RouteNamingUnknownClusterGivesFieldPath) {

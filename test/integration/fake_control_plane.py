@@ -72,11 +72,8 @@ class State:
 STATE = State()
 
 
-def ads(request_iterator, context):
-    events = queue.Queue()
-    with STATE.lock:
-        STATE.streams.append(events)
-
+def start_reader(request_iterator, events, held):
+    """Records every request; a subscription (no nonce) becomes ("subscribe", type, held(r))."""
     def read():
         try:
             for request in request_iterator:
@@ -84,12 +81,20 @@ def ads(request_iterator, context):
                     STATE.requests.append(json_format.MessageToDict(
                         request, preserving_proto_field_name=True))
                 if not request.response_nonce:
-                    events.put(("subscribe", request.type_url, request.version_info))
+                    events.put(("subscribe", request.type_url, held(request)))
         except grpc.RpcError:
             pass
         events.put(None)
 
     threading.Thread(target=read, daemon=True).start()
+
+
+def ads(request_iterator, context):
+    events = queue.Queue()
+    with STATE.lock:
+        STATE.streams.append(events)
+
+    start_reader(request_iterator, events, lambda r: r.version_info)
     try:
         while True:
             event = events.get()
@@ -121,20 +126,7 @@ def delta_ads(request_iterator, context):
     with STATE.lock:
         STATE.streams.append(events)
 
-    def read():
-        try:
-            for request in request_iterator:
-                with STATE.lock:
-                    STATE.requests.append(json_format.MessageToDict(
-                        request, preserving_proto_field_name=True))
-                if not request.response_nonce:
-                    events.put(("subscribe", request.type_url,
-                                dict(request.initial_resource_versions)))
-        except grpc.RpcError:
-            pass
-        events.put(None)
-
-    threading.Thread(target=read, daemon=True).start()
+    start_reader(request_iterator, events, lambda r: dict(r.initial_resource_versions))
     try:
         while True:
             event = events.get()

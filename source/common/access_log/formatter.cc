@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "source/common/common/json_escape.h"
 
 namespace portico::access_log {
 namespace {
@@ -93,48 +94,6 @@ class TextFormatter : public Formatter {
   std::vector<Piece> pieces_;
 };
 
-// Length of the valid UTF-8 sequence at s[i], or 0.
-size_t utf8SequenceLength(absl::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; k++) {
-    if ((b(i + k) & 0xc0) != 0x80) return 0;
-  }
-  return n;
-}
-
-// JSON string; control characters and bytes that are not valid UTF-8 (obs-text from
-// clients) are escaped as \u00XX, so every line is valid UTF-8 JSON.
-void appendJsonString(absl::string_view s, std::string& out) {
-  out += '"';
-  for (size_t i = 0; i < s.size(); i++) {
-    const char c = s[i];
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u >= 0x80) {
-      size_t n = utf8SequenceLength(s, i);
-      if (n > 0) {
-        out.append(s.data() + i, n);
-        i += n - 1;
-        continue;
-      }
-      char buf[8];
-      snprintf(buf, sizeof(buf), "\\u%04x", u);
-      out += buf;
-    } else if (u < 0x20) {
-      char buf[8];
-      snprintf(buf, sizeof(buf), "\\u%04x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
 
 class JsonFormatter : public Formatter {
  public:
