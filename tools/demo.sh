@@ -1,21 +1,37 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the demo: a sample upstream on 127.0.0.1:8080 and
-# portico in front of it on its embedded default config (listener 127.0.0.1:10000, admin
-# 127.0.0.1:9901). Runs until Ctrl-C (or DEMO_SECONDS, if set).
+# Installs what is missing, builds, and runs the demo: a sample upstream on 127.0.0.1:8080,
+# portico-control (gRPC 127.0.0.1:18000, REST 127.0.0.1:18001) serving examples/control_plane/,
+# and portico on its embedded default config (listener 127.0.0.1:10000, admin 127.0.0.1:9901)
+# plus the control plane's dynamic listener (127.0.0.1:10001). Runs until Ctrl-C (or
+# DEMO_SECONDS, if set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash ci/setup.sh
 echo "== building (first build takes a few minutes)"
-bazel build //source/server:portico 2>&1 | tail -n 2
+bazel build //source/server:portico //source/control_plane:portico-control 2>&1 | tail -n 2
+bin=bazel-bin/source
+work=$(mktemp -d -t portico-demo.XXXXXX)
+cp examples/control_plane/*.yaml "$work/"
+mkdir -p "$work/store" && mv "$work"/*.yaml "$work/store/"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
-python3 test/integration/upstream.py --port 8080 --name sample-upstream >/tmp/portico-demo-upstream.log 2>&1 &
+python3 test/integration/upstream.py --port 8080 --name sample-upstream >"$work/upstream.log" 2>&1 &
 pids+=($!)
-bazel-bin/source/server/portico --concurrency 2 &
+"$bin/control_plane/portico-control" serve --dir "$work/store" --grpc 127.0.0.1:18000 \
+  --http 127.0.0.1:18001 --api-token demo-token >"$work/control.log" 2>&1 &
+pids+=($!)
+# The embedded default config, plus the control plane's address.
+"$bin/server/portico" --print-default-config > "$work/portico.yaml"
+cat >> "$work/portico.yaml" <<'YAML'
+node: {id: demo-proxy, cluster: demo}
+dynamic_resources:
+  control_plane: [{address: 127.0.0.1, port: 18000}]
+YAML
+"$bin/server/portico" --config "$work/portico.yaml" --concurrency 2 &
 pids+=($!)
 
 for _ in $(seq 1 50); do
@@ -25,12 +41,20 @@ done
 
 cat <<'TXT'
 
-Portico is running (embedded demo config; see source/server/default_config.h).
-Try:
+Portico is running (embedded demo config, source/server/default_config.h, plus what
+portico-control serves from examples/control_plane/demo.yaml). Try:
   curl -i http://127.0.0.1:10000/portico/hello       # a direct response from the proxy
   curl -i http://127.0.0.1:10000/echo                # proxied to the sample upstream
   curl -i -X POST --data-binary @README.md http://127.0.0.1:10000/upload
   wrk -t1 -c20 -d5s http://127.0.0.1:10000/echo      # load
+Live configuration (portico-control, REST on 127.0.0.1:18001, token demo-token):
+  curl -i http://127.0.0.1:10001/echo                # the dynamic listener (x-served-by header)
+  curl http://127.0.0.1:10001/version
+  export PORTICO_CONTROL_TOKEN=demo-token
+  bazel-bin/source/control_plane/portico-control status --server http://127.0.0.1:18001
+  sed 's/routes v1/routes v2/' examples/control_plane/demo.yaml > /tmp/v2.yaml
+  bazel-bin/source/control_plane/portico-control apply -f /tmp/v2.yaml --server http://127.0.0.1:18001
+  curl http://127.0.0.1:10001/version                # now v2, no restart
 Admin (127.0.0.1:9901):
   curl http://127.0.0.1:9901/                         # list of admin endpoints
   curl http://127.0.0.1:9901/stats
@@ -43,5 +67,5 @@ TXT
 if [ -n "${DEMO_SECONDS:-}" ]; then
   sleep "$DEMO_SECONDS"
 else
-  wait "${pids[1]}"
+  wait "${pids[2]}"
 fi

@@ -20,7 +20,7 @@ namespace {
 constexpr char kUsage[] =
     "usage: portico [--config FILE] [--concurrency N] [--log-level LEVEL]\n"
     "       portico --validate FILE\n"
-    "       portico --help | --version\n"
+    "       portico --print-default-config | --help | --version\n"
     "\n"
     "  --config FILE      bootstrap YAML (see docs/configuration.md); without it an\n"
     "                     embedded demo config is used (listener 127.0.0.1:10000 ->\n"
@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
     };
     if (arg == "--help" || arg == "-h") {
       fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "--print-default-config") {
+      fputs(portico::server::kDefaultBootstrapYaml, stdout);
       return 0;
     } else if (arg == "--version") {
       printf("portico %s\n", portico::kVersion);
