@@ -27,9 +27,9 @@ TEST(AddressTest, ParsesIpv6WithBracketsInItsString) {
 }
 
 TEST(AddressTest, PortBounds) {
-  EXPECT_TRUE(Address::parse("0.0.0.0", 0).ok());
-  EXPECT_TRUE(Address::parse("0.0.0.0", 65535).ok());
-  auto a = Address::parse("0.0.0.0", 65536);
+  EXPECT_TRUE(Address::parse("127.0.0.1", 0).ok());
+  EXPECT_TRUE(Address::parse("127.0.0.1", 65535).ok());
+  auto a = Address::parse("127.0.0.1", 65536);
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().message(), "port 65536 out of range");
 }
