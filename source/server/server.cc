@@ -76,8 +76,17 @@ absl::Status Server::initialize() {
       }
       servers.push_back(*address);
     }
+    std::optional<xds::TlsOptions> tls;
+    if (bootstrap_.dynamic_resources().has_tls()) {
+      const auto& t = bootstrap_.dynamic_resources().tls();
+      if (t.ca_file().empty()) {
+        return absl::InvalidArgumentError("dynamic_resources.tls.ca_file: must be set");
+      }
+      tls = xds::TlsOptions{t.ca_file(), t.server_name()};
+    }
     ads_ = std::make_unique<xds::AdsClient>(*dispatcher_, std::move(servers), bootstrap_.node(),
-                                            *this, bootstrap_.dynamic_resources().delta());
+                                            *this, bootstrap_.dynamic_resources().delta(),
+                                            std::move(tls));
     ads_->start();
   }
   for (const auto& l : snapshot_->listeners) {

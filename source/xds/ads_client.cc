@@ -19,14 +19,16 @@ constexpr int kInvalidArgument = 3;
 }  // namespace
 
 AdsClient::AdsClient(event::Dispatcher& dispatcher, std::vector<network::Address> servers,
-                     config::v1::Node node, ConfigApplier& applier, bool delta)
+                     config::v1::Node node, ConfigApplier& applier, bool delta,
+                     std::optional<TlsOptions> tls)
     : dispatcher_(dispatcher),
       servers_(std::move(servers)),
       node_(std::move(node)),
       applier_(applier),
       backoff_(kInitialBackoff),
       rng_(std::random_device{}()),
-      delta_(delta) {
+      delta_(delta),
+      tls_(std::move(tls)) {
   for (const char* type : kSubscriptionOrder) types_[type];
 }
 
@@ -42,7 +44,7 @@ void AdsClient::connect() {
   const network::Address& server = servers_[next_server_++ % servers_.size()];
   current_server_ = server.asString();
   stream_ = std::make_unique<GrpcStream>(dispatcher_, server,
-                                         delta_ ? kDeltaMethod : kSotwMethod, *this);
+                                         delta_ ? kDeltaMethod : kSotwMethod, *this, tls_);
   stream_->start();
 }
 

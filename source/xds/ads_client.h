@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <memory>
 #include <random>
 #include <string>
@@ -55,7 +56,8 @@ class AdsClient : public GrpcStreamCallbacks {
  public:
   // `delta`: use DeltaAggregatedResources (incremental) instead of state of the world.
   AdsClient(event::Dispatcher& dispatcher, std::vector<network::Address> servers,
-            config::v1::Node node, ConfigApplier& applier, bool delta = false);
+            config::v1::Node node, ConfigApplier& applier, bool delta = false,
+            std::optional<TlsOptions> tls = std::nullopt);
   ~AdsClient() override;
 
   void start();
@@ -94,6 +96,7 @@ class AdsClient : public GrpcStreamCallbacks {
   std::mt19937_64 rng_;
   std::map<std::string, TypeState> types_;
   bool delta_;
+  std::optional<TlsOptions> tls_;
 };
 
 }  // namespace portico::xds

@@ -41,12 +41,15 @@ ssize_t readCb(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t*
 }  // namespace
 
 GrpcStream::GrpcStream(event::Dispatcher& dispatcher, const network::Address& server,
-                       std::string path, GrpcStreamCallbacks& callbacks)
+                       std::string path, GrpcStreamCallbacks& callbacks,
+                       std::optional<TlsOptions> tls)
     : dispatcher_(dispatcher),
       server_(server),
       path_(std::move(path)),
-      authority_(server.asString()),
-      callbacks_(callbacks) {}
+      authority_(tls.has_value() && !tls->server_name.empty() ? tls->server_name
+                                                               : server.asString()),
+      callbacks_(callbacks),
+      tls_options_(std::move(tls)) {}
 
 GrpcStream::~GrpcStream() {
   if (session_ != nullptr) nghttp2_session_del(session_);
@@ -138,7 +141,7 @@ ssize_t GrpcStream::readOutgoing(uint8_t* buf, size_t length, uint32_t* data_fla
 
 void GrpcStream::flushSession() {
   if (session_ == nullptr || closed_) return;
-  buffer::Buffer out;
+  std::string out;
   while (true) {
     const uint8_t* data;
     ssize_t n = nghttp2_session_mem_send(session_, &data);
@@ -147,33 +150,84 @@ void GrpcStream::flushSession() {
       return;
     }
     if (n == 0) break;
-    out.add(data, static_cast<size_t>(n));
+    out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+  if (!out.empty()) sendBytes(out);
+}
+
+void GrpcStream::sendBytes(absl::string_view bytes) {
+  buffer::Buffer out;
+  if (tls_ != nullptr) {
+    std::string cipher;
+    absl::Status st = tls_->write(bytes, cipher);
+    if (!st.ok()) {
+      fail(kUnavailable, st.message());
+      return;
+    }
+    out.add(cipher);
+  } else {
+    out.add(bytes);
   }
   if (out.length() > 0) connection_->write(out);
 }
 
 void GrpcStream::onData(buffer::Buffer& data) {
-  if (session_ == nullptr) {
-    data.clear();
-    return;
-  }
   while (data.length() > 0 && !closed_) {
     absl::string_view piece = data.slice(0);
-    ssize_t rc = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(piece.data()),
-                                          piece.size());
-    if (rc < 0) {
-      fail(kInternal, absl::StrCat("HTTP/2 error: ", nghttp2_strerror(static_cast<int>(rc))));
-      return;
+    if (tls_ != nullptr) {
+      std::string plain, out;
+      absl::Status st = tls_->onNetworkData(piece, plain, out);
+      data.drain(piece.size());
+      if (!out.empty()) {
+        buffer::Buffer b;
+        b.add(out);
+        connection_->write(b);
+      }
+      if (!st.ok()) {
+        fail(kUnavailable, st.message());
+        return;
+      }
+      if (session_ == nullptr && tls_->handshakeDone()) startSession();
+      if (!plain.empty()) receiveBytes(plain);
+    } else {
+      receiveBytes(piece);
+      data.drain(piece.size());
     }
-    data.drain(piece.size());
   }
   flushSession();
+}
+
+void GrpcStream::receiveBytes(absl::string_view bytes) {
+  if (session_ == nullptr || closed_) return;
+  ssize_t rc = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(bytes.data()),
+                                        bytes.size());
+  if (rc < 0) {
+    fail(kInternal, absl::StrCat("HTTP/2 error: ", nghttp2_strerror(static_cast<int>(rc))));
+  }
 }
 
 void GrpcStream::onEvent(network::ConnectionEvent event) {
   if (closed_) return;
   if (event == network::ConnectionEvent::kConnected) {
-    startSession();
+    if (!tls_options_.has_value()) {
+      startSession();
+      return;
+    }
+    auto tls = TlsClient::create(*tls_options_);
+    if (!tls.ok()) {
+      fail(kUnavailable, tls.status().message());
+      return;
+    }
+    tls_ = std::move(*tls);
+    std::string hello;
+    absl::Status st = tls_->handshake(hello);
+    if (!st.ok()) {
+      fail(kUnavailable, st.message());
+      return;
+    }
+    buffer::Buffer b;
+    b.add(hello);
+    connection_->write(b);
     return;
   }
   fail(kUnavailable, "connection to the control plane closed");

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -14,6 +15,7 @@
 #include "source/common/event/dispatcher.h"
 #include "source/common/network/address.h"
 #include "source/common/network/connection_impl.h"
+#include "source/xds/tls_client.h"
 
 struct nghttp2_session;
 
@@ -33,9 +35,9 @@ class GrpcStreamCallbacks {
 
 class GrpcStream : public network::ConnectionCallbacks {
  public:
-  // `path` is "/package.Service/Method".
+  // `path` is "/package.Service/Method". With `tls`, HTTP/2 runs over TLS (ALPN h2).
   GrpcStream(event::Dispatcher& dispatcher, const network::Address& server, std::string path,
-             GrpcStreamCallbacks& callbacks);
+             GrpcStreamCallbacks& callbacks, std::optional<TlsOptions> tls = std::nullopt);
   ~GrpcStream() override;
 
   void start();
@@ -58,6 +60,9 @@ class GrpcStream : public network::ConnectionCallbacks {
  private:
   void startSession();
   void flushSession();
+  // Sends bytes on the connection, through TLS when enabled.
+  void sendBytes(absl::string_view bytes);
+  void receiveBytes(absl::string_view bytes);
   void fail(int grpc_status, absl::string_view message);
 
   static constexpr size_t kMaxMessageBytes = 64 * 1024 * 1024;
@@ -67,6 +72,8 @@ class GrpcStream : public network::ConnectionCallbacks {
   std::string path_;
   std::string authority_;
   GrpcStreamCallbacks& callbacks_;
+  std::optional<TlsOptions> tls_options_;
+  std::unique_ptr<TlsClient> tls_;
   std::unique_ptr<network::ConnectionImpl> connection_;
   nghttp2_session* session_ = nullptr;
   int32_t stream_id_ = -1;

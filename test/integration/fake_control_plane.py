@@ -5,7 +5,7 @@ Independent of portico-control: Python's grpcio (Debian python3-grpcio) on one s
 own nghttp2 client on the other, so the test also shows the wire format is standard gRPC.
 Run with /usr/bin/python3 (where grpcio lives):
 
-    fake_control_plane.py --grpc-port P --http-port Q
+    fake_control_plane.py --grpc-port P --http-port Q [--tls-cert C --tls-key K]
 
 The HTTP side (127.0.0.1:Q) steers it: POST /push {"type_url": ..., "version": ...,
 "resources": [<proto JSON>...]} sets a type's resources and pushes them to every stream;
@@ -204,6 +204,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--grpc-port", type=int, required=True)
     parser.add_argument("--http-port", type=int, required=True)
+    parser.add_argument("--tls-cert", help="serve gRPC over TLS with this PEM certificate")
+    parser.add_argument("--tls-key", help="and this PEM private key")
     args = parser.parse_args()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     handler = grpc.method_handlers_generic_handler(
@@ -215,7 +217,12 @@ def main():
             delta_ads, request_deserializer=discovery_pb2.DeltaDiscoveryRequest.FromString,
             response_serializer=discovery_pb2.DeltaDiscoveryResponse.SerializeToString)})
     server.add_generic_rpc_handlers((handler,))
-    server.add_insecure_port("127.0.0.1:%d" % args.grpc_port)
+    if args.tls_cert:
+        credentials = grpc.ssl_server_credentials([(pathlib.Path(args.tls_key).read_bytes(),
+                                                    pathlib.Path(args.tls_cert).read_bytes())])
+        server.add_secure_port("127.0.0.1:%d" % args.grpc_port, credentials)
+    else:
+        server.add_insecure_port("127.0.0.1:%d" % args.grpc_port)
     server.start()
     control = http.server.ThreadingHTTPServer(("127.0.0.1", args.http_port), Control)
     threading.Thread(target=control.serve_forever, daemon=True).start()

@@ -19,13 +19,14 @@ SYSTEM_PYTHON = "/usr/bin/python3"  # where Debian's python3-grpcio lives
 
 
 class FakeControlPlane(ManagedProcess):
-    def __init__(self, log_dir, grpc_port=None):
+    def __init__(self, log_dir, grpc_port=None, tls=None):
         self.grpc_port = grpc_port or free_port()
         self.http_port = free_port()
+        tls_args = ["--tls-cert", tls[0], "--tls-key", tls[1]] if tls else []
         super().__init__("control-plane", [SYSTEM_PYTHON, INTEGRATION_DIR /
                                            "fake_control_plane.py", "--grpc-port",
-                                           self.grpc_port, "--http-port", self.http_port],
-                         log_dir)
+                                           self.grpc_port, "--http-port", self.http_port] +
+                         tls_args, log_dir)
         wait_until(lambda: self._ready(), 20, message="fake control plane READY")
 
     def _ready(self):
@@ -58,12 +59,24 @@ def routes(body_or_cluster, name="r1"):
                                              "routes": [{"match": {"prefix": "/"}, **action}]}]}
 
 
+def make_certificate(directory, name="127.0.0.1"):
+    """A self-signed certificate for `name` (IP SAN), made with the openssl CLI."""
+    cert, key = Path(directory, "cp-cert.pem"), Path(directory, "cp-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=portico-test-control-plane", "-addext",
+                    "subjectAltName=IP:%s" % name, "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
 class XdsTest(PorticoTestCase):
     delta = False
+    tls = False
 
     def start(self):
         env = self.new_env()
-        self.cp = FakeControlPlane(env.dir)
+        self.certificate = make_certificate(env.dir) if self.tls else None
+        self.cp = FakeControlPlane(env.dir, tls=self.certificate)
         env.processes.append(self.cp)
         self.upstreams = [env.start_upstream("u1"), env.start_upstream("u2")]
         self.dyn_port = free_port()
@@ -75,6 +88,9 @@ class XdsTest(PorticoTestCase):
         config["node"] = {"id": "proxy-1", "cluster": "edge"}
         config["dynamic_resources"] = {"control_plane": [address(self.cp.grpc_port)],
                                        "delta": self.delta}
+        if self.tls:
+            config["dynamic_resources"]["tls"] = {"ca_file": str(self.certificate[0]),
+                                                  "server_name": "127.0.0.1"}
         self.proxy = env.start_portico(config)
         wait_until(lambda: self.cp.streams() == 1, 10, message="portico's stream")
         return env
@@ -220,3 +236,30 @@ class DeltaXdsTest(XdsTest):
         dump = json.loads(self.proxy.admin_get("/config_dump").body)
         names = [rc["name"] for rc in dump["active"]["static_resources"]["route_configs"]]
         self.assertEqual(names, ["r1"])
+
+
+class TlsXdsTest(XdsTest):
+    """The same scenarios over TLS (BoringSSL in the proxy, grpcio's TLS in the server)."""
+    tls = True
+
+    def test_wrong_ca_is_refused(self):
+        env = self.new_env()
+        cert = make_certificate(env.dir)
+        other = Path(env.dir, "other")
+        other.mkdir()
+        wrong_ca = make_certificate(other)[0]
+        cp = FakeControlPlane(env.dir, tls=cert)
+        env.processes.append(cp)
+        static = listener("static", free_port(), [{"name": "s", "domains": ["*"], "routes": [
+            {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": "s"}}]}])
+        config = bootstrap([static], [])
+        config["dynamic_resources"] = {"control_plane": [address(cp.grpc_port)],
+                                       "tls": {"ca_file": str(wrong_ca),
+                                               "server_name": "127.0.0.1"}}
+        proxy = env.start_portico(config)
+        wait_until(lambda: "certificate verify failed" in proxy.output().lower() or
+                   "CERTIFICATE_VERIFY_FAILED" in proxy.output(), 10,
+                   message="a certificate verification error in the log")
+        dump = json.loads(proxy.admin_get("/config_dump").body)
+        self.assertFalse(dump["dynamic"]["connected"])
+        self.assertEqual(http_get(proxy.port, "/").status, 200)  # static config still serves

@@ -3,10 +3,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "source/common/config/yaml_to_json.h"
 #include "source/control_plane/store/json.h"
+#include "source/control_plane/store/json_object.h"
 
 namespace portico::control_plane {
 namespace {
@@ -15,29 +15,35 @@ absl::Status docError(absl::string_view where, absl::string_view field, absl::st
   return absl::InvalidArgumentError(absl::StrCat(where, ": ", field, ": ", msg));
 }
 
-absl::StatusOr<Targets> parseTargets(const google::protobuf::Value& v, absl::string_view where) {
+bool isObject(absl::string_view raw) {
+  raw = absl::StripLeadingAsciiWhitespace(raw);
+  return !raw.empty() && raw[0] == '{';
+}
+
+absl::StatusOr<Targets> parseTargets(absl::string_view raw, absl::string_view where) {
   Targets t;
-  if (v.kind_case() != google::protobuf::Value::kStructValue) {
+  auto members = json::splitObject(raw);
+  if (!isObject(raw) || !members.ok()) {
     return docError(where, "targets", "must be an object {cluster: ..., labels: {...}}");
   }
-  for (const auto& [key, value] : v.struct_value().fields()) {
-    if (key == "cluster") {
-      if (value.kind_case() != google::protobuf::Value::kStringValue) {
-        return docError(where, "targets.cluster", "must be a string");
-      }
-      t.cluster = value.string_value();
-    } else if (key == "labels") {
-      if (value.kind_case() != google::protobuf::Value::kStructValue) {
+  for (const json::Member& m : *members) {
+    if (m.key == "cluster") {
+      auto v = json::decodeString(m.raw);
+      if (!v.ok()) return docError(where, "targets.cluster", "must be a string");
+      t.cluster = *v;
+    } else if (m.key == "labels") {
+      auto labels = json::splitObject(m.raw);
+      if (!isObject(m.raw) || !labels.ok()) {
         return docError(where, "targets.labels", "must be a map of strings");
       }
-      for (const auto& [lk, lv] : value.struct_value().fields()) {
-        if (lv.kind_case() != google::protobuf::Value::kStringValue) {
-          return docError(where, absl::StrCat("targets.labels.", lk), "must be a string");
-        }
-        t.labels[lk] = lv.string_value();
+      for (const json::Member& l : *labels) {
+        auto v = json::decodeString(l.raw);
+        if (!v.ok())
+          return docError(where, absl::StrCat("targets.labels.", l.key), "must be a string");
+        t.labels[l.key] = *v;
       }
     } else {
-      return docError(where, absl::StrCat("targets.", key), "unknown field (cluster, labels)");
+      return docError(where, absl::StrCat("targets.", m.key), "unknown field (cluster, labels)");
     }
   }
   return t;
@@ -46,22 +52,27 @@ absl::StatusOr<Targets> parseTargets(const google::protobuf::Value& v, absl::str
 // One document already converted to JSON. `kind_hint`: the kind the caller expects, or null.
 absl::StatusOr<ResourceConstSharedPtr> parseDocument(const std::string& json, const Kind* kind_hint,
                                                      absl::string_view where) {
-  google::protobuf::Struct doc;
-  auto st = google::protobuf::util::JsonStringToMessage(json, &doc);
-  if (!st.ok()) return docError(where, "(document)", "must be an object {kind, targets, spec}");
-  const auto& fields = doc.fields();
-  for (const auto& [key, unused] : fields) {
-    if (key != "kind" && key != "targets" && key != "spec") {
-      return docError(where, key, "unknown field (kind, targets, spec)");
-    }
+  auto members = json::splitObject(json);
+  if (!isObject(json) || !members.ok()) {
+    return docError(where, "(document)", "must be an object {kind, targets, spec}");
+  }
+  const std::string* kind_raw = nullptr;
+  const std::string* targets_raw = nullptr;
+  const std::string* spec_raw = nullptr;
+  for (const json::Member& m : *members) {
+    const std::string** slot = m.key == "kind"      ? &kind_raw
+                               : m.key == "targets" ? &targets_raw
+                               : m.key == "spec"    ? &spec_raw
+                                                    : nullptr;
+    if (slot == nullptr) return docError(where, m.key, "unknown field (kind, targets, spec)");
+    if (*slot != nullptr) return docError(where, m.key, "given twice");
+    *slot = &m.raw;
   }
   Kind kind;
-  auto kit = fields.find("kind");
-  if (kit != fields.end()) {
-    if (kit->second.kind_case() != google::protobuf::Value::kStringValue) {
-      return docError(where, "kind", "must be a string");
-    }
-    auto k = parseKind(kit->second.string_value());
+  if (kind_raw != nullptr) {
+    auto text = json::decodeString(*kind_raw);
+    if (!text.ok()) return docError(where, "kind", "must be a string");
+    auto k = parseKind(*text);
     if (!k.ok()) return docError(where, "kind", k.status().message());
     if (kind_hint != nullptr && *k != *kind_hint) {
       return docError(
@@ -75,23 +86,17 @@ absl::StatusOr<ResourceConstSharedPtr> parseDocument(const std::string& json, co
     return docError(where, "kind", "must be set");
   }
   Targets targets;
-  auto tit = fields.find("targets");
-  if (tit != fields.end()) {
-    auto t = parseTargets(tit->second, where);
+  if (targets_raw != nullptr) {
+    auto t = parseTargets(*targets_raw, where);
     if (!t.ok()) return t.status();
     targets = std::move(*t);
   }
-  auto sit = fields.find("spec");
-  if (sit == fields.end()) return docError(where, "spec", "must be set");
-  if (sit->second.kind_case() != google::protobuf::Value::kStructValue) {
-    return docError(where, "spec", "must be an object");
-  }
-  std::string spec_json;
-  (void)google::protobuf::util::MessageToJsonString(sit->second, &spec_json);
+  if (spec_raw == nullptr) return docError(where, "spec", "must be set");
+  if (!isObject(*spec_raw)) return docError(where, "spec", "must be an object");
   std::shared_ptr<google::protobuf::Message> spec = newMessage(kind);
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  st = google::protobuf::util::JsonStringToMessage(spec_json, spec.get(), options);
+  auto st = google::protobuf::util::JsonStringToMessage(*spec_raw, spec.get(), options);
   if (!st.ok()) return docError(where, "spec", std::string(st.message()));
   if (specName(kind, *spec).empty()) {
     return docError(where, kind == Kind::kClusterLoadAssignment ? "spec.cluster_name" : "spec.name",
