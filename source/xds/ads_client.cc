@@ -11,7 +11,7 @@ constexpr char kSotwMethod[] =
 constexpr char kDeltaMethod[] =
     "/portico.service.discovery.v1.AggregatedDiscoveryService/DeltaAggregatedResources";
 constexpr std::chrono::milliseconds kInitialBackoff{250};
-constexpr std::chrono::milliseconds kMaxBackoff{10000};
+constexpr std::chrono::milliseconds kMaxBackoff{5000};
 // Make-before-break: clusters and endpoints before the listeners and routes that use them.
 constexpr const char* kSubscriptionOrder[] = {kClusterType, kEndpointType, kListenerType,
                                               kRouteType};

@@ -163,9 +163,9 @@ class XdsTest(PorticoTestCase):
         self.cp.kill()
         for _ in range(20):
             self.assertEqual(self.get().status, 200)
-        self.cp = FakeControlPlane(env.dir, grpc_port=grpc_port)
+        self.cp = FakeControlPlane(env.dir, grpc_port=grpc_port, tls=self.certificate)
         env.processes.append(self.cp)
-        wait_until(lambda: self.cp.streams() == 1, 15, message="reconnect")
+        wait_until(lambda: self.cp.streams() == 1, 25, message="reconnect")
         subscriptions = wait_until(
             lambda: [r for r in self.cp.requests() if not r.get("response_nonce")], 5,
             message="resubscription")
