@@ -104,32 +104,39 @@ config::v1::Bootstrap DynamicConfig::merge(const std::map<std::string, ByName>& 
   return merged;
 }
 
-std::string DynamicConfig::describeError(const config::v1::Bootstrap& merged,
-                                        absl::string_view error) const {
+DynamicConfig::MergedNames DynamicConfig::namesOf(const config::v1::Bootstrap& merged) {
+  MergedNames names;
   const auto& sr = merged.static_resources();
+  for (const auto& c : sr.clusters()) names.clusters.push_back(c.name());
+  for (const auto& r : sr.route_configs()) names.route_configs.push_back(r.name());
+  for (const auto& l : sr.listeners()) names.listeners.push_back(l.name());
+  return names;
+}
+
+std::string DynamicConfig::describeError(const MergedNames& merged,
+                                        absl::string_view error) const {
   const auto& st = bootstrap_.static_resources();
   struct Kind {
     const char* field;
     const char* type;
     int static_count;
+    const std::vector<std::string>* names;
   };
-  const Kind kinds[] = {{"static_resources.clusters[", "Cluster", st.clusters_size()},
-                        {"static_resources.route_configs[", "RouteConfiguration",
-                         st.route_configs_size()},
-                        {"static_resources.listeners[", "Listener", st.listeners_size()}};
+  const Kind kinds[] = {
+      {"static_resources.clusters[", "Cluster", st.clusters_size(), &merged.clusters},
+      {"static_resources.route_configs[", "RouteConfiguration", st.route_configs_size(),
+       &merged.route_configs},
+      {"static_resources.listeners[", "Listener", st.listeners_size(), &merged.listeners}};
   for (const Kind& k : kinds) {
     if (!absl::StartsWith(error, k.field)) continue;
     absl::string_view rest = error.substr(strlen(k.field));
     size_t close = rest.find(']');
     int index;
     if (close == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, close), &index) ||
-        index < k.static_count) {
+        index < k.static_count || index >= static_cast<int>(k.names->size())) {
       break;  // a static resource: the path is already exact
     }
-    std::string name;
-    if (k.type == std::string("Cluster")) name = sr.clusters(index).name();
-    if (k.type == std::string("RouteConfiguration")) name = sr.route_configs(index).name();
-    if (k.type == std::string("Listener")) name = sr.listeners(index).name();
+    const std::string& name = (*k.names)[index];
     absl::string_view tail = rest.substr(close + 1);
     if (absl::StartsWith(tail, ".")) tail.remove_prefix(1);
     if (absl::StartsWith(tail, ": ")) return absl::StrCat(k.type, " '", name, "'", tail);

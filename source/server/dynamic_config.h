@@ -29,9 +29,14 @@ class DynamicConfig {
   void commit();
 
   const std::vector<std::string>& warmingListeners() const { return warming_; }
+  // The resource names of a merged config, by position: enough to explain its errors.
+  struct MergedNames {
+    std::vector<std::string> clusters, route_configs, listeners;
+  };
+  static MergedNames namesOf(const config::v1::Bootstrap& merged);
   // Rewrites an error about the merged config ("static_resources.route_configs[3]...") so it
   // names the dynamic resource ("RouteConfiguration 'r1': ...") for the NACK.
-  std::string describeError(const config::v1::Bootstrap& merged, absl::string_view error) const;
+  std::string describeError(const MergedNames& merged, absl::string_view error) const;
   // For /config_dump: every dynamic resource, by type and name.
   const std::map<std::string, std::map<std::string, google::protobuf::Any>>& resources() const {
     return by_type_;

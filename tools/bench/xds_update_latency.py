@@ -62,11 +62,15 @@ def main():
                 results.append((served - start) * 1000)
         applied = [float(m) for m in re.findall(r"RouteConfiguration version v\d+ \(1 resources\) "
                                                  r"in ([0-9.]+) ms", proxy.output())][1:]
+        merges = [float(m) for m in re.findall(r"RouteConfiguration version v\d+ \(1 resources\) "
+                                                r"in [0-9.]+ ms \(merge ([0-9.]+) ms", proxy.output())][1:]
         print("routes: %d" % args.routes)
         print("push -> first request served with it: %s ms (median %.1f)" % (
             ", ".join("%.1f" % r for r in results), sorted(results)[len(results) // 2]))
         print("inside portico (validate + build + publish): %s ms" % ", ".join(
             "%.1f" % a for a in applied))
+        print("  of which parsing and merging the resources: %s ms" % ", ".join(
+            "%.1f" % a for a in merges))
     finally:
         env.close()
         env.remove()
