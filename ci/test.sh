@@ -20,6 +20,9 @@ if [ ! -x bazel-bin/source/server/portico ]; then
   exit 1
 fi
 
+echo "== layout rules"
+if bash ci/check_layout.sh; then add 1 0; else add 0 1; fi
+
 echo "== unit tests"
 bazel test //test/... 2>&1 | grep -E "PASSED|FAILED|TIMEOUT|NO STATUS|ERROR" | grep -v "^INFO" | tail -n 60
 # Count individual test cases from the JUnit XML Bazel writes for each test target.
