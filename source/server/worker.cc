@@ -80,10 +80,15 @@ absl::Status Worker::reconcile(const ConfigSnapshotConstSharedPtr& snapshot) {
 
 void Worker::retire(std::unique_ptr<ActiveListener> listener) {
   if (listener->socket) listener->socket->close();
-  for (auto& [raw, entry] : connections_) {
-    if (entry.listener == listener.get()) raw->startDrain();
-  }
+  ActiveListener* retiring = listener.get();
   retired_.push_back(std::move(listener));
+  // Collect first: draining an idle connection closes it at once, which erases it from
+  // connections_ (onConnectionClosed) while we would still be iterating.
+  std::vector<http::HttpConnection*> draining;
+  for (auto& [raw, entry] : connections_) {
+    if (entry.listener == retiring) draining.push_back(raw);
+  }
+  for (http::HttpConnection* c : draining) c->startDrain();
 }
 
 void Worker::reapRetired() {

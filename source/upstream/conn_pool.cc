@@ -23,14 +23,8 @@ ConnPool::ConnPool(event::Dispatcher& dispatcher, ClusterInfoConstSharedPtr clus
 ConnPool::~ConnPool() = default;
 
 PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks) {
-  // Most recently used first: its socket buffers and the upstream's worker are warm.
-  while (!idle_.empty()) {
-    std::unique_ptr<UpstreamConnection> c = std::move(idle_.back());
-    idle_.pop_back();
-    c->timer_->disableTimer();
-    UpstreamConnection& ref = *c;
-    busy_.push_back(std::move(c));
-    callbacks.onPoolReady(ref);
+  if (!idle_.empty()) {
+    callbacks.onPoolReady(takeIdle());
     return nullptr;
   }
   const ClusterStats& s = *cluster_->stats;
@@ -133,17 +127,23 @@ void ConnPool::release(UpstreamConnection& connection, bool reusable) {
   }
 }
 
+UpstreamConnection& ConnPool::takeIdle() {
+  // Most recently used first: its socket buffers and the upstream's worker are warm.
+  std::unique_ptr<UpstreamConnection> c = std::move(idle_.back());
+  idle_.pop_back();
+  c->timer_->disableTimer();
+  UpstreamConnection& ref = *c;
+  busy_.push_back(std::move(c));
+  return ref;
+}
+
 void ConnPool::servePending() {
   while (!pending_.empty() && !idle_.empty()) {
-    std::unique_ptr<UpstreamConnection> c = std::move(idle_.back());
-    idle_.pop_back();
-    c->timer_->disableTimer();
-    UpstreamConnection& ref = *c;
-    busy_.push_back(std::move(c));
+    UpstreamConnection& connection = takeIdle();
     std::unique_ptr<PendingRequestImpl> request = std::move(pending_.front());
     pending_.pop_front();
     stats_.gaugeAdd(cluster_->stats->upstream_rq_pending_active, -1);
-    request->callbacks_.onPoolReady(ref);
+    request->callbacks_.onPoolReady(connection);
   }
 }
 

@@ -59,6 +59,8 @@ class ConnPool {
   void onConnectionClosed(UpstreamConnection& connection, bool connect_failed, bool timed_out);
   void assignOrIdle(UpstreamConnection& connection);
   void park(UpstreamConnection& connection);
+  // idle_ -> busy_, most recently used first.
+  UpstreamConnection& takeIdle();
   void servePending();
   void removeConnection(std::list<std::unique_ptr<UpstreamConnection>>& list,
                         UpstreamConnection& connection);

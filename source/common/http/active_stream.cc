@@ -141,9 +141,7 @@ void ActiveStream::encodeHeaders(ResponseHead& head, bool end_stream) {
       connection_.codec_.encodeResponseHeaders(head, end_stream, close_connection_, out);
   if (framing == http1::BodyFraming::kCloseDelimited) close_connection_ = true;
   connection_.write(out);
-  if (end_stream || framing == http1::BodyFraming::kNone) {
-    if (end_stream) complete();
-  }
+  if (end_stream) complete();
 }
 
 void ActiveStream::encodeData(absl::string_view data, bool end_stream) {

@@ -9,6 +9,7 @@
 #include "source/control_plane/cli/client_common.h"
 #include "source/control_plane/cli/commands.h"
 #include "source/control_plane/store/resource.h"
+#include "source/control_plane/store/resource_parser.h"
 
 namespace portico::control_plane::cli {
 namespace {
@@ -102,7 +103,9 @@ Lists the resources of KIND (Cluster, ClusterLoadAssignment, Listener, RouteConf
     return kExitOk;
   }
   const auto& pos = flags->positional;
-  if (pos.empty() || pos.size() > 2) return usage("get", kHelp, "KIND [NAME] expected");
+  if (pos.empty() || pos.size() > 2 || (pos[0] == "all" && pos.size() == 2)) {
+    return usage("get", kHelp, "KIND [NAME] or all expected");
+  }
   std::string path = "/v1/resources";
   if (pos[0] != "all") {
     auto kind = parseKind(pos[0]);
@@ -118,7 +121,14 @@ Lists the resources of KIND (Cluster, ClusterLoadAssignment, Listener, RouteConf
     return kExitOk;
   }
   if (pos.size() == 2) {
-    std::cout << pretty(body);
+    auto r2 = resourceFromServer(r.body, *parseKind(pos[0]));
+    if (!r2.ok()) {
+      std::cout << pretty(body);
+      return kExitOk;
+    }
+    std::cout << "# " << kindName((*r2)->kind) << "/" << (*r2)->name << " version "
+              << str(body, "version") << " from " << str(body, "origin") << "\n"
+              << resourceToJson(**r2, true) << "\n";
     return kExitOk;
   }
   std::cout << absl::StrFormat("%-22s %-28s %-17s %-24s %s\n", "KIND", "NAME", "VERSION", "TARGETS",
@@ -198,8 +208,11 @@ pending, and its last NACK (error and time).)";
   for (const Value& n : nodes) {
     const Struct& s = n.struct_value();
     bool first = true;
-    for (const auto& [type, tv] : s.fields().at("types").struct_value().fields()) {
-      const Struct& t = tv.struct_value();
+    const auto& types = s.fields().at("types").struct_value().fields();
+    for (Kind kind : kAllKinds) {
+      const std::string type(kindName(kind));
+      if (!types.contains(type)) continue;
+      const Struct& t = types.at(type).struct_value();
       std::string state = t.fields().at("pending").bool_value() ? "pending" : "ok";
       if (t.fields().contains("last_nack_error")) {
         state = absl::StrCat(state, "; last NACK ", str(t, "last_nack_at"), ": ",

@@ -9,6 +9,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "source/control_plane/cli/commands.h"
+#include "source/control_plane/store/resource_parser.h"
 
 namespace portico::control_plane::cli {
 
@@ -37,6 +38,17 @@ absl::StatusOr<std::string> readInput(const std::string& path) {
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
   ss << in.rdbuf();
   return ss.str();
+}
+
+absl::StatusOr<ResourceConstSharedPtr> resourceFromServer(const std::string& body, Kind kind) {
+  google::protobuf::Struct s;
+  if (!google::protobuf::util::JsonStringToMessage(body, &s).ok()) {
+    return absl::InternalError("the server's answer is not JSON");
+  }
+  for (const char* extra : {"name", "version", "origin"}) s.mutable_fields()->erase(extra);
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(s, &json);
+  return parseResourceWithKind(json, kind, "server");
 }
 
 int call(const Flags& flags, const std::string& method, const std::string& path,

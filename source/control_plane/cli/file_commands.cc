@@ -3,8 +3,6 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "source/control_plane/cli/client_common.h"
 #include "source/control_plane/cli/commands.h"
 #include "source/control_plane/cli/line_diff.h"
@@ -13,21 +11,6 @@
 #include "source/control_plane/store/validator.h"
 
 namespace portico::control_plane::cli {
-namespace {
-
-// The server's {kind, name, version, origin, targets, spec} back into a Resource.
-absl::StatusOr<ResourceConstSharedPtr> fromServer(const std::string& body, Kind kind) {
-  google::protobuf::Struct s;
-  if (!google::protobuf::util::JsonStringToMessage(body, &s).ok()) {
-    return absl::InternalError("the server's answer is not JSON");
-  }
-  for (const char* extra : {"name", "version", "origin"}) s.mutable_fields()->erase(extra);
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(s, &json);
-  return parseResourceWithKind(json, kind, "server");
-}
-
-}  // namespace
 
 int validateCommand(const Args& args) {
   constexpr char kHelp[] = R"(usage: portico-control validate -f FILE [--dir DIR]
@@ -136,7 +119,7 @@ of the canonical JSON. Exit 0 no differences, 1 differences, 2 usage or invalid 
       std::cerr << "error: GET " << id << ": HTTP " << r->status << ": " << r->body;
       return r->status == 401 ? kExitFailed : kExitUnreachable;
     }
-    auto remote = fromServer(r->body, local->kind);
+    auto remote = resourceFromServer(r->body, local->kind);
     if (!remote.ok()) {
       std::cerr << "error: " << id << ": " << remote.status().message() << "\n";
       return kExitUnreachable;
