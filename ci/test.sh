@@ -30,17 +30,30 @@ read -r unit_pass unit_fail < <(python3 ci/count_tests.py bazel-testlogs)
 echo "unit tests: ${unit_pass} passed, ${unit_fail} failed"
 add "$unit_pass" "$unit_fail"
 
+# Runs a command whose output ends with "N passed, N failed" and adds those counts (a
+# missing line counts as one failure).
+run_counted() {
+  local out
+  out=$(mktemp)
+  "$@" 2>&1 | tee "$out" | grep -E "FAIL|ERROR|passed" | tail -n 40
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+  if [ -n "$line" ]; then
+    add "$(echo "$line" | awk '{print $1}')" "$(echo "$line" | awk '{print $3}')"
+  else
+    add 0 1
+  fi
+  rm -f "$out"
+}
+
 echo "== integration tests"
-integration_out=$(mktemp)
-PORTICO_BIN="$PWD/bazel-bin/source/server/portico" python3 test/integration/run.py 2>&1 \
-  | tee "$integration_out" | grep -E "FAIL|ERROR|passed" | tail -n 40
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$integration_out" | tail -n 1)
-if [ -n "$line" ]; then
-  add "$(echo "$line" | awk '{print $1}')" "$(echo "$line" | awk '{print $3}')"
-else
-  add 0 1
-fi
-rm -f "$integration_out"
+PORTICO_BIN="$PWD/bazel-bin/source/server/portico" \
+PORTICO_CONTROL_BIN="$PWD/bazel-bin/source/control_plane/portico-control" \
+  run_counted python3 test/integration/run.py
+
+echo "== control plane: independent Python gRPC client"
+run_counted timeout 300 /usr/bin/python3 test/control_plane/python_client_test.py \
+  --binary "$PWD/bazel-bin/source/control_plane/portico-control"
 
 echo "== fuzz (bounded)"
 if [ -f ci/fuzz.sh ]; then

@@ -164,5 +164,41 @@ TEST(StreamStateTest, DeltaSubscribeUnsubscribeAndInitialVersions) {
   EXPECT_EQ(p[0].resources[0]->version(), b->version());
 }
 
+TEST(StreamStateTest, DeltaRemovesAClusterOnlyAfterRoutesMoveAway) {
+  StreamState s(true);
+  s.deltaSubscribe(Kind::kCluster, {}, {}, true);
+  s.deltaSubscribe(Kind::kRouteConfiguration, {}, {}, true);
+  auto v1 = viewOf(docs({clusterYaml("old"), routeYaml("r", "old")}));
+  for (int i = 0; i < 3; i++) ackAll(s, s.plan(*v1, "v1"));
+  auto v2 = viewOf(docs({clusterYaml("new"), routeYaml("r", "new")}));
+  auto p = s.plan(*v2, "v2");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(names(p[0]), (std::vector<std::string>{"new"}));
+  EXPECT_TRUE(p[0].removed.empty());  // "old" still named by the route the proxy holds
+  ackAll(s, p);
+  p = s.plan(*v2, "v2");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(p[0].kind, Kind::kRouteConfiguration);
+  ackAll(s, p);
+  p = s.plan(*v2, "v2");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(p[0].kind, Kind::kCluster);
+  EXPECT_TRUE(p[0].resources.empty());
+  EXPECT_EQ(p[0].removed, (std::vector<std::string>{"old"}));
+}
+
+TEST(StreamStateTest, ListenerWaitsForItsRouteConfiguration) {
+  StreamState s(false);
+  subscribeAll(s, false);
+  auto v = viewOf(docs({routeYaml("r", "", "", "hello"), test::listenerYaml("l", "r", 1)}));
+  auto p = s.plan(*v, "v");
+  for (const Push& push : p) EXPECT_NE(push.kind, Kind::kListener);
+  ackAll(s, p);
+  p = s.plan(*v, "v");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(p[0].kind, Kind::kListener);
+  EXPECT_EQ(names(p[0]), (std::vector<std::string>{"l"}));
+}
+
 }  // namespace
 }  // namespace portico::control_plane

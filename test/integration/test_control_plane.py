@@ -56,26 +56,30 @@ class ControlPlane(ManagedProcess):
         return self.call("GET", "/v1/fleet")[1]
 
 
-def resources_yaml(upstream_ports, weights, body_marker="via-backend", listener_port=0):
+def resources_yaml(upstream_ports, weights, body_marker="via-backend", listener_port=0,
+                   variant=0):
+    """Clusters, endpoints, a listener and routes. `variant` switches the route to another
+    cluster (over the same upstreams) and changes the listener's stat prefix, so a push can
+    change every resource type at once."""
     endpoints = "\n".join(
         "      - {address: {address: 127.0.0.1, port: %d}, load_balancing_weight: %d}" % (p, w)
         for p, w in zip(upstream_ports, weights))
-    return """kind: Cluster
-spec: {name: backend, connect_timeout: 1s}
+    documents = []
+    for cluster in ("backend", "backend-b"):
+        documents.append("""kind: Cluster
+spec: {name: %s, connect_timeout: 1s, lb_policy: %s}
 ---
 kind: ClusterLoadAssignment
 spec:
-  cluster_name: backend
+  cluster_name: %s
   endpoints:
-%s
----
-kind: Listener
+%s""" % (cluster, "LEAST_REQUEST" if variant % 2 else "ROUND_ROBIN", cluster, endpoints))
+    documents.append("""kind: Listener
 spec:
   name: edge
   address: {address: 127.0.0.1, port: %d}
-  http: {route_config_name: edge-routes}
----
-kind: RouteConfiguration
+  http: {stat_prefix: edge%d, route_config_name: edge-routes}""" % (listener_port, variant % 2))
+    documents.append("""kind: RouteConfiguration
 spec:
   name: edge-routes
   virtual_hosts:
@@ -85,8 +89,9 @@ spec:
     - match: {path: /marker}
       direct_response: {status: 200, body: "%s"}
     - match: {prefix: /}
-      route: {cluster: backend}
-""" % (endpoints, listener_port, body_marker)
+      route: {cluster: %s}
+""" % (body_marker, "backend-b" if variant % 2 else "backend"))
+    return "\n---\n".join(documents)
 
 
 class FleetTest(PorticoTestCase):
@@ -136,7 +141,7 @@ class FleetTest(PorticoTestCase):
         return {n["id"]: n for n in (nodes.get("nodes", nodes) if isinstance(nodes, dict)
                                      else nodes)}
 
-    def test_fifty_changes_under_load_fail_no_request(self):
+    def test_fifty_changes_of_every_type_under_load_fail_no_request(self):
         failures, done, count = [], threading.Event(), [0]
 
         def load():
@@ -148,6 +153,8 @@ class FleetTest(PorticoTestCase):
                             count[0] += 1
                             if response.status != 200:
                                 failures.append(response.status)
+                            if response.header("connection") == "close":
+                                break  # a drained connection: open a new one, as clients do
                 except OSError as error:
                     failures.append(repr(error))
 
@@ -156,9 +163,11 @@ class FleetTest(PorticoTestCase):
             t.start()
         try:
             for i in range(50):
+                # Every push changes endpoints' weights, the route and its target cluster,
+                # both clusters' LB policy and the listener's settings.
                 weights = (1 + i % 3, 1 + (i + 1) % 3)
                 self.cp.apply(resources_yaml([u.port for u in self.upstreams], weights,
-                                             "m%d" % i, self.edge_port))
+                                             "m%d" % i, self.edge_port, variant=i))
                 time.sleep(0.03)
             wait_until(lambda: self.marker(self.edge_port) == "m49", 10, message="last change")
         finally:
