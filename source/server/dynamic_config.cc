@@ -52,7 +52,9 @@ absl::StatusOr<DynamicConfig::ByName> DynamicConfig::index(
       return absl::InvalidArgumentError(absl::StrCat("resources[", i, "]: ", name.status().message()));
     }
     if (name->empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("resources[", i, "].name: must not be empty"));
+      const char* field = type_url == xds::kEndpointType ? "cluster_name" : "name";
+      return absl::InvalidArgumentError(
+          absl::StrCat("resources[", i, "].", field, ": must not be empty"));
     }
     if (!out.emplace(*name, resources[i]).second) {
       return absl::InvalidArgumentError(
@@ -147,20 +149,26 @@ std::string DynamicConfig::describeError(const MergedNames& merged,
 
 absl::StatusOr<config::v1::Bootstrap> DynamicConfig::tryApply(
     const std::string& type_url, const std::vector<google::protobuf::Any>& resources) {
+  has_pending_ = false;
   auto indexed = index(type_url, resources);
   if (!indexed.ok()) return indexed.status();
   // Swap the candidate in, merge, swap back: no copy of the other types' resources.
+  const bool existed = by_type_.contains(type_url);
   ByName& slot = by_type_[type_url];
   slot.swap(*indexed);
   pending_warming_.clear();
   config::v1::Bootstrap merged = merge(by_type_, &pending_warming_);
   slot.swap(*indexed);
+  if (!existed) by_type_.erase(type_url);
   pending_type_ = type_url;
   pending_ = std::move(*indexed);
+  has_pending_ = true;
   return merged;
 }
 
 void DynamicConfig::commit() {
+  if (!has_pending_) return;  // nothing tried, or the last try failed
+  has_pending_ = false;
   by_type_[pending_type_] = std::move(pending_);
   pending_.clear();
   warming_ = std::move(pending_warming_);

@@ -56,6 +56,7 @@ class DynamicConfig {
   std::string pending_type_;
   ByName pending_;
   std::vector<std::string> pending_warming_;
+  bool has_pending_ = false;
 };
 
 }  // namespace portico::server

@@ -257,7 +257,7 @@ TEST_F(DynamicConfigTest, FailedTryApplyLeavesStateAsItWas) {
 // an empty set for that type and wipes its committed resources and the warming list.
 // Server::applyResources() only commits after a successful tryApply(), so it is not reachable
 // from the ADS path today. Enable once commit() is idempotent.
-TEST_F(DynamicConfigTest, DISABLED_CommitAfterAFailedTryApplyKeepsTheCommittedSet) {
+TEST_F(DynamicConfigTest, CommitAfterAFailedTryApplyKeepsTheCommittedSet) {
   apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("a")}));
   apply(xds::kListenerType, pack<config::v1::Listener>({listener("warm", 10001, "later")}));
   applyError(xds::kListenerType, pack<config::v1::Listener>({listener("", 1, "")}));
@@ -308,7 +308,7 @@ TEST_F(DynamicConfigTest, EmptyNameIsRefused) {
   // Endpoints are named by cluster_name.
   EXPECT_EQ(applyError(xds::kEndpointType, pack<config::v1::ClusterLoadAssignment>(
                                                {endpoints("a", 1), endpoints("", 2)})),
-            "resources[1].name: must not be empty");
+            "resources[1].cluster_name: must not be empty");
 }
 
 TEST_F(DynamicConfigTest, DuplicateNameIsRefused) {

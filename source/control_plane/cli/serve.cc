@@ -1,5 +1,7 @@
 // `portico-control serve`: the gRPC discovery server, the REST API and the directory watcher.
 
+#include <fstream>
+#include <sstream>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -36,6 +38,8 @@ world and delta) and runs the REST API. DIR is watched: edits are validated and 
   --api-token T      bearer token for the REST API (default: $PORTICO_CONTROL_TOKEN; empty =
                      no authentication, refused unless --http is a loopback address)
   --debounce-ms N    wait this long after the last file change before reloading (default 200)
+  --tls-cert FILE    serve gRPC over TLS with this PEM certificate (chain) ...
+  --tls-key FILE     ... and this PEM private key (proxies: dynamic_resources.tls)
 
 Prints "grpc listening on HOST:PORT" and "http listening on HOST:PORT" once ready.
 SIGTERM/SIGINT stop it.
@@ -58,10 +62,18 @@ absl::StatusOr<network::Address> parseHostPort(const std::string& text, const ch
   return *addr;
 }
 
+absl::StatusOr<std::string> readFile(const std::string& path) {
+  std::ifstream in(path);
+  if (path.empty() || !in) return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 }  // namespace
 
 int serveCommand(const Args& args) {
-  FlagSpec spec{{"dir", "grpc", "http", "api-token", "debounce-ms"}, {}, {}};
+  FlagSpec spec{{"dir", "grpc", "http", "api-token", "debounce-ms", "tls-cert", "tls-key"}, {}, {}};
   auto flags = parseFlags(args, spec);
   if (!flags.ok()) {
     std::cerr << "serve: " << flags.status().message() << "\n\n" << kServeHelp;
@@ -107,10 +119,22 @@ int serveCommand(const Args& args) {
   }
   FleetRegistry fleet;
   AdsService ads(cache, fleet);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (flags->has("tls-cert") || flags->has("tls-key")) {
+    auto cert = readFile(flags->get("tls-cert"));
+    auto key = readFile(flags->get("tls-key"));
+    if (!cert.ok() || !key.ok()) {
+      std::cerr << "serve: --tls-cert and --tls-key must both name readable PEM files: "
+                << (cert.ok() ? key.status().message() : cert.status().message()) << "\n";
+      return kExitUsage;
+    }
+    grpc::SslServerCredentialsOptions options;
+    options.pem_key_cert_pairs.push_back({*key, *cert});
+    credentials = grpc::SslServerCredentials(options);
+  }
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(flags->get("grpc", "127.0.0.1:18000"), grpc::InsecureServerCredentials(),
-                           &grpc_port);
+  builder.AddListeningPort(flags->get("grpc", "127.0.0.1:18000"), credentials, &grpc_port);
   builder.RegisterService(&ads);
   // Dead proxies are noticed within a minute; a proxy may ping every 10 s without data.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
