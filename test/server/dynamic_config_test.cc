@@ -252,11 +252,8 @@ TEST_F(DynamicConfigTest, FailedTryApplyLeavesStateAsItWas) {
   EXPECT_THAT(dynamic_.warmingListeners(), ElementsAre("warm"));
 }
 
-// BUG (latent): commit() is documented to make "the last successful tryApply() current", but
-// it moves the pending set out; a second commit() (or one after a failed tryApply()) commits
-// an empty set for that type and wipes its committed resources and the warming list.
-// Server::applyResources() only commits after a successful tryApply(), so it is not reachable
-// from the ADS path today. Enable once commit() is idempotent.
+// Regression: commit() makes only the last *successful* tryApply() current; a second commit()
+// or one after a failed tryApply() used to commit an empty set and wipe the type's resources.
 TEST_F(DynamicConfigTest, CommitAfterAFailedTryApplyKeepsTheCommittedSet) {
   apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("a")}));
   apply(xds::kListenerType, pack<config::v1::Listener>({listener("warm", 10001, "later")}));
