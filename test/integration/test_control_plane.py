@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from test_xds import make_certificate
 from harness import (REPO_ROOT, ManagedProcess, PorticoTestCase, RawConnection, address,
                      bootstrap, free_port, http_get, listener, wait_until)
 
@@ -22,13 +23,14 @@ TOKEN = "test-token"
 
 
 class ControlPlane(ManagedProcess):
-    def __init__(self, log_dir, store_dir, grpc_port=None, http_port=None):
+    def __init__(self, log_dir, store_dir, grpc_port=None, http_port=None, tls=None):
         self.grpc_port = grpc_port or free_port()
         self.http_port = http_port or free_port()
+        tls_args = ["--tls-cert", tls[0], "--tls-key", tls[1]] if tls else []
         super().__init__("portico-control", [
             CONTROL_BIN, "serve", "--dir", store_dir, "--grpc", "127.0.0.1:%d" % self.grpc_port,
             "--http", "127.0.0.1:%d" % self.http_port, "--api-token", TOKEN,
-            "--debounce-ms", "50"], log_dir)
+            "--debounce-ms", "50"] + tls_args, log_dir)
         wait_until(self._ready, 10, message="portico-control listening")
 
     def _ready(self):
@@ -95,6 +97,8 @@ spec:
 
 
 class FleetTest(PorticoTestCase):
+    tls = False
+
     def setUp(self):
         super().setUp()
         if not CONTROL_BIN.exists():
@@ -103,7 +107,8 @@ class FleetTest(PorticoTestCase):
         self.env = self.new_env()
         self.store = self.env.dir / "store"
         self.store.mkdir()
-        self.cp = ControlPlane(self.env.dir, self.store)
+        self.certificate = make_certificate(self.env.dir) if self.tls else None
+        self.cp = ControlPlane(self.env.dir, self.store, tls=self.certificate)
         self.env.processes.append(self.cp)
         self.upstreams = [self.env.start_upstream("u1"), self.env.start_upstream("u2")]
         self.edge_port = free_port()
@@ -117,6 +122,9 @@ class FleetTest(PorticoTestCase):
         config = bootstrap([static], [])
         config["node"] = {"id": node_id, "cluster": "edge"}
         config["dynamic_resources"] = {"control_plane": [address(self.cp.grpc_port)]}
+        if self.tls:
+            config["dynamic_resources"]["tls"] = {"ca_file": str(self.certificate[0]),
+                                                  "server_name": "127.0.0.1"}
         # Both proxies share the listener port (SO_REUSEPORT), as sidecars on two hosts would
         # each have their own; traffic is split between them by the kernel.
         proxy = self.env.start_portico(config, concurrency=1)
@@ -192,7 +200,7 @@ spec:
         self.cp.kill()
         for _ in range(30):
             self.assertEqual(http_get(self.edge_port, "/echo").status, 200)
-        self.cp = ControlPlane(self.env.dir, self.store, grpc_port, http_port)
+        self.cp = ControlPlane(self.env.dir, self.store, grpc_port, http_port, self.certificate)
         self.env.processes.append(self.cp)
         self.cp.apply(resources_yaml([u.port for u in self.upstreams], (1, 1), "after-restart",
                                      self.edge_port))
@@ -221,3 +229,8 @@ spec:
             "type.googleapis.com/portico.config.v1.RouteConfiguration"]["version"]
         self.assertTrue(version)
         self.assertIn(version, fleet)
+
+
+class TlsFleetTest(FleetTest):
+    """The same fleet with the discovery stream over TLS (grpc++ server, BoringSSL client)."""
+    tls = True
