@@ -8,6 +8,8 @@
 #include <string>
 #include <thread>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/strings/numbers.h"
 #include "source/common/common/logger.h"
 #include "source/common/common/version.h"
@@ -49,6 +51,9 @@ int validate(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A crash prints its stack to stderr (then dies with the same signal).
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   std::string config_path;
   uint32_t concurrency = std::max(1u, std::thread::hardware_concurrency());
   for (int i = 1; i < argc; i++) {

@@ -25,9 +25,9 @@ class RestApiTest : public ::testing::Test {
     ASSERT_TRUE(controller_->reload().ok());
     api_ = std::make_unique<RestApi>(*controller_, fleet_, "t0ken");
   }
-  HttpResponse call(const std::string& method, const std::string& path,
+  http::LocalResponse call(const std::string& method, const std::string& path,
                     const std::string& body = "", const std::string& token = "t0ken") {
-    HttpRequest r;
+    http::LocalRequest r;
     r.method = method;
     r.path = path;
     r.body = body;
@@ -103,7 +103,7 @@ TEST_F(RestApiTest, ApplyIsAllOrNothingAndDryRunChangesNothing) {
                   test::docs({test::clusterYaml("n1"), test::routeYaml("r2", "missing")}));
   EXPECT_EQ(bad.status, 400);
   EXPECT_FALSE(controller_->resources().contains({Kind::kCluster, "n1"}));
-  HttpRequest dry;
+  http::LocalRequest dry;
   dry.method = "POST";
   dry.path = "/v1/apply";
   dry.query["dry_run"] = "true";

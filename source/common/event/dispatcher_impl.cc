@@ -231,12 +231,10 @@ void DispatcherImpl::run() {
     now_ = std::chrono::steady_clock::now();
     in_loop_ = true;
     if (n < 0 && errno != EINTR) std::abort();
+    bool woken = false;
     for (int i = 0; i < n; i++) {
       if (events[i].data.ptr == nullptr) {
-        uint64_t v;
-        while (read(wake_fd_, &v, sizeof(v)) > 0) {
-        }
-        runPosted();
+        woken = true;
         continue;
       }
       uint32_t ready = 0;
@@ -244,6 +242,15 @@ void DispatcherImpl::run() {
       if (events[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) ready |= kWrite;
       if (events[i].events & (EPOLLRDHUP | EPOLLHUP)) ready |= kClosed;
       static_cast<FileEventImpl*>(events[i].data.ptr)->activate(ready);
+    }
+    // Posted work runs only after every ready fd was moved to the activated list: a posted
+    // closure may destroy a file event, which removeActivated() can then take out, whereas a
+    // raw pointer still waiting in `events` would dangle.
+    if (woken) {
+      uint64_t v;
+      while (read(wake_fd_, &v, sizeof(v)) > 0) {
+      }
+      runPosted();
     }
     runActivated();
     runTimers();

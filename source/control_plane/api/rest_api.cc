@@ -54,18 +54,18 @@ int httpStatus(const absl::Status& st) {
 
 }  // namespace
 
-HttpResponse errorResponse(int status, absl::string_view message) {
+http::LocalResponse errorResponse(int status, absl::string_view message) {
   json::ObjectWriter w;
   w.string("error", message);
   std::string field = fieldOf(message);
   if (!field.empty()) w.string("field", field);
-  return HttpResponse{status, "application/json", w.finish() + "\n"};
+  return http::LocalResponse{status, "application/json", w.finish() + "\n"};
 }
 
-HttpResponse RestApi::handle(const HttpRequest& request) {
+http::LocalResponse RestApi::handle(const http::LocalRequest& request) {
   if (request.path == "/healthz") {
     auto s = controller_.current();
-    return HttpResponse{200, "application/json",
+    return http::LocalResponse{200, "application/json",
                         json::ObjectWriter()
                                 .string("status", "ok")
                                 .string("snapshot_version", s ? s->version() : "")
@@ -81,12 +81,12 @@ HttpResponse RestApi::handle(const HttpRequest& request) {
   }
   if (request.path == "/metrics") {
     if (request.method != "GET") return errorResponse(405, "GET only");
-    return HttpResponse{200, "text/plain; version=0.0.4", metrics()};
+    return http::LocalResponse{200, "text/plain; version=0.0.4", metrics()};
   }
   if (request.path == "/v1/fleet") {
     if (request.method != "GET") return errorResponse(405, "GET only");
     auto s = controller_.current();
-    return HttpResponse{200, "application/json", fleet_.toJson(s ? s->version() : "")};
+    return http::LocalResponse{200, "application/json", fleet_.toJson(s ? s->version() : "")};
   }
   if (request.path == "/v1/apply") {
     if (request.method != "POST") return errorResponse(405, "POST only");
@@ -98,7 +98,7 @@ HttpResponse RestApi::handle(const HttpRequest& request) {
                                          "' (see /v1/resources, /v1/apply, /v1/fleet, /metrics)"));
 }
 
-HttpResponse RestApi::resources(const HttpRequest& request, absl::string_view rest) {
+http::LocalResponse RestApi::resources(const http::LocalRequest& request, absl::string_view rest) {
   std::vector<std::string> parts = absl::StrSplit(rest, '/', absl::SkipEmpty());
   if (parts.size() > 2 || (!rest.empty() && rest[0] != '/')) {
     return errorResponse(404, "use /v1/resources[/KIND[/NAME]]");
@@ -116,14 +116,14 @@ HttpResponse RestApi::resources(const HttpRequest& request, absl::string_view re
       if (it == all.end()) {
         return errorResponse(404, absl::StrCat(kindName(*kind), "/", parts[1], " not found"));
       }
-      return HttpResponse{200, "application/json", resourceJson(*it->second) + "\n"};
+      return http::LocalResponse{200, "application/json", resourceJson(*it->second) + "\n"};
     }
     json::ArrayWriter list;
     for (const auto& [key, r] : all) {
       if (!kind || key.first == *kind) list.raw(resourceJson(*r));
     }
     auto s = controller_.current();
-    return HttpResponse{200, "application/json",
+    return http::LocalResponse{200, "application/json",
                         json::ObjectWriter()
                                 .string("snapshot_version", s ? s->version() : "")
                                 .raw("resources", list.finish())
@@ -135,7 +135,7 @@ HttpResponse RestApi::resources(const HttpRequest& request, absl::string_view re
   if (request.method == "DELETE") {
     auto s = controller_.apply({}, {ResourceKey{*kind, name}});
     if (!s.ok()) return errorResponse(httpStatus(s.status()), s.status().message());
-    return HttpResponse{200, "application/json",
+    return http::LocalResponse{200, "application/json",
                         json::ObjectWriter()
                                 .string("deleted", absl::StrCat(kindName(*kind), "/", name))
                                 .string("snapshot_version", (*s)->version())
@@ -152,7 +152,7 @@ HttpResponse RestApi::resources(const HttpRequest& request, absl::string_view re
   const bool existed = controller_.resources().contains(ResourceKey{*kind, name});
   auto s = controller_.apply({*r}, {});
   if (!s.ok()) return errorResponse(httpStatus(s.status()), s.status().message());
-  return HttpResponse{existed ? 200 : 201, "application/json",
+  return http::LocalResponse{existed ? 200 : 201, "application/json",
                       json::ObjectWriter()
                               .string("resource", absl::StrCat(kindName(*kind), "/", name))
                               .string("version", (*r)->version)
@@ -161,7 +161,7 @@ HttpResponse RestApi::resources(const HttpRequest& request, absl::string_view re
                           "\n"};
 }
 
-HttpResponse RestApi::apply(const HttpRequest& request) {
+http::LocalResponse RestApi::apply(const http::LocalRequest& request) {
   auto parsed = parseResources(request.body, "request");
   if (!parsed.ok()) return errorResponse(400, parsed.status().message());
   ResourceMap before = controller_.resources();
@@ -186,7 +186,7 @@ HttpResponse RestApi::apply(const HttpRequest& request) {
     if (!s.ok()) return errorResponse(httpStatus(s.status()), s.status().message());
     version = (*s)->version();
   }
-  return HttpResponse{200, "application/json",
+  return http::LocalResponse{200, "application/json",
                       json::ObjectWriter()
                               .raw("results", results.finish())
                               .string("snapshot_version", version)

@@ -1,6 +1,6 @@
 #pragma once
 
-// The REST API (JSON), served by HttpServer:
+// The REST API (JSON), served by http::LocalServer:
 //   GET    /healthz                         liveness (no token needed)
 //   GET    /metrics                         Prometheus text
 //   GET    /v1/fleet                        connected proxies, ACKed versions, last NACKs
@@ -14,7 +14,7 @@
 
 #include <string>
 
-#include "source/control_plane/api/http_server.h"
+#include "source/common/http/local_server.h"
 #include "source/control_plane/controller.h"
 #include "source/control_plane/server/fleet_registry.h"
 
@@ -25,11 +25,11 @@ class RestApi {
   RestApi(Controller& controller, FleetRegistry& fleet, std::string token)
       : controller_(controller), fleet_(fleet), token_(std::move(token)) {}
 
-  HttpResponse handle(const HttpRequest& request);
+  http::LocalResponse handle(const http::LocalRequest& request);
 
  private:
-  HttpResponse resources(const HttpRequest& request, absl::string_view rest);
-  HttpResponse apply(const HttpRequest& request);
+  http::LocalResponse resources(const http::LocalRequest& request, absl::string_view rest);
+  http::LocalResponse apply(const http::LocalRequest& request);
   std::string metrics() const;
 
   Controller& controller_;
@@ -38,6 +38,6 @@ class RestApi {
 };
 
 // 400 (or `status`) with {"error": message, "field": first field path found in it}.
-HttpResponse errorResponse(int status, absl::string_view message);
+http::LocalResponse errorResponse(int status, absl::string_view message);
 
 }  // namespace portico::control_plane

@@ -16,7 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "source/common/event/dispatcher.h"
 #include "source/common/network/address.h"
-#include "source/control_plane/api/http_server.h"
+#include "source/common/http/local_server.h"
 #include "source/control_plane/api/rest_api.h"
 #include "source/control_plane/cli/commands.h"
 #include "source/control_plane/cli/flags.h"
@@ -148,7 +148,7 @@ int serveCommand(const Args& args) {
 
   event::DispatcherPtr dispatcher = event::createDispatcher();
   RestApi api(controller, fleet, token);
-  HttpServer http(*dispatcher, [&api](const HttpRequest& r) { return api.handle(r); });
+  http::LocalServer http(*dispatcher, [&api](const http::LocalRequest& r) { return api.handle(r); });
   if (absl::Status st = http.start(*http_addr); !st.ok()) {
     std::cerr << "serve: --http: " << st.message() << "\n";
     return kExitFailed;

@@ -512,3 +512,29 @@ TEST_F(FileEventTest, ActivateFromItsOwnCallbackRunsAgainOnTheNextTurn) {
 
 }  // namespace
 }  // namespace portico::event
+
+namespace portico::event {
+namespace {
+
+// Regression: a closure posted from another thread that destroys a file event whose fd is
+// ready in the same loop turn (a listener retired by a config update while a connection
+// arrives) used to run while the turn's ready list still held the raw pointer: a crash.
+TEST(DispatcherPostTest, PostedClosureMayDestroyAFileEventReadyInTheSameTurn) {
+  DispatcherPtr dispatcher = createDispatcher();
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+  int fired = 0;
+  FileEventPtr event = dispatcher->createFileEvent(fds[0], [&](uint32_t) { fired++; });
+  // Both ready before the loop starts, so one epoll_wait returns them together.
+  dispatcher->post([&] { event.reset(); });
+  ASSERT_EQ(write(fds[1], "x", 1), 1);
+  dispatcher->post([&] { dispatcher->exit(); });
+  dispatcher->run();
+  EXPECT_EQ(event, nullptr);
+  EXPECT_EQ(fired, 0);  // destroyed before its callback could run
+  close(fds[0]);
+  close(fds[1]);
+}
+
+}  // namespace
+}  // namespace portico::event

@@ -1,4 +1,4 @@
-#include "source/control_plane/api/http_server.h"
+#include "source/common/http/local_server.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -6,7 +6,7 @@
 #include "source/common/http/http1/server_codec.h"
 #include "source/common/network/connection_impl.h"
 
-namespace portico::control_plane {
+namespace portico::http {
 namespace {
 
 std::string percentDecode(absl::string_view s) {
@@ -25,35 +25,12 @@ std::string percentDecode(absl::string_view s) {
 
 }  // namespace
 
-absl::string_view reasonPhrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    default:
-      return status < 400 ? "OK" : "Error";
-  }
-}
-
 // One connection: one request at a time, keep-alive.
-class HttpServer::Connection : public network::ConnectionCallbacks,
-                               public http::http1::ServerCodecCallbacks,
+class LocalServer::Connection : public network::ConnectionCallbacks,
+                               public http1::ServerCodecCallbacks,
                                public event::DeferredDeletable {
  public:
-  Connection(HttpServer& server, std::unique_ptr<network::ConnectionImpl> connection)
+  Connection(LocalServer& server, std::unique_ptr<network::ConnectionImpl> connection)
       : server_(server), connection_(std::move(connection)), codec_(*this, {}) {
     connection_->setCallbacks(*this);
   }
@@ -78,9 +55,9 @@ class HttpServer::Connection : public network::ConnectionCallbacks,
   void onAboveWriteBufferHighWatermark() override {}
   void onBelowWriteBufferLowWatermark() override {}
 
-  // http::http1::ServerCodecCallbacks
-  void onRequestHeaders(http::RequestHead& head, bool) override {
-    request_ = HttpRequest();
+  // http1::ServerCodecCallbacks
+  void onRequestHeaders(RequestHead& head, bool) override {
+    request_ = LocalRequest();
     too_large_ = false;
     request_.method = head.method;
     absl::string_view target = head.path;
@@ -105,10 +82,10 @@ class HttpServer::Connection : public network::ConnectionCallbacks,
     request_.body.append(data.data(), data.size());
   }
   void onRequestComplete() override {
-    HttpResponse response =
-        too_large_ ? HttpResponse{413, "application/json", "{\"error\":\"body too large\"}\n"}
+    LocalResponse response =
+        too_large_ ? LocalResponse{413, "application/json", "{\"error\":\"body too large\"}\n"}
                    : server_.handler_(request_);
-    http::ResponseHead head;
+    ResponseHead head;
     head.status = response.status;
     head.headers.add("content-type", response.content_type);
     head.headers.add("content-length", absl::StrCat(response.body.size()));
@@ -122,27 +99,27 @@ class HttpServer::Connection : public network::ConnectionCallbacks,
   }
   void onRequestError(int status, absl::string_view reason) override {
     buffer::Buffer out;
-    out.add(absl::StrCat("HTTP/1.1 ", status, " ", reasonPhrase(status), "\r\ncontent-length: ",
+    out.add(absl::StrCat("HTTP/1.1 ", status, " ", http1::reasonPhrase(status), "\r\ncontent-length: ",
                          reason.size(), "\r\nconnection: close\r\n\r\n", reason));
     connection_->write(out);
     connection_->close(network::CloseType::kFlushWrite);
   }
 
  private:
-  HttpServer& server_;
+  LocalServer& server_;
   std::unique_ptr<network::ConnectionImpl> connection_;
-  http::http1::ServerCodec codec_;
-  HttpRequest request_;
+  http1::ServerCodec codec_;
+  LocalRequest request_;
   bool keep_alive_ = true;
   bool closed_ = false;
   bool too_large_ = false;
 };
 
-HttpServer::HttpServer(event::Dispatcher& dispatcher, Handler handler)
+LocalServer::LocalServer(event::Dispatcher& dispatcher, Handler handler)
     : dispatcher_(dispatcher), handler_(std::move(handler)) {}
-HttpServer::~HttpServer() = default;
+LocalServer::~LocalServer() = default;
 
-absl::Status HttpServer::start(const network::Address& address) {
+absl::Status LocalServer::start(const network::Address& address) {
   auto listener = network::TcpListener::create(
       dispatcher_, address, [this](int fd, const network::Address& peer) {
         auto conn =
@@ -155,4 +132,4 @@ absl::Status HttpServer::start(const network::Address& address) {
   return absl::OkStatus();
 }
 
-}  // namespace portico::control_plane
+}  // namespace portico::http

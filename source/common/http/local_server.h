@@ -1,8 +1,9 @@
 #pragma once
 
-// A small HTTP/1.1 server for the REST API on the project's own stack (TcpListener,
-// ConnectionImpl, http1::ServerCodec on a Dispatcher), like the data plane's admin endpoint,
-// plus request bodies. One handler answers every request; it runs on the dispatcher thread.
+// LocalServer: a small HTTP/1.1 server for operator endpoints (the proxy's admin port, the
+// control plane's REST API) on the project's own stack (TcpListener, ConnectionImpl,
+// http1::ServerCodec on a Dispatcher). Keep-alive, bounded request bodies, one handler for
+// every request, run on the dispatcher's thread. Not for proxied traffic.
 
 #include <functional>
 #include <memory>
@@ -14,9 +15,9 @@
 #include "source/common/network/address.h"
 #include "source/common/network/listener.h"
 
-namespace portico::control_plane {
+namespace portico::http {
 
-struct HttpRequest {
+struct LocalRequest {
   std::string method;
   std::string path;  // without the query, percent-decoded
   absl::flat_hash_map<std::string, std::string> query;
@@ -24,19 +25,19 @@ struct HttpRequest {
   std::string body;
 };
 
-struct HttpResponse {
+struct LocalResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
 };
 
-class HttpServer {
+class LocalServer {
  public:
-  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  using Handler = std::function<LocalResponse(const LocalRequest&)>;
   static constexpr size_t kMaxBodyBytes = 4 * 1024 * 1024;
 
-  HttpServer(event::Dispatcher& dispatcher, Handler handler);
-  ~HttpServer();
+  LocalServer(event::Dispatcher& dispatcher, Handler handler);
+  ~LocalServer();
 
   absl::Status start(const network::Address& address);
   uint16_t port() const { return listener_ ? listener_->boundPort() : 0; }
@@ -49,7 +50,4 @@ class HttpServer {
   absl::flat_hash_map<Connection*, std::unique_ptr<Connection>> connections_;
 };
 
-// Reason phrase for the status codes the API uses.
-absl::string_view reasonPhrase(int status);
-
-}  // namespace portico::control_plane
+}  // namespace portico::http
