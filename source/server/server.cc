@@ -12,6 +12,7 @@
 #include "source/common/common/json_escape.h"
 #include "source/common/common/logger.h"
 #include "source/common/common/version.h"
+#include "source/common/network/listener.h"
 
 namespace portico::server {
 
@@ -115,6 +116,20 @@ absl::Status Server::applyResources(const std::string& type_url,
   auto snapshot = buildConfigSnapshot(std::move(*merged), store_, snapshot_.get());
   if (!snapshot.ok()) {
     return absl::InvalidArgumentError(dynamic_.describeError(names, snapshot.status().message()));
+  }
+  // New listen addresses must be bindable here before we ACK: the workers bind them later,
+  // where a failure could no longer be reported to the control plane.
+  for (const ListenerConfigConstSharedPtr& listener : (*snapshot)->listeners) {
+    bool known = false;
+    for (const ListenerConfigConstSharedPtr& current : snapshot_->listeners) {
+      known = known || current->address.asString() == listener->address.asString();
+    }
+    if (known) continue;
+    absl::Status bindable = network::TcpListener::probeBind(listener->address);
+    if (!bindable.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("Listener '", listener->name, "': address: ", bindable.message()));
+    }
   }
   dynamic_.commit();
   snapshot_ = *snapshot;

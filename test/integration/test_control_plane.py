@@ -6,6 +6,7 @@ get the current config after a restart, and the fleet view must show what each A
 
 import json
 import os
+import socket
 import re
 import threading
 import time
@@ -219,6 +220,20 @@ spec:
         dump = json.loads(self.proxies[0].admin_get("/config_dump").body)
         routes = dump["active"]["static_resources"]["route_configs"]
         self.assertIn("current", json.dumps(routes))
+
+    def test_proxy_nack_shows_in_the_fleet_view(self):
+        # Valid for the control plane, impossible on the proxies' host: the port is taken.
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            status, body = self.cp.call("PUT", "/v1/resources/Listener/clash", json.dumps({
+                "spec": {"name": "clash", "address": {"address": "127.0.0.1", "port": port},
+                         "http": {"route_config_name": "edge-routes"}}}))
+            self.assertIn(status, (200, 201), body)
+            wait_until(lambda: "cannot bind" in json.dumps(self.cp.fleet()), 10,
+                       message="the proxies' NACK in the fleet view")
+        self.assertEqual(http_get(self.edge_port, "/echo").status, 200)
 
     def test_fleet_view_shows_acked_versions(self):
         fleet = json.dumps(self.cp.fleet())

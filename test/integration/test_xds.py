@@ -4,6 +4,7 @@ ACKed or NACKed; traffic follows every accepted change, and keeps flowing throug
 control-plane outage and 50 pushes under load."""
 
 import json
+import socket
 import subprocess
 import threading
 import time
@@ -176,6 +177,24 @@ class XdsTest(PorticoTestCase):
             self.assertIn({"backend": "v1"}, held)
         else:
             self.assertEqual({r["version_info"] for r in subscriptions}, {"v1"})
+
+    def test_listener_on_a_taken_port_is_nacked(self):
+        self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        with socket.socket() as taken:  # no SO_REUSEPORT: nobody may share this port
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            self.cp.push("Listener", "v2", [
+                {"name": "dynamic", "address": address(self.dyn_port),
+                 "http": {"route_config_name": "r1"}},
+                {"name": "clash", "address": address(port), "http": {"route_config_name": "r1"}}])
+            nack = wait_until(lambda: [r for r in self.cp.requests() if "error_detail" in r], 5,
+                              message="a NACK")[0]
+        self.assertIn("Listener 'clash'", nack["error_detail"]["message"])
+        self.assertIn("cannot bind", nack["error_detail"]["message"])
+        self.assertEqual(self.get().status, 200)  # the accepted listeners keep serving
 
     def test_listener_removal_closes_its_port(self):
         self.start()

@@ -21,6 +21,10 @@ class TcpListener {
                                                             AcceptCb on_accept);
   ~TcpListener();
 
+  // Checks that `address` can be bound the way create() binds it (SO_REUSEPORT), without
+  // keeping the socket: for refusing a config before handing it to the workers.
+  static absl::Status probeBind(const Address& address);
+
   // Stops accepting and closes the socket (the kernel refuses new connections afterwards).
   void close();
   // Port actually bound (useful when the config said 0).
