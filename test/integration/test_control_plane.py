@@ -173,12 +173,17 @@ class FleetTest(PorticoTestCase):
         try:
             for i in range(50):
                 # Every push changes endpoints' weights, the route and its target cluster,
-                # both clusters' LB policy and the listener's settings.
+                # both clusters' LB policy and the listener's settings; each must show in
+                # responses (the marker route) and in both proxies' /config_dump.
                 weights = (1 + i % 3, 1 + (i + 1) % 3)
+                marker = "m%d" % i
                 self.cp.apply(resources_yaml([u.port for u in self.upstreams], weights,
-                                             "m%d" % i, self.edge_port, variant=i))
-                time.sleep(0.03)
-            wait_until(lambda: self.marker(self.edge_port) == "m49", 10, message="last change")
+                                             marker, self.edge_port, variant=i))
+                wait_until(lambda: self.marker(self.edge_port) == marker, 10,
+                           message="change %d in responses" % i)
+                for proxy in self.proxies:
+                    wait_until(lambda: marker in proxy.admin_get("/config_dump").text(), 10,
+                               message="change %d in /config_dump" % i)
         finally:
             done.set()
             for t in threads:
