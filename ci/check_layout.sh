@@ -26,10 +26,11 @@ while read -r f; do
 done < <(grep -rlE '@system//:grpcpp|#include <grpcpp/' source tools test --include=BUILD.bazel \
            --include=*.cc --include=*.h | grep -vE '^(source/control_plane|tools/fleet_sim|test/control_plane)/' )
 
+wildcard='0\.0\.0''\.0|INADDR''_ANY'  # split so this file does not match itself
 while read -r line; do
   report "binds a non-loopback address: $line"
-done < <(grep -rnE '0\.0\.0\.0|INADDR_ANY' test tools ci --include=*.py --include=*.cc --include=*.sh \
-           --include=*.yaml | grep -v 'ci/check_layout.sh')
+done < <(grep -rnE "$wildcard" test tools ci --include=*.py --include=*.cc --include=*.sh \
+           --include=*.yaml)
 
 [ "$bad" -eq 0 ] && echo "layout: ok"
 exit "$bad"
