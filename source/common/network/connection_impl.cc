@@ -20,9 +20,11 @@ thread_local bool flush_scheduled = false;
 // Bytes read per read event before yielding to other connections (fairness).
 constexpr size_t kMaxReadPerEvent = 256 * 1024;
 constexpr std::chrono::milliseconds kDelayedCloseTimeout{1000};
-// Writes smaller than this wait for the end of the loop turn, so a response head and a small
-// body leave in one send(); larger ones go at once (latency of big bodies).
-constexpr size_t kFlushNowBytes = 16 * 1024;
+// Writes wait for the end of the loop turn, so everything one read event produced (a head and
+// the body pieces that came with it) leaves in one send(): each send on loopback also pays the
+// receiver's TCP path, so fewer, larger sends cost less per byte. Past this much, send at once
+// (bounds what a turn holds; one read event reads at most kMaxReadPerEvent).
+constexpr size_t kFlushNowBytes = kMaxReadPerEvent;
 }  // namespace
 
 ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Address& remote,
