@@ -91,13 +91,13 @@ FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHead& head, bool en
   return FilterHeadersStatus::kStopIteration;
 }
 
-FilterDataStatus RouterFilter::decodeData(absl::string_view data, bool end_stream) {
+FilterDataStatus RouterFilter::decodeData(buffer::Buffer& data, bool end_stream) {
   if (end_stream) request_complete_ = true;
   if (response_complete_) return FilterDataStatus::kStopIterationAndBuffer;
   if (upstream_ == nullptr) {
     // Not connected yet: hold the body, bounded by the connection's buffer limit.
-    request_body_.add(data);
-    if (request_body_.length() > 1024 * 1024 && !downstream_read_disabled_) {
+    request_body_.move(data);
+    if (request_body_.length() > callbacks_->bufferLimit() && !downstream_read_disabled_) {
       downstream_read_disabled_ = true;
       callbacks_->readDisableDownstream(true);
     }
@@ -119,9 +119,7 @@ void RouterFilter::onPoolReady(upstream::UpstreamConnection& connection) {
       *request_, upstream_path_.has_value() ? *upstream_path_ : request_->path, request_framing_,
       out);
   if (request_body_.length() > 0 || request_complete_) {
-    std::string body = request_body_.toString();
-    request_body_.clear();
-    connection.codec().encodeRequestData(body, request_complete_, out);
+    connection.codec().encodeRequestData(request_body_, request_complete_, out);
   }
   if (request_complete_) request_sent_ = true;
   connection.write(out);
@@ -167,7 +165,7 @@ void RouterFilter::onResponseHeaders(http::ResponseHead& head, bool end_stream) 
   callbacks_->encodeHeaders(head, false);
 }
 
-void RouterFilter::onResponseBody(absl::string_view data) {
+void RouterFilter::onResponseBody(buffer::Buffer& data) {
   if (!response_complete_) callbacks_->encodeData(data, false);
 }
 

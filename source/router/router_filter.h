@@ -31,7 +31,7 @@ class RouterFilter : public http::StreamDecoderFilter,
     callbacks_ = &callbacks;
   }
   http::FilterHeadersStatus decodeHeaders(http::RequestHead& head, bool end_stream) override;
-  http::FilterDataStatus decodeData(absl::string_view data, bool end_stream) override;
+  http::FilterDataStatus decodeData(buffer::Buffer& data, bool end_stream) override;
   http::DownstreamWatermarkCallbacks* watermarkCallbacks() override { return this; }
   void onDestroy() override;
 
@@ -46,7 +46,7 @@ class RouterFilter : public http::StreamDecoderFilter,
   // upstream::UpstreamStreamCallbacks
   void on1xxHeaders(http::ResponseHead& head) override;
   void onResponseHeaders(http::ResponseHead& head, bool end_stream) override;
-  void onResponseBody(absl::string_view data) override;
+  void onResponseBody(buffer::Buffer& data) override;
   void onResponseComplete() override;
   void onResponseError(absl::string_view reason) override;
   void onUpstreamAboveWriteHighWatermark() override;

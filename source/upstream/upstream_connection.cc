@@ -54,7 +54,7 @@ void UpstreamConnection::onResponseHeaders(http::ResponseHead& head, bool end_st
   if (stream_ != nullptr) stream_->onResponseHeaders(head, end_stream);
 }
 
-void UpstreamConnection::onResponseBody(absl::string_view data) {
+void UpstreamConnection::onResponseBody(buffer::Buffer& data) {
   if (stream_ != nullptr) stream_->onResponseBody(data);
 }
 

@@ -46,7 +46,7 @@ class UpstreamConnection : public network::ConnectionCallbacks,
   // http::http1::ClientCodecCallbacks (forwarded to the attached stream)
   void on1xxHeaders(http::ResponseHead& head) override;
   void onResponseHeaders(http::ResponseHead& head, bool end_stream) override;
-  void onResponseBody(absl::string_view data) override;
+  void onResponseBody(buffer::Buffer& data) override;
   void onResponseComplete() override;
   void onResponseError(absl::string_view reason) override;
 

@@ -167,9 +167,11 @@ class XdsTest(PorticoTestCase):
         self.cp = FakeControlPlane(env.dir, grpc_port=grpc_port, tls=self.certificate)
         env.processes.append(self.cp)
         wait_until(lambda: self.cp.streams() == 1, 25, message="reconnect")
-        subscriptions = wait_until(
-            lambda: [r for r in self.cp.requests() if not r.get("response_nonce")], 5,
-            message="resubscription")
+        def resubscriptions():
+            found = [r for r in self.cp.requests() if not r.get("response_nonce")]
+            # Each type resubscribes on its own request: wait for routes and clusters.
+            return found if len(found) >= 2 else None
+        subscriptions = wait_until(resubscriptions, 5, message="resubscription")
         if self.delta:
             # Delta resubscribes with the versions of the resources it holds.
             held = [r.get("initial_resource_versions", {}) for r in subscriptions]

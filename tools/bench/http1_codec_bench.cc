@@ -30,7 +30,7 @@ constexpr char kBrowserRequest[] =
 class CountingCallbacks : public ServerCodecCallbacks {
  public:
   void onRequestHeaders(RequestHead& head, bool) override { headers += head.headers.size(); }
-  void onRequestBody(absl::string_view) override {}
+  void onRequestBody(portico::buffer::Buffer& data) override { data.clear(); }
   void onRequestComplete() override { requests++; }
   void onRequestError(int, absl::string_view) override { errors++; }
   size_t headers = 0, requests = 0, errors = 0;

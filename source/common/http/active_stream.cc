@@ -90,18 +90,21 @@ void ActiveStream::continueDecoding() {
   runHeaders();
   if (stopped_ || response_complete_) return;
   if (buffered_body_.length() > 0 || buffered_end_stream_) {
-    std::string body = buffered_body_.toString();
-    buffered_body_.clear();
+    buffer::Buffer body;
+    body.move(buffered_body_);
     runData(body, buffered_end_stream_);
   }
 }
 
-void ActiveStream::decodeData(absl::string_view data, bool end_stream) {
-  info_.bytes_received += data.size();
+void ActiveStream::decodeData(buffer::Buffer& data, bool end_stream) {
+  info_.bytes_received += data.length();
   if (end_stream) request_complete_ = true;
-  if (response_complete_) return;  // answered already; the rest of the body is dropped
+  if (response_complete_) {
+    data.clear();  // answered already; the rest of the body is dropped
+    return;
+  }
   if (stopped_) {
-    buffered_body_.add(data);
+    buffered_body_.move(data);
     buffered_end_stream_ = end_stream;
     if (buffered_body_.length() > config_->buffer_limit &&
         downstream_read_disables_ == 0) {
@@ -112,12 +115,13 @@ void ActiveStream::decodeData(absl::string_view data, bool end_stream) {
   runData(data, end_stream);
 }
 
-void ActiveStream::runData(absl::string_view data, bool end_stream) {
+void ActiveStream::runData(buffer::Buffer& data, bool end_stream) {
   for (size_t i = 0; i < next_filter_ && !response_complete_; i++) {
     if (filters_[i]->decodeData(data, end_stream) == FilterDataStatus::kStopIterationAndBuffer) {
-      return;  // the filter keeps what it needs
+      break;  // the filter took what it needs
     }
   }
+  data.clear();
 }
 
 void ActiveStream::encode1xxHeaders(ResponseHead& head) {
@@ -144,9 +148,12 @@ void ActiveStream::encodeHeaders(ResponseHead& head, bool end_stream) {
   if (end_stream) complete();
 }
 
-void ActiveStream::encodeData(absl::string_view data, bool end_stream) {
-  if (!response_started_ || response_complete_ || connection_.closed_) return;
-  info_.bytes_sent += data.size();
+void ActiveStream::encodeData(buffer::Buffer& data, bool end_stream) {
+  if (!response_started_ || response_complete_ || connection_.closed_) {
+    data.clear();
+    return;
+  }
+  info_.bytes_sent += data.length();
   buffer::Buffer out;
   connection_.codec_.encodeResponseData(data, end_stream, out);
   if (out.length() > 0) connection_.write(out);

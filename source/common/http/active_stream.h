@@ -23,7 +23,8 @@ class ActiveStream : public StreamDecoderFilterCallbacks, public event::Deferred
   ~ActiveStream() override;
 
   void decodeHeaders(bool end_stream);
-  void decodeData(absl::string_view data, bool end_stream);
+  // Takes the whole of `data`.
+  void decodeData(buffer::Buffer& data, bool end_stream);
   // The downstream went away before the response completed.
   void onDownstreamReset();
   void onAboveWriteBufferHighWatermark();
@@ -38,16 +39,18 @@ class ActiveStream : public StreamDecoderFilterCallbacks, public event::Deferred
   void continueDecoding() override;
   void encode1xxHeaders(ResponseHead& head) override;
   void encodeHeaders(ResponseHead& head, bool end_stream) override;
-  void encodeData(absl::string_view data, bool end_stream) override;
+  using StreamDecoderFilterCallbacks::encodeData;
+  void encodeData(buffer::Buffer& data, bool end_stream) override;
   void sendLocalReply(int status, absl::string_view body, absl::string_view details) override;
   void resetStream(absl::string_view details) override;
   void readDisableDownstream(bool disable) override;
+  uint32_t bufferLimit() const override { return config_->buffer_limit; }
   void setUpstreamHost(absl::string_view host) override { info_.upstream_host = std::string(host); }
 
  private:
   void prepareRequestHeaders();
   void runHeaders();
-  void runData(absl::string_view data, bool end_stream);
+  void runData(buffer::Buffer& data, bool end_stream);
   void complete();
   void destroyFilters();
 

@@ -127,13 +127,16 @@ void HttpConnection::onRequestHeaders(RequestHead& head, bool end_stream) {
   stream_->decodeHeaders(end_stream);
 }
 
-void HttpConnection::onRequestBody(absl::string_view data) {
+void HttpConnection::onRequestBody(buffer::Buffer& data) {
   if (stream_ != nullptr) stream_->decodeData(data, false);
 }
 
 void HttpConnection::onRequestComplete() {
   // No stream: the response went out before the request ended (and the stream is gone).
-  if (stream_ != nullptr) stream_->decodeData(absl::string_view(), true);
+  if (stream_ != nullptr) {
+    buffer::Buffer none;
+    stream_->decodeData(none, true);
+  }
 }
 
 void HttpConnection::onRequestError(int status, absl::string_view reason) {

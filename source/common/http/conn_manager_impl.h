@@ -44,7 +44,7 @@ class HttpConnection : public network::ConnectionCallbacks,
 
   // http1::ServerCodecCallbacks
   void onRequestHeaders(RequestHead& head, bool end_stream) override;
-  void onRequestBody(absl::string_view data) override;
+  void onRequestBody(buffer::Buffer& data) override;
   void onRequestComplete() override;
   void onRequestError(int status, absl::string_view reason) override;
 

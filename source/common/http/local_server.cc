@@ -74,12 +74,14 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
     }
     keep_alive_ = codec_.requestKeepAlive();
   }
-  void onRequestBody(absl::string_view data) override {
-    if (request_.body.size() + data.size() > kMaxBodyBytes) {
+  void onRequestBody(buffer::Buffer& data) override {
+    if (request_.body.size() + data.length() > kMaxBodyBytes) {
       too_large_ = true;
+      data.clear();
       return;
     }
-    request_.body.append(data.data(), data.size());
+    request_.body.append(data.toString());
+    data.clear();
   }
   void onRequestComplete() override {
     LocalResponse response =

@@ -1,5 +1,7 @@
 #include "source/common/http/http1/client_codec.h"
 
+#include <algorithm>
+
 namespace portico::http::http1 {
 
 ClientCodec::ClientCodec(ClientCodecCallbacks& callbacks)
@@ -25,8 +27,21 @@ void ClientCodec::encodeRequestData(absl::string_view data, bool end_stream,
   encodeBody(request_framing_, data, end_stream, out);
 }
 
+void ClientCodec::encodeRequestData(buffer::Buffer& data, bool end_stream, buffer::Buffer& out) {
+  encodeBody(request_framing_, data, end_stream, out);
+}
+
 void ClientCodec::dispatch(buffer::Buffer& data) {
   while (!failed_ && !response_complete_ && data.length() > 0) {
+    if (uint64_t remaining = parser_.rawBodyRemaining(); remaining > 0) {
+      // A Content-Length body: hand the bytes on without parsing or copying them.
+      uint64_t n = std::min<uint64_t>(remaining, data.length());
+      body_.move(data, n);
+      callbacks_.onResponseBody(body_);
+      body_.clear();
+      if (parser_.consumeRawBody(n)) parser_.resume();
+      continue;
+    }
     absl::string_view piece = data.slice(0);
     size_t consumed = 0;
     ParseResult result = parser_.execute(piece.data(), piece.size(), &consumed);
@@ -37,6 +52,7 @@ void ClientCodec::dispatch(buffer::Buffer& data) {
       return;
     }
     if (result == ParseResult::kPaused) {
+      if (parser_.rawBodyRemaining() > 0) continue;  // the head ended; its body follows
       parser_.resume();
       if (interim_) {
         interim_ = false;
@@ -82,7 +98,12 @@ bool ClientCodec::onHeadersComplete() {
   return true;
 }
 
-void ClientCodec::onBody(absl::string_view data) { callbacks_.onResponseBody(data); }
+void ClientCodec::onBody(absl::string_view data) {
+  // Chunked bodies come through llhttp as spans of the input.
+  body_.add(data);
+  callbacks_.onResponseBody(body_);
+  body_.clear();
+}
 
 void ClientCodec::onMessageComplete() {
   if (interim_) return;

@@ -15,7 +15,8 @@ class ClientCodecCallbacks {
   virtual ~ClientCodecCallbacks() = default;
   virtual void on1xxHeaders(ResponseHead& head) = 0;
   virtual void onResponseHeaders(ResponseHead& head, bool end_stream) = 0;
-  virtual void onResponseBody(absl::string_view data) = 0;
+  // A piece of the response body; the callee takes what it wants (moves or drains it).
+  virtual void onResponseBody(buffer::Buffer& data) = 0;
   virtual void onResponseComplete() = 0;
   virtual void onResponseError(absl::string_view reason) = 0;
 };
@@ -30,6 +31,8 @@ class ClientCodec : private ParserCallbacks {
   void encodeRequestHeaders(const RequestHead& head, absl::string_view path, BodyFraming framing,
                             buffer::Buffer& out);
   void encodeRequestData(absl::string_view data, bool end_stream, buffer::Buffer& out);
+  // Moves `data` into `out` with the request's framing.
+  void encodeRequestData(buffer::Buffer& data, bool end_stream, buffer::Buffer& out);
 
   // Parses response bytes, draining what it consumed.
   void dispatch(buffer::Buffer& data);
@@ -49,6 +52,7 @@ class ClientCodec : private ParserCallbacks {
   void onMessageComplete() override;
 
   ClientCodecCallbacks& callbacks_;
+  buffer::Buffer body_;  // a body piece on its way to the callbacks
   ResponseHead head_;  // before parser_, which parses into head_.headers
   Http1Parser parser_;
   BodyFraming request_framing_ = BodyFraming::kNone;

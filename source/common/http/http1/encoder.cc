@@ -13,6 +13,22 @@ void encodeHeaderFields(const HeaderMap& headers, buffer::Buffer& out) {
   }
 }
 
+namespace {
+// "<hex size>\r\n", written by hand (this runs per body piece).
+void addChunkSize(size_t size, buffer::Buffer& out) {
+  char size_line[20];
+  char* end = size_line + sizeof(size_line);
+  char* p = end;
+  *--p = '\n';
+  *--p = '\r';
+  do {
+    *--p = "0123456789abcdef"[size & 0xf];
+    size >>= 4;
+  } while (size != 0);
+  out.add(p, static_cast<size_t>(end - p));
+}
+}  // namespace
+
 void encodeBody(BodyFraming framing, absl::string_view data, bool end_stream,
                 buffer::Buffer& out) {
   switch (framing) {
@@ -22,26 +38,34 @@ void encodeBody(BodyFraming framing, absl::string_view data, bool end_stream,
     case BodyFraming::kCloseDelimited:
       out.add(data);
       return;
-    case BodyFraming::kChunked: {
+    case BodyFraming::kChunked:
       if (!data.empty()) {
-        // Chunk size in hex, written by hand (this runs per body piece).
-        char size_line[20];
-        char* end = size_line + sizeof(size_line);
-        char* p = end;
-        *--p = '\n';
-        *--p = '\r';
-        size_t v = data.size();
-        do {
-          *--p = "0123456789abcdef"[v & 0xf];
-          v >>= 4;
-        } while (v != 0);
-        out.add(p, static_cast<size_t>(end - p));
+        addChunkSize(data.size(), out);
         out.add(data);
         out.add("\r\n", 2);
       }
       if (end_stream) out.add("0\r\n\r\n", 5);
       return;
-    }
+  }
+}
+
+void encodeBody(BodyFraming framing, buffer::Buffer& data, bool end_stream, buffer::Buffer& out) {
+  switch (framing) {
+    case BodyFraming::kNone:
+      data.clear();
+      return;
+    case BodyFraming::kContentLength:
+    case BodyFraming::kCloseDelimited:
+      out.move(data);
+      return;
+    case BodyFraming::kChunked:
+      if (data.length() > 0) {
+        addChunkSize(data.length(), out);
+        out.move(data);
+        out.add("\r\n", 2);
+      }
+      if (end_stream) out.add("0\r\n\r\n", 5);
+      return;
   }
 }
 

@@ -23,6 +23,9 @@ void encodeHeaderFields(const HeaderMap& headers, buffer::Buffer& out);
 // Writes one body piece with the given framing; for kChunked an empty piece with end_stream
 // writes the last-chunk.
 void encodeBody(BodyFraming framing, absl::string_view data, bool end_stream, buffer::Buffer& out);
+// The same for a buffered piece: moves `data` into `out` (whole slices change hands, no copy);
+// `data` is empty afterwards.
+void encodeBody(BodyFraming framing, buffer::Buffer& data, bool end_stream, buffer::Buffer& out);
 
 // Writes "HTTP/1.1 <status> <reason>\r\n" (the standard phrase when `reason` is empty).
 void encodeStatusLine(int status, absl::string_view reason, buffer::Buffer& out);

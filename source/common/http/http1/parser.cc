@@ -1,5 +1,6 @@
 #include "source/common/http/http1/parser.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "absl/strings/ascii.h"
@@ -97,6 +98,7 @@ int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   s.headers_.clear();
   s.in_trailers_ = false;
   s.skip_body_ = false;
+  s.raw_body_remaining_ = 0;
   return 0;
 }
 
@@ -148,7 +150,17 @@ int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
     return -1;
   }
   // 1 = the message has no body (llhttp's contract for on_headers_complete).
-  return s.skip_body_ ? 1 : 0;
+  if (s.skip_body_) return 1;
+  // A Content-Length body: llhttp skips it and the codec moves it (see the header comment).
+  // Not for interim responses, and not with an upgrade still pending (llhttp would then hand
+  // the connection over).
+  if ((p->flags & F_CONTENT_LENGTH) != 0 && (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) == 0 &&
+      p->content_length > 0 &&
+      p->upgrade == 0 && (p->type == HTTP_REQUEST || p->status_code >= 200)) {
+    s.raw_body_remaining_ = p->content_length;
+    return 1;
+  }
+  return 0;
 }
 
 int Http1Parser::onBodyCb(llhttp_t* p, const char* at, size_t len) {
@@ -161,9 +173,17 @@ int Http1Parser::onChunkHeaderCb(llhttp_t* p) {
   return self(p).callbacks_.onLastChunk() ? HPE_PAUSED : 0;
 }
 
+bool Http1Parser::consumeRawBody(uint64_t n) {
+  raw_body_remaining_ -= std::min(n, raw_body_remaining_);
+  if (raw_body_remaining_ > 0) return false;
+  callbacks_.onMessageComplete();
+  return true;
+}
+
 int Http1Parser::onMessageCompleteCb(llhttp_t* p) {
   Http1Parser& s = self(p);
-  s.callbacks_.onMessageComplete();
+  // With a raw body, llhttp's message ends at the head; ours ends in consumeRawBody().
+  if (s.raw_body_remaining_ == 0) s.callbacks_.onMessageComplete();
   // Pause so the owner handles one message at a time (in-order pipelining).
   return HPE_PAUSED;
 }

@@ -6,6 +6,11 @@
 // Outcomes of execute(): all input consumed; paused after a complete message (the caller
 // resumes it when it is ready for the next pipelined message); or an error with a reason.
 // Body spans point into the caller's input and are only valid during the callback.
+//
+// Content-Length bodies do not go through llhttp: after such a head, execute() returns kPaused
+// with rawBodyRemaining() > 0, and the codec takes the body straight from its input buffer
+// (whole slices change hands, no copy), reporting it with consumeRawBody(). Only chunked
+// bodies arrive through onBody().
 
 #include <llhttp.h>
 
@@ -42,6 +47,12 @@ class Http1Parser {
   ParseResult execute(const char* data, size_t len, size_t* consumed);
   // After kPaused: allows the next message.
   void resume() { llhttp_resume(&parser_); }
+  // Bytes of the current Content-Length body still to come (0: none in progress).
+  uint64_t rawBodyRemaining() const { return raw_body_remaining_; }
+  // The codec delivered n more body bytes. At the end of the body this completes the message
+  // (onMessageComplete) and returns true; the parser then waits for resume() as after any
+  // message.
+  bool consumeRawBody(uint64_t n);
   // Signals EOF from the peer (close-delimited responses end here). Returns false on error.
   bool finish();
 
@@ -91,6 +102,7 @@ class Http1Parser {
   std::string error_;
   bool in_trailers_ = false;
   bool skip_body_ = false;
+  uint64_t raw_body_remaining_ = 0;
 };
 
 }  // namespace portico::http::http1

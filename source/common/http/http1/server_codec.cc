@@ -1,5 +1,7 @@
 #include "source/common/http/http1/server_codec.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +17,19 @@ ServerCodec::ServerCodec(ServerCodecCallbacks& callbacks, const ServerLimits& li
 
 void ServerCodec::dispatch(buffer::Buffer& data) {
   while (!waiting_ && !failed_ && data.length() > 0) {
+    if (uint64_t remaining = parser_.rawBodyRemaining(); remaining > 0) {
+      // A Content-Length body: hand the bytes on without parsing or copying them.
+      uint64_t n = std::min<uint64_t>(remaining, data.length());
+      body_.move(data, n);
+      callbacks_.onRequestBody(body_);
+      body_.clear();
+      if (failed_) return;
+      if (parser_.consumeRawBody(n)) {
+        waiting_ = true;  // as after any complete request: wait for resume()
+        return;
+      }
+      continue;
+    }
     absl::string_view piece = data.slice(0);
     size_t feed = piece.size();
     bool head_ends_here = false;
@@ -41,6 +56,7 @@ void ServerCodec::dispatch(buffer::Buffer& data) {
         parser_.resume();
         continue;
       }
+      if (parser_.rawBodyRemaining() > 0) continue;  // the head ended; its body follows
       waiting_ = true;
       return;
     }
@@ -152,7 +168,12 @@ bool ServerCodec::onHeadersComplete() {
   return !failed_;
 }
 
-void ServerCodec::onBody(absl::string_view data) { callbacks_.onRequestBody(data); }
+void ServerCodec::onBody(absl::string_view data) {
+  // Chunked bodies come through llhttp as spans of the input.
+  body_.add(data);
+  callbacks_.onRequestBody(body_);
+  body_.clear();
+}
 
 bool ServerCodec::onLastChunk() {
   in_trailers_ = true;
@@ -208,6 +229,10 @@ void ServerCodec::encode1xx(const ResponseHead& head, buffer::Buffer& out) {
 
 void ServerCodec::encodeResponseData(absl::string_view data, bool end_stream,
                                      buffer::Buffer& out) {
+  encodeBody(response_framing_, data, end_stream, out);
+}
+
+void ServerCodec::encodeResponseData(buffer::Buffer& data, bool end_stream, buffer::Buffer& out) {
   encodeBody(response_framing_, data, end_stream, out);
 }
 

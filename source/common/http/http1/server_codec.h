@@ -24,7 +24,8 @@ class ServerCodecCallbacks {
   virtual ~ServerCodecCallbacks() = default;
   // `head` stays valid (and may be modified) until the next request begins.
   virtual void onRequestHeaders(RequestHead& head, bool end_stream) = 0;
-  virtual void onRequestBody(absl::string_view data) = 0;
+  // A piece of the request body; the callee takes what it wants (moves or drains it).
+  virtual void onRequestBody(buffer::Buffer& data) = 0;
   virtual void onRequestComplete() = 0;
   // The connection must answer `status` (400 or 431) and close; nothing more is parsed.
   virtual void onRequestError(int status, absl::string_view reason) = 0;
@@ -62,6 +63,8 @@ class ServerCodec : private ParserCallbacks {
   // 1xx informational responses (100 Continue, 103 Early Hints).
   void encode1xx(const ResponseHead& head, buffer::Buffer& out);
   void encodeResponseData(absl::string_view data, bool end_stream, buffer::Buffer& out);
+  // Moves `data` into `out` with the response's framing.
+  void encodeResponseData(buffer::Buffer& data, bool end_stream, buffer::Buffer& out);
 
  private:
   // ParserCallbacks
@@ -74,6 +77,7 @@ class ServerCodec : private ParserCallbacks {
 
   ServerCodecCallbacks& callbacks_;
   ServerLimits limits_;
+  buffer::Buffer body_;  // a body piece on its way to the callbacks
   RequestHead head_;  // before parser_, which parses into head_.headers
   Http1Parser parser_;
   HeadScanner scanner_;
@@ -87,7 +91,6 @@ class ServerCodec : private ParserCallbacks {
   bool failed_ = false;
   bool request_keep_alive_ = true;
   bool request_is_head_ = false;
-  bool message_complete_in_headers_ = false;
 };
 
 }  // namespace portico::http::http1

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "test/common/http/http1/codec_test_util.h"
@@ -60,6 +61,27 @@ TEST_F(ClientCodecTest, ResponseWithContentLength) {
   EXPECT_TRUE(driver_.codec.responseComplete());
   EXPECT_TRUE(driver_.codec.keepAlive());
   EXPECT_TRUE(driver_.input.empty());
+}
+
+TEST_F(ClientCodecTest, ContentLengthBodyMovesWholeSlicesWithoutCopying) {
+  driver_.sendRequest(request("GET"));
+  const std::string body(2 * buffer::Slice::kSize, 'b');
+  const std::string head = absl::StrCat("HTTP/1.1 200 OK\r\nContent-Length: ", body.size(), "\r\n\r\n");
+  buffer::Buffer input;
+  input.add(head);
+  input.add(body.data(), buffer::Slice::kSize - head.size());
+  buffer::Buffer whole;
+  whole.add(body.data(), buffer::Slice::kSize);
+  const char* whole_slice = whole.slice(0).data();
+  input.move(whole);
+  input.add(body.data(), head.size());
+  driver_.codec.dispatch(input);
+  EXPECT_TRUE(driver_.codec.responseComplete());
+  EXPECT_EQ(driver_.callbacks.body, body);
+  // One piece (not one per slice), holding the very slice the input had.
+  ASSERT_EQ(driver_.callbacks.body_slice_addresses.size(), 1u);
+  EXPECT_THAT(driver_.callbacks.body_slice_addresses[0], ::testing::Contains(whole_slice));
+  EXPECT_EQ(input.length(), 0u);
 }
 
 TEST_F(ClientCodecTest, ResponseWithZeroContentLengthEndsAtTheHeaders) {

@@ -59,8 +59,12 @@ class RecordingServerCallbacks : public ServerCodecCallbacks {
     log.add(absl::StrCat("headers ", head.method, " ", head.path, " HTTP/1.", head.minor_version,
                          end_stream ? " end_stream " : " ", describeHeaders(head.headers)));
   }
-  void onRequestBody(absl::string_view data) override {
-    if (!requests.empty()) requests.back().body.append(data.data(), data.size());
+  void onRequestBody(buffer::Buffer& piece) override {
+    body_slice_addresses.emplace_back();
+    for (size_t i = 0; i < piece.sliceCount(); i++) body_slice_addresses.back().push_back(piece.slice(i).data());
+    std::string data = piece.toString();
+    piece.clear();
+    if (!requests.empty()) requests.back().body.append(data);
     log.addBody(data);
   }
   void onRequestComplete() override {
@@ -74,6 +78,8 @@ class RecordingServerCallbacks : public ServerCodecCallbacks {
   }
 
   std::vector<RecordedRequest> requests;
+  // Per body piece, where its slices' bytes lived: tells moved slices from copies.
+  std::vector<std::vector<const char*>> body_slice_addresses;
   int error_status = 0;
   std::string error_reason;
   EventLog log;
@@ -91,8 +97,12 @@ class RecordingClientCallbacks : public ClientCodecCallbacks {
     log.add(absl::StrCat("headers ", head.status, " ", head.reason,
                          end_stream ? " end_stream " : " ", describeHeaders(head.headers)));
   }
-  void onResponseBody(absl::string_view data) override {
-    body.append(data.data(), data.size());
+  void onResponseBody(buffer::Buffer& piece) override {
+    body_slice_addresses.emplace_back();
+    for (size_t i = 0; i < piece.sliceCount(); i++) body_slice_addresses.back().push_back(piece.slice(i).data());
+    std::string data = piece.toString();
+    piece.clear();
+    body.append(data);
     log.addBody(data);
   }
   void onResponseComplete() override { log.add("complete"); }
@@ -107,6 +117,7 @@ class RecordingClientCallbacks : public ClientCodecCallbacks {
   std::string body;
   std::string error;
   EventLog log;
+  std::vector<std::vector<const char*>> body_slice_addresses;
 };
 
 // A ServerCodec fed like a connection manager feeds it: bytes are appended to a read buffer

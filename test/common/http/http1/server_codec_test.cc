@@ -92,6 +92,45 @@ TEST_F(ServerCodecTest, BodyLargerThanASliceArrivesWhole) {
   EXPECT_TRUE(onlyRequest().complete);
 }
 
+// Content-Length bodies bypass llhttp: whole slices of the input change hands, so the bytes
+// the callbacks see live where the socket read put them.
+TEST_F(ServerCodecTest, ContentLengthBodyMovesWholeSlicesWithoutCopying) {
+  driver_ = std::make_unique<ServerCodecDriver>();
+  const std::string body(3 * buffer::Slice::kSize, 'b');
+  buffer::Buffer slice_of_body;
+  driver_->input.add(absl::StrCat("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ",
+                                  body.size() + 5, "\r\n\r\n"));
+  // Fill the head's slice with body, then add whole body slices.
+  const size_t head_len = driver_->input.length();
+  driver_->input.add(body.data(), buffer::Slice::kSize - head_len);
+  std::vector<const char*> whole_slices;
+  for (int i = 0; i < 2; i++) {
+    buffer::Buffer piece;
+    piece.add(body.data(), buffer::Slice::kSize);
+    whole_slices.push_back(piece.slice(0).data());
+    driver_->input.move(piece);
+  }
+  driver_->input.add(body.data(), head_len + 5);
+  driver_->codec.dispatch(driver_->input);
+  ASSERT_EQ(driver_->callbacks.error_status, 0) << driver_->callbacks.error_reason;
+  EXPECT_EQ(onlyRequest().body.size(), body.size() + 5);
+  EXPECT_TRUE(onlyRequest().complete);
+  // One piece (not one per slice), holding the very slices the input had.
+  ASSERT_EQ(driver_->callbacks.body_slice_addresses.size(), 1u);
+  for (const char* p : whole_slices) {
+    EXPECT_THAT(driver_->callbacks.body_slice_addresses[0], ::testing::Contains(p));
+  }
+}
+
+TEST_F(ServerCodecTest, PipelinedRequestAfterAContentLengthBodyInTheSameSlice) {
+  parse(absl::StrCat(kPostWithLength, kGet, kPostWithLength));
+  ASSERT_EQ(driver_->callbacks.requests.size(), 3u);
+  EXPECT_EQ(driver_->callbacks.requests[0].body, "hello world");
+  EXPECT_EQ(driver_->callbacks.requests[1].head.method, "GET");
+  EXPECT_EQ(driver_->callbacks.requests[2].body, "hello world");
+  EXPECT_TRUE(driver_->callbacks.requests[2].complete);
+}
+
 TEST_F(ServerCodecTest, HeadSpanningASliceBoundaryIsParsed) {
   const std::string value(buffer::Slice::kSize, 'v');
   parse(absl::StrCat("GET / HTTP/1.1\r\nHost: a\r\nX-Big: ", value, "\r\n\r\n"));
