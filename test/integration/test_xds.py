@@ -168,17 +168,20 @@ class XdsTest(PorticoTestCase):
         env.processes.append(self.cp)
         wait_until(lambda: self.cp.streams() == 1, 25, message="reconnect")
         def resubscriptions():
-            found = [r for r in self.cp.requests() if not r.get("response_nonce")]
-            # Each type resubscribes on its own request: wait for routes and clusters.
-            return found if len(found) >= 2 else None
-        subscriptions = wait_until(resubscriptions, 5, message="resubscription")
+            return [r for r in self.cp.requests() if not r.get("response_nonce")]
         if self.delta:
-            # Delta resubscribes with the versions of the resources it holds.
-            held = [r.get("initial_resource_versions", {}) for r in subscriptions]
-            self.assertIn({"r1": "v1"}, held)
-            self.assertIn({"backend": "v1"}, held)
-        else:
-            self.assertEqual({r["version_info"] for r in subscriptions}, {"v1"})
+            # Delta resubscribes with the versions of the resources it holds; each type on its
+            # own request, so wait for both.
+            def held():
+                versions = [r.get("initial_resource_versions", {}) for r in resubscriptions()]
+                return versions if {"r1": "v1"} in versions and {"backend": "v1"} in versions else None
+            try:
+                wait_until(held, 5, message="resubscription with held versions")
+            except AssertionError:
+                self.fail("resubscriptions: %r" % resubscriptions())
+            return
+        subscriptions = wait_until(resubscriptions, 5, message="resubscription")
+        self.assertEqual({r["version_info"] for r in subscriptions}, {"v1"})
 
     def test_listener_on_a_taken_port_is_nacked(self):
         self.start()
