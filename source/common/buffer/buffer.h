@@ -56,7 +56,7 @@ class SlicePool {
   static SlicePtr get();
   static void put(Slice* s);
   // Enough for the slices in flight on a busy worker; more would only pin idle memory.
-  static constexpr size_t kMaxCached = 32;  // 512 KiB per thread
+  static constexpr size_t kMaxCached = 256;  // 4 MiB per thread
 };
 
 class Buffer {
