@@ -8,6 +8,7 @@
 // requests carry 5-20 headers, where a scan over a small inline vector beats hashing.
 
 #include <string>
+#include <utility>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
@@ -28,6 +29,18 @@ class HeaderMap {
 
   // Appends a field; `name` is lower-cased.
   void add(absl::string_view name, absl::string_view value);
+  // Removes every field for which pred(entry) is true, in one pass.
+  template <class Pred>
+  void removeIf(Pred pred) {
+    // Swap kept entries forward: removed ones become spares, and no string is freed.
+    size_t kept = 0;
+    for (size_t i = 0; i < size_; i++) {
+      if (pred(static_cast<const HeaderEntry&>(entries_[i]))) continue;
+      if (kept != i) std::swap(entries_[kept], entries_[i]);
+      kept++;
+    }
+    size_ = kept;
+  }
   // Replaces every field called `name` with one field.
   void set(absl::string_view name, absl::string_view value);
   // Removes every field called `name`; returns how many were removed.
@@ -38,21 +51,25 @@ class HeaderMap {
   // Calls f(value) for every field called `name`, in order.
   template <class F>
   void forEachValue(absl::string_view name, F f) const {
-    for (const HeaderEntry& e : entries_) {
+    for (const HeaderEntry& e : *this) {
       if (e.name == name) f(e.value);
     }
   }
 
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
-  void clear() { entries_.clear(); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // Empties the map but keeps the entries' strings as spares: a codec parses every message
+  // into the same map, so the next message's fields reuse their memory instead of allocating.
+  // Spares never outnumber the largest message seen, which the head limits already bound.
+  void clear() { size_ = 0; }
   Entries::const_iterator begin() const { return entries_.begin(); }
-  Entries::const_iterator end() const { return entries_.end(); }
+  Entries::const_iterator end() const { return entries_.begin() + size_; }
   // Sum of name and value lengths; used for limits.
   size_t byteSize() const;
 
  private:
-  Entries entries_;
+  Entries entries_;  // [0, size_) are the fields; the rest are spares
+  size_t size_ = 0;
 };
 
 // The parts of a request head the router and filters look at. `path` includes the query.

@@ -2,34 +2,55 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_split.h"
-
-#include <vector>
 
 namespace portico::http {
 
-void removeHopByHopHeaders(HeaderMap& headers) {
-  if (headers.contains("connection")) {
-    // Every Connection line counts; copy first: remove() below invalidates the values.
-    std::vector<std::string> listed;
-    headers.forEachValue("connection", [&](const std::string& v) {
-      for (absl::string_view token : absl::StrSplit(v, ',')) {
-        token = absl::StripAsciiWhitespace(token);
-        // Never let a client strip our own end-to-end essentials via Connection.
-        if (!token.empty() && !absl::EqualsIgnoreCase(token, "host")) listed.emplace_back(token);
-      }
-    });
-    for (const std::string& name : listed) headers.remove(name);
+namespace {
+bool isHopByHop(absl::string_view name) {
+  switch (name.size()) {
+    case 2:
+      return name == "te";
+    case 7:
+      return name == "upgrade" || name == "trailer";
+    case 10:
+      return name == "connection" || name == "keep-alive";
+    case 16:
+      return name == "proxy-connection";
+    case 17:
+      return name == "transfer-encoding";
+    default:
+      return false;
   }
-  static constexpr absl::string_view kHopByHop[] = {
-      "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade",
-      "trailer"};
+}
+}  // namespace
+
+void removeHopByHopHeaders(HeaderMap& headers) {
   bool any = false;
+  // Names listed in Connection are hop-by-hop too. Every Connection line counts; copied,
+  // because removing entries moves the values.
+  absl::InlinedVector<std::string, 2> listed;
   for (const HeaderEntry& e : headers) {
-    for (absl::string_view h : kHopByHop) any = any || e.name == h;
+    if (!isHopByHop(e.name)) continue;
+    any = true;
+    if (e.name != "connection") continue;
+    for (absl::string_view token : absl::StrSplit(e.value, ',')) {
+      token = absl::StripAsciiWhitespace(token);
+      // Hop-by-hop names are removed anyway; never let a client strip our own end-to-end
+      // essentials (Host) via Connection.
+      if (token.empty() || isHopByHop(token) || absl::EqualsIgnoreCase(token, "host")) continue;
+      listed.emplace_back(token);
+    }
   }
   if (!any) return;
-  for (absl::string_view h : kHopByHop) headers.remove(h);
+  headers.removeIf([&](const HeaderEntry& e) {
+    if (isHopByHop(e.name)) return true;
+    for (const std::string& name : listed) {
+      if (absl::EqualsIgnoreCase(e.name, name)) return true;
+    }
+    return false;
+  });
 }
 
 std::string generateRequestId(const std::function<uint64_t()>& random) {

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace portico::http {
@@ -62,6 +64,37 @@ TEST(HeaderMapTest, ManyHeadersSpillPastTheInlineCapacity) {
   EXPECT_EQ(*h.get("x-39"), "39");
   h.clear();
   EXPECT_TRUE(h.empty());
+}
+
+TEST(HeaderMapTest, ClearedMapReusesEntriesWithoutKeepingOldFields) {
+  HeaderMap headers;
+  for (int i = 0; i < 12; i++) headers.add(absl::StrCat("X-Field-", i), std::string(40, 'v'));
+  headers.clear();
+  EXPECT_TRUE(headers.empty());
+  EXPECT_EQ(headers.begin(), headers.end());
+  EXPECT_EQ(headers.get("x-field-0"), nullptr);
+  headers.add("Host", "a");
+  headers.add("Accept", "*/*");
+  ASSERT_EQ(headers.size(), 2u);
+  EXPECT_EQ(*headers.get("host"), "a");
+  EXPECT_EQ(*headers.get("accept"), "*/*");
+  EXPECT_EQ(headers.byteSize(), 4u + 1 + 6 + 3);
+}
+
+TEST(HeaderMapTest, RemoveIfKeepsTheOrderOfTheRest) {
+  HeaderMap headers;
+  headers.add("a", "1");
+  headers.add("drop", "x");
+  headers.add("b", "2");
+  headers.add("drop", "y");
+  headers.add("c", "3");
+  headers.removeIf([](const HeaderEntry& e) { return e.name == "drop"; });
+  std::vector<std::string> seen;
+  for (const HeaderEntry& e : headers) seen.push_back(e.name + "=" + e.value);
+  EXPECT_THAT(seen, ::testing::ElementsAre("a=1", "b=2", "c=3"));
+  headers.add("d", "4");  // reuses a spare
+  EXPECT_EQ(*headers.get("d"), "4");
+  EXPECT_EQ(headers.size(), 4u);
 }
 
 TEST(RequestHeadTest, HostIsTheHostHeaderOrEmpty) {
