@@ -56,6 +56,24 @@ void Buffer::add(const void* data, size_t n) {
   }
 }
 
+void Buffer::addPieces(std::initializer_list<absl::string_view> pieces) {
+  size_t total = 0;
+  for (absl::string_view p : pieces) total += p.size();
+  if (total > Slice::kSize) {
+    for (absl::string_view p : pieces) add(p);
+    return;
+  }
+  if (slices_.empty() || slices_.back()->freeRoom() < total) slices_.push_back(SlicePool::get());
+  Slice& tail = *slices_.back();
+  uint8_t* out = tail.freeStart();
+  for (absl::string_view p : pieces) {
+    memcpy(out, p.data(), p.size());
+    out += p.size();
+  }
+  tail.commit(total);
+  length_ += total;
+}
+
 void Buffer::move(Buffer& other) { move(other, other.length_); }
 
 void Buffer::move(Buffer& other, size_t n) {

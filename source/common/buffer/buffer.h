@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -70,6 +71,9 @@ class Buffer {
 
   void add(const void* data, size_t n);
   void add(absl::string_view s) { add(s.data(), s.size()); }
+  // Appends the pieces back to back (e.g. one header line: name, ": ", value, CRLF), in one
+  // contiguous run when they fit in a slice.
+  void addPieces(std::initializer_list<absl::string_view> pieces);
   // Moves all of `other` to the end of this buffer, copying only partial slices.
   void move(Buffer& other);
   // Moves the first n bytes of `other`.

@@ -11,24 +11,23 @@
 namespace portico::event {
 
 // Timers are re-armed far more often than they fire (idle timeouts move on every request), so
-// re-arming is lazy: a later deadline only updates deadline_, and the map entry, when it comes
+// re-arming is lazy: a later deadline only updates deadline_, and the heap entry, when it comes
 // due, re-queues itself. Disabling leaves the entry to be dropped when it comes due.
 class TimerImpl : public Timer {
  public:
   TimerImpl(DispatcherImpl& dispatcher, std::function<void()> cb)
       : dispatcher_(dispatcher), cb_(std::move(cb)) {}
   ~TimerImpl() override {
-    if (queued_) dispatcher_.disarmTimer(key_);
+    if (queued_) dispatcher_.disarmTimer(this);
   }
 
   void enableTimer(std::chrono::milliseconds delay) override {
     // The cached loop time is stale outside the loop (before run()); only trust it inside.
     deadline_ = dispatcher_.armingNow() + delay;
     armed_ = true;
-    if (queued_ && key_.first <= deadline_) return;  // the earlier entry will re-queue us
-    if (queued_) dispatcher_.disarmTimer(key_);
-    key_ = dispatcher_.armTimer(this, deadline_);
-    queued_ = true;
+    if (queued_ && queued_deadline_ <= deadline_) return;  // the earlier entry re-queues us
+    if (queued_) dispatcher_.disarmTimer(this);
+    queue();
   }
   void disableTimer() override { armed_ = false; }
   bool enabled() const override { return armed_; }
@@ -38,8 +37,7 @@ class TimerImpl : public Timer {
     queued_ = false;
     if (!armed_) return;
     if (deadline_ > now) {
-      key_ = dispatcher_.armTimer(this, deadline_);
-      queued_ = true;
+      queue();
       return;
     }
     armed_ = false;
@@ -47,10 +45,18 @@ class TimerImpl : public Timer {
   }
 
  private:
+  friend class DispatcherImpl;
+  void queue() {
+    queued_deadline_ = deadline_;
+    dispatcher_.armTimer(this, deadline_);
+    queued_ = true;
+  }
+
   DispatcherImpl& dispatcher_;
   std::function<void()> cb_;
-  DispatcherImpl::TimerKey key_;
   MonotonicTime deadline_;
+  MonotonicTime queued_deadline_;
+  size_t heap_index_ = 0;  // maintained by the dispatcher while queued_
   bool armed_ = false;
   bool queued_ = false;
 };
@@ -151,14 +157,54 @@ void DispatcherImpl::runAtEndOfTurn(std::function<void()> cb) {
   end_of_turn_.push_back(std::move(cb));
 }
 
-DispatcherImpl::TimerKey DispatcherImpl::armTimer(TimerImpl* timer, MonotonicTime deadline) {
-  // Deadlines are relative to the cached time, which may lag by one turn: fine for timeouts.
-  TimerKey key{deadline, ++timer_seq_};
-  timers_.emplace(key, timer);
-  return key;
+void DispatcherImpl::placeTimer(size_t i, const TimerSlot& slot) {
+  timer_heap_[i] = slot;
+  slot.timer->heap_index_ = i;
 }
 
-void DispatcherImpl::disarmTimer(const TimerKey& key) { timers_.erase(key); }
+void DispatcherImpl::siftUp(size_t i) {
+  TimerSlot slot = timer_heap_[i];
+  while (i > 0) {
+    size_t parent = (i - 1) / 2;
+    if (!(slot < timer_heap_[parent])) break;
+    placeTimer(i, timer_heap_[parent]);
+    i = parent;
+  }
+  placeTimer(i, slot);
+}
+
+void DispatcherImpl::siftDown(size_t i) {
+  TimerSlot slot = timer_heap_[i];
+  const size_t n = timer_heap_.size();
+  while (true) {
+    size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && timer_heap_[child + 1] < timer_heap_[child]) child++;
+    if (!(timer_heap_[child] < slot)) break;
+    placeTimer(i, timer_heap_[child]);
+    i = child;
+  }
+  placeTimer(i, slot);
+}
+
+void DispatcherImpl::armTimer(TimerImpl* timer, MonotonicTime deadline) {
+  // Deadlines are relative to the cached time, which may lag by one turn: fine for timeouts.
+  timer_heap_.push_back({deadline, ++timer_seq_, timer});
+  siftUp(timer_heap_.size() - 1);
+}
+
+void DispatcherImpl::disarmTimer(TimerImpl* timer) {
+  size_t i = timer->heap_index_;
+  TimerSlot last = timer_heap_.back();
+  timer_heap_.pop_back();
+  if (i == timer_heap_.size()) return;  // it was the last slot
+  placeTimer(i, last);
+  if (i > 0 && last < timer_heap_[(i - 1) / 2]) {
+    siftUp(i);
+  } else {
+    siftDown(i);
+  }
+}
 
 void DispatcherImpl::addActivated(FileEventImpl* event) { activated_.push_back(event); }
 
@@ -171,8 +217,8 @@ void DispatcherImpl::removeActivated(FileEventImpl* event) {
 
 int DispatcherImpl::nextTimeoutMs() const {
   if (!activated_.empty() || !end_of_turn_.empty() || !deferred_.empty()) return 0;
-  if (timers_.empty()) return -1;
-  auto delta = timers_.begin()->first.first - std::chrono::steady_clock::now();
+  if (timer_heap_.empty()) return -1;
+  auto delta = timer_heap_.front().deadline - std::chrono::steady_clock::now();
   if (delta <= std::chrono::steady_clock::duration::zero()) return 0;
   // Round up so a timer never fires early.
   return static_cast<int>(
@@ -183,10 +229,10 @@ void DispatcherImpl::runTimers() {
   // Only entries queued before this pass: a timer re-armed with 0 ms from its own callback
   // waits for the next turn instead of starving the loop.
   const uint64_t seq_limit = timer_seq_;
-  while (!timers_.empty() && timers_.begin()->first.first <= now_ &&
-         timers_.begin()->first.second <= seq_limit) {
-    TimerImpl* t = timers_.begin()->second;
-    timers_.erase(timers_.begin());
+  while (!timer_heap_.empty() && timer_heap_.front().deadline <= now_ &&
+         timer_heap_.front().seq <= seq_limit) {
+    TimerImpl* t = timer_heap_.front().timer;
+    disarmTimer(t);
     t->onDue(now_);
   }
 }

@@ -3,7 +3,6 @@
 #include <sys/epoll.h>
 
 #include <atomic>
-#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -15,7 +14,7 @@ namespace portico::event {
 
 class TimerImpl;
 
-// epoll (edge-triggered) + an eventfd for post() + an ordered map of timers.
+// epoll (edge-triggered) + an eventfd for post() + a heap of timers.
 class DispatcherImpl : public Dispatcher {
  public:
   DispatcherImpl();
@@ -38,9 +37,8 @@ class DispatcherImpl : public Dispatcher {
   bool isThreadSafe() const override { return std::this_thread::get_id() == thread_id_; }
 
   // Used by TimerImpl / FileEventImpl.
-  using TimerKey = std::pair<MonotonicTime, uint64_t>;
-  TimerKey armTimer(TimerImpl* timer, MonotonicTime deadline);
-  void disarmTimer(const TimerKey& key);
+  void armTimer(TimerImpl* timer, MonotonicTime deadline);
+  void disarmTimer(TimerImpl* timer);
   void addActivated(class FileEventImpl* event);
   void removeActivated(class FileEventImpl* event);
   int epollFd() const { return epoll_fd_; }
@@ -58,8 +56,21 @@ class DispatcherImpl : public Dispatcher {
   MonotonicTime now_;
   std::atomic<bool> exit_requested_{false};
   bool in_loop_ = false;
+  // Timer queue: a binary min-heap on (deadline, seq); each timer knows its index, so arming
+  // and cancelling allocate nothing. seq orders equal deadlines by arming order.
+  struct TimerSlot {
+    MonotonicTime deadline;
+    uint64_t seq;
+    TimerImpl* timer;
+    bool operator<(const TimerSlot& o) const {
+      return deadline < o.deadline || (deadline == o.deadline && seq < o.seq);
+    }
+  };
+  void placeTimer(size_t i, const TimerSlot& slot);
+  void siftUp(size_t i);
+  void siftDown(size_t i);
   uint64_t timer_seq_ = 0;
-  std::map<TimerKey, TimerImpl*> timers_;
+  std::vector<TimerSlot> timer_heap_;
   std::vector<FileEventImpl*> activated_;
   std::vector<FileEventImpl*> running_;
   std::vector<DeferredDeletablePtr> deferred_;

@@ -80,6 +80,23 @@ TEST(BufferTest, SmallAddsFillTheTailBeforeTakingANewSlice) {
   EXPECT_EQ(b.toString(), expected);
 }
 
+TEST(BufferTest, AddPiecesKeepsALineContiguousAndInOrder) {
+  Buffer b;
+  const std::string filler = pattern(kSlice - 10);
+  b.add(filler);
+  // 4 + 2 + 20 + 2 bytes do not fit in the 10 left: the line starts a new slice, whole.
+  const std::string value = pattern(20, 3);
+  b.addPieces({"name", ": ", value, "\r\n"});
+  ASSERT_EQ(b.sliceCount(), 2u);
+  EXPECT_EQ(b.slice(1), "name: " + value + "\r\n");
+  EXPECT_EQ(b.toString(), filler + "name: " + value + "\r\n");
+  // Longer than a slice: still all there, in order.
+  const std::string big = pattern(kSlice + 5, 4);
+  b.addPieces({"x", big, "y"});
+  EXPECT_EQ(b.toString(), filler + "name: " + value + "\r\n" + "x" + big + "y");
+  expectConsistent(b);
+}
+
 TEST(BufferTest, DrainWithinTheFirstSlice) {
   Buffer b = bufferOf("hello world");
   b.drain(6);

@@ -4,10 +4,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +40,57 @@ TEST_F(DispatcherTest, TimersFireInDeadlineOrderAndTiesInArmOrder) {
   at(milliseconds(20), [this] { log_.push_back("20"); });
   run();
   EXPECT_EQ(log_, (std::vector<std::string>{"10", "15a", "15b", "20", "30"}));
+}
+
+// Many timers armed, re-armed, disabled and destroyed in random order (exercises the timer
+// heap's removal from the middle): every live enabled timer fires once, in deadline order.
+TEST_F(DispatcherTest, ManyTimersInRandomOrderFireInDeadlineOrder) {
+  std::mt19937 rng(7);
+  constexpr int kTimers = 300;
+  std::vector<TimerPtr> timers(kTimers);
+  std::vector<int> expected_delay(kTimers, -1);  // -1: must not fire
+  std::vector<std::pair<Clock::time_point, int>> fired;
+  for (int i = 0; i < kTimers; i++) {
+    timers[i] = dispatcher_->createTimer([&, i] { fired.push_back({Clock::now(), i}); });
+  }
+  for (int step = 0; step < 3 * kTimers; step++) {
+    int i = static_cast<int>(rng() % kTimers);
+    switch (rng() % 4) {
+      case 0:
+      case 1: {
+        int delay = 1 + static_cast<int>(rng() % 40);
+        if (timers[i] != nullptr) {
+          timers[i]->enableTimer(milliseconds(delay));
+          expected_delay[i] = delay;
+        }
+        break;
+      }
+      case 2:
+        if (timers[i] != nullptr) timers[i]->disableTimer();
+        expected_delay[i] = -1;
+        break;
+      case 3:
+        timers[i].reset();
+        expected_delay[i] = -1;
+        break;
+    }
+  }
+  auto stop = dispatcher_->createTimer([this] { dispatcher_->exit(); });
+  stop->enableTimer(milliseconds(80));
+  run();
+  std::vector<int> want;
+  for (int i = 0; i < kTimers; i++) {
+    if (expected_delay[i] >= 0) want.push_back(i);
+  }
+  std::vector<int> got;
+  for (auto& f : fired) got.push_back(f.second);
+  std::vector<int> got_sorted = got;
+  std::sort(got_sorted.begin(), got_sorted.end());
+  EXPECT_EQ(got_sorted, want);  // each enabled timer exactly once, none of the others
+  // Fired in non-decreasing order of requested delay (all were armed in the same instant).
+  for (size_t k = 1; k < got.size(); k++) {
+    EXPECT_LE(expected_delay[got[k - 1]], expected_delay[got[k]]) << "position " << k;
+  }
 }
 
 TEST_F(DispatcherTest, TimerArmedInsideTheLoopDoesNotFireBeforeItsDelay) {

@@ -5,12 +5,7 @@
 namespace portico::http::http1 {
 
 void encodeHeaderFields(const HeaderMap& headers, buffer::Buffer& out) {
-  for (const HeaderEntry& e : headers) {
-    out.add(e.name);
-    out.add(": ", 2);
-    out.add(e.value);
-    out.add("\r\n", 2);
-  }
+  for (const HeaderEntry& e : headers) out.addPieces({e.name, ": ", e.value, "\r\n"});
 }
 
 namespace {
