@@ -1,49 +1,57 @@
 #!/usr/bin/env bash
-# Builds the HTTP/1 request fuzzer with clang + libFuzzer + ASan (bazel --config=fuzz, see
-# .bazelrc) and fuzzes for a bounded time, starting from the seed corpus. Exits non-zero if the
-# target does not build or the fuzzer finds a crash, a sanitizer error, a leak or a hang; the
+# Builds the libFuzzer targets with clang + libFuzzer + ASan (bazel --config=fuzz, see
+# .bazelrc) and fuzzes each for a bounded time, starting from its seed corpus. Exits non-zero if
+# a target does not build or the fuzzer finds a crash, a sanitizer error, a leak or a hang; the
 # reproducer is kept and its path printed.
 #
-#   FUZZ_SECONDS   fuzzing time in seconds (default 60)
-#   FUZZ_WORKDIR   where the growing corpus and crash artifacts go (default: a new temp dir)
+#   FUZZ_SECONDS   fuzzing time per target in seconds (default 60)
+#   FUZZ_TARGETS   which targets (default: all below)
+#   FUZZ_WORKDIR   where the growing corpora and crash artifacts go (default: a new temp dir)
 #
-# Reproduce a crash:  bazel build --config=fuzz //test/fuzz:http1_request_fuzz &&
-#                     bazel-bin/test/fuzz/http1_request_fuzz <crash-file>
+# Reproduce a crash:  bazel build --config=fuzz //test/fuzz:<target> &&
+#                     bazel-bin/test/fuzz/<target> <crash-file>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-60}"
-target=//test/fuzz:http1_request_fuzz
-seeds=test/fuzz/corpus/http1_request
+targets="${FUZZ_TARGETS:-http1_request_fuzz http1_response_fuzz}"
 workdir="${FUZZ_WORKDIR:-$(mktemp -d -t portico-fuzz.XXXXXX)}"
-mkdir -p "$workdir/corpus" "$workdir/artifacts"
 
-echo "fuzz: building $target (--config=fuzz)"
-if ! bazel build --config=fuzz "$target" 2>&1 | tail -n 5; then
+labels=()
+for t in $targets; do labels+=("//test/fuzz:$t"); done
+echo "fuzz: building ${labels[*]} (--config=fuzz)"
+if ! bazel build --config=fuzz "${labels[@]}" 2>&1 | tail -n 5; then
   echo "fuzz: build failed"
   exit 1
 fi
-# Copy the binary: a later Bazel command may replace bazel-bin's contents.
-binary="$workdir/http1_request_fuzz"
-cp -f bazel-bin/test/fuzz/http1_request_fuzz "$binary"
+# Copy the binaries: a later Bazel command may replace bazel-bin's contents.
+for t in $targets; do
+  mkdir -p "$workdir/$t/corpus" "$workdir/$t/artifacts"
+  cp -f "bazel-bin/test/fuzz/$t" "$workdir/$t/$t"
+done
 
-echo "fuzz: running ${seconds}s, corpus and artifacts in $workdir"
-status=0
-timeout --signal=KILL "$((seconds + 120))" "$binary" \
-  -max_total_time="$seconds" \
-  -timeout=10 \
-  -rss_limit_mb=2048 \
-  -print_final_stats=1 \
-  -artifact_prefix="$workdir/artifacts/" \
-  "$workdir/corpus" "$seeds" >"$workdir/fuzz.log" 2>&1 || status=$?
-grep -E "^(Done|stat::number_of_executed_units|stat::new_units_added)" "$workdir/fuzz.log" || true
-
-if [ "$status" -ne 0 ]; then
-  echo "fuzz: FAILED (exit $status); log: $workdir/fuzz.log"
-  grep -E "ERROR|invariant violated|SUMMARY|Test unit written" "$workdir/fuzz.log" \
-    | head -n 20 || true
-  ls -l "$workdir/artifacts" || true
-  exit 1
-fi
-echo "fuzz: no crash in ${seconds}s"
+failed=0
+for t in $targets; do
+  seeds="test/fuzz/corpus/${t%_fuzz}"
+  dir="$workdir/$t"
+  echo "fuzz: $t for ${seconds}s, corpus and artifacts in $dir"
+  status=0
+  timeout --signal=KILL "$((seconds + 120))" "$dir/$t" \
+    -max_total_time="$seconds" \
+    -timeout=10 \
+    -rss_limit_mb=2048 \
+    -print_final_stats=1 \
+    -artifact_prefix="$dir/artifacts/" \
+    "$dir/corpus" "$seeds" >"$dir/fuzz.log" 2>&1 || status=$?
+  grep -E "^(Done|stat::number_of_executed_units|stat::new_units_added)" "$dir/fuzz.log" || true
+  if [ "$status" -ne 0 ]; then
+    failed=1
+    echo "fuzz: $t FAILED (exit $status); log: $dir/fuzz.log"
+    grep -E "ERROR|invariant violated|SUMMARY|Test unit written" "$dir/fuzz.log" | head -n 20 || true
+    ls -l "$dir/artifacts" || true
+  else
+    echo "fuzz: $t: no crash in ${seconds}s"
+  fi
+done
+if [ "$failed" -ne 0 ]; then exit 1; fi
 [ -n "${FUZZ_WORKDIR:-}" ] || rm -rf "$workdir"

@@ -56,9 +56,13 @@ run_counted timeout 300 /usr/bin/python3 test/control_plane/python_client_test.p
   --binary "$PWD/bazel-bin/source/control_plane/portico-control"
 
 echo "== fuzz (bounded)"
-if [ -f ci/fuzz.sh ]; then
-  if FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash ci/fuzz.sh; then add 1 0; else add 0 1; fi
-fi
+for target in http1_request_fuzz http1_response_fuzz; do
+  if FUZZ_SECONDS="${FUZZ_SECONDS:-30}" FUZZ_TARGETS="$target" bash ci/fuzz.sh; then
+    add 1 0
+  else
+    add 0 1
+  fi
+done
 
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]

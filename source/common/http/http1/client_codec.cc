@@ -83,6 +83,9 @@ bool ClientCodec::onHeadersComplete() {
       return false;
     }
     interim_ = true;
+    // 1xx responses end at their head (RFC 9112 6.3), whatever Content-Length says; llhttp
+    // would read a body.
+    parser_.skipBody();
     callbacks_.on1xxHeaders(head_);
     return true;
   }

@@ -118,6 +118,14 @@ TEST_F(ClientCodecTest, ContinueAndEarlyHintsPrecedeTheFinalResponse) {
   EXPECT_EQ(driver_.callbacks.response.status, 201);
 }
 
+// Found by http1_response_fuzz: llhttp read "Content-Length: 5" on a 100 as a body.
+TEST_F(ClientCodecTest, InterimResponseWithContentLengthHasNoBody) {
+  EXPECT_THAT(exchange("HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\n"
+                       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+              ElementsAre("1xx 100 {content-length: 5}", "headers 200 OK {content-length: 2}",
+                          "body ok", "complete"));
+}
+
 TEST_F(ClientCodecTest, InterimResponseArrivingAloneWaitsForTheFinalOne) {
   exchange("HTTP/1.1 100 Continue\r\n\r\n");
   EXPECT_FALSE(driver_.codec.responseStarted());
