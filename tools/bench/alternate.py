@@ -189,11 +189,12 @@ def wrk(port, path, seconds, lua):
     cmd = ["taskset", "-c", "0", "wrk", "-t1", "-c64", f"-d{seconds}s"]
     if lua:
         cmd += ["-s", lua]
-    out = subprocess.run(cmd + [f"http://127.0.0.1:{port}{path}"], capture_output=True,
-                         text=True, timeout=seconds + 30).stdout
+    done = subprocess.run(cmd + [f"http://127.0.0.1:{port}{path}"], capture_output=True,
+                          text=True, timeout=seconds + 30)
+    out = done.stdout
     m = re.search(r"(\d+) requests in", out)
     if not m or "Non-2xx" in out or "Socket errors" in out:
-        raise SystemExit(f"wrk failed or saw errors:\n{out}")
+        raise SystemExit(f"wrk failed or saw errors (exit {done.returncode}):\n{out}{done.stderr}")
     return int(m.group(1))
 
 
@@ -208,10 +209,13 @@ def main():
     ap.add_argument("--portico-bin",
                     default=os.path.join(ROOT, "bazel-out/k8-opt/bin/source/server/portico"))
     args = ap.parse_args()
+    # Stopped from outside: unwind, so the finally blocks kill every process we started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if args.rounds * len(args.peers.split(",")) * (args.seconds + 3) > 1800:
         raise SystemExit("that would run for more than 30 minutes")
     d = tempfile.mkdtemp(prefix="portico-alternate.")
-    os.makedirs(os.path.join(d, "www"))
+    os.chmod(d, 0o755)  # nginx workers run as another user and serve files from here
+    os.makedirs(os.path.join(d, "www"), mode=0o755)
     open(os.path.join(d, "www", "1k.bin"), "wb").write(b"a" * 1024)
     open(os.path.join(d, "www", "64k.bin"), "wb").write(b"b" * 65536)
     lua = None
@@ -232,7 +236,14 @@ def main():
                 peer = Peer(name, d, proxy_port, up_port, args.portico_bin)
                 try:
                     pid = peer.start()
-                    wrk(proxy_port, args.path, 1, lua)  # warm-up: pools, caches
+                    for attempt in range(3):  # warm-up: pools, caches (and the peer is up)
+                        try:
+                            wrk(proxy_port, args.path, 1, lua)
+                            break
+                        except SystemExit as e:
+                            if attempt == 2:
+                                raise SystemExit(f"{name}: {e}")
+                            time.sleep(0.5)
                     t0 = cpu_ticks(pid)
                     n = wrk(proxy_port, args.path, args.seconds, lua)
                     us = (cpu_ticks(pid) - t0) * tick_seconds() * 1e6 / n
