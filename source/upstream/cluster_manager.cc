@@ -72,6 +72,12 @@ void ClusterManager::reapDraining() {
   draining_.erase(std::remove_if(draining_.begin(), draining_.end(),
                                  [](const auto& c) { return c->idle(); }),
                   draining_.end());
+  if (draining_.empty()) {
+    if (reap_timer_ != nullptr) reap_timer_->disableTimer();
+    return;
+  }
+  if (reap_timer_ == nullptr) reap_timer_ = dispatcher_.createTimer([this] { reapDraining(); });
+  if (!reap_timer_->enabled()) reap_timer_->enableTimer(kReapInterval);
 }
 
 }  // namespace portico::upstream

@@ -4,6 +4,7 @@
 // connection pools) and a load balancer per cluster. Built from immutable ClusterInfo
 // snapshots; an update keeps the pools of clusters whose ClusterInfo did not change.
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,8 +49,13 @@ class ClusterManager {
 
   WorkerCluster* get(absl::string_view name);
   // Applies a new set of clusters. Replaced or removed clusters drain: they keep serving the
-  // requests that hold them and are destroyed once idle.
+  // requests that hold them and are destroyed once idle (checked every kReapInterval, so a
+  // replaced generation is not kept until the next update).
   void update(const ClusterInfoMap& clusters);
+  // Replaced or removed clusters still finishing their requests.
+  size_t drainingCount() const { return draining_.size(); }
+
+  static constexpr std::chrono::milliseconds kReapInterval{1000};
   // Calls f(WorkerCluster&) for each live cluster (admin /clusters).
   template <class F>
   void forEach(F f) {
@@ -63,6 +69,7 @@ class ClusterManager {
   stats::WorkerStats& stats_;
   absl::flat_hash_map<std::string, std::unique_ptr<WorkerCluster>> clusters_;
   std::vector<std::unique_ptr<WorkerCluster>> draining_;
+  event::TimerPtr reap_timer_;  // armed only while draining_ is not empty
 };
 
 }  // namespace portico::upstream

@@ -2,6 +2,8 @@
 # Starts a release-built portico in the foreground as a candidate for
 # ../shared/bench/compare.sh: listens on $LISTEN_ADDR, forwards to $UPSTREAM_ADDR over
 # HTTP/1.1, one worker unless PORTICO_CONCURRENCY says otherwise, access log off.
+# BENCH_ADMIN=<port> adds an admin listener on 127.0.0.1:<port>, to read the proxy's own
+# latency histograms (/stats/prometheus) beside the load generator's.
 #
 #   CANDIDATE_NAME=portico CANDIDATE_PORT=18200 \
 #   CANDIDATE_CMD="exec $PWD/tools/bench/candidate.sh" ../shared/bench/compare.sh
@@ -33,4 +35,7 @@ static_resources:
       endpoints:
       - address: {address: ${UPSTREAM_ADDR%:*}, port: ${UPSTREAM_ADDR##*:}}
 YAML
+if [[ -n "${BENCH_ADMIN:-}" ]]; then
+  printf 'admin:\n  address: {address: 127.0.0.1, port: %s}\n' "$BENCH_ADMIN" >>"$cfg"
+fi
 exec "$bin" --config "$cfg" --concurrency "${PORTICO_CONCURRENCY:-1}" --log-level warning

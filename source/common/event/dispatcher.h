@@ -61,7 +61,8 @@ class Dispatcher {
   virtual void deferredDelete(DeferredDeletablePtr object) = 0;
   // Runs cb at the end of the current loop turn (after all ready events), on this thread.
   virtual void runAtEndOfTurn(std::function<void()> cb) = 0;
-  // Runs until exit() is called.
+  // Runs until exit() is called (an exit() that came before run() makes it return at once).
+  // An exit() is consumed by the run() it stops: run() may be called again afterwards.
   virtual void run() = 0;
   // Thread-safe.
   virtual void exit() = 0;

@@ -310,6 +310,7 @@ void DispatcherImpl::run() {
   in_loop_ = false;
   runPosted();
   clearDeferred();
+  exit_requested_.store(false);
 }
 
 void DispatcherImpl::exit() {

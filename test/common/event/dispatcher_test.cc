@@ -286,6 +286,22 @@ TEST_F(DispatcherTest, CallbacksPostedBeforeExitStillRun) {
   EXPECT_TRUE(ran);
 }
 
+TEST_F(DispatcherTest, RunsAgainAfterAnExit) {
+  int fired = 0;
+  TimerPtr t = dispatcher_->createTimer([&] {
+    fired++;
+    dispatcher_->exit();
+  });
+  t->enableTimer(milliseconds(1));
+  run();
+  EXPECT_EQ(fired, 1);
+  const Clock::time_point start = Clock::now();
+  t->enableTimer(milliseconds(20));
+  run();  // the first exit() was consumed: this run waits for the timer again
+  EXPECT_EQ(fired, 2);
+  EXPECT_GE(Clock::now() - start, milliseconds(20));
+}
+
 class Tracked : public DeferredDeletable {
  public:
   explicit Tracked(std::function<void()> on_destroy) : on_destroy_(std::move(on_destroy)) {}

@@ -1,0 +1,215 @@
+// ConnPool and ClusterManager against a real loopback listener: reuse of idle connections,
+// the per-host connection cap and its pending queue, overflow, refused connects, and the
+// draining of replaced clusters (closed once idle, reaped without waiting for another update).
+
+#include "source/upstream/conn_pool.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "source/common/network/address.h"
+#include "source/common/network/listener.h"
+#include "source/common/stats/store.h"
+#include "source/upstream/cluster_info.h"
+#include "source/upstream/cluster_manager.h"
+#include "test/common/event/dispatcher_test_util.h"
+
+namespace portico::upstream {
+namespace {
+
+using std::chrono::milliseconds;
+
+class RecordingPoolCallbacks : public PoolCallbacks {
+ public:
+  void onPoolReady(UpstreamConnection& connection) override { ready.push_back(&connection); }
+  void onPoolFailure(PoolFailureReason reason) override { failures.push_back(reason); }
+
+  std::vector<UpstreamConnection*> ready;
+  std::vector<PoolFailureReason> failures;
+};
+
+// A port on 127.0.0.1 that nothing listens on.
+uint16_t closedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  socklen_t len = sizeof(sa);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  close(fd);
+  return ntohs(sa.sin_port);
+}
+
+class ConnPoolTest : public event::test::DispatcherTestBase {
+ protected:
+  void SetUp() override {
+    auto address = network::Address::parse("127.0.0.1", 0);
+    ASSERT_TRUE(address.ok());
+    auto listener = network::TcpListener::create(
+        *dispatcher_, *address,
+        [this](int fd, const network::Address&) { accepted_.push_back(fd); });
+    ASSERT_TRUE(listener.ok()) << listener.status();
+    listener_ = std::move(*listener);
+  }
+  void TearDown() override {
+    for (int fd : accepted_) close(fd);
+  }
+
+  ClusterInfoConstSharedPtr clusterInfo(uint16_t port, uint32_t max_connections = 0,
+                                        uint32_t max_pending = 0) {
+    config::v1::Cluster config;
+    config.set_name("backend");
+    config.mutable_connect_timeout()->set_seconds(2);
+    if (max_connections != 0) config.set_max_connections_per_host(max_connections);
+    if (max_pending != 0) config.set_max_pending_requests(max_pending);
+    auto* endpoint = config.mutable_load_assignment()->add_endpoints();
+    endpoint->mutable_address()->set_address("127.0.0.1");
+    endpoint->mutable_address()->set_port(port);
+    auto info = ClusterInfo::create(config, "clusters[0]", store_);
+    EXPECT_TRUE(info.ok()) << info.status();
+    return *info;
+  }
+
+  // Runs the loop until `done` holds (checked every 5 ms); the watchdog fails a hang.
+  void runUntil(std::function<bool()> done, milliseconds limit = milliseconds(5000)) {
+    event::Timer* poll = nullptr;
+    poll = &timer([&] {
+      if (done()) {
+        dispatcher_->exit();
+      } else {
+        poll->enableTimer(milliseconds(5));
+      }
+    });
+    poll->enableTimer(milliseconds(0));
+    run(limit);
+    poll->disableTimer();
+  }
+
+  // True once the peer of accepted socket `i` has closed it (EOF on read).
+  bool peerClosed(size_t i) {
+    char c;
+    return i < accepted_.size() && recv(accepted_[i], &c, 1, MSG_DONTWAIT) == 0;
+  }
+
+  stats::Store store_;
+  stats::WorkerStats& worker_stats_ = store_.createWorkerStats();
+  std::unique_ptr<network::TcpListener> listener_;
+  std::vector<int> accepted_;
+};
+
+TEST_F(ConnPoolTest, ReusesAnIdleConnectionAtOnce) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort())}});
+  WorkerCluster* cluster = manager.get("backend");
+  ASSERT_NE(cluster, nullptr);
+  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+
+  RecordingPoolCallbacks first;
+  EXPECT_NE(pool.newStream(first), nullptr);  // no connection yet: it waits for the connect
+  runUntil([&] { return !first.ready.empty() && !accepted_.empty(); });
+  ASSERT_EQ(first.ready.size(), 1u);
+  pool.release(*first.ready[0], true);
+
+  RecordingPoolCallbacks second;
+  EXPECT_EQ(pool.newStream(second), nullptr);  // served from the idle list, synchronously
+  ASSERT_EQ(second.ready.size(), 1u);
+  EXPECT_EQ(second.ready[0], first.ready[0]);
+  EXPECT_EQ(pool.activeConnections(), 1u);
+  EXPECT_EQ(accepted_.size(), 1u);
+  pool.release(*second.ready[0], true);
+}
+
+TEST_F(ConnPoolTest, QueuesBeyondTheConnectionCapAndOverflowsBeyondThePendingCap) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1,
+                                          /*max_pending=*/2)}});
+  WorkerCluster* cluster = manager.get("backend");
+  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+
+  RecordingPoolCallbacks a, b, c;
+  EXPECT_NE(pool.newStream(a), nullptr);
+  EXPECT_NE(pool.newStream(b), nullptr);
+  EXPECT_EQ(pool.newStream(c), nullptr);  // two already pending
+  ASSERT_EQ(c.failures.size(), 1u);
+  EXPECT_EQ(c.failures[0], PoolFailureReason::kOverflow);
+
+  runUntil([&] { return !a.ready.empty(); });
+  EXPECT_TRUE(b.ready.empty());  // the only connection is busy
+  EXPECT_EQ(pool.activeConnections(), 1u);
+  pool.release(*a.ready[0], true);
+  runUntil([&] { return !b.ready.empty(); });
+  EXPECT_EQ(b.ready[0], a.ready[0]);  // handed over, not a second connection
+  EXPECT_EQ(accepted_.size(), 1u);
+  pool.release(*b.ready[0], true);
+}
+
+TEST_F(ConnPoolTest, RefusedConnectFailsThePendingRequest) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(closedPort())}});
+  WorkerCluster* cluster = manager.get("backend");
+  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+
+  RecordingPoolCallbacks callbacks;
+  pool.newStream(callbacks);
+  runUntil([&] { return !callbacks.failures.empty(); });
+  EXPECT_EQ(callbacks.failures[0], PoolFailureReason::kConnectFailure);
+  EXPECT_TRUE(callbacks.ready.empty());
+  EXPECT_TRUE(pool.idle());
+}
+
+TEST_F(ConnPoolTest, AnUnusedReplacedClusterIsDroppedAtOnce) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort())}});
+  manager.update({{"backend", clusterInfo(listener_->boundPort())}});  // a new ClusterInfo
+  EXPECT_EQ(manager.drainingCount(), 0u);
+  manager.update({});
+  EXPECT_EQ(manager.drainingCount(), 0u);
+  EXPECT_EQ(manager.get("backend"), nullptr);
+}
+
+TEST_F(ConnPoolTest, ReplacedClusterDrainsAndIsReapedWithoutAnotherUpdate) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort())}});
+  WorkerCluster* old_cluster = manager.get("backend");
+  ConnPool& old_pool = old_cluster->pool(old_cluster->hosts()[0]);
+  RecordingPoolCallbacks busy, idle;
+  old_pool.newStream(busy);
+  old_pool.newStream(idle);
+  runUntil(
+      [&] { return busy.ready.size() == 1 && idle.ready.size() == 1 && accepted_.size() == 2; });
+  old_pool.release(*idle.ready[0], true);  // parked in the idle list
+
+  manager.update({{"backend", clusterInfo(listener_->boundPort())}});
+  EXPECT_NE(manager.get("backend"), old_cluster);
+  EXPECT_EQ(manager.drainingCount(), 1u);
+  // Draining closes the idle connection at once; the busy one is left to finish.
+  runUntil([&] { return peerClosed(1); });
+  EXPECT_FALSE(peerClosed(0));
+
+  // Still draining across reap ticks while the request holds its connection.
+  at(ClusterManager::kReapInterval + milliseconds(300), [this] { dispatcher_->exit(); });
+  run();
+  EXPECT_EQ(manager.drainingCount(), 1u);
+
+  // The request finishes: its connection closes instead of parking, and the next reap tick
+  // destroys the old cluster.
+  old_pool.release(*busy.ready[0], true);
+  const auto released = std::chrono::steady_clock::now();
+  runUntil([&] { return manager.drainingCount() == 0; },
+           ClusterManager::kReapInterval + milliseconds(2000));
+  EXPECT_EQ(manager.drainingCount(), 0u);
+  EXPECT_LE(std::chrono::steady_clock::now() - released,
+            ClusterManager::kReapInterval + milliseconds(500));
+  runUntil([&] { return peerClosed(0); });
+}
+
+}  // namespace
+}  // namespace portico::upstream
