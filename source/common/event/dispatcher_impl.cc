@@ -221,8 +221,7 @@ int DispatcherImpl::nextTimeoutMs() const {
   auto delta = timer_heap_.front().deadline - std::chrono::steady_clock::now();
   if (delta <= std::chrono::steady_clock::duration::zero()) return 0;
   // Round up so a timer never fires early.
-  return static_cast<int>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(delta).count() + 1);
+  return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(delta).count() + 1);
 }
 
 void DispatcherImpl::runTimers() {
