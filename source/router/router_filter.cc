@@ -10,8 +10,8 @@ using http::FilterHeadersStatus;
 using http::http1::BodyFraming;
 
 http::FilterFactoryCb routerFilterFactory() {
-  return [](http::WorkerServices& services) -> http::StreamDecoderFilterPtr {
-    return std::make_unique<RouterFilter>(services);
+  return [](http::FilterChainFactoryCallbacks& chain, http::WorkerServices& services) {
+    chain.addStreamDecoderFilter(std::make_unique<RouterFilter>(services));
   };
 }
 

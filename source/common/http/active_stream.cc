@@ -1,5 +1,7 @@
 #include "source/common/http/active_stream.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -22,8 +24,14 @@ ActiveStream::ActiveStream(HttpConnection& connection, RequestHead& head)
   info_.downstream_address = connection_.remote_ip_;
   const HttpConnectionManagerConfig& config = *config_;
   for (const FilterFactoryCb& factory : config.filter_factories) {
-    filters_.push_back(factory(connection_.services_));
-    filters_.back()->setDecoderFilterCallbacks(*this);
+    factory(*this, connection_.services_);
+  }
+  // The response meets the encoders in reverse config order (the filter nearest the client
+  // encodes last, as it decoded first).
+  std::reverse(encoders_.begin(), encoders_.end());
+  for (size_t i = 0; i < encoders_.size(); i++) {
+    encoders_[i]->setIndex(i);
+    encoders_[i]->filter().setEncoderFilterCallbacks(*encoders_[i]);
   }
   stats::WorkerStats& s = connection_.services_.stats;
   s.inc(config.stats->downstream_rq_total);
@@ -32,10 +40,32 @@ ActiveStream::ActiveStream(HttpConnection& connection, RequestHead& head)
 
 ActiveStream::~ActiveStream() { destroyFilters(); }
 
+void ActiveStream::addStreamDecoderFilter(StreamDecoderFilterPtr filter) {
+  filters_.push_back(filter.get());
+  filter->setDecoderFilterCallbacks(*this);
+  owned_filters_.push_back(std::move(filter));
+}
+
+void ActiveStream::addStreamEncoderFilter(StreamEncoderFilterPtr filter) {
+  addEncoder(*filter);
+  owned_filters_.push_back(std::move(filter));
+}
+
+void ActiveStream::addStreamFilter(StreamFilterPtr filter) {
+  filters_.push_back(filter.get());
+  filter->setDecoderFilterCallbacks(*this);
+  addEncoder(*filter);
+  owned_filters_.push_back(std::move(filter));
+}
+
+void ActiveStream::addEncoder(StreamEncoderFilter& filter) {
+  encoders_.push_back(std::make_unique<EncoderSlot>(*this, filter));
+}
+
 void ActiveStream::destroyFilters() {
   if (destroyed_) return;
   destroyed_ = true;
-  for (auto& f : filters_) f->onDestroy();
+  for (auto& f : owned_filters_) f->onDestroy();
   // Undo back-pressure the filters asked for, so the connection can read again.
   while (downstream_read_disables_ > 0) readDisableDownstream(false);
 }
@@ -97,6 +127,12 @@ void ActiveStream::continueDecoding() {
 }
 
 void ActiveStream::decodeData(buffer::Buffer& data, bool end_stream) {
+  if (headers_end_stream_) {
+    // The codec also reports the end of a body-less request: the headers said it already, and
+    // a filter hears end_stream once.
+    data.clear();
+    return;
+  }
   info_.bytes_received += data.length();
   if (end_stream) request_complete_ = true;
   if (response_complete_) {
@@ -106,8 +142,7 @@ void ActiveStream::decodeData(buffer::Buffer& data, bool end_stream) {
   if (stopped_) {
     buffered_body_.move(data);
     buffered_end_stream_ = end_stream;
-    if (buffered_body_.length() > config_->buffer_limit &&
-        downstream_read_disables_ == 0) {
+    if (buffered_body_.length() > config_->buffer_limit && downstream_read_disables_ == 0) {
       readDisableDownstream(true);
     }
     return;
@@ -125,7 +160,8 @@ void ActiveStream::runData(buffer::Buffer& data, bool end_stream) {
 }
 
 void ActiveStream::encode1xxHeaders(ResponseHead& head) {
-  if (response_started_) return;
+  if (response_started_ || connection_.closed_) return;
+  for (auto& slot : encoders_) slot->filter().encode1xxHeaders(head);
   buffer::Buffer out;
   connection_.codec_.encode1xx(head, out);
   connection_.write(out);
@@ -135,6 +171,86 @@ void ActiveStream::encodeHeaders(ResponseHead& head, bool end_stream) {
   if (response_started_ || connection_.closed_) return;
   response_started_ = true;
   info_.response = &head;
+  encode_head_ = &head;
+  encode_end_stream_ = end_stream;
+  runEncodeHeaders();
+}
+
+void ActiveStream::runEncodeHeaders() {
+  while (next_encoder_ < encoders_.size() && !response_complete_) {
+    EncoderSlot& slot = *encoders_[next_encoder_++];
+    if (slot.filter().encodeHeaders(*encode_head_, encode_end_stream_) ==
+        FilterHeadersStatus::kStopIteration) {
+      encoder_stopped_ = true;
+      return;
+    }
+  }
+  if (response_complete_) return;
+  encoder_stopped_ = false;
+  writeHeaders(*encode_head_, encode_end_stream_);
+}
+
+void ActiveStream::continueEncoding(size_t index) {
+  // Only the filter the chain stopped at may resume it.
+  if (!encoder_stopped_ || response_complete_ || next_encoder_ != index + 1) return;
+  encoder_stopped_ = false;
+  runEncodeHeaders();
+  if (encoder_stopped_ || response_complete_) return;
+  // The held body leaves now: lift its back-pressure before it runs (the producer may be
+  // gone once the last piece completes the stream).
+  if (encoder_buffer_above_limit_) {
+    encoder_buffer_above_limit_ = false;
+    addResponsePressure(-1);
+  }
+  if (encoder_buffered_.length() > 0 || encoder_buffered_end_stream_) {
+    buffer::Buffer body;
+    body.move(encoder_buffered_);
+    runEncodeData(body, encoder_buffered_end_stream_, 0);
+  }
+}
+
+void ActiveStream::encodeData(buffer::Buffer& data, bool end_stream) {
+  if (!response_started_ || response_complete_ || connection_.closed_) {
+    data.clear();
+    return;
+  }
+  if (encoder_stopped_) {
+    encoder_buffered_.move(data);
+    encoder_buffered_end_stream_ = end_stream;
+    if (!encoder_buffer_above_limit_ && encoder_buffered_.length() > config_->buffer_limit) {
+      encoder_buffer_above_limit_ = true;
+      addResponsePressure(1);
+    }
+    return;
+  }
+  runEncodeData(data, end_stream, 0);
+}
+
+void ActiveStream::runEncodeData(buffer::Buffer& data, bool end_stream, size_t from) {
+  for (size_t i = from; i < encoders_.size(); i++) {
+    if (response_complete_ || connection_.closed_) break;
+    if (encoders_[i]->filter().encodeData(data, end_stream) ==
+        FilterDataStatus::kStopIterationAndBuffer) {
+      data.clear();  // the filter took what it needs
+      return;
+    }
+  }
+  if (response_complete_ || connection_.closed_) {
+    data.clear();
+    return;
+  }
+  if (!headers_written_) {
+    // A filter injected body while a later filter still holds the headers: a filter bug that
+    // would reorder the response. Fail the stream loudly rather than send it out of order.
+    data.clear();
+    resetStream("encoder_filter_data_before_headers");
+    return;
+  }
+  writeData(data, end_stream);
+}
+
+void ActiveStream::writeHeaders(ResponseHead& head, bool end_stream) {
+  headers_written_ = true;
   info_.response_code = head.status;
   if (info_.response_code_details.empty()) info_.response_code_details = "via_upstream";
   removeHopByHopHeaders(head.headers);
@@ -148,11 +264,7 @@ void ActiveStream::encodeHeaders(ResponseHead& head, bool end_stream) {
   if (end_stream) complete();
 }
 
-void ActiveStream::encodeData(buffer::Buffer& data, bool end_stream) {
-  if (!response_started_ || response_complete_ || connection_.closed_) {
-    data.clear();
-    return;
-  }
+void ActiveStream::writeData(buffer::Buffer& data, bool end_stream) {
   info_.bytes_sent += data.length();
   buffer::Buffer out;
   connection_.codec_.encodeResponseData(data, end_stream, out);
@@ -198,15 +310,22 @@ void ActiveStream::readDisableDownstream(bool disable) {
   if (connection_.connection_->isOpen()) connection_.connection_->readDisable(disable);
 }
 
-void ActiveStream::onAboveWriteBufferHighWatermark() {
-  for (auto& f : filters_) {
-    if (auto* cb = f->watermarkCallbacks()) cb->onAboveWriteBufferHighWatermark();
-  }
-}
+void ActiveStream::onAboveWriteBufferHighWatermark() { addResponsePressure(1); }
 
-void ActiveStream::onBelowWriteBufferLowWatermark() {
-  for (auto& f : filters_) {
-    if (auto* cb = f->watermarkCallbacks()) cb->onBelowWriteBufferLowWatermark();
+void ActiveStream::onBelowWriteBufferLowWatermark() { addResponsePressure(-1); }
+
+void ActiveStream::addResponsePressure(int delta) {
+  if (destroyed_) return;  // filters hear nothing after onDestroy()
+  const int before = response_pressure_;
+  response_pressure_ = std::max(0, response_pressure_ + delta);
+  if (before == 0 && response_pressure_ > 0) {
+    for (StreamDecoderFilter* f : filters_) {
+      if (auto* cb = f->watermarkCallbacks()) cb->onAboveWriteBufferHighWatermark();
+    }
+  } else if (before > 0 && response_pressure_ == 0) {
+    for (StreamDecoderFilter* f : filters_) {
+      if (auto* cb = f->watermarkCallbacks()) cb->onBelowWriteBufferLowWatermark();
+    }
   }
 }
 

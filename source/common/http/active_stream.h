@@ -1,8 +1,9 @@
 #pragma once
 
 // ActiveStream: one request/response exchange on an HttpConnection. Runs the decoder filter
-// chain (headers, then body), encodes the response through the connection's codec, and on
-// completion records stats and the access log entry.
+// chain on the request (headers, then body) and the encoder filter chain on the response,
+// encodes it through the connection's codec, and on completion records stats and the access
+// log entry. The chain rules are in filter.h.
 
 #include <memory>
 #include <vector>
@@ -17,7 +18,9 @@ namespace portico::http {
 
 class HttpConnection;
 
-class ActiveStream : public StreamDecoderFilterCallbacks, public event::DeferredDeletable {
+class ActiveStream : public StreamDecoderFilterCallbacks,
+                     public FilterChainFactoryCallbacks,
+                     public event::DeferredDeletable {
  public:
   ActiveStream(HttpConnection& connection, RequestHead& head);
   ~ActiveStream() override;
@@ -32,25 +35,66 @@ class ActiveStream : public StreamDecoderFilterCallbacks, public event::Deferred
   bool responseComplete() const { return response_complete_; }
   void setRequestComplete() { request_complete_ = true; }
 
-  // StreamDecoderFilterCallbacks
+  // StreamFilterCallbacks
   event::Dispatcher& dispatcher() override;
   const router::Route* route() override { return route_; }
   absl::string_view downstreamAddress() override;
+  const RequestHead& requestHead() override { return head_; }
+  uint32_t bufferLimit() const override { return config_->buffer_limit; }
+  void resetStream(absl::string_view details) override;
+
+  // StreamDecoderFilterCallbacks
   void continueDecoding() override;
   void encode1xxHeaders(ResponseHead& head) override;
   void encodeHeaders(ResponseHead& head, bool end_stream) override;
   using StreamDecoderFilterCallbacks::encodeData;
   void encodeData(buffer::Buffer& data, bool end_stream) override;
   void sendLocalReply(int status, absl::string_view body, absl::string_view details) override;
-  void resetStream(absl::string_view details) override;
   void readDisableDownstream(bool disable) override;
-  uint32_t bufferLimit() const override { return config_->buffer_limit; }
   void setUpstreamHost(absl::string_view host) override { info_.upstream_host = std::string(host); }
 
+  // FilterChainFactoryCallbacks
+  void addStreamDecoderFilter(StreamDecoderFilterPtr filter) override;
+  void addStreamEncoderFilter(StreamEncoderFilterPtr filter) override;
+  void addStreamFilter(StreamFilterPtr filter) override;
+
  private:
+  // One encoder filter's place in the chain: its callbacks know where to resume.
+  class EncoderSlot : public StreamEncoderFilterCallbacks {
+   public:
+    EncoderSlot(ActiveStream& stream, StreamEncoderFilter& filter)
+        : stream_(stream), filter_(filter) {}
+    event::Dispatcher& dispatcher() override { return stream_.dispatcher(); }
+    const router::Route* route() override { return stream_.route_; }
+    absl::string_view downstreamAddress() override { return stream_.downstreamAddress(); }
+    const RequestHead& requestHead() override { return stream_.head_; }
+    uint32_t bufferLimit() const override { return stream_.bufferLimit(); }
+    void resetStream(absl::string_view details) override { stream_.resetStream(details); }
+    void continueEncoding() override { stream_.continueEncoding(index_); }
+    void injectEncodedData(buffer::Buffer& data, bool end_stream) override {
+      stream_.runEncodeData(data, end_stream, index_ + 1);
+    }
+    StreamEncoderFilter& filter() { return filter_; }
+    void setIndex(size_t index) { index_ = index; }
+
+   private:
+    ActiveStream& stream_;
+    StreamEncoderFilter& filter_;
+    size_t index_ = 0;  // position in encoders_
+  };
+
+  void addEncoder(StreamEncoderFilter& filter);
   void prepareRequestHeaders();
   void runHeaders();
   void runData(buffer::Buffer& data, bool end_stream);
+  void runEncodeHeaders();
+  void runEncodeData(buffer::Buffer& data, bool end_stream, size_t from);
+  void continueEncoding(size_t index);
+  void writeHeaders(ResponseHead& head, bool end_stream);
+  void writeData(buffer::Buffer& data, bool end_stream);
+  // Response back-pressure from the socket's buffer or from body held for a stopped encoder:
+  // the decoder filters (the router) hear "above" once and "below" when every source cleared.
+  void addResponsePressure(int delta);
   void complete();
   void destroyFilters();
 
@@ -58,16 +102,27 @@ class ActiveStream : public StreamDecoderFilterCallbacks, public event::Deferred
   HttpConnectionManagerConfigConstSharedPtr config_;
   RequestHead& head_;
   const router::Route* route_ = nullptr;
-  std::vector<StreamDecoderFilterPtr> filters_;
-  size_t next_filter_ = 0;     // first filter that has not seen the headers
-  bool stopped_ = false;       // the chain is stopped at headers
+  std::vector<std::unique_ptr<StreamFilterBase>> owned_filters_;
+  std::vector<StreamDecoderFilter*> filters_;           // decoders, config order
+  std::vector<std::unique_ptr<EncoderSlot>> encoders_;  // encoders, in encoding order
+  size_t next_filter_ = 0;  // first decoder that has not seen the headers
+  bool stopped_ = false;    // the decoder chain is stopped at headers
   bool headers_end_stream_ = false;
-  buffer::Buffer buffered_body_;  // body that arrived while stopped
+  buffer::Buffer buffered_body_;  // request body that arrived while stopped
   bool buffered_end_stream_ = false;
+  ResponseHead* encode_head_ = nullptr;  // the response head while the encoder chain runs
+  bool encode_end_stream_ = false;
+  size_t next_encoder_ = 0;  // first encoder that has not seen the response headers
+  bool encoder_stopped_ = false;
+  buffer::Buffer encoder_buffered_;  // response body that arrived while stopped
+  bool encoder_buffered_end_stream_ = false;
+  bool encoder_buffer_above_limit_ = false;
+  int response_pressure_ = 0;
   ResponseHead local_reply_head_;
   StreamInfo info_;
   uint32_t downstream_read_disables_ = 0;
-  bool response_started_ = false;
+  bool response_started_ = false;  // headers entered the encoder chain
+  bool headers_written_ = false;   // ... and reached the codec
   bool response_complete_ = false;
   bool request_complete_ = false;
   bool close_connection_ = false;

@@ -49,7 +49,8 @@ struct WorkerServices {
   const bool& draining;
 };
 
-using FilterFactoryCb = std::function<StreamDecoderFilterPtr(WorkerServices&)>;
+// Adds one filter (or one per direction) to a new stream's chain.
+using FilterFactoryCb = std::function<void(FilterChainFactoryCallbacks&, WorkerServices&)>;
 
 struct HttpConnectionManagerConfig {
   std::string listener_name;
@@ -60,7 +61,7 @@ struct HttpConnectionManagerConfig {
   std::chrono::milliseconds request_headers_timeout{10000};
   uint32_t buffer_limit = 1024 * 1024;
   std::unique_ptr<HttpStats> stats;
-  // The chain, in order; the router is last.
+  // The chain in config order; the router is the last decoder. Encoders run in reverse.
   std::vector<FilterFactoryCb> filter_factories;
   std::shared_ptr<access_log::AccessLog> access_log;  // nullptr: off
 };

@@ -1,8 +1,8 @@
 #include "source/common/http/headers.h"
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_split.h"
 
 namespace portico::http {

@@ -27,8 +27,8 @@ std::string percentDecode(absl::string_view s) {
 
 // One connection: one request at a time, keep-alive.
 class LocalServer::Connection : public network::ConnectionCallbacks,
-                               public http1::ServerCodecCallbacks,
-                               public event::DeferredDeletable {
+                                public http1::ServerCodecCallbacks,
+                                public event::DeferredDeletable {
  public:
   Connection(LocalServer& server, std::unique_ptr<network::ConnectionImpl> connection)
       : server_(server), connection_(std::move(connection)), codec_(*this, {}) {
@@ -101,8 +101,9 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
   }
   void onRequestError(int status, absl::string_view reason) override {
     buffer::Buffer out;
-    out.add(absl::StrCat("HTTP/1.1 ", status, " ", http1::reasonPhrase(status), "\r\ncontent-length: ",
-                         reason.size(), "\r\nconnection: close\r\n\r\n", reason));
+    out.add(absl::StrCat("HTTP/1.1 ", status, " ", http1::reasonPhrase(status),
+                         "\r\ncontent-length: ", reason.size(), "\r\nconnection: close\r\n\r\n",
+                         reason));
     connection_->write(out);
     connection_->close(network::CloseType::kFlushWrite);
   }

@@ -1,0 +1,409 @@
+// The filter chain rules of filter.h, each checked on a real HttpConnection over a socketpair:
+// the test plays the HTTP client on the other end, scripted filters stand in for auth,
+// transformation and router filters.
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "source/common/http/conn_manager_config.h"
+#include "source/common/http/conn_manager_impl.h"
+#include "source/common/network/address.h"
+#include "source/common/network/connection_impl.h"
+#include "source/common/stats/store.h"
+#include "source/upstream/cluster_manager.h"
+#include "test/common/event/dispatcher_test_util.h"
+
+namespace portico::http {
+namespace {
+
+using std::chrono::milliseconds;
+
+// A filter in both directions whose behaviour each test scripts; it logs what it sees.
+class ScriptedFilter : public StreamFilter {
+ public:
+  ScriptedFilter(std::string name, std::vector<std::string>& log)
+      : name_(std::move(name)), log_(log) {}
+
+  std::function<FilterHeadersStatus(RequestHead&)> on_decode_headers;
+  std::function<FilterHeadersStatus(ResponseHead&)> on_encode_headers;
+  std::function<FilterDataStatus(buffer::Buffer&, bool)> on_encode_data;
+  int* destroyed = nullptr;
+
+  StreamDecoderFilterCallbacks* decoder = nullptr;
+  StreamEncoderFilterCallbacks* encoder = nullptr;
+
+  void setDecoderFilterCallbacks(StreamDecoderFilterCallbacks& cb) override { decoder = &cb; }
+  void setEncoderFilterCallbacks(StreamEncoderFilterCallbacks& cb) override { encoder = &cb; }
+  FilterHeadersStatus decodeHeaders(RequestHead& head, bool) override {
+    log_.push_back(name_ + " decodeHeaders");
+    return on_decode_headers ? on_decode_headers(head) : FilterHeadersStatus::kContinue;
+  }
+  FilterDataStatus decodeData(buffer::Buffer& data, bool end_stream) override {
+    log_.push_back(absl::StrCat(name_, " decodeData ", data.length(), end_stream ? " end" : ""));
+    return FilterDataStatus::kContinue;
+  }
+  FilterHeadersStatus encodeHeaders(ResponseHead& head, bool) override {
+    log_.push_back(name_ + " encodeHeaders");
+    head.headers.add("x-seen-by", name_);
+    return on_encode_headers ? on_encode_headers(head) : FilterHeadersStatus::kContinue;
+  }
+  FilterDataStatus encodeData(buffer::Buffer& data, bool end_stream) override {
+    log_.push_back(absl::StrCat(name_, " encodeData ", data.length(), end_stream ? " end" : ""));
+    return on_encode_data ? on_encode_data(data, end_stream) : FilterDataStatus::kContinue;
+  }
+  void onDestroy() override {
+    if (destroyed != nullptr) ++*destroyed;
+  }
+
+ private:
+  std::string name_;
+  std::vector<std::string>& log_;
+};
+
+// The last decoder, standing in for the router: answers once the request is complete with a
+// 200 whose body is sent in `pieces` (the later ones from timers, as an upstream would).
+class Responder : public StreamDecoderFilter, public DownstreamWatermarkCallbacks {
+ public:
+  explicit Responder(std::vector<std::string> pieces) : pieces_(std::move(pieces)) {}
+
+  std::string received_body;
+  int above = 0;
+  int below = 0;
+
+  void setDecoderFilterCallbacks(StreamDecoderFilterCallbacks& cb) override { cb_ = &cb; }
+  FilterHeadersStatus decodeHeaders(RequestHead&, bool end_stream) override {
+    if (end_stream) respond();
+    return FilterHeadersStatus::kStopIteration;
+  }
+  FilterDataStatus decodeData(buffer::Buffer& data, bool end_stream) override {
+    received_body += data.toString();
+    data.clear();
+    if (end_stream) respond();
+    return FilterDataStatus::kStopIterationAndBuffer;
+  }
+  DownstreamWatermarkCallbacks* watermarkCallbacks() override { return this; }
+  void onAboveWriteBufferHighWatermark() override { above++; }
+  void onBelowWriteBufferLowWatermark() override { below++; }
+  void onDestroy() override { timer_.reset(); }
+
+ private:
+  void respond() {
+    if (responded_) return;
+    responded_ = true;
+    size_t total = 0;
+    for (const auto& p : pieces_) total += p.size();
+    head_.status = 200;
+    head_.headers.add("content-length", absl::StrCat(total));
+    head_.headers.add("x-received", absl::StrCat(received_body.size()));
+    cb_->encodeHeaders(head_, total == 0);
+    if (total == 0) return;
+    buffer::Buffer first;
+    first.add(pieces_[0]);
+    cb_->encodeData(first, pieces_.size() == 1);
+    next_ = 1;
+    timer_ = cb_->dispatcher().createTimer([this] { sendNext(); });
+    if (next_ < pieces_.size()) timer_->enableTimer(milliseconds(5));
+  }
+  void sendNext() {
+    buffer::Buffer piece;
+    piece.add(pieces_[next_]);
+    next_++;
+    bool last = next_ == pieces_.size();
+    cb_->encodeData(piece, last);
+    if (!last) timer_->enableTimer(milliseconds(5));
+  }
+
+  StreamDecoderFilterCallbacks* cb_ = nullptr;
+  std::vector<std::string> pieces_;
+  size_t next_ = 0;
+  bool responded_ = false;
+  ResponseHead head_;
+  event::TimerPtr timer_;
+};
+
+class FilterChainTest : public event::test::DispatcherTestBase {
+ protected:
+  void SetUp() override {
+    int fds[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    local_fd_ = fds[0];
+    client_ = fds[1];
+    config_ = std::make_shared<HttpConnectionManagerConfig>();
+    config_->stat_prefix = "test";
+    config_->stats = std::make_unique<HttpStats>(store_, "test");
+    config_->buffer_limit = 1024;
+  }
+  void TearDown() override {
+    connection_.reset();
+    if (client_ >= 0) close(client_);
+  }
+
+  // Adds a ScriptedFilter to the chain; the returned pointer is valid while the stream lives.
+  void addScripted(const std::string& name, std::function<void(ScriptedFilter&)> script = {}) {
+    config_->filter_factories.push_back(
+        [this, name, script](FilterChainFactoryCallbacks& chain, WorkerServices&) {
+          auto f = std::make_unique<ScriptedFilter>(name, log_);
+          f->destroyed = &destroyed_;
+          scripted_.push_back(f.get());
+          if (script) script(*f);
+          chain.addStreamFilter(std::move(f));
+        });
+  }
+  void addResponder(std::vector<std::string> pieces) {
+    config_->filter_factories.push_back(
+        [this, pieces](FilterChainFactoryCallbacks& chain, WorkerServices&) {
+          auto r = std::make_unique<Responder>(pieces);
+          responder_ = r.get();
+          chain.addStreamDecoderFilter(std::move(r));
+        });
+  }
+
+  void start() {
+    auto remote = network::Address::parse("127.0.0.1", 40000);
+    ASSERT_TRUE(remote.ok());
+    // The socket's own watermark is set high: the tests look at the stream's buffer limit.
+    auto conn = std::make_unique<network::ConnectionImpl>(*dispatcher_, local_fd_, *remote, false,
+                                                          1024 * 1024);
+    connection_ = std::make_unique<HttpConnection>(config_, services_, std::move(conn),
+                                                   [this](HttpConnection&) { closed_ = true; });
+  }
+
+  void send(absl::string_view bytes) {
+    ASSERT_EQ(::send(client_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(bytes.size()));
+  }
+
+  // Reads until a whole response (Content-Length or chunked) has arrived, or the connection
+  // closed, or the watchdog fires.
+  std::string readResponse() {
+    std::string got;
+    event::Timer* poll = nullptr;
+    poll = &timer([&] {
+      char buf[65536];
+      ssize_t n;
+      while ((n = recv(client_, buf, sizeof(buf), MSG_DONTWAIT)) > 0) got.append(buf, n);
+      if (n == 0 || complete(got)) {
+        peer_closed_ = n == 0;
+        dispatcher_->exit();
+        return;
+      }
+      poll->enableTimer(milliseconds(2));
+    });
+    poll->enableTimer(milliseconds(0));
+    run();
+    return got;
+  }
+
+  static bool complete(const std::string& r) {
+    size_t end = r.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    std::string head = absl::AsciiStrToLower(r.substr(0, end));
+    size_t cl = head.find("content-length: ");
+    if (cl != std::string::npos) {
+      size_t len = std::stoul(head.substr(cl + 16));
+      return r.size() >= end + 4 + len;
+    }
+    if (absl::StrContains(head, "transfer-encoding: chunked")) {
+      return absl::EndsWith(r, "\r\n0\r\n\r\n");
+    }
+    return false;
+  }
+
+  // Decodes a chunked body (for checking what the client got).
+  static std::string dechunk(absl::string_view body) {
+    std::string out;
+    while (true) {
+      size_t eol = body.find("\r\n");
+      size_t n = std::stoul(std::string(body.substr(0, eol)), nullptr, 16);
+      if (n == 0) return out;
+      out.append(body.data() + eol + 2, n);
+      body.remove_prefix(eol + 2 + n + 2);
+    }
+  }
+
+  stats::Store store_;
+  stats::WorkerStats& worker_stats_ = store_.createWorkerStats();
+  upstream::ClusterManager cluster_manager_{*dispatcher_, worker_stats_};
+  bool draining_ = false;
+  WorkerServices services_{*dispatcher_, worker_stats_, cluster_manager_, [] { return 7ull; },
+                           draining_};
+  std::shared_ptr<HttpConnectionManagerConfig> config_;
+  std::unique_ptr<HttpConnection> connection_;
+  int local_fd_ = -1;
+  int client_ = -1;
+  bool closed_ = false;
+  bool peer_closed_ = false;
+  std::vector<std::string> log_;
+  std::vector<ScriptedFilter*> scripted_;
+  Responder* responder_ = nullptr;
+  int destroyed_ = 0;
+};
+
+TEST_F(FilterChainTest, DecodersRunInConfigOrderAndEncodersInReverse) {
+  addScripted("a");
+  addScripted("b");
+  addResponder({"hello"});
+  start();
+  send("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+  std::string r = readResponse();
+  EXPECT_TRUE(absl::StartsWith(r, "HTTP/1.1 200")) << r;
+  EXPECT_TRUE(absl::EndsWith(r, "\r\n\r\nhello")) << r;
+  // b is nearer the router: it encodes first, so its header comes first.
+  EXPECT_LT(r.find("x-seen-by: b"), r.find("x-seen-by: a")) << r;
+  std::vector<std::string> expected = {"a decodeHeaders",    "b decodeHeaders",
+                                       "b encodeHeaders",    "a encodeHeaders",
+                                       "b encodeData 5 end", "a encodeData 5 end"};
+  EXPECT_EQ(log_, expected);
+  EXPECT_EQ(destroyed_, 2);  // once per filter, though each is a decoder and an encoder
+}
+
+TEST_F(FilterChainTest, EncoderStoppedAtHeadersHoldsTheBodyUntilItContinues) {
+  addScripted("auth", [this](ScriptedFilter& f) {
+    f.on_encode_headers = [this, &f](ResponseHead& head) {
+      // An async check: resume 30 ms later, after the whole body has been produced.
+      at(milliseconds(30), [&f, &head] {
+        head.headers.add("x-checked", "yes");
+        f.encoder->continueEncoding();
+      });
+      return FilterHeadersStatus::kStopIteration;
+    };
+  });
+  addScripted("inner");
+  addResponder({"one-", "two-", "three"});
+  start();
+  send("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+  std::string r = readResponse();
+  EXPECT_TRUE(absl::StrContains(r, "x-checked: yes")) << r;
+  EXPECT_TRUE(absl::EndsWith(r, "\r\n\r\none-two-three")) << r;
+  // Body that came while the chain was stopped went through every encoder after resuming, in
+  // one piece (none of them saw it earlier).
+  std::vector<std::string> expected = {"auth decodeHeaders",      "inner decodeHeaders",
+                                       "inner encodeHeaders",     "auth encodeHeaders",
+                                       "inner encodeData 13 end", "auth encodeData 13 end"};
+  EXPECT_EQ(log_, expected);
+}
+
+TEST_F(FilterChainTest, ResponseBodyHeldPastTheBufferLimitPushesBackOnTheProducer) {
+  addScripted("hold", [this](ScriptedFilter& f) {
+    f.on_encode_headers = [this, &f](ResponseHead&) {
+      at(milliseconds(60), [&f] { f.encoder->continueEncoding(); });
+      return FilterHeadersStatus::kStopIteration;
+    };
+  });
+  // 4 pieces of 600 bytes against a 1024-byte limit: the third piece crosses it.
+  addResponder(
+      {std::string(600, 'a'), std::string(600, 'b'), std::string(600, 'c'), std::string(600, 'd')});
+  start();
+  send("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+  std::string r = readResponse();
+  EXPECT_EQ(r.size() - r.find("\r\n\r\n") - 4, 2400u);
+  ASSERT_NE(responder_, nullptr);
+  EXPECT_EQ(responder_->above, 1);
+  EXPECT_EQ(responder_->below, 1);
+}
+
+TEST_F(FilterChainTest, FilterThatTakesTheBodyInjectsItsOutputForTheFiltersAfterIt) {
+  addScripted("outer");
+  addScripted("upcase", [](ScriptedFilter& f) {
+    auto held = std::make_shared<std::string>();
+    f.on_encode_headers = [](ResponseHead& head) {
+      head.headers.remove("content-length");  // the body changes: sent chunked
+      return FilterHeadersStatus::kContinue;
+    };
+    f.on_encode_data = [&f, held](buffer::Buffer& data, bool end_stream) {
+      held->append(data.toString());
+      data.clear();
+      if (end_stream) {
+        buffer::Buffer out;
+        out.add(absl::AsciiStrToUpper(*held) + "!");
+        f.encoder->injectEncodedData(out, true);
+      }
+      return FilterDataStatus::kStopIterationAndBuffer;
+    };
+  });
+  addResponder({"abc", "def"});
+  start();
+  send("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+  std::string r = readResponse();
+  ASSERT_TRUE(absl::StrContains(r, "transfer-encoding: chunked")) << r;
+  EXPECT_EQ(dechunk(r.substr(r.find("\r\n\r\n") + 4)), "ABCDEF!");
+  // "outer" (after upcase in encoding order) sees only the injected output.
+  std::vector<std::string> outer_data;
+  for (const auto& l : log_) {
+    if (absl::StartsWith(l, "outer encodeData")) outer_data.push_back(l);
+  }
+  EXPECT_EQ(outer_data, std::vector<std::string>{"outer encodeData 7 end"});
+}
+
+TEST_F(FilterChainTest, LocalReplyPassesThroughTheEncoders) {
+  addScripted("headers");
+  addScripted("deny", [](ScriptedFilter& f) {
+    f.on_decode_headers = [&f](RequestHead&) {
+      f.decoder->sendLocalReply(403, "denied\n", "test_denied");
+      return FilterHeadersStatus::kStopIteration;
+    };
+  });
+  addResponder({"never"});
+  start();
+  send("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+  std::string r = readResponse();
+  EXPECT_TRUE(absl::StartsWith(r, "HTTP/1.1 403")) << r;
+  EXPECT_TRUE(absl::StrContains(r, "x-seen-by: deny")) << r;
+  EXPECT_TRUE(absl::StrContains(r, "x-seen-by: headers")) << r;
+  EXPECT_TRUE(absl::EndsWith(r, "denied\n")) << r;
+}
+
+TEST_F(FilterChainTest, DecoderStoppedAtHeadersBuffersTheRequestBodyUntilItContinues) {
+  addScripted("lookup", [this](ScriptedFilter& f) {
+    f.on_decode_headers = [this, &f](RequestHead&) {
+      at(milliseconds(30), [&f] { f.decoder->continueDecoding(); });
+      return FilterHeadersStatus::kStopIteration;
+    };
+  });
+  addResponder({"ok"});
+  start();
+  send("POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n01234");
+  at(milliseconds(10), [this] { send("56789"); });
+  std::string r = readResponse();
+  EXPECT_TRUE(absl::StrContains(r, "x-received: 10")) << r;
+  ASSERT_NE(responder_, nullptr);
+  EXPECT_EQ(responder_->received_body, "0123456789");
+  // The filter saw the held body once, as one piece, after resuming.
+  std::vector<std::string> data_lines;
+  for (const auto& l : log_) {
+    if (absl::StartsWith(l, "lookup decodeData")) data_lines.push_back(l);
+  }
+  EXPECT_EQ(data_lines, std::vector<std::string>{"lookup decodeData 10 end"});
+}
+
+TEST_F(FilterChainTest, InjectingBodyAheadOfHeldHeadersResetsTheStream) {
+  addScripted("holds_headers", [](ScriptedFilter& f) {
+    f.on_encode_headers = [](ResponseHead&) { return FilterHeadersStatus::kStopIteration; };
+  });
+  addScripted("buggy", [](ScriptedFilter& f) {
+    f.on_encode_headers = [&f](ResponseHead&) {
+      buffer::Buffer early;
+      early.add("too early");
+      f.encoder->injectEncodedData(early, false);
+      return FilterHeadersStatus::kContinue;
+    };
+  });
+  addResponder({"body"});
+  start();
+  send("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+  std::string r = readResponse();
+  EXPECT_TRUE(peer_closed_);
+  EXPECT_EQ(r, "");  // nothing out of order reached the client
+}
+
+}  // namespace
+}  // namespace portico::http
