@@ -8,7 +8,7 @@ PACKAGES=(
   bazel-bootstrap bazel-rules-java g++ clang libclang-rt-14-dev
   protobuf-compiler libprotobuf-dev libabsl-dev libyaml-cpp-dev libre2-dev
   node-llhttp libnghttp2-dev android-libboringssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   # control plane (grpc++, a separate process: OpenSSL there, BoringSSL in the data plane)
   libgrpc++-dev protobuf-compiler-grpc
   # tests and demo: real clients, and an independent gRPC peer (python3-grpcio)

@@ -38,6 +38,13 @@ absl::StatusOr<std::unique_ptr<const Route>> Route::create(const config::v1::Rou
   if (!path.ok()) return path.status();
   std::unique_ptr<Route> route(new Route(std::move(*path)));
   route->name_ = config.name();
+  for (int i = 0; i < config.disabled_filters_size(); i++) {
+    if (config.disabled_filters(i).empty()) {
+      return fieldError(absl::StrCat(fieldPath(field_path, "disabled_filters"), "[", i, "]"),
+                        "must not be empty");
+    }
+    route->disabled_filters_.push_back(config.disabled_filters(i));
+  }
   absl::Status status = route->initMatch(config.match(), match_path);
   if (!status.ok()) return status;
   switch (config.action_case()) {

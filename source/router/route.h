@@ -74,6 +74,14 @@ class Route {
   void applyRequestHeaderOps(http::HeaderMap& headers) const;
   void applyResponseHeaderOps(http::HeaderMap& headers) const;
 
+  // Whether the listener's HTTP filter `filter_name` is switched off on this route.
+  bool filterDisabled(absl::string_view filter_name) const {
+    for (const std::string& name : disabled_filters_) {
+      if (name == filter_name) return true;
+    }
+    return false;
+  }
+
  private:
   explicit Route(PathMatcher path) : path_(std::move(path)) {}
   absl::Status initMatch(const config::v1::RouteMatch& config, absl::string_view field_path);
@@ -86,6 +94,7 @@ class Route {
 
   std::string name_;
   RouteActionKind kind_ = RouteActionKind::kCluster;
+  std::vector<std::string> disabled_filters_;
 
   PathMatcher path_;
   std::vector<HeaderMatcher> header_matchers_;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "source/common/access_log/access_log.h"
 #include "source/common/config/duration.h"
+#include "source/filters/http/filter_config.h"
 #include "source/router/route_table.h"
 #include "source/router/router_filter.h"
 
@@ -66,8 +67,8 @@ absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
   } else if (!hcm.route_config_name().empty()) {
     auto it = named.find(hcm.route_config_name());
     if (it == named.end()) {
-      return fieldError(f + ".route_config_name",
-                        absl::StrCat("unknown route configuration '", hcm.route_config_name(), "'"));
+      return fieldError(f + ".route_config_name", absl::StrCat("unknown route configuration '",
+                                                               hcm.route_config_name(), "'"));
     }
     http->routes = it->second;
   } else {
@@ -100,6 +101,11 @@ absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
   if (!log.ok()) return log.status();
   http->access_log = *log;
   http->stats = std::make_unique<http::HttpStats>(store, http->stat_prefix);
+  auto filters =
+      filters::createHttpFilterFactories(hcm.http_filters(), f + ".http_filters",
+                                         absl::StrCat("http.", http->stat_prefix, "."), store);
+  if (!filters.ok()) return filters.status();
+  http->filter_factories = std::move(*filters);
   http->filter_factories.push_back(router::routerFilterFactory());
   return http;
 }
@@ -117,8 +123,9 @@ absl::Status checkClusterReferences(const router::RouteTable& routes,
 
 }  // namespace
 
-absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
-    config::v1::Bootstrap bootstrap_in, stats::Store& store, const ConfigSnapshot* previous) {
+absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Bootstrap bootstrap_in,
+                                                                 stats::Store& store,
+                                                                 const ConfigSnapshot* previous) {
   auto snapshot = std::make_shared<ConfigSnapshot>();
   snapshot->bootstrap = std::move(bootstrap_in);
   const config::v1::Bootstrap& bootstrap = snapshot->bootstrap;
@@ -156,7 +163,8 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     const auto& rc = sr.route_configs(i);
     if (rc.name().empty()) return fieldError(field + ".name", "must not be empty");
     if (named_routes.contains(rc.name())) {
-      return fieldError(field + ".name", absl::StrCat("duplicate route configuration '", rc.name(), "'"));
+      return fieldError(field + ".name",
+                        absl::StrCat("duplicate route configuration '", rc.name(), "'"));
     }
     auto table = router::RouteTable::create(rc, field);
     if (!table.ok()) return table.status();
@@ -182,8 +190,8 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     if (!l.has_http()) return fieldError(field + ".http", "must be set");
     auto http = buildHttp(l, field, named_routes, store);
     if (!http.ok()) return http.status();
-    absl::Status refs = checkClusterReferences(*(*http)->routes, snapshot->clusters,
-                                               field + ".http.route_config");
+    absl::Status refs =
+        checkClusterReferences(*(*http)->routes, snapshot->clusters, field + ".http.route_config");
     if (!refs.ok()) return refs;
     auto listener = std::make_shared<ListenerConfig>();
     listener->name = l.name();

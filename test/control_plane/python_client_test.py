@@ -53,7 +53,8 @@ spec:
 
 def generate_protos(out):
     protos = [os.path.join("portico/config/v1", f) for f in
-              ("core.proto", "cluster.proto", "route.proto", "listener.proto")]
+              ("core.proto", "cluster.proto", "route.proto", "http_filter.proto",
+               "listener.proto")]
     protos.append("portico/service/discovery/v1/discovery.proto")
     subprocess.check_call(["protoc", "-I", os.path.join(ROOT, "api"), "-I", "/usr/include",
                            "--python_out=" + out] + protos)

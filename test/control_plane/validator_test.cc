@@ -64,6 +64,16 @@ TEST(ValidatorTest, ListenerChecks) {
   EXPECT_EQ(e[0].field, "spec.http");
 }
 
+TEST(ValidatorTest, ListenerHttpFiltersAreCheckedByTheDataPlaneBuilder) {
+  auto e = errorsOf(docs({routeYaml("r", "", "", "hi"),
+                          "kind: Listener\nspec: {name: l, address: {address: 127.0.0.1, port: 1}, "
+                          "http: {route_config_name: r, http_filters: [{name: gzip, compressor: "
+                          "{compression_level: 12}}]}}\n"}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.http.http_filters[0].compressor.compression_level");
+  EXPECT_THAT(e[0].message, HasSubstr("must be in 1..9 (got 12)"));
+}
+
 TEST(ValidatorTest, LoadAssignmentNeedsItsCluster) {
   auto e = errorsOf(
       "kind: ClusterLoadAssignment\nspec: {cluster_name: x, endpoints: [{address: {address: "

@@ -41,6 +41,12 @@ TEST(ValidationTest, EmptyClusterName) {
             "virtual_hosts[0].routes[1].route.cluster: must not be empty");
 }
 
+TEST(ValidationTest, DisabledFilterNames) {
+  EXPECT_EQ(routeError(R"(match { prefix: "/" } route { cluster: "c" } disabled_filters: "gzip"
+                          disabled_filters: "")"),
+            "virtual_hosts[0].routes[1].disabled_filters[1]: must not be empty");
+}
+
 TEST(ValidationTest, WeightedClusters) {
   EXPECT_EQ(routeError(R"(match { prefix: "/" } route { weighted_clusters {
                 clusters { name: "a" weight: 0 } clusters { name: "b" } } })"),

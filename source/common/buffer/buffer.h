@@ -22,6 +22,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace portico::buffer {
 
@@ -93,6 +94,21 @@ class Buffer {
   // Writes as much as the socket takes with one send/sendmsg (never raises SIGPIPE). Drains
   // what was written. Returns bytes written or -1 with errno.
   ssize_t writeTo(int fd);
+
+  // For producers that write in place (a compressor): writableTail() is free room at the end
+  // (a new slice when the last one is full), commitTail(n) appends the first n bytes written.
+  absl::Span<uint8_t> writableTail() {
+    Slice& tail = tailWithRoom();
+    return {tail.freeStart(), tail.freeRoom()};
+  }
+  void commitTail(size_t n) {
+    if (n == 0 && slices_.back()->length() == 0) {
+      slices_.pop_back();  // an unused new slice: the buffer never holds empty slices
+      return;
+    }
+    slices_.back()->commit(n);
+    length_ += n;
+  }
 
   // Iteration over contiguous pieces.
   size_t sliceCount() const { return slices_.size(); }

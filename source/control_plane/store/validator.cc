@@ -8,6 +8,7 @@
 #include "portico/config/v1/route.pb.h"
 #include "source/common/network/address.h"
 #include "source/common/stats/store.h"
+#include "source/filters/http/filter_config.h"
 #include "source/router/route_table.h"
 #include "source/upstream/cluster_info.h"
 
@@ -142,6 +143,9 @@ class Checker {
             "must not be negative");
       }
     }
+    auto filters = filters::createHttpFilterFactories(hcm.http_filters(), "spec.http.http_filters",
+                                                      "http.", stats_);
+    if (!filters.ok()) addStatus(filters.status());
   }
 
   const ResourceMap& all_;

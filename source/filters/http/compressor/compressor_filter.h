@@ -1,0 +1,43 @@
+#pragma once
+
+// CompressorFilter: gzip for responses, per http_filter.proto's Compressor. An encoder-only
+// filter: it reads the request's accept-encoding and method through the callbacks, decides at
+// the response headers, and rewrites each body piece in place.
+
+#include <memory>
+#include <optional>
+
+#include "source/common/http/filter.h"
+#include "source/common/stats/worker_stats.h"
+#include "source/filters/http/compressor/compressor_config.h"
+#include "source/filters/http/compressor/gzip_stream.h"
+
+namespace portico::filters::compressor {
+
+// Whether an accept-encoding header value accepts gzip (q-values honoured, "*" counts,
+// "gzip;q=0" refuses).
+bool acceptsGzip(const http::HeaderMap& request_headers);
+
+class CompressorFilter : public http::StreamEncoderFilter {
+ public:
+  CompressorFilter(CompressorConfigConstSharedPtr config, stats::WorkerStats& stats)
+      : config_(std::move(config)), stats_(stats) {}
+
+  void setEncoderFilterCallbacks(http::StreamEncoderFilterCallbacks& callbacks) override {
+    callbacks_ = &callbacks;
+  }
+  http::FilterHeadersStatus encodeHeaders(http::ResponseHead& head, bool end_stream) override;
+  http::FilterDataStatus encodeData(buffer::Buffer& data, bool end_stream) override;
+  void onDestroy() override { gzip_.reset(); }
+
+ private:
+  // Whether the response is of a kind this filter compresses (regardless of the client).
+  bool eligible(const http::ResponseHead& head) const;
+
+  CompressorConfigConstSharedPtr config_;
+  stats::WorkerStats& stats_;
+  http::StreamEncoderFilterCallbacks* callbacks_ = nullptr;
+  std::unique_ptr<GzipStream> gzip_;  // set while compressing
+};
+
+}  // namespace portico::filters::compressor
