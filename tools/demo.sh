@@ -45,6 +45,7 @@ Portico is running (embedded demo config, source/server/default_config.h, plus w
 portico-control serves from examples/control_plane/demo.yaml). Try:
   curl -i http://127.0.0.1:10000/portico/hello       # a direct response from the proxy
   curl -i http://127.0.0.1:10000/echo                # proxied to the sample upstream
+  curl -si --compressed http://127.0.0.1:10000/echo  # gzip by the compressor filter
   curl -i -X POST --data-binary @README.md http://127.0.0.1:10000/upload
   wrk -t1 -c20 -d5s http://127.0.0.1:10000/echo      # load
 Live configuration (portico-control, REST on 127.0.0.1:18001, token demo-token):

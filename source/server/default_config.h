@@ -14,6 +14,9 @@ static_resources:
     http:
       stat_prefix: ingress
       access_log: {path: /dev/stdout}
+      http_filters:
+      - name: gzip
+        compressor: {}
       route_config:
         name: default
         virtual_hosts:
