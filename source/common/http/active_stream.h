@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "source/common/buffer/buffer.h"
 #include "source/common/event/dispatcher.h"
 #include "source/common/http/conn_manager_config.h"
@@ -102,9 +103,10 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
   HttpConnectionManagerConfigConstSharedPtr config_;
   RequestHead& head_;
   const router::Route* route_ = nullptr;
-  std::vector<std::unique_ptr<StreamFilterBase>> owned_filters_;
-  std::vector<StreamDecoderFilter*> filters_;           // decoders, config order
-  std::vector<std::unique_ptr<EncoderSlot>> encoders_;  // encoders, in encoding order
+  // Inline: a stream is built per request, and most chains are a few filters long.
+  absl::InlinedVector<std::unique_ptr<StreamFilterBase>, 4> owned_filters_;
+  absl::InlinedVector<StreamDecoderFilter*, 4> filters_;           // decoders, config order
+  absl::InlinedVector<std::unique_ptr<EncoderSlot>, 2> encoders_;  // in encoding order
   size_t next_filter_ = 0;  // first decoder that has not seen the headers
   bool stopped_ = false;    // the decoder chain is stopped at headers
   bool headers_end_stream_ = false;
