@@ -13,8 +13,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc
   # tests and demo: real clients, and an independent gRPC peer (python3-grpcio)
   python3 python3-grpcio python3-protobuf curl wrk nghttp2-client
-  # benchmarks (../shared/bench/compare.sh peers)
-  nginx-light haproxy
+  # benchmarks (../shared/bench/compare.sh peers; callgrind for tools/bench/instructions.py)
+  nginx-light haproxy valgrind
 )
 
 missing=()
