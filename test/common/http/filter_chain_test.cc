@@ -71,13 +71,17 @@ class ScriptedFilter : public StreamFilter {
 
 // The last decoder, standing in for the router: answers once the request is complete with a
 // 200 whose body is sent in `pieces` (the later ones from timers, as an upstream would).
-class Responder : public StreamDecoderFilter, public DownstreamWatermarkCallbacks {
- public:
-  explicit Responder(std::vector<std::string> pieces) : pieces_(std::move(pieces)) {}
-
+// What the responder saw; owned by the test, as the stream deletes its filters when done.
+struct ResponderRecord {
   std::string received_body;
   int above = 0;
   int below = 0;
+};
+
+class Responder : public StreamDecoderFilter, public DownstreamWatermarkCallbacks {
+ public:
+  Responder(std::vector<std::string> pieces, ResponderRecord& record)
+      : pieces_(std::move(pieces)), record_(record) {}
 
   void setDecoderFilterCallbacks(StreamDecoderFilterCallbacks& cb) override { cb_ = &cb; }
   FilterHeadersStatus decodeHeaders(RequestHead&, bool end_stream) override {
@@ -85,14 +89,14 @@ class Responder : public StreamDecoderFilter, public DownstreamWatermarkCallback
     return FilterHeadersStatus::kStopIteration;
   }
   FilterDataStatus decodeData(buffer::Buffer& data, bool end_stream) override {
-    received_body += data.toString();
+    record_.received_body += data.toString();
     data.clear();
     if (end_stream) respond();
     return FilterDataStatus::kStopIterationAndBuffer;
   }
   DownstreamWatermarkCallbacks* watermarkCallbacks() override { return this; }
-  void onAboveWriteBufferHighWatermark() override { above++; }
-  void onBelowWriteBufferLowWatermark() override { below++; }
+  void onAboveWriteBufferHighWatermark() override { record_.above++; }
+  void onBelowWriteBufferLowWatermark() override { record_.below++; }
   void onDestroy() override { timer_.reset(); }
 
  private:
@@ -103,7 +107,7 @@ class Responder : public StreamDecoderFilter, public DownstreamWatermarkCallback
     for (const auto& p : pieces_) total += p.size();
     head_.status = 200;
     head_.headers.add("content-length", absl::StrCat(total));
-    head_.headers.add("x-received", absl::StrCat(received_body.size()));
+    head_.headers.add("x-received", absl::StrCat(record_.received_body.size()));
     cb_->encodeHeaders(head_, total == 0);
     if (total == 0) return;
     buffer::Buffer first;
@@ -124,6 +128,7 @@ class Responder : public StreamDecoderFilter, public DownstreamWatermarkCallback
 
   StreamDecoderFilterCallbacks* cb_ = nullptr;
   std::vector<std::string> pieces_;
+  ResponderRecord& record_;
   size_t next_ = 0;
   bool responded_ = false;
   ResponseHead head_;
@@ -153,7 +158,6 @@ class FilterChainTest : public event::test::DispatcherTestBase {
         [this, name, script](FilterChainFactoryCallbacks& chain, WorkerServices&) {
           auto f = std::make_unique<ScriptedFilter>(name, log_);
           f->destroyed = &destroyed_;
-          scripted_.push_back(f.get());
           if (script) script(*f);
           chain.addStreamFilter(std::move(f));
         });
@@ -161,9 +165,7 @@ class FilterChainTest : public event::test::DispatcherTestBase {
   void addResponder(std::vector<std::string> pieces) {
     config_->filter_factories.push_back(
         [this, pieces](FilterChainFactoryCallbacks& chain, WorkerServices&) {
-          auto r = std::make_unique<Responder>(pieces);
-          responder_ = r.get();
-          chain.addStreamDecoderFilter(std::move(r));
+          chain.addStreamDecoderFilter(std::make_unique<Responder>(pieces, responder_));
         });
   }
 
@@ -243,8 +245,7 @@ class FilterChainTest : public event::test::DispatcherTestBase {
   bool closed_ = false;
   bool peer_closed_ = false;
   std::vector<std::string> log_;
-  std::vector<ScriptedFilter*> scripted_;
-  Responder* responder_ = nullptr;
+  ResponderRecord responder_;
   int destroyed_ = 0;
 };
 
@@ -306,9 +307,8 @@ TEST_F(FilterChainTest, ResponseBodyHeldPastTheBufferLimitPushesBackOnTheProduce
   send("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
   std::string r = readResponse();
   EXPECT_EQ(r.size() - r.find("\r\n\r\n") - 4, 2400u);
-  ASSERT_NE(responder_, nullptr);
-  EXPECT_EQ(responder_->above, 1);
-  EXPECT_EQ(responder_->below, 1);
+  EXPECT_EQ(responder_.above, 1);
+  EXPECT_EQ(responder_.below, 1);
 }
 
 TEST_F(FilterChainTest, FilterThatTakesTheBodyInjectsItsOutputForTheFiltersAfterIt) {
@@ -375,8 +375,7 @@ TEST_F(FilterChainTest, DecoderStoppedAtHeadersBuffersTheRequestBodyUntilItConti
   at(milliseconds(10), [this] { send("56789"); });
   std::string r = readResponse();
   EXPECT_TRUE(absl::StrContains(r, "x-received: 10")) << r;
-  ASSERT_NE(responder_, nullptr);
-  EXPECT_EQ(responder_->received_body, "0123456789");
+  EXPECT_EQ(responder_.received_body, "0123456789");
   // The filter saw the held body once, as one piece, after resuming.
   std::vector<std::string> data_lines;
   for (const auto& l : log_) {
