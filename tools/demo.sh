@@ -46,6 +46,8 @@ portico-control serves from examples/control_plane/demo.yaml). Try:
   curl -i http://127.0.0.1:10000/portico/hello       # a direct response from the proxy
   curl -i http://127.0.0.1:10000/echo                # proxied to the sample upstream
   curl -si --compressed http://127.0.0.1:10000/echo  # gzip by the compressor filter
+  curl -i http://127.0.0.1:10000/healthz             # health_check filter: 200, or 503 after
+  curl -X POST http://127.0.0.1:9901/healthcheck/fail   # ... this (undo: /healthcheck/ok)
   curl -i -X POST --data-binary @README.md http://127.0.0.1:10000/upload
   wrk -t1 -c20 -d5s http://127.0.0.1:10000/echo      # load
 Live configuration (portico-control, REST on 127.0.0.1:18001, token demo-token):

@@ -15,6 +15,8 @@ static_resources:
       stat_prefix: ingress
       access_log: {path: /dev/stdout}
       http_filters:
+      - name: probe
+        health_check: {path: /healthz}
       - name: gzip
         compressor: {}
       route_config:

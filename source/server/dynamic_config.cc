@@ -49,7 +49,8 @@ absl::StatusOr<DynamicConfig::ByName> DynamicConfig::index(
   for (size_t i = 0; i < resources.size(); i++) {
     auto name = resourceName(type_url, resources[i]);
     if (!name.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("resources[", i, "]: ", name.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("resources[", i, "]: ", name.status().message()));
     }
     if (name->empty()) {
       const char* field = type_url == xds::kEndpointType ? "cluster_name" : "name";
@@ -115,8 +116,7 @@ DynamicConfig::MergedNames DynamicConfig::namesOf(const config::v1::Bootstrap& m
   return names;
 }
 
-std::string DynamicConfig::describeError(const MergedNames& merged,
-                                        absl::string_view error) const {
+std::string DynamicConfig::describeError(const MergedNames& merged, absl::string_view error) const {
   const auto& st = bootstrap_.static_resources();
   struct Kind {
     const char* field;

@@ -29,7 +29,8 @@ constexpr char kUsage[] =
     "                     127.0.0.1:8080, admin 127.0.0.1:9901)\n"
     "  --concurrency N    worker threads (default: number of CPUs)\n"
     "  --log-level LEVEL  trace|debug|info|warning|error|off (default info)\n"
-    "  --validate FILE    check a config and exit: 0 valid, 1 invalid (the error names the field)\n";
+    "  --validate FILE    check a config and exit: 0 valid, 1 invalid (the error names the "
+    "field)\n";
 
 int validate(const std::string& path) {
   auto bootstrap = portico::config::loadBootstrapFile(path);

@@ -34,7 +34,7 @@ absl::Status Server::initialize() {
   snapshot_ = *snapshot;
 
   for (uint32_t i = 0; i < options_.concurrency; i++) {
-    workers_.push_back(std::make_unique<Worker>(i, store_));
+    workers_.push_back(std::make_unique<Worker>(i, store_, healthy_));
     absl::Status st = workers_.back()->initialize(snapshot_);
     if (!st.ok()) return st;
   }
@@ -71,9 +71,9 @@ absl::Status Server::initialize() {
     for (int i = 0; i < control_planes.size(); i++) {
       auto address = network::Address::parse(control_planes[i].address(), control_planes[i].port());
       if (!address.ok() || control_planes[i].port() == 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "dynamic_resources.control_plane[", i, "]: ",
-            address.ok() ? "port must be set" : address.status().message()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("dynamic_resources.control_plane[", i,
+                         "]: ", address.ok() ? "port must be set" : address.status().message()));
       }
       servers.push_back(*address);
     }
@@ -85,9 +85,9 @@ absl::Status Server::initialize() {
       }
       tls = xds::TlsOptions{t.ca_file(), t.server_name()};
     }
-    ads_ = std::make_unique<xds::AdsClient>(*dispatcher_, std::move(servers), bootstrap_.node(),
-                                            *this, bootstrap_.dynamic_resources().delta(),
-                                            std::move(tls));
+    ads_ =
+        std::make_unique<xds::AdsClient>(*dispatcher_, std::move(servers), bootstrap_.node(), *this,
+                                         bootstrap_.dynamic_resources().delta(), std::move(tls));
     ads_->start();
   }
   for (const auto& l : snapshot_->listeners) {
@@ -164,7 +164,8 @@ void Server::checkDrained() {
   uint64_t active = 0;
   for (auto& w : workers_) active += w->activeConnections();
   if (active == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
-    if (active > 0) PORTICO_LOG(kWarn, "drain timeout: closing %d connections", static_cast<int>(active));
+    if (active > 0)
+      PORTICO_LOG(kWarn, "drain timeout: closing %d connections", static_cast<int>(active));
     dispatcher_->exit();
     return;
   }
@@ -172,8 +173,8 @@ void Server::checkDrained() {
 }
 
 std::string Server::serverInfoJson() const {
-  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
-      std::chrono::steady_clock::now() - start_time_);
+  auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                                 start_time_);
   const char* state = shutting_down_ ? "DRAINING" : "LIVE";
   return absl::StrCat("{\"version\":\"", kVersion, "\",\"state\":\"", state,
                       "\",\"uptime_seconds\":", uptime.count(),
@@ -247,10 +248,10 @@ std::string Server::configDumpJson() const {
                     ", \"connected\": ", ads_->connected() ? "true" : "false", ", \"types\": {");
     bool first = true;
     for (const auto& [type, state] : ads_->typeStates()) {
-      absl::StrAppend(&out, first ? "" : ", ", quote(type), ": {\"version\": ",
-                      quote(state.accepted_version), ", \"acks\": ", state.acks,
-                      ", \"nacks\": ", state.nacks, ", \"last_nack_error\": ",
-                      quote(state.last_error), "}");
+      absl::StrAppend(&out, first ? "" : ", ", quote(type),
+                      ": {\"version\": ", quote(state.accepted_version), ", \"acks\": ", state.acks,
+                      ", \"nacks\": ", state.nacks,
+                      ", \"last_nack_error\": ", quote(state.last_error), "}");
       first = false;
     }
     absl::StrAppend(&out, "}, \"warming_listeners\": [");
@@ -281,39 +282,45 @@ void Server::registerAdminHandlers() {
                        bool ok = healthy_ && !shutting_down_;
                        return R{ok ? 200 : 503, text, ok ? "LIVE\n" : "DRAINING\n"};
                      });
-  admin_->addHandler("/stats", false, "counters, gauges and histograms (?filter=substring)",
-                     [this, text](const AdminRequest& r) {
-                       auto it = r.query.find("filter");
-                       return R{200, text,
-                                store_.renderText(it == r.query.end() ? "" : it->second)};
-                     });
-  admin_->addHandler("/stats/prometheus", false, "stats in Prometheus text format",
-                     [this](const AdminRequest&) {
-                       return R{200, "text/plain; version=0.0.4; charset=utf-8",
-                                store_.renderPrometheus()};
-                     });
+  admin_->addHandler(
+      "/stats", false, "counters, gauges and histograms (?filter=substring)",
+      [this, text](const AdminRequest& r) {
+        auto it = r.query.find("filter");
+        return R{200, text, store_.renderText(it == r.query.end() ? "" : it->second)};
+      });
+  admin_->addHandler(
+      "/stats/prometheus", false, "stats in Prometheus text format", [this](const AdminRequest&) {
+        return R{200, "text/plain; version=0.0.4; charset=utf-8", store_.renderPrometheus()};
+      });
   admin_->addHandler("/config_dump", false, "the active configuration as JSON",
-                     [this, json](const AdminRequest&) { return R{200, json, configDumpJson()}; });
-  admin_->addHandler("/clusters", false, "upstream hosts with weights, requests, connections",
-                     [this, text](const AdminRequest&) { return R{200, text, clustersText()}; });
-  admin_->addHandler("/listeners", false, "listener names and addresses",
-                     [this, text](const AdminRequest&) { return R{200, text, listenersText()}; });
-  admin_->addHandler("/server_info", false, "version, state, uptime, concurrency",
-                     [this, json](const AdminRequest&) { return R{200, json, serverInfoJson()}; });
-  admin_->addHandler("/logging", false, "GET shows the level; POST ?level=debug changes it",
-                     [text](const AdminRequest& r) {
-                       if (r.method == "POST") {
-                         auto it = r.query.find("level");
-                         logger::Level level;
-                         if (it == r.query.end() || !logger::parseLevel(it->second, &level)) {
-                           return R{400, text,
-                                    "usage: POST /logging?level=trace|debug|info|warning|error|off\n"};
-                         }
-                         logger::setLevel(level);
-                       }
-                       return R{200, text,
-                                absl::StrCat("level: ", logger::levelName(logger::level()), "\n")};
+                     [this, json](const AdminRequest&) {
+                       return R{200, json, configDumpJson()};
                      });
+  admin_->addHandler("/clusters", false, "upstream hosts with weights, requests, connections",
+                     [this, text](const AdminRequest&) {
+                       return R{200, text, clustersText()};
+                     });
+  admin_->addHandler("/listeners", false, "listener names and addresses",
+                     [this, text](const AdminRequest&) {
+                       return R{200, text, listenersText()};
+                     });
+  admin_->addHandler("/server_info", false, "version, state, uptime, concurrency",
+                     [this, json](const AdminRequest&) {
+                       return R{200, json, serverInfoJson()};
+                     });
+  admin_->addHandler(
+      "/logging", false, "GET shows the level; POST ?level=debug changes it",
+      [text](const AdminRequest& r) {
+        if (r.method == "POST") {
+          auto it = r.query.find("level");
+          logger::Level level;
+          if (it == r.query.end() || !logger::parseLevel(it->second, &level)) {
+            return R{400, text, "usage: POST /logging?level=trace|debug|info|warning|error|off\n"};
+          }
+          logger::setLevel(level);
+        }
+        return R{200, text, absl::StrCat("level: ", logger::levelName(logger::level()), "\n")};
+      });
   admin_->addHandler("/healthcheck/fail", true, "make /ready fail (before a planned shutdown)",
                      [this, text](const AdminRequest&) {
                        healthy_ = false;

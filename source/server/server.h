@@ -64,7 +64,8 @@ class Server : public xds::ConfigApplier {
   std::chrono::steady_clock::time_point drain_deadline_;
   int signal_fd_ = -1;
   event::FileEventPtr signal_event_;
-  bool healthy_ = true;
+  // Read by the workers' health_check filters (relaxed: a probe may see a change a moment late).
+  std::atomic<bool> healthy_{true};
   bool shutting_down_ = false;
   bool listeners_drained_ = false;
 };

@@ -12,13 +12,14 @@
 
 namespace portico::server {
 
-Worker::Worker(uint32_t index, stats::Store& store)
+Worker::Worker(uint32_t index, stats::Store& store, const std::atomic<bool>& server_healthy)
     : index_(index),
       dispatcher_(event::createDispatcher()),
       stats_(store.createWorkerStats()),
       cluster_manager_(*dispatcher_, stats_),
       rng_(std::random_device{}() ^ (static_cast<uint64_t>(index) << 32)),
-      services_{*dispatcher_, stats_, cluster_manager_, [this] { return rng_(); }, draining_} {}
+      services_{*dispatcher_, stats_,        cluster_manager_, [this] { return rng_(); },
+                draining_,    server_healthy} {}
 
 Worker::~Worker() { stop(); }
 

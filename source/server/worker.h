@@ -24,7 +24,8 @@ namespace portico::server {
 
 class Worker {
  public:
-  Worker(uint32_t index, stats::Store& store);
+  // `server_healthy` is the server's health state (admin /healthcheck/fail, draining).
+  Worker(uint32_t index, stats::Store& store, const std::atomic<bool>& server_healthy);
   ~Worker();
 
   // Main thread, before start(): binds this worker's listen sockets for `snapshot`.

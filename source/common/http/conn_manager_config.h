@@ -3,6 +3,7 @@
 // Immutable per-listener HTTP settings shared by all workers, plus the per-worker services a
 // connection manager and its filters use.
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -47,6 +48,8 @@ struct WorkerServices {
   std::function<uint64_t()> random;
   // True once the worker drains: responses carry "connection: close".
   const bool& draining;
+  // False after admin /healthcheck/fail and while the server drains (health_check filter).
+  const std::atomic<bool>& healthy;
 };
 
 // Adds one filter (or one per direction) to a new stream's chain.

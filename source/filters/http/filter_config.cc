@@ -3,6 +3,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "source/filters/http/compressor/compressor_filter.h"
+#include "source/filters/http/health_check/health_check_filter.h"
 #include "source/router/config_error.h"
 
 namespace portico::filters {
@@ -34,8 +35,19 @@ absl::StatusOr<std::vector<http::FilterFactoryCb>> createHttpFilterFactories(
         });
         break;
       }
+      case config::v1::HttpFilter::kHealthCheck: {
+        auto config = health_check::HealthCheckConfig::create(
+            filter.health_check(), filter.name(), at + ".health_check", stat_prefix, store);
+        if (!config.ok()) return config.status();
+        factories.push_back([config = *config](http::FilterChainFactoryCallbacks& chain,
+                                               http::WorkerServices& services) {
+          chain.addStreamDecoderFilter(
+              std::make_unique<health_check::HealthCheckFilter>(config, services));
+        });
+        break;
+      }
       case config::v1::HttpFilter::CONFIG_NOT_SET:
-        return fieldError(at, "needs a filter config (compressor)");
+        return fieldError(at, "needs a filter config (compressor, health_check)");
     }
   }
   return factories;

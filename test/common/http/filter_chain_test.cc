@@ -236,8 +236,9 @@ class FilterChainTest : public event::test::DispatcherTestBase {
   stats::WorkerStats& worker_stats_ = store_.createWorkerStats();
   upstream::ClusterManager cluster_manager_{*dispatcher_, worker_stats_};
   bool draining_ = false;
-  WorkerServices services_{*dispatcher_, worker_stats_, cluster_manager_, [] { return 7ull; },
-                           draining_};
+  std::atomic<bool> healthy_{true};
+  WorkerServices services_{*dispatcher_,        worker_stats_, cluster_manager_,
+                           [] { return 7ull; }, draining_,     healthy_};
   std::shared_ptr<HttpConnectionManagerConfig> config_;
   std::unique_ptr<HttpConnection> connection_;
   int local_fd_ = -1;

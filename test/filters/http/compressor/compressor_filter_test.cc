@@ -238,7 +238,7 @@ TEST(CompressorConfigTest, ListenerFilterListErrorsNameTheField) {
   EXPECT_EQ(build("gzip", [](auto&) {}), "ok");
   EXPECT_EQ(build("", [](auto&) {}), "listeners[0].http.http_filters[0].name: must be set");
   EXPECT_EQ(build("gzip", [](auto& f) { f.clear_compressor(); }),
-            "listeners[0].http.http_filters[0]: needs a filter config (compressor)");
+            "listeners[0].http.http_filters[0]: needs a filter config (compressor, health_check)");
   EXPECT_EQ(build("gzip", [](auto& f) { f.mutable_compressor()->set_compression_level(10); }),
             "listeners[0].http.http_filters[0].compressor.compression_level: must be in 1..9 "
             "(got 10)");
