@@ -56,7 +56,7 @@ run_counted timeout 300 /usr/bin/python3 test/control_plane/python_client_test.p
   --binary "$PWD/bazel-bin/source/control_plane/portico-control"
 
 echo "== fuzz (bounded)"
-for target in http1_request_fuzz http1_response_fuzz bootstrap_config_fuzz; do
+for target in http1_request_fuzz http1_response_fuzz bootstrap_config_fuzz compressor_fuzz; do
   if FUZZ_SECONDS="${FUZZ_SECONDS:-30}" FUZZ_TARGETS="$target" bash ci/fuzz.sh; then
     add 1 0
   else
