@@ -166,11 +166,22 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
       return fieldError(field + ".name",
                         absl::StrCat("duplicate route configuration '", rc.name(), "'"));
     }
-    auto table = router::RouteTable::create(rc, field);
-    if (!table.ok()) return table.status();
-    absl::Status refs = checkClusterReferences(**table, snapshot->clusters, field);
+    NamedRouteTable named{rc.SerializeAsString(), nullptr};
+    if (previous != nullptr) {
+      auto it = previous->route_tables.find(rc.name());
+      if (it != previous->route_tables.end() && it->second.fingerprint == named.fingerprint) {
+        named.table = it->second.table;
+      }
+    }
+    if (named.table == nullptr) {
+      auto table = router::RouteTable::create(rc, field);
+      if (!table.ok()) return table.status();
+      named.table = *table;
+    }
+    absl::Status refs = checkClusterReferences(*named.table, snapshot->clusters, field);
     if (!refs.ok()) return refs;
-    named_routes[rc.name()] = *table;
+    named_routes[rc.name()] = named.table;
+    snapshot->route_tables[rc.name()] = std::move(named);
   }
 
   absl::flat_hash_set<std::string> names;

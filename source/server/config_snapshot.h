@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "portico/config/v1/bootstrap.pb.h"
 #include "source/common/http/conn_manager_config.h"
@@ -26,10 +27,17 @@ struct ListenerConfig {
 };
 using ListenerConfigConstSharedPtr = std::shared_ptr<const ListenerConfig>;
 
+// A named route configuration's built table and the serialized config it was built from.
+struct NamedRouteTable {
+  std::string fingerprint;
+  std::shared_ptr<const router::RouteTable> table;
+};
+
 struct ConfigSnapshot {
   config::v1::Bootstrap bootstrap;
   std::vector<ListenerConfigConstSharedPtr> listeners;
   upstream::ClusterInfoMap clusters;
+  absl::flat_hash_map<std::string, NamedRouteTable> route_tables;  // route_configs by name
   std::chrono::milliseconds drain_timeout{10000};
 };
 using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;
@@ -37,7 +45,9 @@ using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;
 // Validates `bootstrap` and builds the snapshot. Errors name the field path, e.g.
 // "static_resources.clusters[0].load_assignment.endpoints[1].address.port: 70000 is not in
 // 1..65535".
-// `previous`, when given, lends its ClusterInfo objects to clusters whose config is unchanged.
+// `previous`, when given, lends its ClusterInfo objects to clusters, and its route tables to
+// route configurations, whose config is unchanged (a cluster or listener update does not
+// rebuild a 10k-route table).
 absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     config::v1::Bootstrap bootstrap, stats::Store& store, const ConfigSnapshot* previous = nullptr);
 

@@ -126,6 +126,35 @@ TEST_F(ConfigSnapshotTest, ListenerMayUseANamedRouteConfiguration) {
   EXPECT_NE((*snapshot)->listeners[0]->http->routes, nullptr);
 }
 
+TEST_F(ConfigSnapshotTest, UnchangedRouteConfigurationKeepsItsTableAcrossUpdates) {
+  Bootstrap b = base_;
+  listener(b).mutable_http()->set_route_config_name("shared");
+  auto first = build(b);
+  ASSERT_TRUE(first.ok()) << first.status();
+  const auto table = (*first)->listeners[0]->http->routes;
+
+  // A cluster changes: the route table is lent, not rebuilt.
+  b.mutable_static_resources()->mutable_clusters(0)->mutable_connect_timeout()->set_seconds(3);
+  auto second = buildConfigSnapshot(b, store_, first->get());
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ((*second)->listeners[0]->http->routes, table);
+
+  // The route configuration changes: a new table.
+  b.mutable_static_resources()->mutable_route_configs(0)->mutable_virtual_hosts(0)->add_domains(
+      "extra.example.com");
+  auto third = buildConfigSnapshot(b, store_, second->get());
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_NE((*third)->listeners[0]->http->routes, table);
+
+  // A lent table still has its cluster references checked against the new clusters.
+  b.mutable_static_resources()->mutable_clusters(0)->set_name("renamed");
+  b.mutable_static_resources()->mutable_clusters(0)->mutable_load_assignment()->set_cluster_name(
+      "renamed");
+  auto fourth = buildConfigSnapshot(b, store_, third->get());
+  ASSERT_FALSE(fourth.ok());
+  EXPECT_THAT(fourth.status().message(), HasSubstr("route names unknown cluster 'backend'"));
+}
+
 TEST_F(ConfigSnapshotTest, UnknownYamlFieldIsRefusedBeforeTheSnapshot) {
   auto parsed = config::parseBootstrapYaml(
       "static_resources:\n  listeners:\n  - name: l\n    http: {stat_prefix: s, colour: red}\n");
