@@ -107,6 +107,11 @@ absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
   if (!filters.ok()) return filters.status();
   http->filter_factories = std::move(*filters);
   http->filter_factories.push_back(router::routerFilterFactory());
+  for (const auto& filter : hcm.http_filters()) {
+    http->filter_names.push_back(
+        absl::StrCat(filter.name(), " (", filters::httpFilterType(filter), ")"));
+  }
+  http->filter_names.push_back("router");
   return http;
 }
 

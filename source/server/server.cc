@@ -269,6 +269,7 @@ std::string Server::listenersText() const {
   std::string out;
   for (const auto& l : snapshot_->listeners) {
     absl::StrAppend(&out, l->name, "::", l->address.asString(), "\n");
+    absl::StrAppend(&out, "  http filters: ", absl::StrJoin(l->http->filter_names, ", "), "\n");
   }
   return out;
 }

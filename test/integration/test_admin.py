@@ -73,6 +73,9 @@ class AdminTest(PorticoTestCase):
     def test_listeners(self):
         lines = self.admin_text("/listeners").splitlines()
         self.assertIn("ingress::127.0.0.1:%d" % self.proxy.port, lines)
+        # Each listener's filter chain follows its line.
+        index = lines.index("ingress::127.0.0.1:%d" % self.proxy.port)
+        self.assertEqual(lines[index + 1], "  http filters: router")
 
     def test_server_info(self):
         info = json.loads(self.admin_text("/server_info"))

@@ -67,6 +67,10 @@ class HealthCheckTest(PorticoTestCase):
         finally:
             self.set_healthy(True)
 
+    def test_admin_lists_the_filter_chain(self):
+        lines = self.proxy.admin_get("/listeners").text().splitlines()
+        self.assertIn("  http filters: probe (health_check), router", lines)
+
     def test_probe_counters(self):
         def counter(name):
             for line in self.proxy.admin_get("/stats").text().splitlines():

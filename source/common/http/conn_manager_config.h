@@ -66,6 +66,7 @@ struct HttpConnectionManagerConfig {
   std::unique_ptr<HttpStats> stats;
   // The chain in config order; the router is the last decoder. Encoders run in reverse.
   std::vector<FilterFactoryCb> filter_factories;
+  std::vector<std::string> filter_names;              // "name (type)", for admin /listeners
   std::shared_ptr<access_log::AccessLog> access_log;  // nullptr: off
 };
 using HttpConnectionManagerConfigConstSharedPtr =

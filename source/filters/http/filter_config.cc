@@ -53,4 +53,16 @@ absl::StatusOr<std::vector<http::FilterFactoryCb>> createHttpFilterFactories(
   return factories;
 }
 
+const char* httpFilterType(const config::v1::HttpFilter& filter) {
+  switch (filter.config_case()) {
+    case config::v1::HttpFilter::kCompressor:
+      return "compressor";
+    case config::v1::HttpFilter::kHealthCheck:
+      return "health_check";
+    case config::v1::HttpFilter::CONFIG_NOT_SET:
+      break;
+  }
+  return "unset";
+}
+
 }  // namespace portico::filters

@@ -21,4 +21,7 @@ absl::StatusOr<std::vector<http::FilterFactoryCb>> createHttpFilterFactories(
     const google::protobuf::RepeatedPtrField<config::v1::HttpFilter>& filters,
     const std::string& field, const std::string& stat_prefix, stats::Store& store);
 
+// "compressor", "health_check", ...: the filter's type as config names it.
+const char* httpFilterType(const config::v1::HttpFilter& filter);
+
 }  // namespace portico::filters
