@@ -271,8 +271,9 @@ TEST_F(FilterChainTest, DecodersRunInConfigOrderAndEncodersInReverse) {
 TEST_F(FilterChainTest, EncoderStoppedAtHeadersHoldsTheBodyUntilItContinues) {
   addScripted("auth", [this](ScriptedFilter& f) {
     f.on_encode_headers = [this, &f](ResponseHead& head) {
-      // An async check: resume 30 ms later, after the whole body has been produced.
-      at(milliseconds(30), [&f, &head] {
+      // An async check: resume later, after the whole body has been produced (pieces come
+      // every 5 ms; 200 ms leaves room for a loaded machine).
+      at(milliseconds(200), [&f, &head] {
         head.headers.add("x-checked", "yes");
         f.encoder->continueEncoding();
       });
@@ -297,7 +298,7 @@ TEST_F(FilterChainTest, EncoderStoppedAtHeadersHoldsTheBodyUntilItContinues) {
 TEST_F(FilterChainTest, ResponseBodyHeldPastTheBufferLimitPushesBackOnTheProducer) {
   addScripted("hold", [this](ScriptedFilter& f) {
     f.on_encode_headers = [this, &f](ResponseHead&) {
-      at(milliseconds(60), [&f] { f.encoder->continueEncoding(); });
+      at(milliseconds(200), [&f] { f.encoder->continueEncoding(); });
       return FilterHeadersStatus::kStopIteration;
     };
   });
@@ -366,7 +367,7 @@ TEST_F(FilterChainTest, LocalReplyPassesThroughTheEncoders) {
 TEST_F(FilterChainTest, DecoderStoppedAtHeadersBuffersTheRequestBodyUntilItContinues) {
   addScripted("lookup", [this](ScriptedFilter& f) {
     f.on_decode_headers = [this, &f](RequestHead&) {
-      at(milliseconds(30), [&f] { f.decoder->continueDecoding(); });
+      at(milliseconds(200), [&f] { f.decoder->continueDecoding(); });
       return FilterHeadersStatus::kStopIteration;
     };
   });
