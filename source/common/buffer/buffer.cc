@@ -143,12 +143,13 @@ void Buffer::copyOut(size_t offset, size_t n, void* out) const {
 
 ssize_t Buffer::readFrom(int fd, size_t max_bytes) {
   // Small messages: one recv() into the tail (recv skips the VFS layer readv goes through).
-  // After a read that filled its space (a large body is streaming), read up to four slices
-  // with one recvmsg() to cut syscalls per byte.
+  // After a read that filled its space (a large body is streaming), or when the last read was
+  // large (a connection that carries large messages, e.g. 64 KiB responses), read up to five
+  // slices with one recvmsg(): a 64 KiB body and its head arrive in one syscall.
   constexpr size_t kMinRoom = 4096;
-  constexpr size_t kMaxSlicesPerRead = 4;
+  constexpr size_t kMaxSlicesPerRead = 5;
   if (slices_.empty() || slices_.back()->freeRoom() < kMinRoom) slices_.push_back(SlicePool::get());
-  if (!last_read_filled_ || max_bytes <= slices_.back()->freeRoom()) {
+  if (!(last_read_filled_ || last_read_large_) || max_bytes <= slices_.back()->freeRoom()) {
     Slice& tail = *slices_.back();
     size_t want = std::min(tail.freeRoom(), max_bytes);
     last_read_capacity_ = want;
@@ -158,6 +159,7 @@ ssize_t Buffer::readFrom(int fd, size_t max_bytes) {
       return rc;
     }
     last_read_filled_ = static_cast<size_t>(rc) == want;
+    last_read_large_ = static_cast<size_t>(rc) >= Slice::kSize;
     tail.commit(static_cast<size_t>(rc));
     length_ += static_cast<size_t>(rc);
     return rc;
@@ -186,6 +188,7 @@ ssize_t Buffer::readFrom(int fd, size_t max_bytes) {
   }
   size_t got = static_cast<size_t>(rc);
   last_read_filled_ = got == capacity;
+  last_read_large_ = got >= Slice::kSize;
   length_ += got;
   size_t k = std::min(got, iov[0].iov_len);
   tail.commit(k);

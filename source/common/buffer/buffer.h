@@ -58,7 +58,7 @@ class SlicePool {
   static SlicePtr get();
   static void put(Slice* s);
   // Enough for the slices in flight on a busy worker; more would only pin idle memory.
-  static constexpr size_t kMaxCached = 256;  // 4 MiB per thread
+  static constexpr size_t kMaxCached = 512;  // 8 MiB per thread at most, only after a busy spell
 };
 
 class Buffer {
@@ -127,6 +127,7 @@ class Buffer {
   size_t length_ = 0;
   size_t last_read_capacity_ = 0;
   bool last_read_filled_ = false;
+  bool last_read_large_ = false;  // at least a slice's worth: the next read goes vectored
 };
 
 }  // namespace portico::buffer

@@ -313,6 +313,28 @@ TEST_F(BufferSocketTest, ReadFromFillsTheTailThenANewSlice) {
   expectConsistent(b);
 }
 
+TEST_F(BufferSocketTest, AfterALargeReadTheNextMessageIsReadInOneCall) {
+  Buffer b;
+  writeRaw(pattern(40000));
+  readAll(b, fds_[0]);
+  b.clear();
+  // A 64 KiB body with its head, as an upstream sends it: one read.
+  const std::string message = pattern(65536 + 300, 3);
+  writeRaw(message);
+  EXPECT_EQ(b.readFrom(fds_[0], 1 << 20), static_cast<ssize_t>(message.size()));
+  EXPECT_GE(b.lastReadCapacity(), message.size());
+  EXPECT_EQ(b.toString(), message);
+  expectConsistent(b);
+  // A small message turns it back to a plain one-slice read.
+  b.clear();
+  writeRaw("small");
+  EXPECT_EQ(b.readFrom(fds_[0], 1 << 20), 5);
+  b.clear();
+  writeRaw(message);
+  EXPECT_LE(b.readFrom(fds_[0], 1 << 20), static_cast<ssize_t>(kSlice));
+  EXPECT_LE(b.lastReadCapacity(), kSlice);
+}
+
 TEST_F(BufferSocketTest, ReadFromWithNothingToReadReturnsEagainAndKeepsNoSlice) {
   Buffer b;
   errno = 0;
