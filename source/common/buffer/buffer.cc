@@ -121,7 +121,8 @@ void Buffer::drain(size_t n) {
 std::string Buffer::toString() const {
   std::string out;
   out.reserve(length_);
-  for (const SlicePtr& s : slices_) out.append(reinterpret_cast<const char*>(s->data()), s->length());
+  for (const SlicePtr& s : slices_)
+    out.append(reinterpret_cast<const char*>(s->data()), s->length());
   return out;
 }
 
