@@ -4,8 +4,6 @@
 
 #include "source/filters/http/compressor/compressor_filter.h"
 
-#include <zlib.h>
-
 #include <memory>
 #include <string>
 
@@ -15,6 +13,7 @@
 #include "source/common/stats/store.h"
 #include "source/filters/http/filter_config.h"
 #include "source/router/route.h"
+#include "test/filters/http/compressor/gunzip.h"
 
 namespace portico::filters::compressor {
 namespace {
@@ -38,23 +37,10 @@ class FakeEncoderCallbacks : public http::StreamEncoderFilterCallbacks {
   event::DispatcherPtr dispatcher_ = event::createDispatcher();
 };
 
-// Inflates a whole gzip member; returns "<error>" when it is not one.
+// What the filter emitted, inflated ("<error>" when it is not gzip).
 std::string gunzip(const std::string& in) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) return "<error>";
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[4096];
-  int rc;
-  do {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof(buf);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    out.append(buf, sizeof(buf) - zs.avail_out);
-  } while (rc == Z_OK && (zs.avail_in > 0 || zs.avail_out == 0));
-  inflateEnd(&zs);
-  return rc == Z_STREAM_END || rc == Z_OK ? out : "<error>";
+  test::Gunzipped g = test::gunzip(in);
+  return g.ok ? g.data : "<error>";
 }
 
 class CompressorFilterTest : public ::testing::Test {
