@@ -55,6 +55,13 @@ echo "== control plane: independent Python gRPC client"
 run_counted timeout 300 /usr/bin/python3 test/control_plane/python_client_test.py \
   --binary "$PWD/bazel-bin/source/control_plane/portico-control"
 
+# The same suite against sanitizer builds of portico (asan = ASan + UBSan incl. leaks at exit).
+# SANITIZERS="asan tsan" adds ThreadSanitizer (about 7 more minutes on 2 cores).
+for sanitizer in ${SANITIZERS:-asan}; do
+  echo "== integration tests under ${sanitizer}"
+  run_counted bash ci/sanitized_integration.sh "$sanitizer"
+done
+
 echo "== fuzz (bounded)"
 for target in http1_request_fuzz http1_response_fuzz bootstrap_config_fuzz compressor_fuzz; do
   if FUZZ_SECONDS="${FUZZ_SECONDS:-30}" FUZZ_TARGETS="$target" bash ci/fuzz.sh; then

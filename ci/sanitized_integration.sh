@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs the integration suite against a sanitizer build of `portico`: the real binary, driven by
+# the same clients, with AddressSanitizer + UndefinedBehaviorSanitizer (asan) or
+# ThreadSanitizer (tsan). Any sanitizer report from any portico process fails the run, even if
+# every test passed (the reports go to files; a report does not change what the client sees).
+# Ends with "N passed, N failed": the suite's own counts plus one for the report check.
+#
+#   ci/sanitized_integration.sh asan|tsan [run.py arguments, e.g. -k test_xds]
+#
+# The control plane is the release build: grpc++ from Debian is not instrumented, so TSan
+# reports on it would be about gRPC's internals, not ours.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+sanitizer="${1:?usage: ci/sanitized_integration.sh asan|tsan [run.py args]}"
+shift
+case "$sanitizer" in
+  asan | tsan) ;;
+  *) echo "unknown sanitizer '$sanitizer' (asan or tsan)"; echo "0 passed, 1 failed"; exit 1 ;;
+esac
+
+workdir="$(mktemp -d -t "portico-$sanitizer.XXXXXX")"
+echo "$sanitizer: building //source/server:portico (--config=$sanitizer)"
+if ! bazel build --config="$sanitizer" //source/server:portico 2>&1 | tail -n 3; then
+  echo "$sanitizer: build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+# Copy the binary: the next Bazel command may replace bazel-bin's contents.
+cp -f bazel-bin/source/server/portico "$workdir/portico"
+control="${PORTICO_CONTROL_BIN:-$PWD/bazel-out/k8-opt/bin/source/control_plane/portico-control}"
+
+mkdir -p "$workdir/reports"
+out="$workdir/run.log"
+ASAN_OPTIONS="log_path=$workdir/reports/asan:detect_leaks=1" \
+UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=0:log_path=$workdir/reports/ubsan" \
+TSAN_OPTIONS="log_path=$workdir/reports/tsan:second_deadlock_stack=1" \
+PORTICO_BIN="$workdir/portico" PORTICO_CONTROL_BIN="$control" \
+  timeout 1200 python3 test/integration/run.py "$@" > "$out" 2>&1
+grep -E "FAIL|ERROR" "$out" | tail -n 40
+
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+if [ -z "$line" ]; then
+  tail -n 20 "$out"
+  line="0 passed, 1 failed"
+fi
+passed=$(echo "$line" | awk '{print $1}')
+failed=$(echo "$line" | awk '{print $3}')
+
+reports=$(find "$workdir/reports" -type f | sort)
+if [ -n "$reports" ]; then
+  echo "$sanitizer: sanitizer reports (kept in $workdir/reports):"
+  for r in $reports; do
+    echo "---- $r"
+    head -n 60 "$r"
+  done
+  failed=$((failed + 1))
+else
+  echo "$sanitizer: no sanitizer reports"
+  passed=$((passed + 1))
+fi
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]
