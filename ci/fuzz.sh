@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-60}"
-targets="${FUZZ_TARGETS:-http1_request_fuzz http1_response_fuzz bootstrap_config_fuzz compressor_fuzz}"
+targets="${FUZZ_TARGETS:-http1_request_fuzz http1_response_fuzz bootstrap_config_fuzz compressor_fuzz xds_response_fuzz}"
 workdir="${FUZZ_WORKDIR:-$(mktemp -d -t portico-fuzz.XXXXXX)}"
 
 labels=()
@@ -43,11 +43,11 @@ for t in $targets; do
     -print_final_stats=1 \
     -artifact_prefix="$dir/artifacts/" \
     "$dir/corpus" "$seeds" >"$dir/fuzz.log" 2>&1 || status=$?
-  grep -E "^(Done|stat::number_of_executed_units|stat::new_units_added)" "$dir/fuzz.log" || true
+  grep -a -E "^(Done|stat::number_of_executed_units|stat::new_units_added)" "$dir/fuzz.log" || true
   if [ "$status" -ne 0 ]; then
     failed=1
     echo "fuzz: $t FAILED (exit $status); log: $dir/fuzz.log"
-    grep -E "ERROR|invariant violated|SUMMARY|Test unit written" "$dir/fuzz.log" | head -n 20 || true
+    grep -a -E "ERROR|invariant violated|SUMMARY|Test unit written" "$dir/fuzz.log" | head -n 20 || true
     ls -l "$dir/artifacts" || true
   else
     echo "fuzz: $t: no crash in ${seconds}s"

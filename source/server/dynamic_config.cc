@@ -166,6 +166,19 @@ absl::StatusOr<config::v1::Bootstrap> DynamicConfig::tryApply(
   return merged;
 }
 
+absl::StatusOr<ConfigSnapshotConstSharedPtr> DynamicConfig::buildSnapshot(
+    const std::string& type_url, const std::vector<google::protobuf::Any>& resources,
+    stats::Store& store, const ConfigSnapshot* previous) {
+  auto merged = tryApply(type_url, resources);
+  if (!merged.ok()) return merged.status();
+  const MergedNames names = namesOf(*merged);
+  auto snapshot = buildConfigSnapshot(std::move(*merged), store, previous);
+  if (!snapshot.ok()) {
+    return absl::InvalidArgumentError(describeError(names, snapshot.status().message()));
+  }
+  return snapshot;
+}
+
 void DynamicConfig::commit() {
   if (!has_pending_) return;  // nothing tried, or the last try failed
   has_pending_ = false;

@@ -14,6 +14,8 @@
 #include "absl/status/statusor.h"
 #include "google/protobuf/any.pb.h"
 #include "portico/config/v1/bootstrap.pb.h"
+#include "source/common/stats/store.h"
+#include "source/server/config_snapshot.h"
 
 namespace portico::server {
 
@@ -25,6 +27,12 @@ class DynamicConfig {
   // right type). Returns the merged Bootstrap it would give; nothing changes until commit().
   absl::StatusOr<config::v1::Bootstrap> tryApply(
       const std::string& type_url, const std::vector<google::protobuf::Any>& resources);
+  // tryApply(), then the full validation and build of the snapshot that config gives, with
+  // errors renamed for the NACK by describeError(). `previous` lends unchanged parts (see
+  // buildConfigSnapshot). Nothing changes until commit().
+  absl::StatusOr<ConfigSnapshotConstSharedPtr> buildSnapshot(
+      const std::string& type_url, const std::vector<google::protobuf::Any>& resources,
+      stats::Store& store, const ConfigSnapshot* previous);
   // Makes the last successful tryApply() current.
   void commit();
 

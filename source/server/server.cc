@@ -109,14 +109,8 @@ absl::Status Server::applyResources(const std::string& type_url,
                                     const std::vector<google::protobuf::Any>& resources,
                                     const std::string& version) {
   const auto started = std::chrono::steady_clock::now();
-  auto merged = dynamic_.tryApply(type_url, resources);
-  if (!merged.ok()) return merged.status();
-  const auto merged_at = std::chrono::steady_clock::now();
-  const DynamicConfig::MergedNames names = DynamicConfig::namesOf(*merged);
-  auto snapshot = buildConfigSnapshot(std::move(*merged), store_, snapshot_.get());
-  if (!snapshot.ok()) {
-    return absl::InvalidArgumentError(dynamic_.describeError(names, snapshot.status().message()));
-  }
+  auto snapshot = dynamic_.buildSnapshot(type_url, resources, store_, snapshot_.get());
+  if (!snapshot.ok()) return snapshot.status();
   // New listen addresses must be bindable here before we ACK: the workers bind them later,
   // where a failure could no longer be reported to the control plane.
   for (const ListenerConfigConstSharedPtr& listener : (*snapshot)->listeners) {
@@ -135,9 +129,8 @@ absl::Status Server::applyResources(const std::string& type_url,
   snapshot_ = *snapshot;
   for (auto& w : workers_) w->applySnapshot(snapshot_);
   auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-  PORTICO_LOG(kInfo, "xds: applied %s version %s (%d resources) in %.1f ms (merge %.1f ms)",
-              type_url, version, static_cast<int>(resources.size()),
-              ms(std::chrono::steady_clock::now() - started), ms(merged_at - started));
+  PORTICO_LOG(kInfo, "xds: applied %s version %s (%d resources) in %.1f ms", type_url, version,
+              static_cast<int>(resources.size()), ms(std::chrono::steady_clock::now() - started));
   return absl::OkStatus();
 }
 

@@ -43,8 +43,8 @@ void AdsClient::connect() {
   if (servers_.empty()) return;
   const network::Address& server = servers_[next_server_++ % servers_.size()];
   current_server_ = server.asString();
-  stream_ = std::make_unique<GrpcStream>(dispatcher_, server,
-                                         delta_ ? kDeltaMethod : kSotwMethod, *this, tls_);
+  stream_ = std::make_unique<GrpcStream>(dispatcher_, server, delta_ ? kDeltaMethod : kSotwMethod,
+                                         *this, tls_);
   stream_->start();
 }
 
@@ -70,6 +70,7 @@ void AdsClient::onStreamReady() {
 
 void AdsClient::sendRequest(const std::string& type_url, const std::string& version,
                             const std::string& nonce, const std::string& error) {
+  if (stream_ == nullptr) return;  // responses replayed without a stream (fuzzing) need no answer
   service::discovery::v1::DiscoveryRequest request;
   request.set_type_url(type_url);
   request.set_version_info(version);
@@ -83,6 +84,7 @@ void AdsClient::sendRequest(const std::string& type_url, const std::string& vers
 
 void AdsClient::sendDeltaRequest(const std::string& type_url, const std::string& nonce,
                                  const std::string& error, bool initial) {
+  if (stream_ == nullptr) return;
   service::discovery::v1::DeltaDiscoveryRequest request;
   request.set_type_url(type_url);
   request.set_response_nonce(nonce);
@@ -149,8 +151,8 @@ void AdsClient::onDeltaResponse(absl::string_view message) {
   std::vector<google::protobuf::Any> resources;
   resources.reserve(next.size());
   for (const auto& [name, held] : next) resources.push_back(held.second);
-  absl::Status status = apply(state, response.type_url(), resources,
-                              response.system_version_info());
+  absl::Status status =
+      apply(state, response.type_url(), resources, response.system_version_info());
   if (status.ok()) state.resources = std::move(next);
   sendDeltaRequest(response.type_url(), response.nonce(),
                    status.ok() ? "" : std::string(status.message()), false);

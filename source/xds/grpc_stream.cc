@@ -17,9 +17,8 @@ GrpcStream& self(void* user_data) { return *static_cast<GrpcStream*>(user_data);
 
 int onHeaderCb(nghttp2_session*, const nghttp2_frame*, const uint8_t* name, size_t namelen,
                const uint8_t* value, size_t valuelen, uint8_t, void* user_data) {
-  self(user_data).onHeader(
-      absl::string_view(reinterpret_cast<const char*>(name), namelen),
-      absl::string_view(reinterpret_cast<const char*>(value), valuelen));
+  self(user_data).onHeader(absl::string_view(reinterpret_cast<const char*>(name), namelen),
+                           absl::string_view(reinterpret_cast<const char*>(value), valuelen));
   return 0;
 }
 
@@ -47,7 +46,7 @@ GrpcStream::GrpcStream(event::Dispatcher& dispatcher, const network::Address& se
       server_(server),
       path_(std::move(path)),
       authority_(tls.has_value() && !tls->server_name.empty() ? tls->server_name
-                                                               : server.asString()),
+                                                              : server.asString()),
       callbacks_(callbacks),
       tls_options_(std::move(tls)) {}
 
@@ -87,9 +86,9 @@ void GrpcStream::startSession() {
   };
   static const std::string kPost = "POST", kHttp = "http", kGrpc = "application/grpc",
                            kTrailers = "trailers", kAgent = "portico-xds";
-  nghttp2_nv headers[] = {nv(":method", kPost),        nv(":scheme", kHttp),
-                          nv(":path", path_),          nv(":authority", authority_),
-                          nv("content-type", kGrpc),   nv("te", kTrailers),
+  nghttp2_nv headers[] = {nv(":method", kPost),      nv(":scheme", kHttp),
+                          nv(":path", path_),        nv(":authority", authority_),
+                          nv("content-type", kGrpc), nv("te", kTrailers),
                           nv("user-agent", kAgent)};
   nghttp2_data_provider provider;
   provider.source.ptr = nullptr;
@@ -245,25 +244,12 @@ void GrpcStream::onHeader(absl::string_view name, absl::string_view value) {
 
 void GrpcStream::onDataChunk(const uint8_t* data, size_t len) {
   if (closed_) return;
-  incoming_.append(reinterpret_cast<const char*>(data), len);
-  size_t offset = 0;
-  while (incoming_.size() - offset >= 5) {
-    const auto* p = reinterpret_cast<const uint8_t*>(incoming_.data() + offset);
-    if (p[0] != 0) {
-      fail(kInternal, "compressed gRPC messages are not supported");
-      return;
-    }
-    size_t size = (size_t{p[1]} << 24) | (size_t{p[2]} << 16) | (size_t{p[3]} << 8) | p[4];
-    if (size > kMaxMessageBytes) {
-      fail(kInternal, "gRPC message too large");
-      return;
-    }
-    if (incoming_.size() - offset - 5 < size) break;
-    callbacks_.onMessage(absl::string_view(incoming_.data() + offset + 5, size));
-    if (closed_) return;
-    offset += 5 + size;
-  }
-  incoming_.erase(0, offset);
+  absl::Status st = decoder_.decode(absl::string_view(reinterpret_cast<const char*>(data), len),
+                                    [this](absl::string_view m) {
+                                      callbacks_.onMessage(m);
+                                      return !closed_;
+                                    });
+  if (!st.ok()) fail(kInternal, st.message());
 }
 
 void GrpcStream::onStreamClose(uint32_t error_code) {

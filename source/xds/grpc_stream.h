@@ -15,6 +15,7 @@
 #include "source/common/event/dispatcher.h"
 #include "source/common/network/address.h"
 #include "source/common/network/connection_impl.h"
+#include "source/xds/grpc_message_decoder.h"
 #include "source/xds/tls_client.h"
 
 struct nghttp2_session;
@@ -65,8 +66,6 @@ class GrpcStream : public network::ConnectionCallbacks {
   void receiveBytes(absl::string_view bytes);
   void fail(int grpc_status, absl::string_view message);
 
-  static constexpr size_t kMaxMessageBytes = 64 * 1024 * 1024;
-
   event::Dispatcher& dispatcher_;
   network::Address server_;
   std::string path_;
@@ -77,10 +76,10 @@ class GrpcStream : public network::ConnectionCallbacks {
   std::unique_ptr<network::ConnectionImpl> connection_;
   nghttp2_session* session_ = nullptr;
   int32_t stream_id_ = -1;
-  std::string outgoing_;      // framed messages not yet taken by nghttp2
+  std::string outgoing_;  // framed messages not yet taken by nghttp2
   size_t outgoing_offset_ = 0;
   bool data_deferred_ = false;
-  std::string incoming_;      // bytes of a message not yet complete
+  GrpcMessageDecoder decoder_{64 * 1024 * 1024};  // the limit: a whole route table or more
   int grpc_status_ = -1;
   std::string grpc_message_;
   int http_status_ = 0;

@@ -32,10 +32,27 @@ bool parseLevel(absl::string_view name, Level* out) {
 
 absl::string_view levelName(Level l) { return kNames[static_cast<int>(l)]; }
 
+std::string formatLine(Level l, absl::Time time, absl::string_view message) {
+  std::string line =
+      absl::StrCat("[", absl::FormatTime("%Y-%m-%d %H:%M:%E3S", time, absl::UTCTimeZone()), "][",
+                   levelName(l), "] ");
+  line.reserve(line.size() + message.size() + 1);
+  for (char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      constexpr char kHex[] = "0123456789abcdef";
+      const char escaped[] = {'\\', 'x', kHex[u >> 4], kHex[u & 0xf]};
+      line.append(escaped, sizeof(escaped));
+    } else {
+      line.push_back(c);
+    }
+  }
+  line.push_back('\n');
+  return line;
+}
+
 void write(Level l, absl::string_view message) {
-  std::string line = absl::StrCat(
-      "[", absl::FormatTime("%Y-%m-%d %H:%M:%E3S", absl::Now(), absl::UTCTimeZone()), "][",
-      levelName(l), "] ", message, "\n");
+  const std::string line = formatLine(l, absl::Now(), message);
   // One write() per line so lines from threads don't interleave.
   ssize_t rc = ::write(STDERR_FILENO, line.data(), line.size());
   (void)rc;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace portico::logger {
 
@@ -19,13 +20,15 @@ void setLevel(Level level);
 bool parseLevel(absl::string_view name, Level* out);
 absl::string_view levelName(Level level);
 void write(Level level, absl::string_view message);
+// The line write() emits: UTC time, level, message. Control characters in the message (it may
+// quote a request or the control plane) are escaped as \xNN, so one write is one log line.
+std::string formatLine(Level level, absl::Time time, absl::string_view message);
 
 }  // namespace portico::logger
 
-#define PORTICO_LOG(LEVEL, ...)                                                  \
-  do {                                                                           \
-    if (::portico::logger::Level::LEVEL >= ::portico::logger::level()) {         \
-      ::portico::logger::write(::portico::logger::Level::LEVEL,                  \
-                               ::absl::StrFormat(__VA_ARGS__));                  \
-    }                                                                            \
+#define PORTICO_LOG(LEVEL, ...)                                                                  \
+  do {                                                                                           \
+    if (::portico::logger::Level::LEVEL >= ::portico::logger::level()) {                         \
+      ::portico::logger::write(::portico::logger::Level::LEVEL, ::absl::StrFormat(__VA_ARGS__)); \
+    }                                                                                            \
   } while (0)
