@@ -65,6 +65,46 @@ TEST(ResourceParserTest, ErrorsNameDocumentAndField) {
   EXPECT_THAT(parseError("kind: Cluster\nspec: {name: a\n"), HasSubstr("line"));
 }
 
+// Found by control_plane_resources_fuzz: a label name of 600 bytes that are not UTF-8 was
+// accepted (as 1200 bytes of Latin-1 text), and the store could not read back the file it wrote:
+// YAML ends an implicit key at 1024 characters.
+TEST(ResourceParserTest, TargetsAreCheckedText) {
+  EXPECT_THAT(parseError("kind: Cluster\ntargets: {labels: {\"re\xff\": eu}}\nspec: {name: a}\n"),
+              HasSubstr("f.yaml#1: targets.labels: label names are 1-253 characters of"));
+  EXPECT_THAT(parseError("kind: Cluster\ntargets: {labels: {" + std::string(254, 'k') +
+                         ": eu}}\nspec: {name: a}\n"),
+              HasSubstr("targets.labels: label names are 1-253"));
+  EXPECT_THAT(parseError("kind: Cluster\ntargets: {labels: {\"a=b\": eu}}\nspec: {name: a}\n"),
+              HasSubstr("targets.labels: label names are 1-253"));
+  EXPECT_THAT(parseError("kind: Cluster\ntargets: {labels: {region: \"e\\u0006u\"}}\n"
+                         "spec: {name: a}\n"),
+              HasSubstr("targets.labels.region: must be UTF-8 without control characters"));
+  EXPECT_THAT(parseError("kind: Cluster\ntargets: {cluster: \"ed\\nge\"}\nspec: {name: a}\n"),
+              HasSubstr("targets.cluster: must be UTF-8 without control characters"));
+
+  auto ok = parseResources(
+      "kind: Cluster\ntargets: {cluster: \"\xc3\xa9dge\", labels: {topology.io/zone: "
+      "\"z\xc3\xa9\"}}\n"
+      "spec: {name: a}\n",
+      "f.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  auto again = parseResources(resourcesToFileText(*ok), "g.yaml");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)[0]->targets, (*ok)[0]->targets);
+  EXPECT_EQ((*again)[0]->version, (*ok)[0]->version);
+}
+
+// key() joins with "," and "=", which values may hold; versions must still tell these apart.
+TEST(ResourceParserTest, VersionsTellTargetSetsApart) {
+  auto one =
+      parseResources("kind: Cluster\ntargets: {labels: {a: \"1,b=2\"}}\nspec: {name: x}\n", "f");
+  auto two = parseResources(
+      "kind: Cluster\ntargets: {labels: {a: \"1\", b: \"2\"}}\nspec: {name: x}\n", "f");
+  ASSERT_TRUE(one.ok() && two.ok());
+  EXPECT_EQ((*one)[0]->targets.key(), (*two)[0]->targets.key());
+  EXPECT_NE((*one)[0]->version, (*two)[0]->version);
+}
+
 TEST(ResourceParserTest, KindFromPathMustAgree) {
   auto ok = parseResourceWithKind("spec: {name: a}", Kind::kCluster, "api");
   ASSERT_TRUE(ok.ok()) << ok.status();

@@ -138,7 +138,13 @@ ResourceConstSharedPtr makeResource(Kind kind, Targets targets,
     out.SetSerializationDeterministic(true);
     spec->SerializeToCodedStream(&out);
   }
-  r->version = contentHash(absl::StrCat(bytes, "|", targets.key()));
+  // Length-prefixed, so no two different target sets hash alike (key() is for reading).
+  std::string content =
+      absl::StrCat(bytes.size(), ":", bytes, targets.cluster.size(), ":", targets.cluster);
+  for (const auto& [k, v] : targets.labels) {
+    absl::StrAppend(&content, k.size(), ":", k, v.size(), ":", v);
+  }
+  r->version = contentHash(content);
   r->targets = std::move(targets);
   r->spec = std::move(spec);
   r->origin = std::move(origin);
