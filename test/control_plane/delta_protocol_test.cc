@@ -7,6 +7,7 @@
 #include "source/control_plane/cache/snapshot_cache_impl.h"
 #include "source/control_plane/server/ads_service.h"
 #include "source/control_plane/server/fleet_registry.h"
+#include "source/control_plane/server/stream_state.h"
 #include "test/control_plane/ads_test_client.h"
 #include "test/control_plane/test_resources.h"
 
@@ -104,6 +105,28 @@ TEST_F(DeltaProtocolTest, SubscribeAndUnsubscribeByName) {
   cache_.setSnapshot(
       test::snapshotOf(docs({clusterYaml("a", 1), clusterYaml("b", 81), clusterYaml("c", 82)})));
   EXPECT_FALSE(s->next(std::chrono::milliseconds(300)));
+}
+
+// Subscriptions add up across requests; a proxy that keeps naming new resources is stopped
+// at kMaxNamesPerType instead of growing the server's memory.
+TEST_F(DeltaProtocolTest, SubscriptionsAreBoundedAcrossRequests) {
+  auto s = open();
+  const size_t per_request = 20000;
+  size_t sent = 0;
+  bool first = true;
+  while (sent <= kMaxNamesPerType) {
+    DeltaDiscoveryRequest req = request();
+    if (!first) req.clear_node();
+    first = false;
+    for (size_t i = 0; i < per_request; ++i) {
+      req.add_resource_names_subscribe("n" + std::to_string(sent + i));
+    }
+    sent += per_request;
+    if (!s->send(req)) break;  // the server already ended the stream
+  }
+  grpc::Status st = s->close();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_THAT(st.error_message(), ::testing::HasSubstr("more than 100000 resource names"));
 }
 
 TEST_F(DeltaProtocolTest, ReconnectWithInitialResourceVersions) {

@@ -6,6 +6,7 @@
 #include "source/control_plane/cache/snapshot_cache_impl.h"
 #include "source/control_plane/server/ads_service.h"
 #include "source/control_plane/server/fleet_registry.h"
+#include "source/control_plane/server/stream_state.h"
 #include "test/control_plane/ads_test_client.h"
 #include "test/control_plane/test_resources.h"
 
@@ -100,6 +101,15 @@ TEST_F(SotwProtocolTest, SubscribeAckAndPushOnChange) {
   EXPECT_EQ(r2->resources_size(), 2);  // state of the world: all of them
   EXPECT_NE(r2->version_info(), r1->version_info());
   EXPECT_NE(r2->nonce(), r1->nonce());
+}
+
+TEST_F(SotwProtocolTest, TooManyResourceNamesEndTheStream) {
+  auto s = open();
+  DiscoveryRequest req = request(kClusterUrl);
+  for (size_t i = 0; i <= kMaxNamesPerType; ++i) req.add_resource_names("n" + std::to_string(i));
+  s->send(req);
+  grpc::Status st = s->close();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
 }
 
 TEST_F(SotwProtocolTest, NackKeepsPreviousVersionAndRecordsError) {

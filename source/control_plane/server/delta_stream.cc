@@ -1,5 +1,7 @@
 #include "source/control_plane/server/delta_stream.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace portico::control_plane {
 
 grpc::Status DeltaStream::handleRequest(
@@ -9,6 +11,13 @@ grpc::Status DeltaStream::handleRequest(
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(kind.status().message()));
   }
   TypeState& t = state().type(*kind);
+  // Subscriptions add up across requests: bound the total, not one request.
+  if (t.names.size() + request.resource_names_subscribe_size() > kMaxNamesPerType ||
+      static_cast<size_t>(request.initial_resource_versions_size()) > kMaxNamesPerType) {
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("more than ", kMaxNamesPerType, " resource names for ", request.type_url()));
+  }
   if (!request.response_nonce().empty()) {
     const bool nack = request.has_error_detail();
     const std::string acked_before = t.acked_version;

@@ -9,6 +9,11 @@ grpc::Status SotwStream::handleRequest(const service::discovery::v1::DiscoveryRe
   if (!kind.ok()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(kind.status().message()));
   }
+  if (static_cast<size_t>(request.resource_names_size()) > kMaxNamesPerType) {
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("more than ", kMaxNamesPerType, " resource names for ", request.type_url()));
+  }
   TypeState& t = state().type(*kind);
   if (!request.response_nonce().empty()) {
     const bool nack = request.has_error_detail();
