@@ -16,15 +16,11 @@
 #include "source/common/config/bootstrap_loader.h"
 #include "source/common/stats/store.h"
 #include "source/server/config_snapshot.h"
+#include "test/fuzz/fuzz_check.h"
 
 namespace {
 
-void check(bool ok, const char* what) {
-  if (!ok) {
-    fprintf(stderr, "invariant violated: %s\n", what);
-    abort();
-  }
-}
+using portico::fuzz::check;
 
 }  // namespace
 

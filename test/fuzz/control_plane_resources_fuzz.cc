@@ -16,17 +16,13 @@
 
 #include "source/control_plane/store/resource_parser.h"
 #include "source/control_plane/store/validator.h"
+#include "test/fuzz/fuzz_check.h"
 
 namespace {
 
 using portico::control_plane::ResourceConstSharedPtr;
 
-void check(bool ok, const char* what) {
-  if (!ok) {
-    fprintf(stderr, "invariant violated: %s\n", what);
-    abort();
-  }
-}
+using portico::fuzz::check;
 
 }  // namespace
 

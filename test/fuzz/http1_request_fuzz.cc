@@ -21,16 +21,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "test/common/http/http1/codec_test_util.h"
+#include "test/fuzz/fuzz_check.h"
 
 namespace portico::http::http1 {
 namespace {
 
-void check(bool ok, const char* what) {
-  if (!ok) {
-    fprintf(stderr, "invariant violated: %s\n", what);
-    abort();
-  }
-}
+using portico::fuzz::check;
 
 // Small limits, so the fuzzer reaches them with short inputs.
 ServerLimits fuzzLimits() {

@@ -19,16 +19,12 @@
 
 #include "absl/strings/string_view.h"
 #include "test/common/http/http1/codec_test_util.h"
+#include "test/fuzz/fuzz_check.h"
 
 namespace portico::http::http1 {
 namespace {
 
-void check(bool ok, const char* what) {
-  if (!ok) {
-    fprintf(stderr, "invariant violated: %s\n", what);
-    abort();
-  }
-}
+using portico::fuzz::check;
 
 RequestHead request(bool head) {
   RequestHead r;

@@ -27,33 +27,12 @@
 #include "source/server/dynamic_config.h"
 #include "source/xds/ads_client.h"
 #include "source/xds/grpc_message_decoder.h"
+#include "test/fuzz/fuzz_check.h"
+#include "test/server/static_resources.h"
 
 namespace {
 
-void check(bool ok, const char* what) {
-  if (!ok) {
-    fprintf(stderr, "invariant violated: %s\n", what);
-    abort();
-  }
-}
-
-// Static resources for dynamic ones to refer to and collide with.
-constexpr char kStaticYaml[] = R"(
-static_resources:
-  clusters:
-  - name: static_backend
-    load_assignment:
-      endpoints:
-      - address: {address: 127.0.0.1, port: 8080}
-  route_configs:
-  - name: static_routes
-    virtual_hosts:
-    - name: all
-      domains: ["*"]
-      routes:
-      - match: {prefix: /}
-        route: {cluster: static_backend}
-)";
+using portico::fuzz::check;
 
 // The proxy's applier (Server::applyResources) without binding ports or workers.
 class SnapshotApplier : public portico::xds::ConfigApplier {
@@ -92,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > 256 * 1024) return 0;
   static const portico::config::v1::Bootstrap* const kStatic = [] {
     portico::logger::setLevel(portico::logger::Level::kOff);  // every NACK would log a line
-    auto parsed = portico::config::parseBootstrapYaml(kStaticYaml);
+    auto parsed = portico::config::parseBootstrapYaml(portico::test::kStaticResourcesYaml);
     check(parsed.ok(), "static yaml");
     return new portico::config::v1::Bootstrap(*parsed);
   }();

@@ -11,6 +11,7 @@
 #include "source/common/stats/store.h"
 #include "source/server/config_snapshot.h"
 #include "source/xds/ads_client.h"
+#include "test/server/static_resources.h"
 
 namespace portico::server {
 namespace {
@@ -22,27 +23,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-// One static resource of each kind; the control plane adds to them.
-constexpr char kStaticYaml[] = R"(
-static_resources:
-  clusters:
-  - name: static_backend
-    load_assignment:
-      endpoints:
-      - address: {address: 127.0.0.1, port: 8080}
-  route_configs:
-  - name: static_routes
-    virtual_hosts:
-    - name: all
-      domains: ["*"]
-      routes:
-      - match: {prefix: /}
-        route: {cluster: static_backend}
-  listeners:
-  - name: static_ingress
-    address: {address: 127.0.0.1, port: 10000}
-    http: {route_config_name: static_routes}
-)";
+using test::kStaticResourcesYaml;
 
 config::v1::ClusterLoadAssignment endpoints(const std::string& cluster, uint32_t port) {
   config::v1::ClusterLoadAssignment cla;
@@ -118,7 +99,7 @@ class DynamicConfigTest : public ::testing::Test {
   DynamicConfigTest() : base_(parseStatic()), dynamic_(base_) {}
 
   static Bootstrap parseStatic() {
-    auto parsed = config::parseBootstrapYaml(kStaticYaml);
+    auto parsed = config::parseBootstrapYaml(kStaticResourcesYaml);
     EXPECT_TRUE(parsed.ok()) << parsed.status();
     return parsed.ok() ? *parsed : Bootstrap();
   }
