@@ -46,6 +46,7 @@ absl::Status GrpcMessageDecoder::decode(absl::string_view piece,
     if (take < missing) return absl::OkStatus();
     const bool go_on = on_message(absl::string_view(partial_).substr(kPrefixBytes));
     partial_.clear();
+    if (partial_.capacity() > kKeptCapacity) std::string().swap(partial_);
     if (!go_on) {
       stopped_ = true;
       return error_;

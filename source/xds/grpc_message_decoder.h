@@ -3,7 +3,8 @@
 // GrpcMessageDecoder: splits a gRPC body (the payloads of a stream's DATA frames, in whatever
 // pieces they arrive) into messages. On the wire each message is a 1-byte compressed flag, a
 // 4-byte big-endian length and that many bytes. Whole messages inside one piece are handed
-// out without a copy; only a message split across pieces is gathered, up to the limit.
+// out without a copy; a message split across pieces (any over one DATA frame, 16 KiB by
+// default) is gathered, up to the limit, and the space is given back after a large one.
 
 #include <cstddef>
 #include <string>
@@ -19,7 +20,8 @@ class GrpcMessageDecoder {
   explicit GrpcMessageDecoder(size_t max_message_bytes) : max_message_bytes_(max_message_bytes) {}
 
   // Decodes one piece, calling `on_message` for each complete message in order; the view is
-  // valid during the call only. `on_message` returns false to stop (the rest is dropped).
+  // valid during the call only, and the call must not destroy the decoder. `on_message`
+  // returns false to stop (the rest is dropped).
   // A compressed message or one longer than the limit is an error; after an error, or after
   // a stop, every later call returns the same status without decoding.
   absl::Status decode(absl::string_view piece,
@@ -30,6 +32,8 @@ class GrpcMessageDecoder {
 
  private:
   static constexpr size_t kPrefixBytes = 5;
+  // Room kept between messages; more is freed (one large route table must not pin its size).
+  static constexpr size_t kKeptCapacity = 1024 * 1024;
   // Checks the prefix at `p` and returns the message length, or sets error_.
   bool readPrefix(const char* p, size_t& length);
 

@@ -253,7 +253,9 @@ void GrpcStream::onDataChunk(const uint8_t* data, size_t len) {
 }
 
 void GrpcStream::onStreamClose(uint32_t error_code) {
-  if (grpc_status_ >= 0) {
+  if (grpc_status_ == 0 && decoder_.bufferedBytes() > 0) {
+    fail(kInternal, "the stream ended inside a gRPC message");
+  } else if (grpc_status_ >= 0) {
     fail(grpc_status_, grpc_message_);
   } else if (http_status_ != 0 && http_status_ != 200) {
     fail(kUnavailable, absl::StrCat("HTTP status ", http_status_));

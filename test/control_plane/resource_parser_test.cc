@@ -69,25 +69,32 @@ TEST(ResourceParserTest, ErrorsNameDocumentAndField) {
 // accepted (as 1200 bytes of Latin-1 text), and the store could not read back the file it wrote:
 // YAML ends an implicit key at 1024 characters.
 TEST(ResourceParserTest, TargetsAreCheckedText) {
-  EXPECT_THAT(parseError("kind: Cluster\ntargets: {labels: {\"re\xff\": eu}}\nspec: {name: a}\n"),
-              HasSubstr("f.yaml#1: targets.labels: label names are 1-253 characters of"));
-  EXPECT_THAT(parseError("kind: Cluster\ntargets: {labels: {" + std::string(254, 'k') +
-                         ": eu}}\nspec: {name: a}\n"),
-              HasSubstr("targets.labels: label names are 1-253"));
-  EXPECT_THAT(parseError("kind: Cluster\ntargets: {labels: {\"a=b\": eu}}\nspec: {name: a}\n"),
-              HasSubstr("targets.labels: label names are 1-253"));
+  const std::string long_name = std::string(254, 'k');
+  EXPECT_THAT(
+      parseError("kind: Cluster\ntargets: {labels: {" + long_name + ": eu}}\nspec: {name: a}\n"),
+      HasSubstr("f.yaml#1: targets.labels: label name \"kkkk"));
+  EXPECT_THAT(
+      parseError("kind: Cluster\ntargets: {labels: {" + long_name + ": eu}}\nspec: {name: a}\n"),
+      HasSubstr("k\"... must be 1-253 bytes of UTF-8 without control characters"));
+  EXPECT_THAT(
+      parseError("kind: Cluster\ntargets: {labels: {\"a\\u0085b\": eu}}\nspec: {name: a}\n"),
+      HasSubstr("label name \"a\xc2\x85"
+                "b\" must be"));
   EXPECT_THAT(parseError("kind: Cluster\ntargets: {labels: {region: \"e\\u0006u\"}}\n"
                          "spec: {name: a}\n"),
               HasSubstr("targets.labels.region: must be UTF-8 without control characters"));
   EXPECT_THAT(parseError("kind: Cluster\ntargets: {cluster: \"ed\\nge\"}\nspec: {name: a}\n"),
               HasSubstr("targets.cluster: must be UTF-8 without control characters"));
 
+  // Node metadata keys are free-form: so are label names, within the rules above.
   auto ok = parseResources(
-      "kind: Cluster\ntargets: {cluster: \"\xc3\xa9dge\", labels: {topology.io/zone: "
-      "\"z\xc3\xa9\"}}\n"
-      "spec: {name: a}\n",
+      "kind: Cluster\ntargets: {cluster: \"\xc3\xa9"
+      "dge\", labels: {"
+      "topology.io/zone: \"z\xc3\xa9\", \"app:name@v1 \xc3\xa9\": x, " +
+          std::string(253, 'k') + ": y}}\nspec: {name: a}\n",
       "f.yaml");
   ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ((*ok)[0]->targets.labels.size(), 3u);
   auto again = parseResources(resourcesToFileText(*ok), "g.yaml");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ((*again)[0]->targets, (*ok)[0]->targets);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "source/common/common/utf8.h"
 
 namespace portico::logger {
 
@@ -37,14 +38,24 @@ std::string formatLine(Level l, absl::Time time, absl::string_view message) {
       absl::StrCat("[", absl::FormatTime("%Y-%m-%d %H:%M:%E3S", time, absl::UTCTimeZone()), "][",
                    levelName(l), "] ");
   line.reserve(line.size() + message.size() + 1);
-  for (char c : message) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      constexpr char kHex[] = "0123456789abcdef";
-      const char escaped[] = {'\\', 'x', kHex[u >> 4], kHex[u & 0xf]};
-      line.append(escaped, sizeof(escaped));
+  constexpr char kHex[] = "0123456789abcdef";
+  const auto escape = [&](unsigned char u) {
+    const char escaped[] = {'\\', 'x', kHex[u >> 4], kHex[u & 0xf]};
+    line.append(escaped, sizeof(escaped));
+  };
+  for (size_t i = 0; i < message.size();) {
+    const size_t n = utf8::sequenceLength(message, i);
+    if (n == 0) {
+      escape(static_cast<unsigned char>(message[i++]));  // not UTF-8: the byte, escaped
+    } else if (utf8::isControl(message, i, n)) {
+      for (size_t k = 0; k < n; ++k) escape(static_cast<unsigned char>(message[i + k]));
+      i += n;
+    } else if (message[i] == '\\') {
+      line.append("\\\\");  // so an escape in the line always means one made here
+      i += 1;
     } else {
-      line.push_back(c);
+      line.append(message.data() + i, n);
+      i += n;
     }
   }
   line.push_back('\n');

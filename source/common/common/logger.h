@@ -20,8 +20,9 @@ void setLevel(Level level);
 bool parseLevel(absl::string_view name, Level* out);
 absl::string_view levelName(Level level);
 void write(Level level, absl::string_view message);
-// The line write() emits: UTC time, level, message. Control characters in the message (it may
-// quote a request or the control plane) are escaped as \xNN, so one write is one log line.
+// The line write() emits: UTC time, level, message. The message may quote a request or the
+// control plane: control characters (utf8::isControl) and bytes that are not UTF-8 are escaped
+// as \xNN, and a backslash as \\, so one write is one unambiguous log line.
 std::string formatLine(Level level, absl::Time time, absl::string_view message);
 
 }  // namespace portico::logger

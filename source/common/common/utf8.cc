@@ -31,4 +31,21 @@ bool isValid(absl::string_view s) {
   return true;
 }
 
+bool isControl(absl::string_view s, size_t i, size_t n) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  if (n == 1) return b(0) < 0x20 || b(0) == 0x7f;
+  if (n == 2) return b(0) == 0xc2 && b(1) < 0xa0;  // U+0080..U+009F
+  if (n == 3) return b(0) == 0xe2 && b(1) == 0x80 && (b(2) == 0xa8 || b(2) == 0xa9);
+  return false;
+}
+
+bool isPrintableText(absl::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = sequenceLength(s, i);
+    if (n == 0 || isControl(s, i, n)) return false;
+    i += n;
+  }
+  return true;
+}
+
 }  // namespace portico::utf8

@@ -11,13 +11,6 @@ grpc::Status DeltaStream::handleRequest(
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(kind.status().message()));
   }
   TypeState& t = state().type(*kind);
-  // Subscriptions add up across requests: bound the total, not one request.
-  if (t.names.size() + request.resource_names_subscribe_size() > kMaxNamesPerType ||
-      static_cast<size_t>(request.initial_resource_versions_size()) > kMaxNamesPerType) {
-    return grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("more than ", kMaxNamesPerType, " resource names for ", request.type_url()));
-  }
   if (!request.response_nonce().empty()) {
     const bool nack = request.has_error_detail();
     const std::string acked_before = t.acked_version;
@@ -43,6 +36,13 @@ grpc::Status DeltaStream::handleRequest(
       *kind, {request.resource_names_subscribe().begin(), request.resource_names_subscribe().end()},
       {request.resource_names_unsubscribe().begin(), request.resource_names_unsubscribe().end()},
       first);
+  // Subscriptions add up across requests: the total is bounded, not one request (which the
+  // gRPC message size already bounds; so does initial_resource_versions, sent once).
+  if (t.names.size() > kMaxNamesPerType) {
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("more than ", kMaxNamesPerType, " resource names for ", request.type_url()));
+  }
   return grpc::Status::OK;
 }
 

@@ -24,9 +24,9 @@
 
 namespace portico::control_plane {
 
-// Names one stream may subscribe to, or claim to hold, per type. A proxy names at most the
-// resources it uses; the bound keeps a misbehaving one from growing the server's memory
-// request after request (the stream ends with RESOURCE_EXHAUSTED).
+// Names one stream may subscribe to by name, per type. A proxy names at most the resources it
+// uses (Portico's own client subscribes by wildcard); the bound keeps a misbehaving one from
+// growing the server's memory request after request (the stream ends with RESOURCE_EXHAUSTED).
 inline constexpr size_t kMaxNamesPerType = 100000;
 
 inline constexpr Kind kPushOrder[kKindCount] = {Kind::kCluster, Kind::kClusterLoadAssignment,

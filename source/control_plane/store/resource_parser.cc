@@ -1,10 +1,10 @@
 #include "source/control_plane/store/resource_parser.h"
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
+#include "source/common/common/json_escape.h"
 #include "source/common/common/utf8.h"
 #include "source/common/config/yaml_to_json.h"
 #include "source/control_plane/store/json.h"
@@ -22,27 +22,11 @@ bool isObject(absl::string_view raw) {
   return !raw.empty() && raw[0] == '{';
 }
 
-// Targets are matched against a node's cluster and metadata, which are protobuf strings: UTF-8.
-// Control characters are refused too, so a target reads the same in files, logs and the CLI.
-bool isTargetText(absl::string_view s) {
-  for (char c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
-  }
-  return utf8::isValid(s);
-}
-
-// Label names as Kubernetes spells them (and short enough to stay a YAML implicit key when the
-// store writes them back: those end at 1024 characters).
-bool isLabelName(absl::string_view s) {
-  if (s.empty() || s.size() > 253) return false;
-  for (char c : s) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-' &&
-        c != '/') {
-      return false;
-    }
-  }
-  return true;
-}
+// Targets are matched against a node's cluster and metadata (protobuf strings: UTF-8). Control
+// characters are refused too, so a target reads the same in files, logs and the CLI. Label
+// names are at most 253 bytes (Kubernetes' limit), which also keeps them YAML implicit keys
+// (those end at 1024 characters) when the store writes them back.
+constexpr size_t kMaxLabelNameBytes = 253;
 
 absl::StatusOr<Targets> parseTargets(absl::string_view raw, absl::string_view where) {
   Targets t;
@@ -54,7 +38,7 @@ absl::StatusOr<Targets> parseTargets(absl::string_view raw, absl::string_view wh
     if (m.key == "cluster") {
       auto v = json::decodeString(m.raw);
       if (!v.ok()) return docError(where, "targets.cluster", "must be a string");
-      if (!isTargetText(*v)) {
+      if (!utf8::isPrintableText(*v)) {
         return docError(where, "targets.cluster", "must be UTF-8 without control characters");
       }
       t.cluster = *v;
@@ -65,13 +49,15 @@ absl::StatusOr<Targets> parseTargets(absl::string_view raw, absl::string_view wh
       }
       for (const json::Member& l : *labels) {
         auto v = json::decodeString(l.raw);
-        if (!isLabelName(l.key)) {
+        if (l.key.empty() || l.key.size() > kMaxLabelNameBytes || !utf8::isPrintableText(l.key)) {
           return docError(where, "targets.labels",
-                          "label names are 1-253 characters of A-Z a-z 0-9 . _ - /");
+                          absl::StrCat("label name ", jsonString(l.key.substr(0, 64)),
+                                       l.key.size() > 64 ? "..." : "",
+                                       " must be 1-253 bytes of UTF-8 without control characters"));
         }
         if (!v.ok())
           return docError(where, absl::StrCat("targets.labels.", l.key), "must be a string");
-        if (!isTargetText(*v)) {
+        if (!utf8::isPrintableText(*v)) {
           return docError(where, absl::StrCat("targets.labels.", l.key),
                           "must be UTF-8 without control characters");
         }

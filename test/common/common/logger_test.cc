@@ -24,6 +24,20 @@ TEST(LoggerTest, TabsAndNulAreEscapedAndUtf8IsKept) {
             "[2024-01-02 03:04:05.678][error] a\\x09b\\x00c \xc3\xa9\n");
 }
 
+TEST(LoggerTest, BackslashesInvalidBytesAndUnicodeControlsAreEscaped) {
+  // A literal "\x0a" in the message must not read like an escaped newline.
+  EXPECT_EQ(formatLine(Level::kInfo, kTime, "path C:\\x0a"),
+            "[2024-01-02 03:04:05.678][info] path C:\\\\x0a\n");
+  EXPECT_EQ(formatLine(Level::kInfo, kTime, "bad \xff\xc3( ok \xc3\xa9"),
+            "[2024-01-02 03:04:05.678][info] bad \\xff\\xc3( ok \xc3\xa9\n");
+  // C1 CSI (U+009B) and the line separator U+2028.
+  EXPECT_EQ(formatLine(Level::kInfo, kTime,
+                       "a\xc2\x9b"
+                       "31mb\xe2\x80\xa8"
+                       "c"),
+            "[2024-01-02 03:04:05.678][info] a\\xc2\\x9b31mb\\xe2\\x80\\xa8c\n");
+}
+
 TEST(LoggerTest, LevelNamesParse) {
   Level l;
   ASSERT_TRUE(parseLevel("WARN", &l));

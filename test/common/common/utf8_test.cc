@@ -33,6 +33,17 @@ TEST(Utf8Test, RefusesWhatRfc3629Forbids) {
   EXPECT_FALSE(utf8::isValid("ok\xc3("));  // bad continuation
 }
 
+TEST(Utf8Test, PrintableTextHasNoControlCharacters) {
+  EXPECT_TRUE(utf8::isPrintableText("zone \xc3\xa9 \xe2\x82\xac \xc2\xa0"));  // NBSP is printable
+  EXPECT_FALSE(utf8::isPrintableText("tab\t"));
+  EXPECT_FALSE(utf8::isPrintableText("del\x7f"));
+  EXPECT_FALSE(utf8::isPrintableText("c1 \xc2\x85"));              // NEL
+  EXPECT_FALSE(utf8::isPrintableText("ls \xe2\x80\xa8"));          // U+2028
+  EXPECT_FALSE(utf8::isPrintableText("ps \xe2\x80\xa9"));          // U+2029
+  EXPECT_TRUE(utf8::isPrintableText("\xe2\x80\xa7\xe2\x80\xaa"));  // their neighbours
+  EXPECT_FALSE(utf8::isPrintableText("\xff"));
+}
+
 TEST(Utf8Test, JsonEscapingKeepsValidSequencesAndEscapesTheRest) {
   EXPECT_EQ(jsonString("\xc3\xa9"), "\"\xc3\xa9\"");
   // A surrogate and an overlong form are not UTF-8: each byte is escaped, so the JSON is valid.
