@@ -60,6 +60,31 @@ http {{
 """
 
 
+def bench_dir(prefix, path):
+    """A temporary directory holding the upstream's files, and wrk's POST script when `path`
+    is /post. Returns (directory, script or None)."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)  # nginx workers run as another user and serve files from here
+    os.makedirs(os.path.join(d, "www"), mode=0o755)
+    open(os.path.join(d, "www", "1k.bin"), "wb").write(b"a" * 1024)
+    open(os.path.join(d, "www", "64k.bin"), "wb").write(b"b" * 65536)
+    lua = None
+    if path == "/post":
+        lua = os.path.join(d, "post.lua")
+        open(lua, "w").write(WRK_LUA)
+    return d, lua
+
+
+def start_upstream(d, port, cpu="0"):
+    """nginx as the upstream, configured as compare.sh configures it; pinned to `cpu` unless
+    None. Returns the Popen (its own process group)."""
+    open(os.path.join(d, "upstream.conf"), "w").write(upstream_conf(d, port))
+    pin = ["taskset", "-c", cpu] if cpu is not None else []
+    return subprocess.Popen(pin + ["nginx", "-c", os.path.join(d, "upstream.conf"), "-g",
+                                   "daemon off;"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
 def nginx_conf(d, port, upstream):
     return f"""
 worker_processes 1;
@@ -213,21 +238,9 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if args.rounds * len(args.peers.split(",")) * (args.seconds + 3) > 1800:
         raise SystemExit("that would run for more than 30 minutes")
-    d = tempfile.mkdtemp(prefix="portico-alternate.")
-    os.chmod(d, 0o755)  # nginx workers run as another user and serve files from here
-    os.makedirs(os.path.join(d, "www"), mode=0o755)
-    open(os.path.join(d, "www", "1k.bin"), "wb").write(b"a" * 1024)
-    open(os.path.join(d, "www", "64k.bin"), "wb").write(b"b" * 65536)
-    lua = None
-    if args.path == "/post":
-        lua = os.path.join(d, "post.lua")
-        open(lua, "w").write(WRK_LUA)
+    d, lua = bench_dir("portico-alternate.", args.path)
     up_port, proxy_port = args.base_port, args.base_port + 1
-    open(os.path.join(d, "upstream.conf"), "w").write(upstream_conf(d, up_port))
-    upstream = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c",
-                                 os.path.join(d, "upstream.conf"), "-g", "daemon off;"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+    upstream = start_upstream(d, up_port)
     results = {name: [] for name in args.peers.split(",")}
     try:
         wait_port(up_port)

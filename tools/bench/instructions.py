@@ -25,12 +25,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from alternate import upstream_conf, wait_port  # noqa: E402  (same upstream as compare.sh)
+from alternate import bench_dir, start_upstream, wait_port  # noqa: E402  (compare.sh's upstream)
 
 CONFIG = """
 static_resources:
@@ -102,16 +101,9 @@ def main():
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} is not installed (ci/setup.sh installs what benchmarks use)")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    d = tempfile.mkdtemp(prefix="portico-instructions.")
-    os.chmod(d, 0o755)  # nginx workers run as another user and serve files from here
-    os.makedirs(os.path.join(d, "www"), mode=0o755)
-    open(os.path.join(d, "www", "1k.bin"), "wb").write(b"a" * 1024)
-    open(os.path.join(d, "www", "64k.bin"), "wb").write(b"b" * 65536)
+    d, _ = bench_dir("portico-instructions.", args.path)
     up_port, port = args.base_port, args.base_port + 1
-    open(os.path.join(d, "upstream.conf"), "w").write(upstream_conf(d, up_port))
-    upstream = subprocess.Popen(["nginx", "-c", os.path.join(d, "upstream.conf"), "-g",
-                                 "daemon off;"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+    upstream = start_upstream(d, up_port, cpu=None)
     try:
         wait_port(up_port)
         for binary in args.binaries:

@@ -21,7 +21,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -89,21 +88,9 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if args.seconds > 60:
         raise SystemExit("--seconds is at most 60")
-    d = tempfile.mkdtemp(prefix="portico-syscalls.")
-    os.chmod(d, 0o755)
-    os.makedirs(os.path.join(d, "www"), mode=0o755)
-    open(os.path.join(d, "www", "1k.bin"), "wb").write(b"a" * 1024)
-    open(os.path.join(d, "www", "64k.bin"), "wb").write(b"b" * 65536)
-    lua = None
-    if args.path == "/post":
-        lua = os.path.join(d, "post.lua")
-        open(lua, "w").write(peers.WRK_LUA)
+    d, lua = peers.bench_dir("portico-syscalls.", args.path)
     up_port, proxy_port = args.base_port, args.base_port + 1
-    open(os.path.join(d, "upstream.conf"), "w").write(peers.upstream_conf(d, up_port))
-    upstream = subprocess.Popen(["taskset", "-c", "0", "nginx", "-c",
-                                 os.path.join(d, "upstream.conf"), "-g", "daemon off;"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+    upstream = peers.start_upstream(d, up_port)
     rows = []
     try:
         peers.wait_port(up_port)
