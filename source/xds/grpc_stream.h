@@ -1,11 +1,10 @@
 #pragma once
 
-// GrpcStream: one bidirectional gRPC call over HTTP/2 cleartext (prior knowledge), on
-// nghttp2 and our own event loop. The data plane must not load libgrpc (it links BoringSSL;
-// see BUILD_FACTS.md), so this is the proxy's own minimal gRPC client: length-prefixed
-// protobuf messages in DATA frames, status from the trailers. Runs on the main thread.
+// GrpcStream: one bidirectional gRPC call to the control plane over TCP, cleartext (HTTP/2
+// with prior knowledge) or TLS (BoringSSL, ALPN h2), on our own event loop. The HTTP/2 and
+// gRPC half is GrpcSession; this class owns the connection and the TLS state and moves bytes
+// between them. Runs on the main thread.
 
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,26 +14,12 @@
 #include "source/common/event/dispatcher.h"
 #include "source/common/network/address.h"
 #include "source/common/network/connection_impl.h"
-#include "source/xds/grpc_message_decoder.h"
+#include "source/xds/grpc_session.h"
 #include "source/xds/tls_client.h"
-
-struct nghttp2_session;
 
 namespace portico::xds {
 
-class GrpcStreamCallbacks {
- public:
-  virtual ~GrpcStreamCallbacks() = default;
-  // The stream is open; messages may be sent.
-  virtual void onStreamReady() = 0;
-  // One complete message from the server.
-  virtual void onMessage(absl::string_view message) = 0;
-  // The call ended: grpc-status from the trailers, or 14 (UNAVAILABLE) when the connection
-  // failed or closed. Nothing more happens on this object after it.
-  virtual void onStreamClosed(int grpc_status, absl::string_view message) = 0;
-};
-
-class GrpcStream : public network::ConnectionCallbacks {
+class GrpcStream : public network::ConnectionCallbacks, public GrpcSession::Transport {
  public:
   // `path` is "/package.Service/Method". With `tls`, HTTP/2 runs over TLS (ALPN h2).
   GrpcStream(event::Dispatcher& dispatcher, const network::Address& server, std::string path,
@@ -43,8 +28,8 @@ class GrpcStream : public network::ConnectionCallbacks {
 
   void start();
   // Queues one message; it leaves as soon as flow control allows.
-  void send(const google::protobuf::MessageLite& message);
-  bool ready() const { return stream_id_ > 0 && !closed_; }
+  void send(const google::protobuf::MessageLite& message) { session_.send(message); }
+  bool ready() const { return session_.ready() && !closed_; }
 
   // network::ConnectionCallbacks
   void onData(buffer::Buffer& data) override;
@@ -52,37 +37,22 @@ class GrpcStream : public network::ConnectionCallbacks {
   void onAboveWriteBufferHighWatermark() override {}
   void onBelowWriteBufferLowWatermark() override {}
 
-  // Called from the nghttp2 C callbacks.
-  void onHeader(absl::string_view name, absl::string_view value);
-  void onDataChunk(const uint8_t* data, size_t len);
-  void onStreamClose(uint32_t error_code);
-  ssize_t readOutgoing(uint8_t* buf, size_t length, uint32_t* data_flags);
+  // GrpcSession::Transport: bytes go out through TLS when enabled.
+  void write(absl::string_view bytes) override;
+  void onSessionClosed(int grpc_status, absl::string_view message) override {
+    fail(grpc_status, message);
+  }
 
  private:
-  void startSession();
-  void flushSession();
-  // Sends bytes on the connection, through TLS when enabled.
-  void sendBytes(absl::string_view bytes);
-  void receiveBytes(absl::string_view bytes);
   void fail(int grpc_status, absl::string_view message);
 
   event::Dispatcher& dispatcher_;
   network::Address server_;
-  std::string path_;
-  std::string authority_;
   GrpcStreamCallbacks& callbacks_;
   std::optional<TlsOptions> tls_options_;
   std::unique_ptr<TlsClient> tls_;
   std::unique_ptr<network::ConnectionImpl> connection_;
-  nghttp2_session* session_ = nullptr;
-  int32_t stream_id_ = -1;
-  std::string outgoing_;  // framed messages not yet taken by nghttp2
-  size_t outgoing_offset_ = 0;
-  bool data_deferred_ = false;
-  GrpcMessageDecoder decoder_{64 * 1024 * 1024};  // the limit: a whole route table or more
-  int grpc_status_ = -1;
-  std::string grpc_message_;
-  int http_status_ = 0;
+  GrpcSession session_;
   bool closed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
