@@ -15,131 +15,15 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/wrappers.pb.h"
 #include "gtest/gtest.h"
+#include "test/xds/fake_grpc_server.h"
 
 namespace portico::xds {
 namespace {
 
+using test::FakeGrpcServer;
+using test::grpcFrame;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::string frame(const std::string& message, uint8_t flag = 0) {
-  const size_t n = message.size();
-  std::string out = {static_cast<char>(flag), static_cast<char>((n >> 24) & 0xff),
-                     static_cast<char>((n >> 16) & 0xff), static_cast<char>((n >> 8) & 0xff),
-                     static_cast<char>(n & 0xff)};
-  return out + message;
-}
-
-// Header fields for nghttp2, which copies them at submit time: `fields` must outlive the call.
-std::vector<nghttp2_nv> nvs(const std::vector<std::pair<std::string, std::string>>& fields) {
-  std::vector<nghttp2_nv> out;
-  for (const auto& [name, value] : fields) {
-    out.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                   reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                   value.size(), NGHTTP2_NV_FLAG_NONE});
-  }
-  return out;
-}
-
-// One HTTP/2 server session answering the client's single stream.
-class FakeServer {
- public:
-  FakeServer() {
-    nghttp2_session_callbacks* cbs;
-    nghttp2_session_callbacks_new(&cbs);
-    nghttp2_session_callbacks_set_on_header_callback(
-        cbs, [](nghttp2_session*, const nghttp2_frame* f, const uint8_t* name, size_t namelen,
-                const uint8_t* value, size_t valuelen, uint8_t, void* self) {
-          auto& s = *static_cast<FakeServer*>(self);
-          s.stream_id = f->hd.stream_id;
-          s.request_headers[std::string(reinterpret_cast<const char*>(name), namelen)] =
-              std::string(reinterpret_cast<const char*>(value), valuelen);
-          return 0;
-        });
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
-        cbs, [](nghttp2_session*, uint8_t, int32_t, const uint8_t* data, size_t len, void* self) {
-          static_cast<FakeServer*>(self)->request_body.append(reinterpret_cast<const char*>(data),
-                                                              len);
-          return 0;
-        });
-    nghttp2_session_server_new(&session_, cbs, this);
-    nghttp2_session_callbacks_del(cbs);
-    nghttp2_settings_entry settings[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 10}};
-    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 1);
-  }
-  ~FakeServer() { nghttp2_session_del(session_); }
-
-  void receive(const std::string& bytes) {
-    ASSERT_GE(nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                       bytes.size()),
-              0);
-  }
-  std::string take() {
-    std::string out;
-    const uint8_t* data;
-    ssize_t n;
-    while ((n = nghttp2_session_mem_send(session_, &data)) > 0) {
-      out.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-    }
-    return out;
-  }
-
-  // Response headers; the body follows through sendData(), the end through finish().
-  void respond(const std::string& status = "200") {
-    const std::vector<std::pair<std::string, std::string>> fields = {
-        {":status", status}, {"content-type", "application/grpc"}};
-    const std::vector<nghttp2_nv> nva = nvs(fields);
-    nghttp2_data_provider provider;
-    provider.source.ptr = nullptr;
-    provider.read_callback = [](nghttp2_session* session, int32_t, uint8_t* buf, size_t length,
-                                uint32_t* flags, nghttp2_data_source*, void* self) -> ssize_t {
-      auto& s = *static_cast<FakeServer*>(self);
-      if (s.body_.empty() && !s.trailers_.has_value()) return NGHTTP2_ERR_DEFERRED;
-      // One queued piece per DATA frame, so a test decides how messages are cut.
-      size_t n = 0;
-      if (!s.body_.empty()) {
-        n = std::min(length, s.body_.front().size());
-        memcpy(buf, s.body_.front().data(), n);
-        s.body_.front().erase(0, n);
-        if (s.body_.front().empty()) s.body_.erase(s.body_.begin());
-      }
-      if (s.body_.empty() && s.trailers_.has_value()) {
-        *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        const std::vector<std::pair<std::string, std::string>> fields(s.trailers_->begin(),
-                                                                      s.trailers_->end());
-        const std::vector<nghttp2_nv> t = nvs(fields);
-        nghttp2_submit_trailer(session, s.stream_id, t.data(), t.size());
-      }
-      return static_cast<ssize_t>(n);
-    };
-    nghttp2_submit_response(session_, stream_id, nva.data(), nva.size(), &provider);
-  }
-  void sendData(const std::string& piece) {
-    body_.push_back(piece);
-    nghttp2_session_resume_data(session_, stream_id);
-  }
-  void finish(std::map<std::string, std::string> trailers) {
-    trailers_ = std::move(trailers);
-    nghttp2_session_resume_data(session_, stream_id);
-  }
-  // Headers that end the stream: a trailers-only response, or an HTTP error.
-  void respondAndEnd(const std::map<std::string, std::string>& headers) {
-    const std::vector<std::pair<std::string, std::string>> fields(headers.begin(), headers.end());
-    const std::vector<nghttp2_nv> nva = nvs(fields);
-    nghttp2_submit_response(session_, stream_id, nva.data(), nva.size(), nullptr);
-  }
-  void reset() { nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, 2); }
-  void goAway() { nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, 0, 0, nullptr, 0); }
-
-  int32_t stream_id = 0;
-  std::map<std::string, std::string> request_headers;
-  std::string request_body;
-
- private:
-  nghttp2_session* session_ = nullptr;
-  std::vector<std::string> body_;
-  std::optional<std::map<std::string, std::string>> trailers_;
-};
 
 class GrpcSessionTest : public ::testing::Test,
                         public GrpcStreamCallbacks,
@@ -184,7 +68,7 @@ class GrpcSessionTest : public ::testing::Test,
     return v.SerializeAsString();
   }
 
-  FakeServer server;
+  FakeGrpcServer server;
   std::unique_ptr<GrpcSession> session;
   std::string to_server;
   bool ready = false;
@@ -206,7 +90,8 @@ TEST_F(GrpcSessionTest, RequestIsAGrpcCallAndMessagesArriveFramed) {
   session->send(a);
   session->send(b);
   pump();
-  EXPECT_EQ(server.request_body, frame(a.SerializeAsString()) + frame(b.SerializeAsString()));
+  EXPECT_EQ(server.request_body,
+            grpcFrame(a.SerializeAsString()) + grpcFrame(b.SerializeAsString()));
   EXPECT_TRUE(session->ready());
   EXPECT_FALSE(closed.has_value());
 }
@@ -220,10 +105,10 @@ TEST_F(GrpcSessionTest, MessagesInOneFrameAndAcrossFramesArriveInOrder) {
   open();
   server.respond();
   const std::string big = value(std::string(300 * 1024, 'x'));  // over the 16 KiB frame size
-  const std::string split = frame(value("split"));
-  server.sendData(frame(value("one")) + frame("") + frame(value("two")));
+  const std::string split = grpcFrame(value("split"));
+  server.sendData(grpcFrame(value("one")) + grpcFrame("") + grpcFrame(value("two")));
   server.sendData(split.substr(0, 3));
-  server.sendData(split.substr(3) + frame(big));
+  server.sendData(split.substr(3) + grpcFrame(big));
   pump();
   EXPECT_THAT(messages, ElementsAre(value("one"), "", value("two"), value("split"), big));
   EXPECT_FALSE(closed.has_value());
@@ -236,7 +121,7 @@ TEST_F(GrpcSessionTest, MessagesInOneFrameAndAcrossFramesArriveInOrder) {
 TEST_F(GrpcSessionTest, TrailersCarryTheStatus) {
   open();
   server.respond();
-  server.sendData(frame(value("m")));
+  server.sendData(grpcFrame(value("m")));
   server.finish({{"grpc-status", "7"}, {"grpc-message", "denied"}});
   pump();
   EXPECT_EQ(messages.size(), 1u);
@@ -267,7 +152,7 @@ TEST_F(GrpcSessionTest, HttpErrorWithoutGrpcStatusIsUnavailable) {
 TEST_F(GrpcSessionTest, StreamEndingInsideAMessageIsAnError) {
   open();
   server.respond();
-  server.sendData(frame(value("whole")).substr(0, 4));
+  server.sendData(grpcFrame(value("whole")).substr(0, 4));
   server.finish({{"grpc-status", "0"}});
   pump();
   ASSERT_TRUE(closed.has_value());
@@ -279,14 +164,14 @@ TEST_F(GrpcSessionTest, StreamEndingInsideAMessageIsAnError) {
 TEST_F(GrpcSessionTest, CompressedMessageIsRefused) {
   open();
   server.respond();
-  server.sendData(frame(value("ok")) + frame(value("zipped"), 1));
+  server.sendData(grpcFrame(value("ok")) + grpcFrame(value("zipped"), 1));
   pump();
   EXPECT_THAT(messages, ElementsAre(value("ok")));
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(closed->first, kGrpcInternal);
   EXPECT_THAT(closed->second, HasSubstr("compressed"));
   // Nothing more reaches the callbacks once closed.
-  server.sendData(frame(value("late")));
+  server.sendData(grpcFrame(value("late")));
   pump();
   EXPECT_EQ(messages.size(), 1u);
 }
