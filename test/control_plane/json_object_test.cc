@@ -40,3 +40,17 @@ TEST(JsonObjectTest, DecodesStrings) {
 
 }  // namespace
 }  // namespace portico::control_plane::json
+
+namespace portico::control_plane::json {
+namespace {
+
+// Found by control_plane_rest_api_fuzz: an error message quoting a request's bytes that are not
+// UTF-8 made the answer invalid JSON.
+TEST(JsonQuoteTest, AnswersAreValidJsonWhateverTheyQuote) {
+  EXPECT_EQ(quote("unknown kind 'a\xd9\xff'"), "\"unknown kind 'a\\u00d9\\u00ff'\"");
+  EXPECT_EQ(quote("tab\t\"q\"\\ \xc3\xa9"), "\"tab\\t\\\"q\\\"\\\\ \xc3\xa9\"");
+  EXPECT_EQ(quote(absl::string_view("\0", 1)), "\"\\u0000\"");
+}
+
+}  // namespace
+}  // namespace portico::control_plane::json

@@ -3,40 +3,14 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "source/common/common/json_escape.h"
 
 namespace portico::control_plane::json {
 
 std::string quote(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
+  // The data plane's escaper: invalid UTF-8 (a client's bytes in an error message) is escaped
+  // too, so every answer is valid JSON.
+  return jsonString(s);
 }
 
 std::string indent(absl::string_view text, int spaces) {
