@@ -1,7 +1,5 @@
 #include "source/control_plane/store/json.h"
 
-#include <cstdio>
-
 #include "absl/strings/str_cat.h"
 #include "source/common/common/json_escape.h"
 
@@ -33,14 +31,6 @@ void ObjectWriter::key(absl::string_view k) {
 ObjectWriter& ObjectWriter::string(absl::string_view k, absl::string_view value) {
   key(k);
   out_ += quote(value);
-  return *this;
-}
-
-ObjectWriter& ObjectWriter::number(absl::string_view k, double value) {
-  key(k);
-  char buf[32];
-  snprintf(buf, sizeof(buf), "%.6g", value);
-  out_ += buf;
   return *this;
 }
 

@@ -19,7 +19,6 @@ class ObjectWriter {
   // `pretty`: one field per line, indented by `depth` + 2 spaces.
   explicit ObjectWriter(bool pretty = false, int depth = 0) : pretty_(pretty), depth_(depth) {}
   ObjectWriter& string(absl::string_view key, absl::string_view value);
-  ObjectWriter& number(absl::string_view key, double value);
   ObjectWriter& integer(absl::string_view key, int64_t value);
   ObjectWriter& boolean(absl::string_view key, bool value);
   ObjectWriter& raw(absl::string_view key, absl::string_view json);
