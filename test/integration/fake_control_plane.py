@@ -10,7 +10,7 @@ Run with /usr/bin/python3 (where grpcio lives):
 The HTTP side (127.0.0.1:Q) steers it: POST /push {"type_url": ..., "version": ...,
 "resources": [<proto JSON>...]} sets a type's resources and pushes them to every stream;
 GET /requests lists the (Delta)DiscoveryRequests received (JSON); GET /streams counts open
-streams. Both the state-of-the-world and the delta (incremental) methods are served; in delta,
+streams; POST /end-streams {"code": N, "message": ...} ends every open call with that status. Both the state-of-the-world and the delta (incremental) methods are served; in delta,
 a resource's version is the version of the push that last changed it.
 Prints "READY" when both ports listen.
 """
@@ -100,6 +100,10 @@ def ads(request_iterator, context):
             event = events.get()
             if event is None:
                 return
+            if event[0] == "end":
+                context.set_code(grpc.StatusCode(event[1]))
+                context.set_details(event[2])
+                return
             kind, type_url = event[0], event[1]
             with STATE.lock:
                 known = STATE.resources.get(type_url)
@@ -131,6 +135,10 @@ def delta_ads(request_iterator, context):
         while True:
             event = events.get()
             if event is None:
+                return
+            if event[0] == "end":
+                context.set_code(grpc.StatusCode(event[1]))
+                context.set_details(event[2])
                 return
             kind, type_url = event[0], event[1]
             if kind == "subscribe":
@@ -180,6 +188,14 @@ class Control(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        if self.path == "/end-streams":
+            # Ends every open call with a status (trailers), the connection staying up.
+            code = next(c.value for c in grpc.StatusCode if c.value[0] == body["code"])
+            with STATE.lock:
+                streams = list(STATE.streams)
+            for events in streams:
+                events.put(("end", code, body.get("message", "")))
+            return self.reply(200, {"ended": len(streams)})
         if self.path != "/push":
             return self.reply(404, {})
         type_url = body["type_url"]

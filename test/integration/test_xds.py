@@ -52,6 +52,9 @@ class FakeControlPlane(ManagedProcess):
     def streams(self):
         return self._call("/streams")["streams"]
 
+    def end_streams(self, code, message):
+        return self._call("/end-streams", {"code": code, "message": message})["ended"]
+
 
 def routes(body_or_cluster, name="r1"):
     action = ({"direct_response": {"status": 200, "body": body_or_cluster}}
@@ -182,6 +185,22 @@ class XdsTest(PorticoTestCase):
             return
         subscriptions = wait_until(resubscriptions, 5, message="resubscription")
         self.assertEqual({r["version_info"] for r in subscriptions}, {"v1"})
+
+    def test_call_ended_by_the_control_plane_is_retried(self):
+        # The server ends the call with a status but keeps the connection: the proxy must see
+        # the end (trailers), keep serving its config, and open a new call.
+        self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        before = len(self.cp.requests())
+        self.assertEqual(self.cp.end_streams(8, "over capacity"), 1)
+        wait_until(lambda: len([r for r in self.cp.requests()[before:]
+                                if not r.get("response_nonce")]) >= 4, 10,
+                   message="a new call resubscribing to the four types")
+        self.assertEqual(self.get().status, 200)
+        wait_until(lambda: self.cp.streams() == 1, 5, message="one call open again")
+        log = self.proxy.output()
+        self.assertIn("grpc-status 8: over capacity", log)
 
     def test_listener_on_a_taken_port_is_nacked(self):
         self.start()
