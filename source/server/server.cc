@@ -29,6 +29,16 @@ Server::~Server() {
 }
 
 absl::Status Server::initialize() {
+  // Signals arrive as readable events on the main loop, never in a handler. They are blocked
+  // before any thread starts (the access log writer starts while the snapshot is built):
+  // threads inherit the mask, so no thread can take SIGTERM outside the signalfd.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+
   auto snapshot = buildConfigSnapshot(bootstrap_, store_);
   if (!snapshot.ok()) return snapshot.status();
   snapshot_ = *snapshot;
@@ -49,13 +59,6 @@ absl::Status Server::initialize() {
     if (!st.ok()) return absl::UnavailableError(absl::StrCat("admin: ", st.message()));
   }
 
-  // Signals arrive as readable events on the main loop, never in a handler.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-  signal_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
   signal_event_ = dispatcher_->createFileEvent(signal_fd_, [this](uint32_t) {
     signalfd_siginfo info;
     while (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
