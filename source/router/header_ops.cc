@@ -6,6 +6,20 @@
 #include "source/router/header_syntax.h"
 
 namespace portico::router {
+namespace {
+
+// The proxy frames message bodies from these; a route editing them would make the upstream or
+// the client read a body other than the one sent (request smuggling, a desynchronised client).
+absl::Status checkNotFraming(absl::string_view name, absl::string_view field_path) {
+  if (name == "content-length" || name == "transfer-encoding") {
+    return fieldError(field_path, absl::StrCat("header \"", name,
+                                               "\" frames the message body; routes cannot add, "
+                                               "set or remove it"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<HeaderOpList> buildHeaderOps(
     const google::protobuf::RepeatedPtrField<config::v1::HeaderValueOption>& to_add,
@@ -15,8 +29,10 @@ absl::StatusOr<HeaderOpList> buildHeaderOps(
   ops.reserve(to_add.size() + to_remove.size());
   const std::string remove_field = absl::StrCat(prefix, "headers_to_remove");
   for (int i = 0; i < to_remove.size(); ++i) {
-    auto name = normalizeHeaderName(to_remove[i], fieldPath(field_path, remove_field, i));
+    const std::string entry = fieldPath(field_path, remove_field, i);
+    auto name = normalizeHeaderName(to_remove[i], entry);
     if (!name.ok()) return name.status();
+    if (absl::Status s = checkNotFraming(*name, entry); !s.ok()) return s;
     ops.push_back(HeaderOp{HeaderOp::Kind::kRemove, std::move(*name), ""});
   }
   const std::string add_field = absl::StrCat(prefix, "headers_to_add");
@@ -25,6 +41,7 @@ absl::StatusOr<HeaderOpList> buildHeaderOps(
     const std::string entry = fieldPath(field_path, add_field, i);
     auto name = normalizeHeaderName(option.key(), fieldPath(entry, "key"));
     if (!name.ok()) return name.status();
+    if (absl::Status s = checkNotFraming(*name, fieldPath(entry, "key")); !s.ok()) return s;
     absl::Status value_ok = validateHeaderValue(option.value(), fieldPath(entry, "value"));
     if (!value_ok.ok()) return value_ok;
     ops.push_back(HeaderOp{option.append() ? HeaderOp::Kind::kAppend : HeaderOp::Kind::kSet,

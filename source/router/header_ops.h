@@ -33,7 +33,8 @@ using HeaderOpListSharedPtr = std::shared_ptr<const HeaderOpList>;
 
 // Validates one level's `<prefix>headers_to_add` / `<prefix>headers_to_remove` fields, e.g.
 // prefix "request_" for request_headers_to_add. Names are lower-cased; empty names, names with
-// non-token characters and values with CR/LF/NUL are refused with their field path.
+// non-token characters, values with CR/LF/NUL and the body framing headers (content-length,
+// transfer-encoding) are refused with their field path.
 absl::StatusOr<HeaderOpList> buildHeaderOps(
     const google::protobuf::RepeatedPtrField<config::v1::HeaderValueOption>& to_add,
     const google::protobuf::RepeatedPtrField<std::string>& to_remove, absl::string_view field_path,

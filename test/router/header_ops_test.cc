@@ -124,6 +124,13 @@ TEST(HeaderOpsTest, Errors) {
             "vh.response_headers_to_remove[1]: invalid character 0x3a in header name \"a:b\"");
   EXPECT_EQ(opsError(R"(response_headers_to_remove: "")"),
             "vh.response_headers_to_remove[0]: header name must not be empty");
+  // A route editing body framing would desynchronise the peer (request smuggling upstream).
+  EXPECT_EQ(opsError(R"(response_headers_to_add { key: "Content-Length" value: "0" })"),
+            "vh.response_headers_to_add[0].key: header \"content-length\" frames the message "
+            "body; routes cannot add, set or remove it");
+  EXPECT_EQ(opsError(R"(response_headers_to_remove: "x-a" response_headers_to_remove: "transfer-encoding")"),
+            "vh.response_headers_to_remove[1]: header \"transfer-encoding\" frames the message "
+            "body; routes cannot add, set or remove it");
 }
 
 }  // namespace
