@@ -169,6 +169,14 @@ void RouterFilter::onResponseBody(buffer::Buffer& data) {
   if (!response_complete_) callbacks_->encodeData(data, false);
 }
 
+network::Connection* RouterFilter::responseBodySink() {
+  return response_complete_ ? nullptr : callbacks_->responseBodySink();
+}
+
+void RouterFilter::onResponseBodyForwarded(uint64_t bytes) {
+  if (!response_complete_) callbacks_->onResponseBodyForwarded(bytes);
+}
+
 void RouterFilter::onResponseComplete() {
   if (response_complete_) return;
   response_complete_ = true;

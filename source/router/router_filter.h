@@ -51,6 +51,8 @@ class RouterFilter : public http::StreamDecoderFilter,
   void onResponseError(absl::string_view reason) override;
   void onUpstreamAboveWriteHighWatermark() override;
   void onUpstreamBelowWriteLowWatermark() override;
+  network::Connection* responseBodySink() override;
+  void onResponseBodyForwarded(uint64_t bytes) override;
 
  private:
   void onTimeout();

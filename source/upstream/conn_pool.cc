@@ -162,7 +162,14 @@ void ConnPool::removeConnection(std::list<std::unique_ptr<UpstreamConnection>>& 
 void ConnPool::onConnectionClosed(UpstreamConnection& connection, bool connect_failed,
                                   bool timed_out) {
   for (auto* list : {&connecting_, &idle_, &busy_}) removeConnection(*list, connection);
-  if (!connect_failed) return;
+  if (!connect_failed) {
+    // A connection gone while requests wait at the per-host cap (one released as not
+    // reusable, or closed by the upstream): open what they need, or they wait for nothing.
+    while (pending_.size() > connecting_.size() &&
+           activeConnections() < cluster_->max_connections_per_host && createConnection()) {
+    }
+    return;
+  }
   const ClusterStats& s = *cluster_->stats;
   stats_.inc(timed_out ? s.upstream_cx_connect_timeout : s.upstream_cx_connect_fail);
   // Requests that were waiting for a new connection get the failure; those that can still be

@@ -8,6 +8,7 @@ UpstreamConnection::UpstreamConnection(ConnPool& pool,
                                        std::unique_ptr<network::ConnectionImpl> connection)
     : pool_(pool), connection_(std::move(connection)), codec_(*this) {
   connection_->setCallbacks(*this);
+  connection_->setDeliverEachRead(true);  // a large body may be forwarded raw after its head
 }
 
 UpstreamConnection::~UpstreamConnection() = default;
@@ -24,7 +25,26 @@ void UpstreamConnection::onData(buffer::Buffer& data) {
   if (data.length() > 0 && codec_.responseComplete()) {
     data.clear();
     connection_->close(network::CloseType::kNoFlush);
+    return;
   }
+  if (data.length() == 0) maybeForwardBody();
+}
+
+void UpstreamConnection::maybeForwardBody() {
+  const uint64_t remaining = codec_.rawBodyRemaining();
+  if (remaining < kMinForwardBytes || stream_ == nullptr) return;
+  network::Connection* sink = stream_->responseBodySink();
+  if (sink == nullptr) return;
+  // When it starts, the body no longer comes through onData(); onRawForwardDone() ends it.
+  connection_->forwardRaw(*sink, remaining);
+}
+
+void UpstreamConnection::onRawForwardDone(uint64_t bytes, bool input_follows) {
+  if (stream_ != nullptr) stream_->onResponseBodyForwarded(bytes);
+  codec_.consumeRawBody(bytes);  // completes the response (the pool hands us out next turn)
+  // Bytes right behind the body: the upstream broke framing (they could pose as the next
+  // request's response). Never reuse the connection.
+  if (input_follows) connection_->close(network::CloseType::kNoFlush);
 }
 
 void UpstreamConnection::onEvent(network::ConnectionEvent event) {

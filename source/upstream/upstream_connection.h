@@ -19,6 +19,12 @@ class UpstreamStreamCallbacks : public http::http1::ClientCodecCallbacks {
   // The upstream connection's send buffer crossed the watermarks (request body back-pressure).
   virtual void onUpstreamAboveWriteHighWatermark() = 0;
   virtual void onUpstreamBelowWriteLowWatermark() = 0;
+  // Raw forwarding of a large Content-Length response body: where its remaining bytes may go
+  // untouched (the downstream connection), or nullptr to receive them through
+  // onResponseBody() as usual.
+  virtual network::Connection* responseBodySink() { return nullptr; }
+  // That many body bytes went to the sink; onResponseComplete() follows.
+  virtual void onResponseBodyForwarded(uint64_t /*bytes*/) {}
 };
 
 class UpstreamConnection : public network::ConnectionCallbacks,
@@ -42,6 +48,7 @@ class UpstreamConnection : public network::ConnectionCallbacks,
   void onEvent(network::ConnectionEvent event) override;
   void onAboveWriteBufferHighWatermark() override;
   void onBelowWriteBufferLowWatermark() override;
+  void onRawForwardDone(uint64_t bytes, bool input_follows) override;
 
   // http::http1::ClientCodecCallbacks (forwarded to the attached stream)
   void on1xxHeaders(http::ResponseHead& head) override;
@@ -52,6 +59,10 @@ class UpstreamConnection : public network::ConnectionCallbacks,
 
  private:
   friend class ConnPool;
+
+  // Below this much body left after the head, copying costs less than the pipe's syscalls.
+  static constexpr uint64_t kMinForwardBytes = 32 * 1024;
+  void maybeForwardBody();
 
   ConnPool& pool_;
   std::unique_ptr<network::ConnectionImpl> connection_;

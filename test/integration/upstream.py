@@ -12,7 +12,8 @@ Endpoints (the path without its query string selects them; HEAD works on every p
   /bytes/<n>                n bytes of pattern_bytes(), Content-Length, written 64 KiB at a time
   /chunked/<count>/<size>   count chunks of size bytes of pattern_bytes()
   /reset                    closes the connection without a response
-  /reset-mid-body           Content-Length 1000, 10 bytes, then closes
+  /reset-mid-body[/D/S]     Content-Length D (1000), S bytes (10), then closes
+  /overlong[/D/S]           Content-Length D (1000), then S bytes (1010) in one go; stays open
   /close                    200 with Connection: close, then closes
   /informational            103 Early Hints, then 200
   /stats                    JSON counters of this upstream (not counted as a request)
@@ -404,10 +405,18 @@ class Connection:
     def handle_reset(self, _request, _args):
         self.close_after_response = True
 
-    def handle_reset_mid_body(self, _request, _args):
-        self.send_head(200, [("content-type", "application/octet-stream")], 1000)
-        self.sock.sendall(pattern_bytes(0, 10))
+    def handle_reset_mid_body(self, _request, args):
+        numbers = [int(a) for a in args[:2] if a.isdigit()]
+        declared, sent = numbers if len(numbers) == 2 else (1000, 10)
+        self.send_head(200, [("content-type", "application/octet-stream")], declared)
+        self.sock.sendall(pattern_bytes(0, min(sent, declared)))
         self.close_after_response = True
+
+    def handle_overlong(self, request, args):
+        numbers = [int(a) for a in args[:2] if a.isdigit()]
+        declared, sent = numbers if len(numbers) == 2 else (1000, 1010)
+        self.send_head(200, [("content-type", "application/octet-stream")], declared)
+        self.sock.sendall(pattern_bytes(0, sent))
 
     def handle_close(self, request, _args):
         self.close_after_response = True
@@ -429,6 +438,7 @@ class Connection:
         "chunked": handle_chunked,
         "reset": handle_reset,
         "reset-mid-body": handle_reset_mid_body,
+        "overlong": handle_overlong,
         "close": handle_close,
         "informational": handle_informational,
         "stats": handle_stats,

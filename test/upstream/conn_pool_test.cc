@@ -151,6 +151,26 @@ TEST_F(ConnPoolTest, QueuesBeyondTheConnectionCapAndOverflowsBeyondThePendingCap
   pool.release(*b.ready[0], true);
 }
 
+TEST_F(ConnPoolTest, AConnectionClosedAtTheCapIsReplacedForWaitingRequests) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
+  WorkerCluster* cluster = manager.get("backend");
+  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+
+  RecordingPoolCallbacks a, b;
+  pool.newStream(a);
+  pool.newStream(b);
+  runUntil([&] { return !a.ready.empty(); });
+  // E.g. a "connection: close" response: the only connection goes while b waits.
+  pool.release(*a.ready[0], /*reusable=*/false);
+  runUntil([&] { return !b.ready.empty() || !b.failures.empty(); });
+  ASSERT_EQ(b.ready.size(), 1u);
+  EXPECT_TRUE(b.failures.empty());
+  EXPECT_EQ(accepted_.size(), 2u);  // a new connection, within the cap
+  EXPECT_EQ(pool.activeConnections(), 1u);
+  pool.release(*b.ready[0], true);
+}
+
 TEST_F(ConnPoolTest, RefusedConnectFailsThePendingRequest) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(closedPort())}});

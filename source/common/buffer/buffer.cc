@@ -203,10 +203,10 @@ ssize_t Buffer::readFrom(int fd, size_t max_bytes) {
   return rc;
 }
 
-ssize_t Buffer::writeTo(int fd) {
+ssize_t Buffer::writeTo(int fd, int flags) {
   ssize_t rc;
   if (slices_.size() == 1) {
-    rc = send(fd, slices_[0]->data(), slices_[0]->length(), MSG_NOSIGNAL);
+    rc = send(fd, slices_[0]->data(), slices_[0]->length(), MSG_NOSIGNAL | flags);
   } else {
     constexpr size_t kMaxIov = 16;
     iovec iov[kMaxIov];
@@ -220,7 +220,7 @@ ssize_t Buffer::writeTo(int fd) {
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = cnt;
-    rc = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    rc = sendmsg(fd, &msg, MSG_NOSIGNAL | flags);
   }
   if (rc > 0) drain(static_cast<size_t>(rc));
   return rc;

@@ -92,8 +92,11 @@ class Buffer {
   // Bytes the last readFrom() offered to the kernel (a read shorter than this drained the fd).
   size_t lastReadCapacity() const { return last_read_capacity_; }
   // Writes as much as the socket takes with one send/sendmsg (never raises SIGPIPE). Drains
-  // what was written. Returns bytes written or -1 with errno.
-  ssize_t writeTo(int fd);
+  // what was written. Returns bytes written or -1 with errno. `flags` adds e.g. MSG_MORE.
+  ssize_t writeTo(int fd, int flags = 0);
+  // The next readFrom() is one plain recv() into one slice, whatever the last reads were: a
+  // connection whose large bodies bypass the buffer (raw forwarding) reads only the next head.
+  void preferSmallReads() { last_read_filled_ = last_read_large_ = false; }
 
   // For producers that write in place (a compressor): writableTail() is free room at the end
   // (a new slice when the last one is full), commitTail(n) appends the first n bytes written.

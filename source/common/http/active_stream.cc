@@ -272,6 +272,19 @@ void ActiveStream::writeData(buffer::Buffer& data, bool end_stream) {
   if (end_stream) complete();
 }
 
+network::Connection* ActiveStream::responseBodySink() {
+  if (!headers_written_ || response_complete_ || connection_.closed_ || !encoders_.empty() ||
+      connection_.codec_.responseFraming() != http1::BodyFraming::kContentLength) {
+    return nullptr;
+  }
+  return connection_.connection_.get();
+}
+
+void ActiveStream::onResponseBodyForwarded(uint64_t bytes) {
+  info_.bytes_sent += bytes;
+  connection_.services_.stats.inc(config_->stats->downstream_rs_spliced);
+}
+
 void ActiveStream::sendLocalReply(int status, absl::string_view body, absl::string_view details) {
   if (response_complete_) return;
   info_.response_code_details = std::string(details);

@@ -53,6 +53,8 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
   void sendLocalReply(int status, absl::string_view body, absl::string_view details) override;
   void readDisableDownstream(bool disable) override;
   void setUpstreamHost(absl::string_view host) override { info_.upstream_host = std::string(host); }
+  network::Connection* responseBodySink() override;
+  void onResponseBodyForwarded(uint64_t bytes) override;
 
   // FilterChainFactoryCallbacks
   void addStreamDecoderFilter(StreamDecoderFilterPtr filter) override;

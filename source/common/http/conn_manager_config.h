@@ -37,7 +37,8 @@ struct HttpStats {
       downstream_rq_4xx, downstream_rq_5xx, downstream_rq_time, downstream_cx_rx_bytes_total,
       downstream_cx_tx_bytes_total, downstream_cx_protocol_error, downstream_rq_timeout,
       downstream_rq_headers_timeout, downstream_cx_idle_timeout, downstream_cx_drain_close,
-      downstream_cx_overflow, downstream_rq_rx_reset, downstream_rq_local_reply;
+      downstream_cx_overflow, downstream_rq_rx_reset, downstream_rq_local_reply,
+      downstream_rs_spliced;
 };
 
 // One worker's services, handed to filter factories.

@@ -34,6 +34,9 @@
 namespace portico::router {
 class Route;
 }
+namespace portico::network {
+class Connection;
+}
 
 namespace portico::http {
 
@@ -79,6 +82,14 @@ class StreamDecoderFilterCallbacks : public virtual StreamFilterCallbacks {
   virtual void readDisableDownstream(bool disable) = 0;
   // Records the upstream host for logs and stats.
   virtual void setUpstreamHost(absl::string_view host) = 0;
+
+  // For the router only. The downstream connection, when the rest of the response body may be
+  // moved to it byte for byte by the transport (raw forwarding, no user-space copy): the
+  // response head is written, no encoder filter will see the body and its framing is the
+  // upstream's Content-Length. Else nullptr.
+  virtual network::Connection* responseBodySink() { return nullptr; }
+  // That many body bytes went to the downstream connection that way (for logs and stats).
+  virtual void onResponseBodyForwarded(uint64_t /*bytes*/) {}
 };
 
 // Receives back-pressure from the downstream connection (the response side).

@@ -28,6 +28,8 @@ HttpStats::HttpStats(stats::Store& store, const std::string& stat_prefix) {
   downstream_cx_overflow = c("downstream_cx_overflow");
   downstream_rq_rx_reset = c("downstream_rq_rx_reset");
   downstream_rq_local_reply = c("downstream_rq_local_reply");
+  // Responses whose body went from the upstream socket to the client's through a kernel pipe.
+  downstream_rs_spliced = c("downstream_rs_spliced");
 }
 
 stats::StatId HttpStats::rqClass(int status) const {

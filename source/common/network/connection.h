@@ -28,6 +28,9 @@ class ConnectionCallbacks {
   // Write buffer crossed the high watermark upwards / the low watermark downwards.
   virtual void onAboveWriteBufferHighWatermark() = 0;
   virtual void onBelowWriteBufferLowWatermark() = 0;
+  // A forwardRaw() moved all its bytes to the sink. `input_follows`: more bytes were already
+  // waiting right behind them (onData() gets them next turn).
+  virtual void onRawForwardDone(uint64_t /*bytes*/, bool /*input_follows*/) {}
 };
 
 class Connection {
@@ -44,6 +47,15 @@ class Connection {
   virtual bool isOpen() const = 0;
   virtual size_t writeBufferLength() const = 0;
   virtual bool aboveHighWatermark() const = 0;
+  // Raw forwarding: the next `bytes` to arrive on this connection go to `sink`'s socket through
+  // a kernel pipe (Linux splice), never copied to user space and never seen by onData(). Used
+  // for Content-Length bodies nobody inspects. Needs this connection's read buffer empty; what
+  // `sink` has buffered is sent first, and nothing may be written to `sink` until the forward
+  // is done. Returns false when it cannot be done now (no pipe, a connection closing): the
+  // bytes then come through onData() as usual. Else onRawForwardDone() follows (possibly before
+  // forwardRaw() returns, when every byte was waiting), or a peer closing mid-way closes this
+  // connection as usual (onEvent).
+  virtual bool forwardRaw(Connection& sink, uint64_t bytes) = 0;
   virtual const Address& remoteAddress() const = 0;
   virtual uint64_t id() const = 0;
   // Bytes moved, for stats.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <vector>
 
 namespace portico::network {
@@ -44,6 +45,7 @@ ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Addr
 }
 
 ConnectionImpl::~ConnectionImpl() {
+  detachForwards();
   if (flush_pending_) {
     auto it = std::find(pending_flush.begin(), pending_flush.end(), this);
     if (it != pending_flush.end()) *it = nullptr;
@@ -97,10 +99,15 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
 
 void ConnectionImpl::onReadReady() {
   if (read_disable_count_ > 0 || remote_closed_) return;
+  if (forward_ != nullptr) {
+    onForwardReadReady();
+    return;
+  }
   size_t total = 0;
+  size_t total_before_delivery = 0;  // read and already handed to onData()
   bool eof = false;
-  while (total < kMaxReadPerEvent) {
-    size_t want = kMaxReadPerEvent - total;
+  while (total + total_before_delivery < kMaxReadPerEvent) {
+    size_t want = kMaxReadPerEvent - total - total_before_delivery;
     ssize_t rc = read_buffer_.readFrom(fd_, want);
     if (rc > 0) {
       total += static_cast<size_t>(rc);
@@ -110,6 +117,16 @@ void ConnectionImpl::onReadReady() {
       if (!peer_closed_ &&
           static_cast<size_t>(rc) < std::min(want, read_buffer_.lastReadCapacity())) {
         break;
+      }
+      if (deliver_each_read_ && callbacks_ != nullptr) {
+        // More is waiting. The owner sees this piece first: after a message head it may
+        // forward the body that follows raw (forwardRaw) instead of reading it here.
+        bytes_read_ += total;
+        total_before_delivery += total;
+        total = 0;
+        forward_started_ = false;
+        callbacks_->onData(read_buffer_);
+        if (fd_ < 0 || forward_started_ || read_disable_count_ > 0) return;
       }
       continue;
     }
@@ -123,7 +140,9 @@ void ConnectionImpl::onReadReady() {
     break;
   }
   bytes_read_ += total;
-  if (total == kMaxReadPerEvent) file_event_->activate(event::kRead);  // more may be waiting
+  if (total + total_before_delivery == kMaxReadPerEvent) {
+    file_event_->activate(event::kRead);  // more may be waiting
+  }
   if (read_buffer_.length() > 0 && callbacks_ != nullptr) {
     callbacks_->onData(read_buffer_);
     if (fd_ < 0) return;
@@ -134,9 +153,7 @@ void ConnectionImpl::onReadReady() {
   }
 }
 
-void ConnectionImpl::onWriteReady() {
-  flush();
-}
+void ConnectionImpl::onWriteReady() { flush(); }
 
 void ConnectionImpl::flush() {
   while (write_buffer_.length() > 0) {
@@ -153,8 +170,16 @@ void ConnectionImpl::flush() {
     closeSocket(ConnectionEvent::kRemoteClose);
     return;
   }
-  if (write_buffer_.length() == 0) file_event_->setWriteInterest(false);
-  if (write_buffer_.length() == 0 && close_after_flush_) {
+  bool forwarding = false;
+  if (write_buffer_.length() == 0 && forward_source_ != nullptr) {
+    // This connection is a raw forward's sink: the pipe's bytes follow the buffered ones.
+    ConnectionImpl* source = forward_source_;
+    if (source->pumpForward(true) == PumpResult::kDone) source->completeForward();
+    if (fd_ < 0) return;
+    forwarding = forward_source_ != nullptr;  // then the pump set the write interest it needs
+  }
+  if (write_buffer_.length() == 0 && !forwarding) file_event_->setWriteInterest(false);
+  if (write_buffer_.length() == 0 && close_after_flush_ && !forwarding) {
     closeSocket(ConnectionEvent::kLocalClose);
     return;
   }
@@ -211,7 +236,8 @@ void ConnectionImpl::close(CloseType type) {
     close_after_flush_ = true;
     // Stop reading: what the peer sends now is not going to be answered.
     ++read_disable_count_;
-    delayed_close_timer_ = dispatcher_.createTimer([this] { closeSocket(ConnectionEvent::kLocalClose); });
+    delayed_close_timer_ =
+        dispatcher_.createTimer([this] { closeSocket(ConnectionEvent::kLocalClose); });
     delayed_close_timer_->enableTimer(kDelayedCloseTimeout);
     return;
   }
@@ -220,6 +246,7 @@ void ConnectionImpl::close(CloseType type) {
 
 void ConnectionImpl::closeSocket(ConnectionEvent event) {
   if (fd_ < 0) return;
+  detachForwards();
   file_event_.reset();
   if (delayed_close_timer_) delayed_close_timer_->disableTimer();
   ::close(fd_);
@@ -238,6 +265,160 @@ void ConnectionImpl::readDisable(bool disable) {
   if (--read_disable_count_ == 0 && fd_ >= 0) {
     // Edge-triggered: data may have arrived while disabled, or be sitting in read_buffer_.
     file_event_->activate(event::kRead);
+  }
+}
+
+bool ConnectionImpl::forwardRaw(Connection& sink_connection, uint64_t bytes) {
+  auto* sink = dynamic_cast<ConnectionImpl*>(&sink_connection);
+  if (sink == nullptr || sink == this || bytes == 0 || fd_ < 0 || sink->fd_ < 0 || connecting_ ||
+      sink->connecting_ || remote_closed_ || close_after_flush_ || sink->close_after_flush_ ||
+      forward_ != nullptr || forward_source_ != nullptr || sink->forward_ != nullptr ||
+      sink->forward_source_ != nullptr || read_buffer_.length() > 0) {
+    return false;
+  }
+  std::optional<Pipe> pipe = PipePool::get();
+  if (!pipe) return false;
+  forward_ = std::make_unique<RawForward>(RawForward{sink, *pipe, bytes, 0, bytes});
+  sink->forward_source_ = this;
+  forward_started_ = true;
+  if (pumpForward(false) == PumpResult::kDone) completeForward();
+  return true;
+}
+
+ConnectionImpl::PumpResult ConnectionImpl::pumpForward(bool may_close) {
+  RawForward& f = *forward_;
+  size_t moved_in = 0;  // bounded per call, as reads are (fairness between connections)
+  for (;;) {
+    bool progress = false;
+    // Socket -> pipe: the kernel hands the received pages over without copying them.
+    if (f.to_read > 0 && !f.read_blocked && read_disable_count_ == 0 &&
+        f.in_pipe < static_cast<uint64_t>(PipePool::kCapacity) && moved_in < kMaxReadPerEvent) {
+      const size_t want =
+          static_cast<size_t>(std::min<uint64_t>(f.to_read, PipePool::kCapacity - f.in_pipe));
+      ssize_t n =
+          splice(fd_, nullptr, f.pipe.write_fd, nullptr, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n > 0) {
+        f.to_read -= static_cast<uint64_t>(n);
+        f.in_pipe += static_cast<uint64_t>(n);
+        bytes_read_ += static_cast<uint64_t>(n);
+        moved_in += static_cast<size_t>(n);
+        progress = true;
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && errno == EAGAIN) {
+        // With bytes in the pipe EAGAIN may mean the pipe is full: tried again once it drains.
+        // With the pipe empty the socket is drained: wait for the next edge.
+        if (f.in_pipe == 0) f.read_blocked = true;
+      } else {
+        // EOF or an error before the body's end. Closing raises the owner's callbacks, which
+        // must not run inside forwardRaw(): then the next read event closes.
+        if (!may_close) {
+          file_event_->activate(event::kRead);
+          return PumpResult::kWaiting;
+        }
+        closeSocket(ConnectionEvent::kRemoteClose);
+        return PumpResult::kClosed;
+      }
+    }
+    // Pipe -> sink, after what the sink had buffered (e.g. the response head).
+    if (f.in_pipe > 0 && f.sink != nullptr) {
+      ConnectionImpl& sink = *f.sink;
+      if (sink.write_buffer_.length() > 0 && !flushSinkBuffer(sink, may_close)) {
+        return forward_ != nullptr ? PumpResult::kWaiting : PumpResult::kClosed;
+      }
+      ssize_t n = splice(f.pipe.read_fd, nullptr, sink.fd_, nullptr, f.in_pipe,
+                         SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n > 0) {
+        f.in_pipe -= static_cast<uint64_t>(n);
+        sink.bytes_written_ += static_cast<uint64_t>(n);
+        progress = true;
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && errno == EAGAIN) {
+        sink.file_event_->setWriteInterest(true);  // the sink's flush() pumps again
+      } else {
+        if (!may_close) {
+          sink.file_event_->activate(event::kWrite);
+          return PumpResult::kWaiting;
+        }
+        sink.closeSocket(ConnectionEvent::kRemoteClose);
+        return PumpResult::kClosed;
+      }
+    }
+    if (f.to_read == 0 && f.in_pipe == 0) return PumpResult::kDone;
+    if (!progress) break;
+  }
+  if (moved_in >= kMaxReadPerEvent && f.to_read > 0) file_event_->activate(event::kRead);
+  return PumpResult::kWaiting;
+}
+
+bool ConnectionImpl::flushSinkBuffer(ConnectionImpl& sink, bool may_close) {
+  while (sink.write_buffer_.length() > 0) {
+    // MSG_MORE: the pipe's bytes follow at once, so the head and body share TCP segments.
+    ssize_t rc = sink.write_buffer_.writeTo(sink.fd_, MSG_MORE);
+    if (rc > 0) {
+      sink.bytes_written_ += static_cast<uint64_t>(rc);
+      continue;
+    }
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0 && errno == EAGAIN) {
+      sink.file_event_->setWriteInterest(true);
+      return false;
+    }
+    if (may_close) {
+      sink.closeSocket(ConnectionEvent::kRemoteClose);
+    } else {
+      sink.file_event_->activate(event::kWrite);
+    }
+    return false;
+  }
+  return true;
+}
+
+void ConnectionImpl::onForwardReadReady() {
+  if (forward_->sink == nullptr) {
+    // The sink closed: the rest of the body has nowhere to go, and this connection is in the
+    // middle of a message.
+    endForward(false);
+    closeSocket(ConnectionEvent::kLocalClose);
+    return;
+  }
+  forward_->read_blocked = false;
+  if (pumpForward(true) == PumpResult::kDone) completeForward();
+}
+
+void ConnectionImpl::completeForward() {
+  const uint64_t total = forward_->total;
+  endForward(true);
+  // The forward took exactly its bytes; anything already behind them would otherwise wait
+  // unseen for the next edge. One read tells the owner now (for an HTTP/1 upstream: bytes
+  // after a response break framing, and the connection must not carry another request).
+  bool input_follows = false;
+  ssize_t rc = read_buffer_.readFrom(fd_, buffer::Slice::kSize);
+  if (rc > 0) {
+    bytes_read_ += static_cast<uint64_t>(rc);
+    input_follows = true;
+  }
+  if (rc >= 0) file_event_->activate(event::kRead);  // deliver them, or the EOF, as usual
+  if (callbacks_ != nullptr) callbacks_->onRawForwardDone(total, input_follows);
+}
+
+void ConnectionImpl::endForward(bool pipe_empty) {
+  if (forward_ == nullptr) return;
+  if (forward_->sink != nullptr) forward_->sink->forward_source_ = nullptr;
+  PipePool::put(forward_->pipe, pipe_empty);
+  forward_.reset();
+  // The next message's head is read on its own, so its body can be forwarded again.
+  read_buffer_.preferSmallReads();
+}
+
+void ConnectionImpl::detachForwards() {
+  endForward(false);
+  if (forward_source_ != nullptr) {
+    // Tell the source on its next turn (not from inside this close).
+    forward_source_->forward_->sink = nullptr;
+    if (forward_source_->file_event_) forward_source_->file_event_->activate(event::kRead);
+    forward_source_ = nullptr;
   }
 }
 

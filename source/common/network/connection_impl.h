@@ -1,7 +1,10 @@
 #pragma once
 
+#include <memory>
+
 #include "source/common/event/dispatcher.h"
 #include "source/common/network/connection.h"
+#include "source/common/network/pipe_pool.h"
 
 namespace portico::network {
 
@@ -25,6 +28,11 @@ class ConnectionImpl : public Connection {
   bool isOpen() const override { return fd_ >= 0; }
   size_t writeBufferLength() const override { return write_buffer_.length(); }
   bool aboveHighWatermark() const override { return above_high_watermark_; }
+  bool forwardRaw(Connection& sink, uint64_t bytes) override;
+
+  // onData() after every read that filled its space, not once per read event: an owner that
+  // forwards bodies raw (an upstream connection) sees a head before its body is read.
+  void setDeliverEachRead(bool enabled) { deliver_each_read_ = enabled; }
   const Address& remoteAddress() const override { return remote_; }
   uint64_t id() const override { return id_; }
   uint64_t bytesRead() const override { return bytes_read_; }
@@ -39,6 +47,28 @@ class ConnectionImpl : public Connection {
   void checkLowWatermark();
   static void flushPendingWrites();
 
+  // This connection is the source of a raw forward: bytes go socket -> pipe -> sink's socket.
+  struct RawForward {
+    ConnectionImpl* sink;  // nullptr once the sink closed
+    Pipe pipe;
+    uint64_t to_read;      // not yet taken from this socket
+    uint64_t in_pipe = 0;  // taken, not yet written to the sink
+    uint64_t total;
+    bool read_blocked = false;  // the socket said EAGAIN with the pipe empty: wait for an edge
+  };
+  enum class PumpResult { kWaiting, kDone, kClosed };
+  // Moves what it can. `may_close`: false while forwardRaw() runs inside the owner's callback,
+  // where errors are left for the next event instead of closing sockets under the caller.
+  PumpResult pumpForward(bool may_close);
+  // Sends the sink's buffered bytes (they precede the pipe's). False: not all could go.
+  bool flushSinkBuffer(ConnectionImpl& sink, bool may_close);
+  void endForward(bool pipe_empty);
+  // After the last byte: ends the forward, looks once for input right behind it and tells the
+  // owner.
+  void completeForward();
+  void onForwardReadReady();
+  // Ends any forward this connection is part of (it is closing).
+  void detachForwards();
   event::Dispatcher& dispatcher_;
   int fd_;
   Address remote_;
@@ -48,6 +78,8 @@ class ConnectionImpl : public Connection {
   event::TimerPtr delayed_close_timer_;
   buffer::Buffer read_buffer_;
   buffer::Buffer write_buffer_;
+  std::unique_ptr<RawForward> forward_;       // set while this connection is a forward's source
+  ConnectionImpl* forward_source_ = nullptr;  // set while this connection is a forward's sink
   uint32_t high_watermark_;
   uint32_t low_watermark_;
   uint32_t read_disable_count_ = 0;
@@ -60,6 +92,8 @@ class ConnectionImpl : public Connection {
   bool connect_failed_ = false;
   bool peer_closed_ = false;  // epoll reported RDHUP/HUP: read until EOF
   bool flush_pending_ = false;
+  bool deliver_each_read_ = false;
+  bool forward_started_ = false;  // forwardRaw() ran during the last onData()
 };
 
 }  // namespace portico::network

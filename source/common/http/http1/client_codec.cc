@@ -62,6 +62,10 @@ void ClientCodec::dispatch(buffer::Buffer& data) {
   }
 }
 
+void ClientCodec::consumeRawBody(uint64_t n) {
+  if (parser_.consumeRawBody(n)) parser_.resume();
+}
+
 bool ClientCodec::onConnectionClosed() {
   if (response_complete_ || failed_) return false;
   if (response_started_ && parser_.messageNeedsEof()) {

@@ -40,6 +40,12 @@ class ClientCodec : private ParserCallbacks {
   // response was in progress. Returns true if this completed the response.
   bool onConnectionClosed();
 
+  // Bytes of a Content-Length response body not yet seen (0: none in progress).
+  uint64_t rawBodyRemaining() const { return failed_ ? 0 : parser_.rawBodyRemaining(); }
+  // n of those bytes went to the client without passing through dispatch() (raw forwarding);
+  // completes the response when they were the last.
+  void consumeRawBody(uint64_t n);
+
   bool responseComplete() const { return response_complete_; }
   // The connection can carry another request after this response.
   bool keepAlive() const { return keep_alive_; }

@@ -54,6 +54,8 @@ class ServerCodec : private ParserCallbacks {
   int requestMinorVersion() const { return head_.minor_version; }
   // Framing of the current request's body as received (kNone, kContentLength or kChunked).
   BodyFraming requestFraming() const { return request_framing_; }
+  // Framing chosen for the current response by encodeResponseHeaders().
+  BodyFraming responseFraming() const { return response_framing_; }
 
   // Encodes the response head; picks the body framing (Content-Length kept, else chunked for
   // HTTP/1.1 clients, else close-delimited). Adds "connection: close" when close_connection.
