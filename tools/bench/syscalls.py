@@ -38,6 +38,7 @@ EVENTS = [
     ("syscalls:sys_enter_sendmsg", "sendmsg"),
     ("syscalls:sys_enter_writev", "writev"),
     ("syscalls:sys_enter_write", "write"),
+    ("syscalls:sys_enter_splice", "splice"),
     ("syscalls:sys_enter_epoll_ctl", "epoll_ctl"),
     ("context-switches", "ctx-switches"),
     ("sched:sched_wakeup", "wakeups"),
