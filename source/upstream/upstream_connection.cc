@@ -39,11 +39,14 @@ void UpstreamConnection::maybeForwardBody() {
   connection_->forwardRaw(*sink, remaining);
 }
 
-void UpstreamConnection::onRawForwardDone(uint64_t bytes, bool input_follows) {
+void UpstreamConnection::onRawForwardProgress(uint64_t bytes) {
   if (stream_ != nullptr) stream_->onResponseBodyForwarded(bytes);
+}
+
+void UpstreamConnection::onRawForwardDone(uint64_t bytes, bool input_follows) {
   codec_.consumeRawBody(bytes);  // completes the response (the pool hands us out next turn)
   // Bytes right behind the body: the upstream broke framing (they could pose as the next
-  // request's response). Never reuse the connection.
+  // request's response); or it closed. Never reuse the connection.
   if (input_follows) connection_->close(network::CloseType::kNoFlush);
 }
 

@@ -23,7 +23,8 @@ class UpstreamStreamCallbacks : public http::http1::ClientCodecCallbacks {
   // untouched (the downstream connection), or nullptr to receive them through
   // onResponseBody() as usual.
   virtual network::Connection* responseBodySink() { return nullptr; }
-  // That many body bytes went to the sink; onResponseComplete() follows.
+  // That many more body bytes went to the sink (accounting only; onResponseComplete() or
+  // onResponseError() ends the response as usual).
   virtual void onResponseBodyForwarded(uint64_t /*bytes*/) {}
 };
 
@@ -48,6 +49,7 @@ class UpstreamConnection : public network::ConnectionCallbacks,
   void onEvent(network::ConnectionEvent event) override;
   void onAboveWriteBufferHighWatermark() override;
   void onBelowWriteBufferLowWatermark() override;
+  void onRawForwardProgress(uint64_t bytes) override;
   void onRawForwardDone(uint64_t bytes, bool input_follows) override;
 
   // http::http1::ClientCodecCallbacks (forwarded to the attached stream)

@@ -3,13 +3,15 @@ upstream's socket to the client's through a kernel pipe (splice), never through 
 buffers. Checks the bytes, the order, the keep-alive state on both sides after it, the
 failures half-way, and that it is used only when the body passes untouched."""
 
+import json
 import threading
 import time
 import unittest
+from pathlib import Path
 
 from harness import (PorticoTestCase, RawConnection, bootstrap, cluster, format_request,
                      free_port, listener, parse_responses, pattern_bytes, pattern_sha256,
-                     route_to, virtual_host)
+                     route_to, virtual_host, wait_until)
 
 SPLICED = "http.ingress.downstream_rs_spliced"
 KIB = 1024
@@ -19,7 +21,22 @@ LARGE = 3 * 1024 * KIB + 17  # not a multiple of any buffer or pipe size
 class SpliceTest(PorticoTestCase):
     @classmethod
     def start_class_env(cls, env):
-        cls.proxy, (cls.upstream,) = env.start_basic(timeout="20s")
+        cls.log_path = Path(env.dir, "access.log")
+        cls.proxy, (cls.upstream,) = env.start_basic(
+            timeout="20s", access_log={"path": str(cls.log_path), "json": True})
+
+    def logged_bytes_sent(self, path):
+        """bytes_sent of the access log line for `path` (waits for the log writer)."""
+        def line():
+            if not self.log_path.exists():
+                return None
+            for text in self.log_path.read_text().splitlines():
+                entry = json.loads(text)
+                if entry["path"] == path:
+                    return entry
+            return None
+        wait_until(lambda: line() is not None, timeout=5, message="access log line for " + path)
+        return line()["bytes_sent"]
 
     def test_large_body_is_spliced_intact(self):
         before = self.proxy.counter(SPLICED)
@@ -30,6 +47,7 @@ class SpliceTest(PorticoTestCase):
         self.assertEqual(len(response.body), LARGE)
         self.assertEqual(response.body, pattern_bytes(0, LARGE))
         self.assertEqual(self.proxy.counter(SPLICED), before + 1)
+        self.assertEqual(self.logged_bytes_sent("/bytes/%d" % LARGE), LARGE)
 
     def test_small_body_is_copied(self):
         before = self.proxy.counter(SPLICED)
@@ -75,6 +93,8 @@ class SpliceTest(PorticoTestCase):
         self.assertTrue(closed, "client left waiting for bytes that will never come")
         self.assertEqual(len(body), sent)  # everything the upstream sent, and no more
         self.assertEqual(body, pattern_bytes(0, sent))
+        # An aborted response is logged with the bytes it did send.
+        self.assertEqual(self.logged_bytes_sent("/reset-mid-body/%d/%d" % (declared, sent)), sent)
         self.assert_proxy_serves()
 
     def test_upstream_overrunning_a_spliced_body_is_not_reused(self):

@@ -282,7 +282,10 @@ network::Connection* ActiveStream::responseBodySink() {
 
 void ActiveStream::onResponseBodyForwarded(uint64_t bytes) {
   info_.bytes_sent += bytes;
-  connection_.services_.stats.inc(config_->stats->downstream_rs_spliced);
+  if (!response_spliced_) {
+    response_spliced_ = true;
+    connection_.services_.stats.inc(config_->stats->downstream_rs_spliced);
+  }
 }
 
 void ActiveStream::sendLocalReply(int status, absl::string_view body, absl::string_view details) {

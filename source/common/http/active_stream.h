@@ -128,6 +128,7 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
   bool response_started_ = false;  // headers entered the encoder chain
   bool headers_written_ = false;   // ... and reached the codec
   bool response_complete_ = false;
+  bool response_spliced_ = false;  // body bytes went to the socket by raw forwarding
   bool request_complete_ = false;
   bool close_connection_ = false;
   bool destroyed_ = false;

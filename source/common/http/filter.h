@@ -88,7 +88,8 @@ class StreamDecoderFilterCallbacks : public virtual StreamFilterCallbacks {
   // response head is written, no encoder filter will see the body and its framing is the
   // upstream's Content-Length. Else nullptr.
   virtual network::Connection* responseBodySink() { return nullptr; }
-  // That many body bytes went to the downstream connection that way (for logs and stats).
+  // That many more body bytes went to the downstream connection that way (for logs and
+  // stats; called as they go, so an aborted response counts what was sent).
   virtual void onResponseBodyForwarded(uint64_t /*bytes*/) {}
 };
 

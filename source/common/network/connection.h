@@ -28,8 +28,11 @@ class ConnectionCallbacks {
   // Write buffer crossed the high watermark upwards / the low watermark downwards.
   virtual void onAboveWriteBufferHighWatermark() = 0;
   virtual void onBelowWriteBufferLowWatermark() = 0;
-  // A forwardRaw() moved all its bytes to the sink. `input_follows`: more bytes were already
-  // waiting right behind them (onData() gets them next turn).
+  // A forwardRaw() moved `bytes` more to the sink. For accounting only: raised inside the
+  // forward's work, so the callee must not close or write anything.
+  virtual void onRawForwardProgress(uint64_t /*bytes*/) {}
+  // A forwardRaw() moved all its bytes to the sink. `input_follows`: bytes, an EOF or an error
+  // were already waiting right behind them (handled as usual next turn).
   virtual void onRawForwardDone(uint64_t /*bytes*/, bool /*input_follows*/) {}
 };
 
@@ -54,7 +57,8 @@ class Connection {
   // is done. Returns false when it cannot be done now (no pipe, a connection closing): the
   // bytes then come through onData() as usual. Else onRawForwardDone() follows (possibly before
   // forwardRaw() returns, when every byte was waiting), or a peer closing mid-way closes this
-  // connection as usual (onEvent).
+  // connection as usual (onEvent), after the bytes it did send reached the sink. Splicing into
+  // a reset socket raises SIGPIPE: the process must ignore it (portico's main() does).
   virtual bool forwardRaw(Connection& sink, uint64_t bytes) = 0;
   virtual const Address& remoteAddress() const = 0;
   virtual uint64_t id() const = 0;

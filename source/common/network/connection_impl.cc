@@ -268,20 +268,36 @@ void ConnectionImpl::readDisable(bool disable) {
   }
 }
 
+namespace {
+// Set on a thread whose kernel refused splice on sockets (e.g. a sandbox): copy from then on.
+thread_local bool splice_unsupported = false;
+}  // namespace
+
 bool ConnectionImpl::forwardRaw(Connection& sink_connection, uint64_t bytes) {
   auto* sink = dynamic_cast<ConnectionImpl*>(&sink_connection);
-  if (sink == nullptr || sink == this || bytes == 0 || fd_ < 0 || sink->fd_ < 0 || connecting_ ||
-      sink->connecting_ || remote_closed_ || close_after_flush_ || sink->close_after_flush_ ||
-      forward_ != nullptr || forward_source_ != nullptr || sink->forward_ != nullptr ||
-      sink->forward_source_ != nullptr || read_buffer_.length() > 0) {
+  if (splice_unsupported || sink == nullptr || sink == this || bytes == 0 || fd_ < 0 ||
+      sink->fd_ < 0 || connecting_ || sink->connecting_ || remote_closed_ || close_after_flush_ ||
+      sink->close_after_flush_ || forward_ != nullptr || forward_source_ != nullptr ||
+      sink->forward_ != nullptr || sink->forward_source_ != nullptr || read_buffer_.length() > 0) {
     return false;
   }
   std::optional<Pipe> pipe = PipePool::get();
   if (!pipe) return false;
   forward_ = std::make_unique<RawForward>(RawForward{sink, *pipe, bytes, 0, bytes});
   sink->forward_source_ = this;
-  forward_started_ = true;
-  if (pumpForward(false) == PumpResult::kDone) completeForward();
+  switch (pumpForward(false)) {
+    case PumpResult::kUnsupported:
+      fallBackToCopying();
+      return false;
+    case PumpResult::kDone:
+      forward_started_ = true;
+      completeForward();
+      return true;
+    case PumpResult::kWaiting:
+    case PumpResult::kClosed:
+      forward_started_ = true;
+      return true;
+  }
   return true;
 }
 
@@ -291,10 +307,10 @@ ConnectionImpl::PumpResult ConnectionImpl::pumpForward(bool may_close) {
   for (;;) {
     bool progress = false;
     // Socket -> pipe: the kernel hands the received pages over without copying them.
-    if (f.to_read > 0 && !f.read_blocked && read_disable_count_ == 0 &&
-        f.in_pipe < static_cast<uint64_t>(PipePool::kCapacity) && moved_in < kMaxReadPerEvent) {
+    if (!f.read_ended && f.to_read > 0 && !f.read_blocked && read_disable_count_ == 0 &&
+        f.in_pipe < f.pipe.capacity && moved_in < kMaxReadPerEvent) {
       const size_t want =
-          static_cast<size_t>(std::min<uint64_t>(f.to_read, PipePool::kCapacity - f.in_pipe));
+          static_cast<size_t>(std::min<uint64_t>(f.to_read, f.pipe.capacity - f.in_pipe));
       ssize_t n =
           splice(fd_, nullptr, f.pipe.write_fd, nullptr, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (n > 0) {
@@ -309,15 +325,13 @@ ConnectionImpl::PumpResult ConnectionImpl::pumpForward(bool may_close) {
         // With bytes in the pipe EAGAIN may mean the pipe is full: tried again once it drains.
         // With the pipe empty the socket is drained: wait for the next edge.
         if (f.in_pipe == 0) f.read_blocked = true;
+      } else if (n < 0 && f.to_read == f.total &&
+                 (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+        return PumpResult::kUnsupported;  // nothing moved yet: the bytes can still be read
       } else {
-        // EOF or an error before the body's end. Closing raises the owner's callbacks, which
-        // must not run inside forwardRaw(): then the next read event closes.
-        if (!may_close) {
-          file_event_->activate(event::kRead);
-          return PumpResult::kWaiting;
-        }
-        closeSocket(ConnectionEvent::kRemoteClose);
-        return PumpResult::kClosed;
+        // EOF or an error before the body's end: what the pipe holds still goes to the sink
+        // (as a copied body would), then this connection closes.
+        f.read_ended = true;
       }
     }
     // Pipe -> sink, after what the sink had buffered (e.g. the response head).
@@ -332,6 +346,7 @@ ConnectionImpl::PumpResult ConnectionImpl::pumpForward(bool may_close) {
         f.in_pipe -= static_cast<uint64_t>(n);
         sink.bytes_written_ += static_cast<uint64_t>(n);
         progress = true;
+        if (callbacks_ != nullptr) callbacks_->onRawForwardProgress(static_cast<uint64_t>(n));
       } else if (n < 0 && errno == EINTR) {
         continue;
       } else if (n < 0 && errno == EAGAIN) {
@@ -346,6 +361,16 @@ ConnectionImpl::PumpResult ConnectionImpl::pumpForward(bool may_close) {
       }
     }
     if (f.to_read == 0 && f.in_pipe == 0) return PumpResult::kDone;
+    if (f.read_ended && (f.in_pipe == 0 || f.sink == nullptr)) {
+      // Closing raises the owner's callbacks, which must not run inside forwardRaw(): then
+      // the next read event closes.
+      if (!may_close) {
+        file_event_->activate(event::kRead);
+        return PumpResult::kWaiting;
+      }
+      closeSocket(ConnectionEvent::kRemoteClose);
+      return PumpResult::kClosed;
+    }
     if (!progress) break;
   }
   if (moved_in >= kMaxReadPerEvent && f.to_read > 0) file_event_->activate(event::kRead);
@@ -372,6 +397,9 @@ bool ConnectionImpl::flushSinkBuffer(ConnectionImpl& sink, bool may_close) {
     }
     return false;
   }
+  // Its owner may be waiting for the buffer to drain (the router read-disables the upstream
+  // above the high watermark). Not inside forwardRaw(): the sink's own flush does it then.
+  if (may_close) sink.checkLowWatermark();
   return true;
 }
 
@@ -384,22 +412,36 @@ void ConnectionImpl::onForwardReadReady() {
     return;
   }
   forward_->read_blocked = false;
-  if (pumpForward(true) == PumpResult::kDone) completeForward();
+  switch (pumpForward(true)) {
+    case PumpResult::kDone:
+      completeForward();
+      return;
+    case PumpResult::kUnsupported:
+      fallBackToCopying();
+      return;
+    case PumpResult::kWaiting:
+    case PumpResult::kClosed:
+      return;
+  }
+}
+
+void ConnectionImpl::fallBackToCopying() {
+  splice_unsupported = true;
+  endForward(true);
+  forward_started_ = false;
+  file_event_->activate(event::kRead);  // the body is read and delivered through onData()
 }
 
 void ConnectionImpl::completeForward() {
   const uint64_t total = forward_->total;
   endForward(true);
-  // The forward took exactly its bytes; anything already behind them would otherwise wait
-  // unseen for the next edge. One read tells the owner now (for an HTTP/1 upstream: bytes
-  // after a response break framing, and the connection must not carry another request).
-  bool input_follows = false;
+  // The forward took exactly its bytes; anything already behind them (bytes, an EOF, an
+  // error) would otherwise wait unseen for the next edge. One read tells the owner now: for
+  // an HTTP/1 upstream, a connection with anything behind a response must not be reused.
   ssize_t rc = read_buffer_.readFrom(fd_, buffer::Slice::kSize);
-  if (rc > 0) {
-    bytes_read_ += static_cast<uint64_t>(rc);
-    input_follows = true;
-  }
-  if (rc >= 0) file_event_->activate(event::kRead);  // deliver them, or the EOF, as usual
+  const bool input_follows = rc >= 0 || errno != EAGAIN;
+  if (rc > 0) bytes_read_ += static_cast<uint64_t>(rc);
+  if (input_follows) file_event_->activate(event::kRead);  // delivered as usual next turn
   if (callbacks_ != nullptr) callbacks_->onRawForwardDone(total, input_follows);
 }
 

@@ -55,8 +55,9 @@ class ConnectionImpl : public Connection {
     uint64_t in_pipe = 0;  // taken, not yet written to the sink
     uint64_t total;
     bool read_blocked = false;  // the socket said EAGAIN with the pipe empty: wait for an edge
+    bool read_ended = false;    // EOF or error before the last byte: drain the pipe, then close
   };
-  enum class PumpResult { kWaiting, kDone, kClosed };
+  enum class PumpResult { kWaiting, kDone, kClosed, kUnsupported };
   // Moves what it can. `may_close`: false while forwardRaw() runs inside the owner's callback,
   // where errors are left for the next event instead of closing sockets under the caller.
   PumpResult pumpForward(bool may_close);
@@ -66,6 +67,8 @@ class ConnectionImpl : public Connection {
   // After the last byte: ends the forward, looks once for input right behind it and tells the
   // owner.
   void completeForward();
+  // The kernel refused splice before any byte moved: end the forward and read as usual.
+  void fallBackToCopying();
   void onForwardReadReady();
   // Ends any forward this connection is part of (it is closing).
   void detachForwards();

@@ -30,9 +30,15 @@ std::optional<Pipe> PipePool::get() {
   }
   int fds[2];
   if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return std::nullopt;
-  // Best effort: over the user's pipe quota the kernel keeps the default size.
+  // Best effort: over the user's pipe quota the kernel refuses to grow it (or made it tiny).
   fcntl(fds[1], F_SETPIPE_SZ, kCapacity);
-  return Pipe{fds[0], fds[1]};
+  const int size = fcntl(fds[1], F_GETPIPE_SZ);
+  if (size < kMinCapacity) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return std::nullopt;
+  }
+  return Pipe{fds[0], fds[1], static_cast<uint64_t>(size)};
 }
 
 void PipePool::put(Pipe pipe, bool empty) {

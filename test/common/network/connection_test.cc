@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,12 +44,14 @@ class RecordingCallbacks : public ConnectionCallbacks {
   std::vector<ConnectionEvent> events;
   int above = 0;
   int below = 0;
+  void onRawForwardProgress(uint64_t bytes) override { forward_progress += bytes; }
   void onRawForwardDone(uint64_t bytes, bool input_follows) override {
     forwarded.push_back(bytes);
     forward_input_follows = input_follows;
   }
 
   std::vector<uint64_t> forwarded;
+  uint64_t forward_progress = 0;
   bool forward_input_follows = false;
   std::function<void()> on_data;
   std::function<void(ConnectionEvent)> on_event;
@@ -348,10 +351,12 @@ TEST_F(TcpConnectionTest, BindErrorNamesTheAddress) {
 class RawForwardTest : public event::test::DispatcherTestBase {
  protected:
   void SetUp() override {
+    signal(SIGPIPE, SIG_IGN);  // as portico's main() does: splice into a reset socket raises it
     auto [source_fd, upstream] = tcpPair();
     auto [sink_fd, client] = tcpPair();
     upstream_ = upstream;
     client_ = client;
+    sink_fd_ = sink_fd;
     source_ = std::make_unique<ConnectionImpl>(*dispatcher_, source_fd, Address(), false, 1 << 20);
     sink_ = std::make_unique<ConnectionImpl>(*dispatcher_, sink_fd, Address(), false, 1 << 20);
     source_->setCallbacks(source_callbacks_);
@@ -408,6 +413,7 @@ class RawForwardTest : public event::test::DispatcherTestBase {
 
   int upstream_ = -1;
   int client_ = -1;
+  int sink_fd_ = -1;  // owned by sink_
   event::Timer* reader_ = nullptr;
   RecordingCallbacks source_callbacks_;
   RecordingCallbacks sink_callbacks_;
@@ -427,6 +433,7 @@ TEST_F(RawForwardTest, BytesFollowWhatTheSinkBufferedAndReadingResumesAfter) {
   EXPECT_EQ(got.size(), 6 + body.size());
   EXPECT_TRUE(got == "HEAD\r\n" + body) << "bytes out of order or altered";
   EXPECT_THAT(source_callbacks_.forwarded, ElementsAre(body.size()));
+  EXPECT_EQ(source_callbacks_.forward_progress, body.size());
   EXPECT_FALSE(source_callbacks_.forward_input_follows);
   EXPECT_EQ(source_->bytesRead(), body.size());
   EXPECT_EQ(sink_->bytesWritten(), 6 + body.size());
@@ -455,6 +462,19 @@ TEST_F(RawForwardTest, BytesAlreadyBehindTheForwardAreReported) {
   EXPECT_TRUE(got == pattern(50000));
 }
 
+TEST_F(RawForwardTest, AnEofRightBehindTheBytesIsReported) {
+  // The upstream closes right after the body: the owner must not reuse the connection.
+  upstreamWrite(pattern(40000));
+  shutdown(upstream_, SHUT_WR);
+  usleep(20000);
+  ASSERT_TRUE(source_->forwardRaw(*sink_, 40000));
+  EXPECT_THAT(source_callbacks_.forwarded, ElementsAre(40000u));
+  EXPECT_TRUE(source_callbacks_.forward_input_follows);
+  source_callbacks_.on_event = [this](ConnectionEvent) { dispatcher_->exit(); };
+  run();
+  EXPECT_THAT(source_callbacks_.events, ElementsAre(ConnectionEvent::kRemoteClose));
+}
+
 TEST_F(RawForwardTest, ASlowClientHoldsTheUpstreamBackWithBoundedMemory) {
   const size_t size = 8 * 1024 * 1024;
   const std::string body = pattern(size);
@@ -480,6 +500,40 @@ TEST_F(RawForwardTest, ASlowClientHoldsTheUpstreamBackWithBoundedMemory) {
   // What the proxy holds in between is the pipe, not the body.
   EXPECT_GT(held_while_stalled, 0u);
   EXPECT_LE(held_while_stalled, static_cast<uint64_t>(PipePool::kCapacity));
+}
+
+TEST_F(RawForwardTest, UpstreamClosingWhileTheClientIsSlowStillDeliversWhatItSent) {
+  const size_t sent = 3 * 1024 * 1024;
+  const std::string body = pattern(sent);
+  ASSERT_TRUE(source_->forwardRaw(*sink_, 8 * 1024 * 1024));  // the upstream promised more
+  std::thread writer([&] {
+    size_t off = 0;
+    while (off < sent) {
+      ssize_t n = ::send(upstream_, body.data() + off, sent - off, 0);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+    shutdown(upstream_, SHUT_WR);
+  });
+  // A small client window: the upstream's EOF arrives while the pipe still holds bytes.
+  int small = 16 * 1024;
+  setsockopt(client_, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  setsockopt(sink_fd_, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+  size_t client_had_at_close = 0;
+  std::string got;
+  source_callbacks_.on_event = [&](ConnectionEvent) {
+    client_had_at_close = got.size();
+    sink_->close(CloseType::kFlushWrite);  // what the stream does when the upstream fails
+  };
+  readClientUntil(sent + 1, got, milliseconds(150));  // until EOF: more than was sent
+  run(milliseconds(20000));
+  writer.join();
+  EXPECT_EQ(got.size(), sent);
+  EXPECT_TRUE(got == body) << "bytes the upstream sent were lost or altered";
+  EXPECT_THAT(source_callbacks_.events, ElementsAre(ConnectionEvent::kRemoteClose));
+  EXPECT_TRUE(source_callbacks_.forwarded.empty());
+  EXPECT_EQ(source_callbacks_.forward_progress, sent);
+  EXPECT_LT(client_had_at_close, sent);
 }
 
 TEST_F(RawForwardTest, UpstreamClosingMidwayIsARemoteClose) {
