@@ -395,6 +395,19 @@ class RawForwardTest : public event::test::DispatcherTestBase {
   void upstreamWrite(absl::string_view s) {
     ASSERT_EQ(::send(upstream_, s.data(), s.size(), 0), static_cast<ssize_t>(s.size()));
   }
+  // The upstream writes all of `data` from another thread (the kernel blocks it while the
+  // proxy does not read), then closes its side if asked.
+  std::thread upstreamWriteInBackground(const std::string& data, bool close_after) {
+    return std::thread([this, &data, close_after] {
+      size_t off = 0;
+      while (off < data.size()) {
+        ssize_t n = ::send(upstream_, data.data() + off, data.size() - off, 0);
+        if (n <= 0) break;
+        off += static_cast<size_t>(n);
+      }
+      if (close_after) shutdown(upstream_, SHUT_WR);
+    });
+  }
   // Reads from the client's end every millisecond until `n` bytes came or the peer closed.
   void readClientUntil(size_t n, std::string& out, std::chrono::milliseconds start = {}) {
     fcntl(client_, F_SETFL, fcntl(client_, F_GETFL) | O_NONBLOCK);
@@ -479,15 +492,7 @@ TEST_F(RawForwardTest, ASlowClientHoldsTheUpstreamBackWithBoundedMemory) {
   const size_t size = 8 * 1024 * 1024;
   const std::string body = pattern(size);
   ASSERT_TRUE(source_->forwardRaw(*sink_, size));
-  // The upstream writes everything it can from another thread (the kernel blocks it).
-  std::thread writer([&] {
-    size_t off = 0;
-    while (off < size) {
-      ssize_t n = ::send(upstream_, body.data() + off, size - off, 0);
-      if (n <= 0) break;
-      off += static_cast<size_t>(n);
-    }
-  });
+  std::thread writer = upstreamWriteInBackground(body, /*close_after=*/false);
   uint64_t held_while_stalled = 0;
   at(milliseconds(100), [&] { held_while_stalled = source_->bytesRead() - sink_->bytesWritten(); });
   std::string got;
@@ -506,15 +511,7 @@ TEST_F(RawForwardTest, UpstreamClosingWhileTheClientIsSlowStillDeliversWhatItSen
   const size_t sent = 3 * 1024 * 1024;
   const std::string body = pattern(sent);
   ASSERT_TRUE(source_->forwardRaw(*sink_, 8 * 1024 * 1024));  // the upstream promised more
-  std::thread writer([&] {
-    size_t off = 0;
-    while (off < sent) {
-      ssize_t n = ::send(upstream_, body.data() + off, sent - off, 0);
-      if (n <= 0) break;
-      off += static_cast<size_t>(n);
-    }
-    shutdown(upstream_, SHUT_WR);
-  });
+  std::thread writer = upstreamWriteInBackground(body, /*close_after=*/true);
   // A small client window: the upstream's EOF arrives while the pipe still holds bytes.
   int small = 16 * 1024;
   setsockopt(client_, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
