@@ -3,6 +3,7 @@ upstream's socket to the client's through a kernel pipe (splice), never through 
 buffers. Checks the bytes, the order, the keep-alive state on both sides after it, the
 failures half-way, and that it is used only when the body passes untouched."""
 
+import gzip
 import json
 import threading
 import time
@@ -170,23 +171,35 @@ class SpliceOneUpstreamConnectionTest(PorticoTestCase):
 
 
 class SpliceOnlyForUntouchedBodiesTest(PorticoTestCase):
-    """With an encoder filter on the listener (the compressor), bodies go through it."""
+    """With an encoder filter on the listener (the compressor), a body it compresses goes
+    through it; a body it leaves alone is spliced past it."""
 
     @classmethod
     def start_class_env(cls, env):
         upstream = env.start_upstream("u1")
-        filters = [{"name": "compressor", "compressor": {"content_types": ["text/plain"]}}]
+        filters = [{"name": "gzip",
+                    "compressor": {"content_types": ["application/octet-stream"]}}]
         hosts = [virtual_host("all", ["*"], [route_to("backend", timeout="20s")])]
         cls.proxy = env.start_portico(bootstrap(
             [listener("ingress", free_port(), hosts, http_filters=filters)],
             [cluster("backend", [upstream])]))
 
-    def test_body_passes_the_encoder_filters(self):
+    def test_compressed_body_passes_the_filter(self):
         before = self.proxy.counter(SPLICED)
         with RawConnection(self.proxy.port, timeout=20) as conn:
-            response = conn.request("GET", "/bytes/%d" % LARGE)
-        self.assertEqual(response.body, pattern_bytes(0, LARGE))
+            response = conn.request("GET", "/bytes/%d" % LARGE, {"Accept-Encoding": "gzip"})
+        self.assertEqual(response.header("content-encoding"), "gzip")
+        self.assertEqual(gzip.decompress(response.body), pattern_bytes(0, LARGE))
         self.assertEqual(self.proxy.counter(SPLICED), before)
+
+    def test_body_the_filter_leaves_alone_is_spliced_past_it(self):
+        before = self.proxy.counter(SPLICED)
+        with RawConnection(self.proxy.port, timeout=20) as conn:
+            response = conn.request("GET", "/bytes/%d" % LARGE)  # no accept-encoding
+        self.assertIsNone(response.header("content-encoding"))
+        self.assertEqual(response.header("content-length"), str(LARGE))
+        self.assertEqual(response.body, pattern_bytes(0, LARGE))
+        self.assertEqual(self.proxy.counter(SPLICED), before + 1)
 
 
 def parse_head_header(head, name):

@@ -273,9 +273,12 @@ void ActiveStream::writeData(buffer::Buffer& data, bool end_stream) {
 }
 
 network::Connection* ActiveStream::responseBodySink() {
-  if (!headers_written_ || response_complete_ || connection_.closed_ || !encoders_.empty() ||
+  if (!headers_written_ || response_complete_ || connection_.closed_ ||
       connection_.codec_.responseFraming() != http1::BodyFraming::kContentLength) {
     return nullptr;
+  }
+  for (const auto& slot : encoders_) {
+    if (!slot->filter().bodyPassesThrough()) return nullptr;
   }
   return connection_.connection_.get();
 }

@@ -86,7 +86,7 @@ class StreamDecoderFilterCallbacks : public virtual StreamFilterCallbacks {
   // For the router only. The downstream connection, when the rest of the response body may be
   // moved to it byte for byte by the transport (raw forwarding, no user-space copy): the
   // response head is written, no encoder filter will see the body and its framing is the
-  // upstream's Content-Length. Else nullptr.
+  // upstream's Content-Length (every encoder filter says bodyPassesThrough()). Else nullptr.
   virtual network::Connection* responseBodySink() { return nullptr; }
   // That many more body bytes went to the downstream connection that way (for logs and
   // stats; called as they go, so an aborted response counts what was sent).
@@ -136,6 +136,10 @@ class StreamEncoderFilter : public virtual StreamFilterBase {
   virtual FilterHeadersStatus encodeHeaders(ResponseHead& head, bool end_stream) = 0;
   // kContinue passes what is left in `data` on; kStopIterationAndBuffer: the filter took it.
   virtual FilterDataStatus encodeData(buffer::Buffer& data, bool end_stream) = 0;
+  // Asked once the response headers passed this filter: true when it will pass the rest of the
+  // body on byte for byte without needing to see it, so the transport may move the body past
+  // the chain (raw forwarding: no copy, no encodeData calls). False, the default, is safe.
+  virtual bool bodyPassesThrough() const { return false; }
 };
 using StreamEncoderFilterPtr = std::unique_ptr<StreamEncoderFilter>;
 

@@ -36,6 +36,7 @@ class ScriptedFilter : public StreamFilter {
   std::function<FilterHeadersStatus(RequestHead&)> on_decode_headers;
   std::function<FilterHeadersStatus(ResponseHead&)> on_encode_headers;
   std::function<FilterDataStatus(buffer::Buffer&, bool)> on_encode_data;
+  bool passes_through = false;
   int* destroyed = nullptr;
 
   StreamDecoderFilterCallbacks* decoder = nullptr;
@@ -60,6 +61,7 @@ class ScriptedFilter : public StreamFilter {
     log_.push_back(absl::StrCat(name_, " encodeData ", data.length(), end_stream ? " end" : ""));
     return on_encode_data ? on_encode_data(data, end_stream) : FilterDataStatus::kContinue;
   }
+  bool bodyPassesThrough() const override { return passes_through; }
   void onDestroy() override {
     if (destroyed != nullptr) ++*destroyed;
   }
@@ -74,6 +76,7 @@ class ScriptedFilter : public StreamFilter {
 // What the responder saw; owned by the test, as the stream deletes its filters when done.
 struct ResponderRecord {
   std::string received_body;
+  bool body_sink_offered = false;  // responseBodySink() after the head: raw forwarding allowed
   int above = 0;
   int below = 0;
 };
@@ -110,6 +113,7 @@ class Responder : public StreamDecoderFilter, public DownstreamWatermarkCallback
     head_.headers.add("x-received", absl::StrCat(record_.received_body.size()));
     cb_->encodeHeaders(head_, total == 0);
     if (total == 0) return;
+    record_.body_sink_offered = cb_->responseBodySink() != nullptr;
     buffer::Buffer first;
     first.add(pieces_[0]);
     cb_->encodeData(first, pieces_.size() == 1);
@@ -266,6 +270,26 @@ TEST_F(FilterChainTest, DecodersRunInConfigOrderAndEncodersInReverse) {
                                        "b encodeData 5 end", "a encodeData 5 end"};
   EXPECT_EQ(log_, expected);
   EXPECT_EQ(destroyed_, 2);  // once per filter, though each is a decoder and an encoder
+}
+
+TEST_F(FilterChainTest, TheBodyMayBypassOnlyEncodersThatLetItPassThrough) {
+  addScripted("indifferent", [](ScriptedFilter& f) { f.passes_through = true; });
+  addScripted("watcher");  // the default: it must see every byte
+  addResponder({"hello"});
+  start();
+  send("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+  EXPECT_TRUE(absl::EndsWith(readResponse(), "hello"));
+  EXPECT_FALSE(responder_.body_sink_offered);
+}
+
+TEST_F(FilterChainTest, TheBodyMayBypassEncodersThatAllLetItPassThrough) {
+  addScripted("a", [](ScriptedFilter& f) { f.passes_through = true; });
+  addScripted("b", [](ScriptedFilter& f) { f.passes_through = true; });
+  addResponder({"hello"});
+  start();
+  send("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+  EXPECT_TRUE(absl::EndsWith(readResponse(), "hello"));
+  EXPECT_TRUE(responder_.body_sink_offered);
 }
 
 TEST_F(FilterChainTest, EncoderStoppedAtHeadersHoldsTheBodyUntilItContinues) {

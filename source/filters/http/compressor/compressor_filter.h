@@ -28,6 +28,8 @@ class CompressorFilter : public http::StreamEncoderFilter {
   }
   http::FilterHeadersStatus encodeHeaders(http::ResponseHead& head, bool end_stream) override;
   http::FilterDataStatus encodeData(buffer::Buffer& data, bool end_stream) override;
+  // Not compressing this response: the body is not ours to see (it may be spliced past us).
+  bool bodyPassesThrough() const override { return gzip_ == nullptr; }
   void onDestroy() override { gzip_.reset(); }
 
  private:
