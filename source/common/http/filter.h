@@ -21,6 +21,9 @@
 //   injectEncodedData(), which runs the filters after it.
 // - A decoder filter may answer by itself with sendLocalReply(); the decoder chain stops there
 //   and the reply goes through the encoder filters like any response.
+// - An encoder filter that will pass the rest of a body on untouched says so with
+//   bodyPassesThrough() (asked after the headers); when every encoder does, the transport may
+//   move a large body past the chain (raw forwarding: no encodeData calls for it).
 // - onDestroy() is called exactly once per filter object (once for a filter that is both a
 //   decoder and an encoder), before it is deleted; cancel async work there.
 
