@@ -48,8 +48,8 @@ PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks) {
 bool ConnPool::createConnection() {
   const ClusterStats& s = *cluster_->stats;
   stats_.inc(s.upstream_cx_total);
-  auto conn = network::ConnectionImpl::connect(dispatcher_, host_.host->address,
-                                               cluster_->buffer_limit);
+  auto conn =
+      network::ConnectionImpl::connect(dispatcher_, host_.host->address, cluster_->buffer_limit);
   if (conn == nullptr) {
     stats_.inc(s.upstream_cx_connect_fail);
     return false;
@@ -63,17 +63,15 @@ bool ConnPool::createConnection() {
   });
   raw->timer_->enableTimer(cluster_->connect_timeout);
   connecting_.push_back(std::move(upstream));
+  raw->pool_list_ = &connecting_;
+  raw->pool_node_ = std::prev(connecting_.end());
   return true;
 }
 
 void ConnPool::onConnected(UpstreamConnection& connection) {
   connection.timer_->disableTimer();
-  auto it = std::find_if(connecting_.begin(), connecting_.end(),
-                         [&](const auto& c) { return c.get() == &connection; });
-  if (it == connecting_.end()) return;
-  std::unique_ptr<UpstreamConnection> c = std::move(*it);
-  connecting_.erase(it);
-  busy_.push_back(std::move(c));
+  if (connection.pool_list_ != &connecting_) return;
+  moveConnection(connection, busy_);
   assignOrIdle(connection);
 }
 
@@ -90,17 +88,13 @@ void ConnPool::assignOrIdle(UpstreamConnection& connection) {
 
 void ConnPool::park(UpstreamConnection& connection) {
   // busy_ -> idle_, unless we are over the idle cap or draining.
-  auto it = std::find_if(busy_.begin(), busy_.end(),
-                         [&](const auto& c) { return c.get() == &connection; });
-  if (it == busy_.end()) return;
+  if (connection.pool_list_ != &busy_) return;
   if (draining_ || idle_.size() >= cluster_->max_idle_connections_per_host) {
     connection.connection_->close(network::CloseType::kNoFlush);
     return;
   }
-  std::unique_ptr<UpstreamConnection> c = std::move(*it);
-  busy_.erase(it);
-  c->timer_->enableTimer(cluster_->idle_timeout);
-  idle_.push_back(std::move(c));
+  connection.timer_->enableTimer(cluster_->idle_timeout);
+  moveConnection(connection, idle_);
 }
 
 void ConnPool::release(UpstreamConnection& connection, bool reusable) {
@@ -129,12 +123,10 @@ void ConnPool::release(UpstreamConnection& connection, bool reusable) {
 
 UpstreamConnection& ConnPool::takeIdle() {
   // Most recently used first: its socket buffers and the upstream's worker are warm.
-  std::unique_ptr<UpstreamConnection> c = std::move(idle_.back());
-  idle_.pop_back();
-  c->timer_->disableTimer();
-  UpstreamConnection& ref = *c;
-  busy_.push_back(std::move(c));
-  return ref;
+  UpstreamConnection& connection = *idle_.back();
+  connection.timer_->disableTimer();
+  moveConnection(connection, busy_);
+  return connection;
 }
 
 void ConnPool::servePending() {
@@ -147,13 +139,16 @@ void ConnPool::servePending() {
   }
 }
 
-void ConnPool::removeConnection(std::list<std::unique_ptr<UpstreamConnection>>& list,
-                                UpstreamConnection& connection) {
-  auto it = std::find_if(list.begin(), list.end(),
-                         [&](const auto& c) { return c.get() == &connection; });
-  if (it == list.end()) return;
-  dispatcher_.deferredDelete(std::move(*it));
-  list.erase(it);
+void ConnPool::moveConnection(UpstreamConnection& connection, ConnectionList& to) {
+  to.splice(to.end(), *connection.pool_list_, connection.pool_node_);  // the node stays valid
+  connection.pool_list_ = &to;
+}
+
+void ConnPool::removeConnection(ConnectionList& list, UpstreamConnection& connection) {
+  if (connection.pool_list_ != &list) return;
+  dispatcher_.deferredDelete(std::move(*connection.pool_node_));
+  list.erase(connection.pool_node_);
+  connection.pool_list_ = nullptr;
   const ClusterStats& s = *cluster_->stats;
   stats_.gaugeAdd(s.upstream_cx_active, -1);
   stats_.inc(s.upstream_cx_destroy);

@@ -62,8 +62,10 @@ class ConnPool {
   // idle_ -> busy_, most recently used first.
   UpstreamConnection& takeIdle();
   void servePending();
-  void removeConnection(std::list<std::unique_ptr<UpstreamConnection>>& list,
-                        UpstreamConnection& connection);
+  using ConnectionList = std::list<std::unique_ptr<UpstreamConnection>>;
+  // Moves `connection` to the end of `to` (O(1), nothing allocated).
+  static void moveConnection(UpstreamConnection& connection, ConnectionList& to);
+  void removeConnection(ConnectionList& list, UpstreamConnection& connection);
   void cancelPending(PendingRequestImpl* request);
 
   event::Dispatcher& dispatcher_;

@@ -3,6 +3,7 @@
 // UpstreamConnection: one TCP connection to a host with its HTTP/1.1 client codec. Owned by a
 // ConnPool; a stream attaches to it for the duration of one request/response.
 
+#include <list>
 #include <memory>
 
 #include "source/common/event/dispatcher.h"
@@ -75,6 +76,10 @@ class UpstreamConnection : public network::ConnectionCallbacks,
   bool timed_out_ = false;
   uint64_t last_rx_bytes_ = 0;
   uint64_t last_tx_bytes_ = 0;
+  // The pool list holding this connection (connecting, idle or busy) and its node there:
+  // moving between lists is a splice, with no search and no allocation.
+  std::list<std::unique_ptr<UpstreamConnection>>* pool_list_ = nullptr;
+  std::list<std::unique_ptr<UpstreamConnection>>::iterator pool_node_;
 };
 
 }  // namespace portico::upstream

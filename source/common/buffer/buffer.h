@@ -104,6 +104,14 @@ class Buffer {
     Slice& tail = tailWithRoom();
     return {tail.freeStart(), tail.freeRoom()};
   }
+  // The same with at least `min_room` contiguous bytes (min_room <= Slice::kSize): a writer
+  // that knows its size (a header block) fills it with plain stores.
+  absl::Span<uint8_t> writableTail(size_t min_room) {
+    if (slices_.empty() || slices_.back()->freeRoom() < min_room)
+      slices_.push_back(SlicePool::get());
+    Slice& tail = *slices_.back();
+    return {tail.freeStart(), tail.freeRoom()};
+  }
   void commitTail(size_t n) {
     if (n == 0 && slices_.back()->length() == 0) {
       slices_.pop_back();  // an unused new slice: the buffer never holds empty slices

@@ -260,9 +260,12 @@ void DispatcherImpl::runActivated() {
 
 void DispatcherImpl::clearDeferred() {
   while (!deferred_.empty()) {
-    std::vector<DeferredDeletablePtr> batch;
+    // Taken out of the member first: a destructor may defer more (into deferred_) or, in
+    // principle, clear again (which then finds an empty spare).
+    std::vector<DeferredDeletablePtr> batch = std::move(deferred_spare_);
     batch.swap(deferred_);
     batch.clear();
+    deferred_spare_ = std::move(batch);
   }
 }
 
@@ -300,9 +303,11 @@ void DispatcherImpl::run() {
     runActivated();
     runTimers();
     while (!end_of_turn_.empty()) {
-      std::vector<std::function<void()>> batch;
+      std::vector<std::function<void()>> batch = std::move(end_of_turn_spare_);
       batch.swap(end_of_turn_);
       for (auto& cb : batch) cb();
+      batch.clear();
+      end_of_turn_spare_ = std::move(batch);
     }
     clearDeferred();
   }

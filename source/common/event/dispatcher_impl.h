@@ -75,6 +75,10 @@ class DispatcherImpl : public Dispatcher {
   std::vector<FileEventImpl*> running_;
   std::vector<DeferredDeletablePtr> deferred_;
   std::vector<std::function<void()>> end_of_turn_;
+  // Emptied batches kept for their capacity: each turn swaps a queue out to run it, and
+  // without these the next push would allocate again (several times per request).
+  std::vector<DeferredDeletablePtr> deferred_spare_;
+  std::vector<std::function<void()>> end_of_turn_spare_;
   std::mutex post_mutex_;
   std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(post_mutex_);
 };

@@ -86,7 +86,7 @@ void ActiveStream::prepareRequestHeaders() {
   head_.headers.set("x-forwarded-proto", "http");
   const std::string* request_id = head_.headers.get("x-request-id");
   if (request_id == nullptr || request_id->empty()) {
-    head_.headers.set("x-request-id", generateRequestId(connection_.services_.random));
+    head_.headers.set("x-request-id", generateRequestId(connection_.services_.random).view());
   }
 }
 

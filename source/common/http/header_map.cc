@@ -1,6 +1,8 @@
 #include "source/common/http/header_map.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -9,11 +11,27 @@ namespace portico::http {
 
 namespace {
 // Lower-cases while copying (header names are ASCII tokens; other bytes are left alone).
+// Eight bytes at a time: this runs for every header of every message.
 void assignLower(std::string& out, absl::string_view in) {
   out.resize(in.size());
   char* d = out.data();
-  for (size_t i = 0; i < in.size(); i++) {
-    char c = in[i];
+  const char* s = in.data();
+  size_t i = 0;
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  for (; i + 8 <= in.size(); i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    // Per byte, without carries between bytes: bit 7 of `ge_a` is set for b >= 'A', of
+    // `gt_z` for b > 'Z' (low 7 bits only; bytes >= 0x80 are masked out by `ascii`).
+    const uint64_t low7 = w & (0x7f * kOnes);
+    const uint64_t ge_a = low7 + (0x80 - 'A') * kOnes;
+    const uint64_t gt_z = low7 + (0x7f - 'Z') * kOnes;
+    const uint64_t ascii = ~w & (0x80 * kOnes);
+    w |= ((ge_a ^ gt_z) & ascii) >> 2;  // 0x80 >> 2 = 0x20, the case bit
+    memcpy(d + i, &w, 8);
+  }
+  for (; i < in.size(); i++) {
+    char c = s[i];
     d[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
   }
 }

@@ -53,17 +53,20 @@ void removeHopByHopHeaders(HeaderMap& headers) {
   });
 }
 
-std::string generateRequestId(const std::function<uint64_t()>& random) {
+RequestId generateRequestId(const std::function<uint64_t()>& random) {
   uint64_t hi = random();
   uint64_t lo = random();
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
   // 8-4-4-4-12 hex digits; written by hand: this runs once per request.
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(36, '-');
+  RequestId out;
   int pos = 0;
   auto put = [&](uint64_t v, int digits) {
-    for (int i = digits - 1; i >= 0; i--) out[pos + i] = kHex[(v >> (4 * (digits - 1 - i))) & 0xf];
+    for (int i = digits - 1; i >= 0; i--) {
+      out.chars[pos + i] = kHex[(v >> (4 * (digits - 1 - i))) & 0xf];
+    }
+    if (pos + digits < 36) out.chars[pos + digits] = '-';
     pos += digits + 1;
   };
   put(hi >> 32, 8);

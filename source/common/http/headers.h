@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "source/common/http/header_map.h"
 
 namespace portico::http {
@@ -15,7 +16,12 @@ namespace portico::http {
 // Framing headers are re-created by the codec of the next hop.
 void removeHopByHopHeaders(HeaderMap& headers);
 
-// A random UUID (version 4) for x-request-id.
-std::string generateRequestId(const std::function<uint64_t()>& random);
+// A random UUID (version 4) for x-request-id, written into a fixed buffer: nothing is
+// allocated per request (the header map copies it into storage it reuses).
+struct RequestId {
+  char chars[36];
+  absl::string_view view() const { return absl::string_view(chars, sizeof(chars)); }
+};
+RequestId generateRequestId(const std::function<uint64_t()>& random);
 
 }  // namespace portico::http

@@ -17,6 +17,7 @@ thread_local uint64_t next_connection_id = 1;
 // Connections with data written this loop turn; flushed together at the end of the turn, so
 // a response head and body produced by separate calls leave in one send().
 thread_local std::vector<ConnectionImpl*> pending_flush;
+thread_local std::vector<ConnectionImpl*> pending_flush_spare;  // keeps its capacity
 thread_local bool flush_scheduled = false;
 // Bytes read per read event before yielding to other connections (fairness).
 constexpr size_t kMaxReadPerEvent = 256 * 1024;
@@ -195,13 +196,15 @@ void ConnectionImpl::checkLowWatermark() {
 
 void ConnectionImpl::flushPendingWrites() {
   flush_scheduled = false;
-  std::vector<ConnectionImpl*> batch;
+  std::vector<ConnectionImpl*> batch = std::move(pending_flush_spare);
   batch.swap(pending_flush);
   for (ConnectionImpl* c : batch) {
     if (c == nullptr) continue;
     c->flush_pending_ = false;
     if (c->fd_ >= 0 && !c->connecting_) c->flush();
   }
+  batch.clear();
+  pending_flush_spare = std::move(batch);
 }
 
 void ConnectionImpl::write(buffer::Buffer& data) {

@@ -29,6 +29,26 @@ TEST(HeaderMapTest, AddLowerCasesNamesAndKeepsOrder) {
   EXPECT_TRUE(h.contains("x-b"));
 }
 
+// Names are lower-cased eight bytes at a time: every byte value, at every position of a
+// word and in the byte-wise tail, must come out as the byte-wise rule says (only A-Z change).
+TEST(HeaderMapTest, LowerCasingTouchesOnlyAsciiUpperCaseLettersAtAnyPosition) {
+  for (size_t length : {1u, 7u, 8u, 9u, 16u, 23u}) {
+    for (int b = 0; b < 256; b++) {
+      for (size_t pos = 0; pos < length; pos++) {
+        std::string name(length, 'Q');  // the filler itself must become 'q'
+        name[pos] = static_cast<char>(b);
+        std::string expected = name;
+        for (char& c : expected) {
+          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        }
+        HeaderMap h;
+        h.add(name, "v");
+        ASSERT_EQ(h.begin()->name, expected) << "byte " << b << " at " << pos << " of " << length;
+      }
+    }
+  }
+}
+
 TEST(HeaderMapTest, SetReplacesEveryCopyWhateverTheCase) {
   HeaderMap h;
   h.add("x-a", "1");

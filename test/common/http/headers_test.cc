@@ -100,10 +100,10 @@ std::function<uint64_t()> sequence(std::vector<uint64_t> values) {
 }
 
 TEST(GenerateRequestIdTest, FormatsAVersion4Uuid) {
-  EXPECT_EQ(generateRequestId(sequence({0x0123456789abcdefULL, 0xfedcba9876543210ULL})),
+  EXPECT_EQ(generateRequestId(sequence({0x0123456789abcdefULL, 0xfedcba9876543210ULL})).view(),
             "01234567-89ab-4def-bedc-ba9876543210");
-  EXPECT_EQ(generateRequestId(sequence({0})), "00000000-0000-4000-8000-000000000000");
-  EXPECT_EQ(generateRequestId(sequence({~0ULL})), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+  EXPECT_EQ(generateRequestId(sequence({0})).view(), "00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(generateRequestId(sequence({~0ULL})).view(), "ffffffff-ffff-4fff-bfff-ffffffffffff");
 }
 
 TEST(GenerateRequestIdTest, RandomIdsMatchTheUuidV4PatternAndDiffer) {
@@ -112,7 +112,7 @@ TEST(GenerateRequestIdTest, RandomIdsMatchTheUuidV4PatternAndDiffer) {
   std::function<uint64_t()> random = [&rng] { return rng(); };
   std::set<std::string> seen;
   for (int i = 0; i < 1000; i++) {
-    const std::string id = generateRequestId(random);
+    const std::string id(generateRequestId(random).view());
     ASSERT_TRUE(std::regex_match(id, uuid_v4)) << id;
     seen.insert(id);
   }

@@ -4,40 +4,9 @@
 #include <string_view>
 
 #include "absl/strings/ascii.h"
+#include "source/common/http/http1/field_bytes.h"
 
 namespace portico::http::http1 {
-
-namespace {
-// Byte classes for header validation, as lookup tables (this runs for every header).
-// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" /
-//         "~" / DIGIT / ALPHA (RFC 9110 5.6.2)
-struct ByteClasses {
-  bool token[256] = {};
-  bool bad_value[256] = {};  // CTLs other than HTAB, and DEL (RFC 9110 5.5)
-  ByteClasses() {
-    for (int c = 0; c < 256; c++) {
-      token[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-      bad_value[c] = (c < 0x20 && c != '\t') || c == 0x7f;
-    }
-    for (char c : std::string_view("!#$%&'*+-.^_`|~")) token[static_cast<unsigned char>(c)] = true;
-  }
-};
-const ByteClasses kClasses;
-
-bool isToken(absl::string_view s) {
-  for (char c : s) {
-    if (!kClasses.token[static_cast<unsigned char>(c)]) return false;
-  }
-  return true;
-}
-
-bool hasBadValueByte(absl::string_view s) {
-  for (char c : s) {
-    if (kClasses.bad_value[static_cast<unsigned char>(c)]) return true;
-  }
-  return false;
-}
-}  // namespace
 
 Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks, HeaderMap& headers)
     : callbacks_(callbacks), headers_(headers) {
@@ -71,9 +40,9 @@ ParseResult Http1Parser::execute(const char* data, size_t len, size_t* consumed)
   *consumed = pos != nullptr && pos >= data ? static_cast<size_t>(pos - data) : 0;
   if (err == HPE_PAUSED) return ParseResult::kPaused;
   if (error_.empty()) {
-    error_ = err == HPE_PAUSED_UPGRADE ? "upgrade not supported"
-                                       : std::string(llhttp_errno_name(err)) + ": " +
-                                             llhttp_get_error_reason(&parser_);
+    error_ = err == HPE_PAUSED_UPGRADE
+                 ? "upgrade not supported"
+                 : std::string(llhttp_errno_name(err)) + ": " + llhttp_get_error_reason(&parser_);
   }
   return ParseResult::kError;
 }
@@ -155,8 +124,8 @@ int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
   // Not for interim responses, and not with an upgrade still pending (llhttp would then hand
   // the connection over).
   if ((p->flags & F_CONTENT_LENGTH) != 0 && (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) == 0 &&
-      p->content_length > 0 &&
-      p->upgrade == 0 && (p->type == HTTP_REQUEST || p->status_code >= 200)) {
+      p->content_length > 0 && p->upgrade == 0 &&
+      (p->type == HTTP_REQUEST || p->status_code >= 200)) {
     s.raw_body_remaining_ = p->content_length;
     return 1;
   }

@@ -98,8 +98,8 @@ TEST_F(ServerCodecTest, ContentLengthBodyMovesWholeSlicesWithoutCopying) {
   driver_ = std::make_unique<ServerCodecDriver>();
   const std::string body(3 * buffer::Slice::kSize, 'b');
   buffer::Buffer slice_of_body;
-  driver_->input.add(absl::StrCat("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ",
-                                  body.size() + 5, "\r\n\r\n"));
+  driver_->input.add(
+      absl::StrCat("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ", body.size() + 5, "\r\n\r\n"));
   // Fill the head's slice with body, then add whole body slices.
   const size_t head_len = driver_->input.length();
   driver_->input.add(body.data(), buffer::Slice::kSize - head_len);
@@ -294,6 +294,31 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedCase{"NotHttp", "hello world\r\n\r\n", 400}),
     [](const ::testing::TestParamInfo<RefusedCase>& info) { return info.param.name; });
 
+// Each byte value at each position of a 17-byte header value is refused exactly when it is a
+// control character other than HTAB, or DEL (CR and LF end the line and are refused as bare
+// CR/LF by the scanner); every other byte reaches the request intact.
+TEST_F(ServerCodecTest, EveryByteValueAtEveryPositionOfAHeaderValue) {
+  for (int b = 0; b < 256; b++) {
+    const bool bad = (b < 0x20 && b != '\t') || b == 0x7f;
+    for (size_t pos = 0; pos < 17; pos++) {
+      std::string value(17, 'v');
+      value[pos] = static_cast<char>(b);
+      parse(absl::StrCat("GET / HTTP/1.1\r\nHost: a\r\nX-V: ", value, "\r\n\r\n"));
+      const std::string where = absl::StrCat("byte ", b, " at ", pos);
+      if (bad) {
+        EXPECT_EQ(driver_->callbacks.error_status, 400) << where;
+        EXPECT_TRUE(driver_->callbacks.requests.empty()) << where;
+        continue;
+      }
+      ASSERT_EQ(driver_->callbacks.requests.size(), 1u) << where;
+      if (b == ' ' || b == '\t') continue;  // leading and trailing whitespace is not the value
+      const std::string* got = driver_->callbacks.requests[0].head.headers.get("x-v");
+      ASSERT_NE(got, nullptr) << where;
+      EXPECT_EQ(*got, value) << where;
+    }
+  }
+}
+
 // Errors in a chunked body come after the head was delivered: the request must fail (400) and
 // never complete. The framing lines and the trailer section are not seen by the HeadScanner;
 // llhttp must not be more lenient there than the scanner is in the head, or a front proxy that
@@ -325,9 +350,9 @@ INSTANTIATE_TEST_SUITE_P(
                       RefusedCase{"ControlCharInTrailer", chunked("0\r\nX: a\x01\r\n\r\n"), 400}),
     [](const ::testing::TestParamInfo<RefusedCase>& info) { return info.param.name; });
 
-// Regression (was a bug: llhttp leniency not covered by HeadScanner): llhttp 8.1 accepts a bare LF that
-// ends the trailer section ("0\r\n\n") and obs-fold in a trailer line; ServerCodec completes the
-// request and parses whatever follows as the next pipelined request. The HeadScanner refuses
+// Regression (was a bug: llhttp leniency not covered by HeadScanner): llhttp 8.1 accepts a bare LF
+// that ends the trailer section ("0\r\n\n") and obs-fold in a trailer line; ServerCodec completes
+// the request and parses whatever follows as the next pipelined request. The HeadScanner refuses
 // both in the head, but trailers are parsed after in_head_ is false and never scanned.
 INSTANTIATE_TEST_SUITE_P(
     LenientTrailerSection, ServerCodecBodyFramingTest,
