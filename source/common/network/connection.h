@@ -53,12 +53,14 @@ class Connection {
   // Raw forwarding: the next `bytes` to arrive on this connection go to `sink`'s socket through
   // a kernel pipe (Linux splice), never copied to user space and never seen by onData(). Used
   // for Content-Length bodies nobody inspects. Needs this connection's read buffer empty; what
-  // `sink` has buffered is sent first, and nothing may be written to `sink` until the forward
-  // is done. Returns false when it cannot be done now (no pipe, a connection closing): the
-  // bytes then come through onData() as usual. Else onRawForwardDone() follows (possibly before
-  // forwardRaw() returns, when every byte was waiting), or a peer closing mid-way closes this
-  // connection as usual (onEvent), after the bytes it did send reached the sink. Splicing into
-  // a reset socket raises SIGPIPE: the process must ignore it (portico's main() does).
+  // `sink` has buffered is sent first; what is written to `sink` during the forward is held
+  // and sent after the forwarded bytes, and a close(kFlushWrite) of `sink` waits for the
+  // forward (within its usual bound). Returns false when it cannot be done now (no pipe, a
+  // connection closing): the bytes then come through onData() as usual. Else onRawForwardDone()
+  // follows (possibly before forwardRaw() returns, when every byte was waiting), or a peer closing
+  // mid-way closes this connection as usual (onEvent), after the bytes it did send reached the
+  // sink. Splicing into a reset socket raises SIGPIPE: the process must ignore it (portico's main()
+  // does).
   virtual bool forwardRaw(Connection& sink, uint64_t bytes) = 0;
   virtual const Address& remoteAddress() const = 0;
   virtual uint64_t id() const = 0;

@@ -188,7 +188,7 @@ void ConnectionImpl::flush() {
 }
 
 void ConnectionImpl::checkLowWatermark() {
-  if (above_high_watermark_ && write_buffer_.length() <= low_watermark_) {
+  if (above_high_watermark_ && bufferedBytes() <= low_watermark_) {
     above_high_watermark_ = false;
     if (callbacks_ != nullptr) callbacks_->onBelowWriteBufferLowWatermark();
   }
@@ -212,30 +212,52 @@ void ConnectionImpl::write(buffer::Buffer& data) {
     data.clear();
     return;
   }
-  write_buffer_.move(data);
-  if (connecting_) {
-    // Sent once connected.
-  } else if (write_buffer_.length() >= kFlushNowBytes) {
-    flush();  // bodies stream out now; only small pieces wait for the end of the turn
-  } else if (!flush_pending_) {
-    flush_pending_ = true;
-    pending_flush.push_back(this);
-    if (!flush_scheduled) {
-      flush_scheduled = true;
-      dispatcher_.runAtEndOfTurn(&ConnectionImpl::flushPendingWrites);
+  if (forward_source_ != nullptr) {
+    // A raw forward into this connection is under way: what is written now comes after the
+    // bytes still to be forwarded, so it waits for the forward's end (releaseHeldWrites()).
+    held_writes_.move(data);
+  } else {
+    write_buffer_.move(data);
+    if (connecting_) {
+      // Sent once connected.
+    } else if (write_buffer_.length() >= kFlushNowBytes) {
+      flush();  // bodies stream out now; only small pieces wait for the end of the turn
+    } else {
+      scheduleFlush();
     }
   }
-  if (fd_ >= 0 && !above_high_watermark_ && write_buffer_.length() > high_watermark_) {
+  if (fd_ >= 0 && !above_high_watermark_ && bufferedBytes() > high_watermark_) {
     above_high_watermark_ = true;
     if (callbacks_ != nullptr) callbacks_->onAboveWriteBufferHighWatermark();
   }
+}
+
+void ConnectionImpl::scheduleFlush() {
+  if (flush_pending_) return;
+  flush_pending_ = true;
+  pending_flush.push_back(this);
+  if (!flush_scheduled) {
+    flush_scheduled = true;
+    dispatcher_.runAtEndOfTurn(&ConnectionImpl::flushPendingWrites);
+  }
+}
+
+void ConnectionImpl::releaseHeldWrites() {
+  if (fd_ < 0) return;
+  write_buffer_.move(held_writes_);
+  // Flushed at the end of the turn, not from inside the source's forward work; a close that
+  // waited for the forward happens there too.
+  if (write_buffer_.length() > 0 || close_after_flush_) scheduleFlush();
 }
 
 void ConnectionImpl::close(CloseType type) {
   if (fd_ < 0) return;
   if (type == CloseType::kFlushWrite && !connecting_) flush();
   if (fd_ < 0) return;
-  if (type == CloseType::kFlushWrite && write_buffer_.length() > 0 && !connecting_) {
+  // A raw forward into this connection counts as written: it finishes (and what was held
+  // behind it goes out) before the close, within the same bound.
+  if (type == CloseType::kFlushWrite &&
+      (write_buffer_.length() > 0 || forward_source_ != nullptr) && !connecting_) {
     close_after_flush_ = true;
     // Stop reading: what the peer sends now is not going to be answered.
     ++read_disable_count_;
@@ -256,6 +278,7 @@ void ConnectionImpl::closeSocket(ConnectionEvent event) {
   fd_ = -1;
   read_buffer_.clear();
   write_buffer_.clear();
+  held_writes_.clear();
   if (callbacks_ != nullptr) callbacks_->onEvent(event);
 }
 
@@ -450,7 +473,10 @@ void ConnectionImpl::completeForward() {
 
 void ConnectionImpl::endForward(bool pipe_empty) {
   if (forward_ == nullptr) return;
-  if (forward_->sink != nullptr) forward_->sink->forward_source_ = nullptr;
+  if (forward_->sink != nullptr) {
+    forward_->sink->forward_source_ = nullptr;
+    forward_->sink->releaseHeldWrites();
+  }
   PipePool::put(forward_->pipe, pipe_empty);
   forward_.reset();
   // The next message's head is read on its own, so its body can be forwarded again.

@@ -26,7 +26,7 @@ class ConnectionImpl : public Connection {
   void readDisable(bool disable) override;
   bool readEnabled() const override { return read_disable_count_ == 0; }
   bool isOpen() const override { return fd_ >= 0; }
-  size_t writeBufferLength() const override { return write_buffer_.length(); }
+  size_t writeBufferLength() const override { return bufferedBytes(); }
   bool aboveHighWatermark() const override { return above_high_watermark_; }
   bool forwardRaw(Connection& sink, uint64_t bytes) override;
 
@@ -72,6 +72,10 @@ class ConnectionImpl : public Connection {
   void onForwardReadReady();
   // Ends any forward this connection is part of (it is closing).
   void detachForwards();
+  // This connection's forward (as the sink) ended: what was written meanwhile goes out now.
+  void releaseHeldWrites();
+  void scheduleFlush();
+  size_t bufferedBytes() const { return write_buffer_.length() + held_writes_.length(); }
   event::Dispatcher& dispatcher_;
   int fd_;
   Address remote_;
@@ -81,6 +85,7 @@ class ConnectionImpl : public Connection {
   event::TimerPtr delayed_close_timer_;
   buffer::Buffer read_buffer_;
   buffer::Buffer write_buffer_;
+  buffer::Buffer held_writes_;                // written while a forward into this connection runs
   std::unique_ptr<RawForward> forward_;       // set while this connection is a forward's source
   ConnectionImpl* forward_source_ = nullptr;  // set while this connection is a forward's sink
   uint32_t high_watermark_;

@@ -424,6 +424,14 @@ class RawForwardTest : public event::test::DispatcherTestBase {
     reader_->enableTimer(start);
   }
 
+  // Small socket buffers on the client's side, so a forward of a few MiB is still running
+  // while the client does not read.
+  void shrinkClientWindow() {
+    int small = 16 * 1024;
+    setsockopt(client_, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    setsockopt(sink_fd_, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+  }
+
   int upstream_ = -1;
   int client_ = -1;
   int sink_fd_ = -1;  // owned by sink_
@@ -513,9 +521,7 @@ TEST_F(RawForwardTest, UpstreamClosingWhileTheClientIsSlowStillDeliversWhatItSen
   ASSERT_TRUE(source_->forwardRaw(*sink_, 8 * 1024 * 1024));  // the upstream promised more
   std::thread writer = upstreamWriteInBackground(body, /*close_after=*/true);
   // A small client window: the upstream's EOF arrives while the pipe still holds bytes.
-  int small = 16 * 1024;
-  setsockopt(client_, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-  setsockopt(sink_fd_, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+  shrinkClientWindow();
   size_t client_had_at_close = 0;
   std::string got;
   source_callbacks_.on_event = [&](ConnectionEvent) {
@@ -557,6 +563,57 @@ TEST_F(RawForwardTest, SinkClosingMidwayClosesTheSource) {
   // The source is mid-message: it cannot be used for anything else.
   EXPECT_THAT(source_callbacks_.events, ElementsAre(ConnectionEvent::kLocalClose));
   EXPECT_TRUE(source_callbacks_.forwarded.empty());
+}
+
+TEST_F(RawForwardTest, WhatIsWrittenToTheSinkMeanwhileFollowsTheForwardedBytes) {
+  // A slow client keeps the forward running; bytes written to the sink in the middle of it
+  // (say, a filter's late output) must not overtake the body still in the pipe or socket.
+  const size_t size = 2 * 1024 * 1024;
+  const std::string body = pattern(size);
+  buffer::Buffer head = bufferOf("HEAD\r\n");
+  sink_->write(head);
+  shrinkClientWindow();
+  ASSERT_TRUE(source_->forwardRaw(*sink_, size));
+  std::thread writer = upstreamWriteInBackground(body, /*close_after=*/false);
+  at(milliseconds(50), [this] {
+    ASSERT_TRUE(source_callbacks_.forwarded.empty()) << "the forward ended too early to test";
+    buffer::Buffer tail = bufferOf("TAIL");
+    sink_->write(tail);
+    EXPECT_EQ(sink_->writeBufferLength(), 4u);  // held, and counted for flow control
+  });
+  std::string got;
+  readClientUntil(6 + size + 4, got, milliseconds(100));  // the client reads nothing for 100 ms
+  run(milliseconds(20000));
+  writer.join();
+  EXPECT_EQ(got.size(), 6 + size + 4);
+  EXPECT_TRUE(got == "HEAD\r\n" + body + "TAIL") << "bytes out of order or altered";
+  EXPECT_THAT(source_callbacks_.forwarded, ElementsAre(size));
+  EXPECT_EQ(sink_->bytesWritten(), 6 + size + 4);
+}
+
+TEST_F(RawForwardTest, ClosingTheSinkWithFlushWaitsForTheForward) {
+  // close(kFlushWrite) in the middle of a forward: the forwarded bytes and what was written
+  // after them reach the client, then the connection closes.
+  const size_t size = 2 * 1024 * 1024;
+  const std::string body = pattern(size);
+  shrinkClientWindow();
+  ASSERT_TRUE(source_->forwardRaw(*sink_, size));
+  std::thread writer = upstreamWriteInBackground(body, /*close_after=*/false);
+  at(milliseconds(50), [this] {
+    ASSERT_TRUE(source_callbacks_.forwarded.empty()) << "the forward ended too early to test";
+    buffer::Buffer tail = bufferOf("TAIL");
+    sink_->write(tail);
+    sink_->close(CloseType::kFlushWrite);
+    EXPECT_TRUE(sink_->isOpen());
+  });
+  std::string got;
+  readClientUntil(size + 5, got, milliseconds(100));  // until EOF: more than will come
+  run(milliseconds(20000));
+  writer.join();
+  EXPECT_EQ(got.size(), size + 4);
+  EXPECT_TRUE(got == body + "TAIL") << "bytes lost, out of order or altered";
+  EXPECT_THAT(source_callbacks_.forwarded, ElementsAre(size));
+  EXPECT_THAT(sink_callbacks_.events, ElementsAre(ConnectionEvent::kLocalClose));
 }
 
 TEST_F(RawForwardTest, RefusedWhenItCannotBeDone) {
