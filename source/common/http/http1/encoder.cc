@@ -6,16 +6,23 @@
 
 namespace portico::http::http1 {
 
-void encodeHeaderFields(const HeaderMap& headers, buffer::Buffer& out) {
+void encodeHeaderFields(const HeaderMap& headers, buffer::Buffer& out, absl::string_view skip) {
   size_t total = 0;
-  for (const HeaderEntry& e : headers) total += e.name.size() + e.value.size() + 4;
+  for (const HeaderEntry& e : headers) {
+    if (!skip.empty() && e.name == skip) continue;
+    total += e.name.size() + e.value.size() + 4;
+  }
   if (total > buffer::Slice::kSize) {  // a head this large goes line by line
-    for (const HeaderEntry& e : headers) out.addPieces({e.name, ": ", e.value, "\r\n"});
+    for (const HeaderEntry& e : headers) {
+      if (!skip.empty() && e.name == skip) continue;
+      out.addPieces({e.name, ": ", e.value, "\r\n"});
+    }
     return;
   }
   // Every line of the block written in place into one run (this runs twice per request).
   uint8_t* p = out.writableTail(total).data();
   for (const HeaderEntry& e : headers) {
+    if (!skip.empty() && e.name == skip) continue;
     memcpy(p, e.name.data(), e.name.size());
     p += e.name.size();
     memcpy(p, ": ", 2);

@@ -17,8 +17,9 @@ enum class BodyFraming {
   kCloseDelimited,  // body ends when the connection closes (HTTP/1.0 peers)
 };
 
-// Writes "name: value\r\n" for every header (no terminating empty line).
-void encodeHeaderFields(const HeaderMap& headers, buffer::Buffer& out);
+// Writes "name: value\r\n" for every header (no terminating empty line), leaving out fields
+// called `skip` (lower-case) when it is not empty.
+void encodeHeaderFields(const HeaderMap& headers, buffer::Buffer& out, absl::string_view skip = {});
 
 // Writes one body piece with the given framing; for kChunked an empty piece with end_stream
 // writes the last-chunk.

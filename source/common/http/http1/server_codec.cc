@@ -215,7 +215,10 @@ BodyFraming ServerCodec::encodeResponseHeaders(const ResponseHead& head, bool en
   }
 
   encodeStatusLine(status, head.reason, out);
-  encodeHeaderFields(head.headers, out);
+  // A 1xx or 204 response carries no Content-Length (RFC 9110 8.6), whatever the upstream
+  // sent: a client could otherwise wait for a body that never comes. 304 and HEAD keep it.
+  const bool no_length = status == 204 || status < 200;
+  encodeHeaderFields(head.headers, out, no_length ? "content-length" : "");
   encodeHeaderFields(extra, out);
   out.add("\r\n", 2);
   return response_framing_;
@@ -223,12 +226,11 @@ BodyFraming ServerCodec::encodeResponseHeaders(const ResponseHead& head, bool en
 
 void ServerCodec::encode1xx(const ResponseHead& head, buffer::Buffer& out) {
   encodeStatusLine(head.status, "", out);
-  encodeHeaderFields(head.headers, out);
+  encodeHeaderFields(head.headers, out, "content-length");
   out.add("\r\n", 2);
 }
 
-void ServerCodec::encodeResponseData(absl::string_view data, bool end_stream,
-                                     buffer::Buffer& out) {
+void ServerCodec::encodeResponseData(absl::string_view data, bool end_stream, buffer::Buffer& out) {
   encodeBody(response_framing_, data, end_stream, out);
 }
 

@@ -567,6 +567,17 @@ TEST_F(ServerCodecResponseTest, NoContentAndNotModifiedHaveNoBody) {
   EXPECT_EQ(framing_, BodyFraming::kNone);
 }
 
+TEST_F(ServerCodecResponseTest, NoContentNeverCarriesAContentLengthButNotModifiedMay) {
+  // An upstream's 204 with a Content-Length (RFC 9110 8.6: must not be sent): left out, so a
+  // client does not wait for a body; the other fields stay. A 304's length describes the
+  // representation and is kept.
+  EXPECT_EQ(respond(kGet, 204, {{"x-a", "1"}, {"content-length", "5"}, {"x-b", "2"}}, {"hello"}),
+            "HTTP/1.1 204 No Content\r\nx-a: 1\r\nx-b: 2\r\n\r\n");
+  EXPECT_EQ(framing_, BodyFraming::kNone);
+  EXPECT_EQ(respond(kGet, 304, {{"content-length", "100"}}, {}),
+            "HTTP/1.1 304 Not Modified\r\ncontent-length: 100\r\n\r\n");
+}
+
 TEST_F(ServerCodecResponseTest, ReasonPhraseFromTheResponseOrTheStatus) {
   parse(kGet);
   buffer::Buffer out;
