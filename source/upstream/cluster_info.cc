@@ -28,7 +28,8 @@ ClusterStats::ClusterStats(stats::Store& store, const std::string& cluster_name)
   upstream_rq_active = g("upstream_rq_active");
   upstream_cx_active = g("upstream_cx_active");
   upstream_rq_pending_active = g("upstream_rq_pending_active");
-  upstream_rq_time = store.histogram(absl::StrCat(p, "upstream_rq_time"), stats::Unit::kMicroseconds);
+  upstream_rq_time =
+      store.histogram(absl::StrCat(p, "upstream_rq_time"), stats::Unit::kMicroseconds);
 }
 
 stats::StatId ClusterStats::rqClass(int status) const {
@@ -67,6 +68,16 @@ absl::StatusOr<std::shared_ptr<const ClusterInfo>> ClusterInfo::create(
   if (config.max_pending_requests() > 0) info->max_pending_requests = config.max_pending_requests();
   if (config.max_idle_connections_per_host() > 0) {
     info->max_idle_connections_per_host = config.max_idle_connections_per_host();
+  }
+  if (config.max_response_headers_kb() > 8192) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, ".max_response_headers_kb: must be at most 8192"));
+  }
+  if (config.max_response_headers_kb() > 0) {
+    info->max_response_head_bytes = config.max_response_headers_kb() * 1024;
+  }
+  if (config.max_response_headers_count() > 0) {
+    info->max_response_headers_count = config.max_response_headers_count();
   }
   const auto& la = config.load_assignment();
   if (!la.cluster_name().empty() && la.cluster_name() != config.name()) {

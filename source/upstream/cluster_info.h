@@ -34,6 +34,9 @@ struct ClusterInfo {
   uint32_t max_pending_requests = 1024;
   uint32_t max_idle_connections_per_host = 64;
   uint32_t buffer_limit = 1024 * 1024;
+  // Bounds on what the HTTP/1 client codec keeps of a response head (see Http1Parser).
+  uint32_t max_response_head_bytes = 60 * 1024;
+  uint32_t max_response_headers_count = 100;
   std::vector<HostConstSharedPtr> hosts;
   std::unique_ptr<ClusterStats> stats;
   // The config it was built from: an update with an identical Cluster reuses this object, so

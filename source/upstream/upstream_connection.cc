@@ -6,7 +6,10 @@ namespace portico::upstream {
 
 UpstreamConnection::UpstreamConnection(ConnPool& pool,
                                        std::unique_ptr<network::ConnectionImpl> connection)
-    : pool_(pool), connection_(std::move(connection)), codec_(*this) {
+    : pool_(pool),
+      connection_(std::move(connection)),
+      codec_(*this, http::http1::ClientLimits{pool.cluster_->max_response_head_bytes,
+                                              pool.cluster_->max_response_headers_count}) {
   connection_->setCallbacks(*this);
   connection_->setDeliverEachRead(true);  // a large body may be forwarded raw after its head
 }

@@ -17,10 +17,13 @@ class LocalRepliesTest(PorticoTestCase):
         routes = [route_to("dead", {"prefix": "/dead"}),
                   route_to("backend", {"prefix": "/delay"}, timeout="500ms"),
                   route_to("backend", {"prefix": "/echo"}),
-                  route_to("backend", {"prefix": "/reset"})]
+                  route_to("backend", {"prefix": "/reset"}),
+                  route_to("backend", {"prefix": "/big-header"}),
+                  route_to("roomy", {"prefix": "/roomy/"}, prefix_rewrite="/")]
         hosts = [virtual_host("known", ["localhost", "127.0.0.1"], routes)]
         # Nothing listens on the dead cluster's port.
-        clusters = [cluster("backend", [upstream]), cluster("dead", [free_port()])]
+        clusters = [cluster("backend", [upstream]), cluster("dead", [free_port()]),
+                    cluster("roomy", [upstream], max_response_headers_kb=512)]
         cls.proxy = env.start_portico(bootstrap([listener("ingress", free_port(), hosts)],
                                                 clusters))
 
@@ -59,6 +62,25 @@ class LocalRepliesTest(PorticoTestCase):
         self.assert_local_reply("/delay/3000", 504)
         elapsed = time.monotonic() - start
         self.assertTrue(0.4 <= elapsed < 2.5, "504 after %.2fs with a 500ms timeout" % elapsed)
+
+    def test_oversized_response_head_is_502_and_memory_stays_bounded(self):
+        # 20 MiB of one header line: held whole it would grow the proxy by as much.
+        before = self.proxy.rss_kb()
+        start = time.monotonic()
+        response = self.assert_local_reply("/big-header/%d" % (20 << 20), 502)
+        self.assertIn(b"headers larger than 61440 bytes", response.body)
+        self.assertLess(time.monotonic() - start, 3.0)
+        self.assertLess(self.proxy.rss_kb() - before, 4096, "RSS grew by more than 4 MiB")
+        # Under the (default 60 KiB) limit the head goes through.
+        response = self.get("/big-header/%d" % (50 << 10))
+        self.assertEqual(response.status, 200)
+        self.assertEqual(len(response.header("x-big")), 50 << 10)
+
+    def test_response_head_limit_is_per_cluster(self):
+        response = self.get("/roomy/big-header/%d" % (200 << 10))
+        self.assertEqual(response.status, 200)
+        self.assertEqual(len(response.header("x-big")), 200 << 10)
+        self.assert_local_reply("/roomy/big-header/%d" % (600 << 10), 502)
 
     def test_local_replies_are_counted(self):
         self.assert_local_reply("/no/such/route", 404)

@@ -15,6 +15,7 @@ Endpoints (the path without its query string selects them; HEAD works on every p
   /reset-mid-body[/D/S]     Content-Length D (1000), S bytes (10), then closes
   /overlong[/D/S]           Content-Length D (1000), then S bytes (1010) in one go; stays open
   /close                    200 with Connection: close, then closes
+  /big-header/<n>           200 with an x-big header of n bytes, written 64 KiB at a time
   /informational            103 Early Hints, then 200
   /stats                    JSON counters of this upstream (not counted as a request)
 
@@ -418,6 +419,15 @@ class Connection:
         self.send_head(200, [("content-type", "application/octet-stream")], declared)
         self.sock.sendall(pattern_bytes(0, sent))
 
+    def handle_big_header(self, request, args):
+        size = int(args[0]) if args and args[0].isdigit() else 0
+        self.sock.sendall(b"HTTP/1.1 200 OK\r\nx-big: ")
+        while size > 0:  # the proxy may close on us mid-way: the write then fails (counted)
+            n = min(size, WRITE_SIZE)
+            self.sock.sendall(b"a" * n)
+            size -= n
+        self.sock.sendall(b"\r\ncontent-length: 0\r\n\r\n")
+
     def handle_close(self, request, _args):
         self.close_after_response = True
         self.respond_text(request, 200, "closing\n")
@@ -440,6 +450,7 @@ class Connection:
         "reset-mid-body": handle_reset_mid_body,
         "overlong": handle_overlong,
         "close": handle_close,
+        "big-header": handle_big_header,
         "informational": handle_informational,
         "stats": handle_stats,
     }

@@ -318,6 +318,11 @@ TEST_F(ConfigSnapshotTest, ZeroConnectTimeoutIsRefused) {
             "static_resources.clusters[0].connect_timeout: must be > 0");
 }
 
+TEST_F(ConfigSnapshotTest, ResponseHeadLimitIsBounded) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) { cluster(b).set_max_response_headers_kb(8193); }),
+            "static_resources.clusters[0].max_response_headers_kb: must be at most 8192");
+}
+
 TEST_F(ConfigSnapshotTest, BadRegexIsReportedByTheRouterWithItsPath) {
   EXPECT_THAT(errorAfter([&](Bootstrap& b) {
                 inlineRoute(b).mutable_match()->set_safe_regex("/(unclosed");

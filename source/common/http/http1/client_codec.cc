@@ -4,8 +4,10 @@
 
 namespace portico::http::http1 {
 
-ClientCodec::ClientCodec(ClientCodecCallbacks& callbacks)
-    : callbacks_(callbacks), parser_(HTTP_RESPONSE, *this, head_.headers) {}
+ClientCodec::ClientCodec(ClientCodecCallbacks& callbacks, const ClientLimits& limits)
+    : callbacks_(callbacks), parser_(HTTP_RESPONSE, *this, head_.headers) {
+  parser_.setHeadLimits(limits.max_response_head_bytes, limits.max_response_headers_count);
+}
 
 void ClientCodec::encodeRequestHeaders(const RequestHead& head, absl::string_view path,
                                        BodyFraming framing, buffer::Buffer& out) {
@@ -22,8 +24,7 @@ void ClientCodec::encodeRequestHeaders(const RequestHead& head, absl::string_vie
   out.add("\r\n", 2);
 }
 
-void ClientCodec::encodeRequestData(absl::string_view data, bool end_stream,
-                                    buffer::Buffer& out) {
+void ClientCodec::encodeRequestData(absl::string_view data, bool end_stream, buffer::Buffer& out) {
   encodeBody(request_framing_, data, end_stream, out);
 }
 
@@ -98,9 +99,9 @@ bool ClientCodec::onHeadersComplete() {
   // only skips it when told.
   if (request_is_head_ || head_.status == 204 || head_.status == 304) parser_.skipBody();
   keep_alive_ = parser_.keepAlive();
-  const bool no_body = request_is_head_ || head_.status == 204 || head_.status == 304 ||
-                       (parser_.hasContentLength() && parser_.contentLength() == 0 &&
-                        !parser_.chunked());
+  const bool no_body =
+      request_is_head_ || head_.status == 204 || head_.status == 304 ||
+      (parser_.hasContentLength() && parser_.contentLength() == 0 && !parser_.chunked());
   callbacks_.onResponseHeaders(head_, no_body);
   return true;
 }

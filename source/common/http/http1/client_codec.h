@@ -21,9 +21,17 @@ class ClientCodecCallbacks {
   virtual void onResponseError(absl::string_view reason) = 0;
 };
 
+// What one response may make the codec keep: its status line and fields (and a trailer
+// section), then the number of fields. Past either, onResponseError(): a response head is
+// held whole before it is forwarded, so without a bound an upstream could fill our memory.
+struct ClientLimits {
+  uint32_t max_response_head_bytes = 60 * 1024;
+  uint32_t max_response_headers_count = 100;
+};
+
 class ClientCodec : private ParserCallbacks {
  public:
-  explicit ClientCodec(ClientCodecCallbacks& callbacks);
+  explicit ClientCodec(ClientCodecCallbacks& callbacks, const ClientLimits& limits = {});
 
   // Starts a request: writes the request line (with `path`, which may differ from head.path
   // after a rewrite) and headers with the given body framing (kNone, kContentLength - the
@@ -59,7 +67,7 @@ class ClientCodec : private ParserCallbacks {
 
   ClientCodecCallbacks& callbacks_;
   buffer::Buffer body_;  // a body piece on its way to the callbacks
-  ResponseHead head_;  // before parser_, which parses into head_.headers
+  ResponseHead head_;    // before parser_, which parses into head_.headers
   Http1Parser parser_;
   BodyFraming request_framing_ = BodyFraming::kNone;
   bool request_is_head_ = false;

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "source/common/http/http1/field_bytes.h"
 
 namespace portico::http::http1 {
@@ -66,28 +67,46 @@ int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   s.value_.clear();
   s.headers_.clear();
   s.in_trailers_ = false;
+  s.head_bytes_ = 0;
+  s.fields_ = 0;
   s.skip_body_ = false;
   s.raw_body_remaining_ = 0;
   return 0;
 }
 
+bool Http1Parser::countHeadBytes(size_t len) {
+  head_bytes_ += len;
+  if (max_head_bytes_ == 0 || head_bytes_ <= max_head_bytes_) return true;
+  error_ = absl::StrCat(in_trailers_ ? "trailers" : "headers", " larger than ", max_head_bytes_,
+                        " bytes");
+  return false;
+}
+
 int Http1Parser::onUrlCb(llhttp_t* p, const char* at, size_t len) {
-  self(p).url_.append(at, len);
+  Http1Parser& s = self(p);
+  if (!s.countHeadBytes(len)) return -1;
+  s.url_.append(at, len);
   return 0;
 }
 
 int Http1Parser::onStatusCb(llhttp_t* p, const char* at, size_t len) {
-  self(p).status_text_.append(at, len);
+  Http1Parser& s = self(p);
+  if (!s.countHeadBytes(len)) return -1;
+  s.status_text_.append(at, len);
   return 0;
 }
 
 int Http1Parser::onHeaderFieldCb(llhttp_t* p, const char* at, size_t len) {
-  self(p).field_.append(at, len);
+  Http1Parser& s = self(p);
+  if (!s.countHeadBytes(len)) return -1;
+  s.field_.append(at, len);
   return 0;
 }
 
 int Http1Parser::onHeaderValueCb(llhttp_t* p, const char* at, size_t len) {
-  self(p).value_.append(at, len);
+  Http1Parser& s = self(p);
+  if (!s.countHeadBytes(len)) return -1;
+  s.value_.append(at, len);
   return 0;
 }
 
@@ -97,6 +116,11 @@ int Http1Parser::onHeaderValueCompleteCb(llhttp_t* p) {
   // Field names are tokens (RFC 9110 5.1): llhttp 8.1 lets spaces and empty names through.
   if (s.field_.empty() || !isToken(s.field_)) {
     s.error_ = "invalid header name";
+    return -1;
+  }
+  if (s.max_fields_ != 0 && ++s.fields_ > s.max_fields_) {
+    s.error_ = absl::StrCat("more than ", s.max_fields_, s.in_trailers_ ? " trailer" : " header",
+                            " fields");
     return -1;
   }
   absl::string_view value = absl::StripTrailingAsciiWhitespace(s.value_);
@@ -114,6 +138,8 @@ int Http1Parser::onHeaderValueCompleteCb(llhttp_t* p) {
 int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
   Http1Parser& s = self(p);
   s.in_trailers_ = true;
+  s.head_bytes_ = 0;  // a trailer section has its own budget
+  s.fields_ = 0;
   if (!s.callbacks_.onHeadersComplete()) {
     if (s.error_.empty()) s.error_ = "rejected";
     return -1;

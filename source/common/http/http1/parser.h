@@ -77,6 +77,13 @@ class Http1Parser {
   void clearUpgrade() { parser_.upgrade = 0; }
 
   void setError(absl::string_view reason) { error_ = std::string(reason); }
+  // Bounds on one head (start line + fields) and on one trailer section: bytes the callbacks
+  // receive, and fields. Past either the parse fails. 0 = unbounded (the server codec's head
+  // scanner enforces its own limits before llhttp sees a byte).
+  void setHeadLimits(size_t max_bytes, uint32_t max_fields) {
+    max_head_bytes_ = max_bytes;
+    max_fields_ = max_fields;
+  }
   const std::string& error() const { return error_; }
 
  private:
@@ -91,6 +98,8 @@ class Http1Parser {
   static int onBodyCb(llhttp_t* p, const char* at, size_t len);
   static int onMessageCompleteCb(llhttp_t* p);
   static int onChunkHeaderCb(llhttp_t* p);
+  // Counts `len` more head bytes; false (with the error set) past the limit.
+  bool countHeadBytes(size_t len);
 
   llhttp_t parser_;
   ParserCallbacks& callbacks_;
@@ -100,6 +109,10 @@ class Http1Parser {
   std::string value_;
   HeaderMap& headers_;
   std::string error_;
+  size_t max_head_bytes_ = 0;
+  uint32_t max_fields_ = 0;
+  size_t head_bytes_ = 0;  // of the current head or trailer section
+  uint32_t fields_ = 0;
   bool in_trailers_ = false;
   bool skip_body_ = false;
   uint64_t raw_body_remaining_ = 0;

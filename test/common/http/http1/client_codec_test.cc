@@ -66,7 +66,8 @@ TEST_F(ClientCodecTest, ResponseWithContentLength) {
 TEST_F(ClientCodecTest, ContentLengthBodyMovesWholeSlicesWithoutCopying) {
   driver_.sendRequest(request("GET"));
   const std::string body(2 * buffer::Slice::kSize, 'b');
-  const std::string head = absl::StrCat("HTTP/1.1 200 OK\r\nContent-Length: ", body.size(), "\r\n\r\n");
+  const std::string head =
+      absl::StrCat("HTTP/1.1 200 OK\r\nContent-Length: ", body.size(), "\r\n\r\n");
   buffer::Buffer input;
   input.add(head);
   input.add(body.data(), buffer::Slice::kSize - head.size());
@@ -160,8 +161,8 @@ TEST_F(ClientCodecTest, NoContentAndNotModifiedWithoutLengthHaveNoBody) {
 }
 
 // A 304 may carry the Content-Length of the representation (RFC 9110 8.6); it has no body.
-// Regression (was a bug) in ClientCodec::onHeadersComplete(): it reports end_stream for 304 but only
-// calls parser_.skipBody() for HEAD, and llhttp 8.1 does not special-case 204/304. llhttp then
+// Regression (was a bug) in ClientCodec::onHeadersComplete(): it reports end_stream for 304 but
+// only calls parser_.skipBody() for HEAD, and llhttp 8.1 does not special-case 204/304. llhttp then
 // waits for 7 body bytes: the response never completes, while the router already released the
 // connection as reusable on end_stream. The next response on that connection loses its first 7
 // bytes ("HTTP/1.") as "body" of the 304 and is delivered to the next request corrupted.
@@ -199,6 +200,73 @@ TEST_F(ClientCodecTest, GarbageIsAnError) {
   EXPECT_FALSE(driver_.codec.responseComplete());
   driver_.feed("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");  // ignored after the error
   EXPECT_EQ(driver_.callbacks.log.events().size(), 1u);
+}
+
+// A response head is held whole before it is forwarded: its size and field count are bounded
+// (the defaults are 60 KiB and 100 fields), fed in one piece or byte by byte, and a trailer
+// section gets the same budget again.
+TEST(ClientCodecLimitsTest, ResponseHeadOverTheByteLimitIsAnError) {
+  const std::string head_start = "HTTP/1.1 200 OK\r\nx-big: ";
+  for (bool byte_by_byte : {false, true}) {
+    test::RecordingClientCallbacks callbacks;
+    ClientCodec codec(callbacks, ClientLimits{1024, 100});
+    buffer::Buffer out;
+    codec.encodeRequestHeaders(request("GET"), "/", BodyFraming::kNone, out);
+    // "OK" + "x-big" + the value: 1025 bytes counted, one over.
+    const std::string response =
+        head_start + std::string(1024 - 2 - 5 + 1, 'a') + "\r\ncontent-length: 0\r\n\r\n";
+    buffer::Buffer input;
+    for (const std::string& piece :
+         byte_by_byte ? test::splitEveryByte(response) : std::vector<std::string>{response}) {
+      input.add(piece);
+      codec.dispatch(input);
+    }
+    EXPECT_THAT(callbacks.error, HasSubstr("headers larger than 1024 bytes")) << byte_by_byte;
+    EXPECT_THAT(callbacks.log.events(), ElementsAre(HasSubstr("error")));
+  }
+  // Exactly at the limit is fine.
+  test::RecordingClientCallbacks callbacks;
+  ClientCodec codec(callbacks, ClientLimits{1024, 100});
+  buffer::Buffer out;
+  codec.encodeRequestHeaders(request("GET"), "/", BodyFraming::kNone, out);
+  buffer::Buffer input;
+  input.add(head_start + std::string(1024 - 2 - 5 - 14 - 1, 'a') + "\r\ncontent-length: 0\r\n\r\n");
+  codec.dispatch(input);
+  EXPECT_TRUE(callbacks.error.empty()) << callbacks.error;
+  EXPECT_THAT(callbacks.log.events(), ElementsAre(HasSubstr("headers 200"), "complete"));
+}
+
+TEST(ClientCodecLimitsTest, TooManyFieldsAndOversizedTrailersAreErrors) {
+  {
+    test::RecordingClientCallbacks callbacks;
+    ClientCodec codec(callbacks, ClientLimits{60 * 1024, 3});
+    buffer::Buffer out, input;
+    codec.encodeRequestHeaders(request("GET"), "/", BodyFraming::kNone, out);
+    input.add("HTTP/1.1 200 OK\r\na: 1\r\nb: 2\r\nc: 3\r\nd: 4\r\n\r\n");
+    codec.dispatch(input);
+    EXPECT_THAT(callbacks.error, HasSubstr("more than 3 header fields"));
+  }
+  {
+    // The head fits; the trailers of its chunked body do not.
+    test::RecordingClientCallbacks callbacks;
+    ClientCodec codec(callbacks, ClientLimits{64, 100});
+    buffer::Buffer out, input;
+    codec.encodeRequestHeaders(request("GET"), "/", BodyFraming::kNone, out);
+    input.add("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nx-t: " +
+              std::string(100, 't') + "\r\n\r\n");
+    codec.dispatch(input);
+    EXPECT_THAT(callbacks.error, HasSubstr("trailers larger than 64 bytes"));
+  }
+}
+
+// The default bound applies without any configuration: an upstream streaming an endless header
+// value is cut off at 60 KiB instead of growing the proxy's memory.
+TEST_F(ClientCodecTest, AnEndlessHeaderValueHitsTheDefaultLimit) {
+  driver_.sendRequest(request("GET"));
+  driver_.feed("HTTP/1.1 200 OK\r\nx-endless: ");
+  const std::string chunk(4096, 'z');
+  for (int i = 0; i < 1000 && driver_.callbacks.error.empty(); i++) driver_.feed(chunk);
+  EXPECT_THAT(driver_.callbacks.error, HasSubstr("headers larger than 61440 bytes"));
 }
 
 TEST_F(ClientCodecTest, ContentLengthWithChunkedIsAnError) {
