@@ -145,6 +145,26 @@ class ProxyingTest(PorticoTestCase):
         responses = parse_responses(reply.data)
         self.assertEqual([r.status for r in responses], [200])
 
+    def test_response_before_the_request_body_ends_announces_the_close(self):
+        # An upstream refusing an upload before reading it: the client gets the refusal with
+        # `connection: close` (its body is left unread, so the connection cannot be reused),
+        # and the connection closes after it.
+        head = format_request("POST", "/early/413", {"Content-Length": str(8 * MIB)})
+        with RawConnection(self.proxy.port) as conn:
+            conn.send(head + b"x" * 65536)
+            data, closed = conn.read_until_close(STREAM_TIMEOUT)
+        responses = parse_responses(data)
+        self.assertEqual([r.status for r in responses], [413], data[:300])
+        self.assertEqual(responses[0].header("connection"), "close")
+        self.assertTrue(responses[0].complete)
+        self.assertTrue(closed, "connection left open with the request body unread")
+        # A request whose body was all there when the response began keeps its connection.
+        with RawConnection(self.proxy.port) as conn:
+            first = conn.request("POST", "/echo", body=b"y" * 1000)
+            second = conn.request("GET", "/echo")
+        self.assertIsNone(first.header("connection"))
+        self.assertEqual((first.status, second.status), (200, 200))
+
     def test_upstream_connection_close_is_not_reused(self):
         with RawConnection(self.proxy.port) as conn:
             closing = conn.request("GET", "/close")

@@ -16,6 +16,7 @@ Endpoints (the path without its query string selects them; HEAD works on every p
   /overlong[/D/S]           Content-Length D (1000), then S bytes (1010) in one go; stays open
   /close                    200 with Connection: close, then closes
   /big-header/<n>           200 with an x-big header of n bytes, written 64 KiB at a time
+  /early/<code>             that status right after the head, before reading any body; closes
   /informational            103 Early Hints, then 200
   /stats                    JSON counters of this upstream (not counted as a request)
 
@@ -428,6 +429,18 @@ class Connection:
             size -= n
         self.sock.sendall(b"\r\ncontent-length: 0\r\n\r\n")
 
+    def handle_early(self, request, args):
+        code = int(args[0]) if args and args[0].isdigit() else 413
+        self.close_after_response = True
+        self.respond_text(request, code, "refused before reading the body\n")
+        # Half-close and drain: closing with unread bytes would reset the response away.
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            while self.sock.recv(RECV_SIZE):
+                pass
+        except OSError:
+            pass
+
     def handle_close(self, request, _args):
         self.close_after_response = True
         self.respond_text(request, 200, "closing\n")
@@ -451,6 +464,7 @@ class Connection:
         "overlong": handle_overlong,
         "close": handle_close,
         "big-header": handle_big_header,
+        "early": handle_early,
         "informational": handle_informational,
         "stats": handle_stats,
     }
@@ -483,6 +497,9 @@ class Connection:
             stats.add("requests")
             stats.add("in_flight")
         try:
+            if endpoint is Connection.handle_early:
+                endpoint(self, request, args)
+                return
             if request.has_token("expect", "100-continue") and framing != ("none", 0):
                 self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
             read_body(self.reader, request, framing)

@@ -254,8 +254,11 @@ void ActiveStream::writeHeaders(ResponseHead& head, bool end_stream) {
   info_.response_code = head.status;
   if (info_.response_code_details.empty()) info_.response_code_details = "via_upstream";
   removeHopByHopHeaders(head.headers);
+  // A response that starts before the request body has all arrived (an upstream refusing an
+  // upload early: 401, 413) most likely ends first, and then the connection closes with the
+  // rest of the body unread: say so, or a client reuses the connection for its next request.
   close_connection_ = !connection_.codec_.requestKeepAlive() || connection_.draining_ ||
-                      connection_.services_.draining;
+                      connection_.services_.draining || !request_complete_;
   buffer::Buffer out;
   http1::BodyFraming framing =
       connection_.codec_.encodeResponseHeaders(head, end_stream, close_connection_, out);
