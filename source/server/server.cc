@@ -280,10 +280,20 @@ void Server::registerAdminHandlers() {
                        return R{ok ? 200 : 503, text, ok ? "LIVE\n" : "DRAINING\n"};
                      });
   admin_->addHandler(
-      "/stats", false, "counters, gauges and histograms (?filter=substring)",
-      [this, text](const AdminRequest& r) {
+      "/stats", false,
+      "counters, gauges and histograms (?filter=substring, ?format=json|prometheus)",
+      [this, text, json](const AdminRequest& r) {
         auto it = r.query.find("filter");
-        return R{200, text, store_.renderText(it == r.query.end() ? "" : it->second)};
+        const std::string filter = it == r.query.end() ? "" : it->second;
+        auto format = r.query.find("format");
+        if (format == r.query.end() || format->second == "text") {
+          return R{200, text, store_.renderText(filter)};
+        }
+        if (format->second == "json") return R{200, json, store_.renderJson(filter)};
+        if (format->second == "prometheus") {
+          return R{200, "text/plain; version=0.0.4; charset=utf-8", store_.renderPrometheus()};
+        }
+        return R{400, text, "unknown format '" + format->second + "': text, json or prometheus\n"};
       });
   admin_->addHandler(
       "/stats/prometheus", false, "stats in Prometheus text format", [this](const AdminRequest&) {

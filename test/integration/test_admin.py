@@ -45,6 +45,25 @@ class AdminTest(PorticoTestCase):
                 self.assertIn(name, stats)
                 self.assertGreaterEqual(int(stats[name]), 1)
 
+    def test_stats_json_in_envoys_shape(self):
+        document = json.loads(self.admin_text("/stats?format=json"))
+        plain = [e for e in document["stats"] if "name" in e]
+        names = [e["name"] for e in plain]
+        self.assertEqual(names, sorted(names))
+        values = {e["name"]: e["value"] for e in plain}
+        self.assertGreaterEqual(values["http.ingress.downstream_rq_total"], 1)
+        histograms = [e["histograms"] for e in document["stats"] if "histograms" in e]
+        self.assertEqual(len(histograms), 1)
+        self.assertEqual(histograms[0]["supported_quantiles"],
+                         [0, 25, 50, 75, 90, 95, 99, 99.9, 100])
+        for h in histograms[0]["computed_quantiles"]:
+            self.assertEqual(len(h["values"]), 9, h["name"])
+        # The filter applies; an unknown format is refused.
+        filtered = json.loads(self.admin_text("/stats?format=json&filter=downstream_rq_total"))
+        self.assertTrue(all("downstream_rq_total" in e.get("name", "downstream_rq_total")
+                            for e in filtered["stats"]), filtered)
+        self.admin_text("/stats?format=xml", status=400)
+
     def test_prometheus_format(self):
         families = check_prometheus(self, self.admin_text("/stats/prometheus"))
         self.assertIn("counter", families.values())

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "source/common/stats/json_format.h"
 #include "source/common/stats/prometheus.h"
 #include "source/common/stats/text_format.h"
 
@@ -189,6 +190,10 @@ StoreSnapshot Store::snapshot(absl::string_view filter_substring) const {
 
 std::string Store::renderText(absl::string_view filter_substring) const {
   return stats::renderText(snapshot(filter_substring));
+}
+
+std::string Store::renderJson(absl::string_view filter_substring) const {
+  return stats::renderJson(snapshot(filter_substring));
 }
 
 std::string Store::renderPrometheus() const { return stats::renderPrometheus(snapshot()); }

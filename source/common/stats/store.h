@@ -67,6 +67,8 @@ class Store {
   StoreSnapshot snapshot(absl::string_view filter_substring = "") const;
   // Envoy /stats-like text (see text_format.h) and Prometheus exposition (see prometheus.h).
   std::string renderText(absl::string_view filter_substring = "") const;
+  // Envoy's /stats?format=json shape (see json_format.h).
+  std::string renderJson(absl::string_view filter_substring = "") const;
   std::string renderPrometheus() const;
 
   // Admin /reset_counters: counters read as 0 afterwards. Worker memory is never written by

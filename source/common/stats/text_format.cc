@@ -8,14 +8,6 @@
 namespace portico::stats {
 namespace {
 
-struct Quantile {
-  double q;
-  const char* label;
-};
-constexpr Quantile kQuantiles[] = {{0, "P0"},     {0.25, "P25"},    {0.5, "P50"},
-                                   {0.75, "P75"}, {0.9, "P90"},     {0.95, "P95"},
-                                   {0.99, "P99"}, {0.999, "P99.9"}, {1, "P100"}};
-
 struct Line {
   absl::string_view name;
   std::string value;
@@ -26,7 +18,7 @@ struct Line {
 std::string formatHistogramSummary(const HistogramData& data, Unit unit) {
   const double divisor = rawPerDisplayUnit(unit);
   std::string out;
-  for (const Quantile& q : kQuantiles) {
+  for (const SummaryQuantile& q : kSummaryQuantiles) {
     absl::StrAppend(&out, q.label, "(", formatNumber(data.quantile(q.q) / divisor), ") ");
   }
   absl::StrAppend(&out, "count=", data.count(),
