@@ -179,51 +179,73 @@ std::string Server::serverInfoJson() const {
                       ",\"listeners_drained\":", listeners_drained_ ? "true" : "false", "}\n");
 }
 
-std::string Server::clustersText() {
+std::vector<Server::ClusterStatus> Server::clusterStatuses() {
   // Per-host numbers live on the workers: gather them there and add them up.
-  struct HostTotals {
-    uint32_t weight = 0;
-    bool healthy = true;
-    uint64_t rq_active = 0, rq_total = 0, cx_active = 0;
-  };
-  std::vector<std::pair<std::string, std::vector<std::pair<std::string, HostTotals>>>> clusters;
-  std::vector<std::string> names;
-  for (const auto& [name, info] : snapshot_->clusters) names.push_back(name);
-  std::sort(names.begin(), names.end());
-  for (const std::string& name : names) {
-    std::vector<std::pair<std::string, HostTotals>> hosts;
-    for (const auto& h : snapshot_->clusters.at(name)->hosts) {
-      HostTotals t;
-      t.weight = h->weight;
-      t.healthy = h->healthy;
-      hosts.emplace_back(h->address_string, t);
+  std::vector<ClusterStatus> clusters;
+  for (const auto& [name, info] : snapshot_->clusters) {
+    ClusterStatus c{name, {}};
+    for (const auto& h : info->hosts) {
+      c.hosts.push_back(
+          HostStatus{h->address_string, h->address.ip(), h->address.port(), h->weight, h->healthy});
     }
-    clusters.emplace_back(name, std::move(hosts));
+    clusters.push_back(std::move(c));
   }
+  std::sort(clusters.begin(), clusters.end(),
+            [](const ClusterStatus& a, const ClusterStatus& b) { return a.name < b.name; });
   for (auto& w : workers_) {
     w->runSync([&](Worker& worker) {
-      for (auto& [name, hosts] : clusters) {
-        upstream::WorkerCluster* wc = worker.clusterManager().get(name);
+      for (ClusterStatus& c : clusters) {
+        upstream::WorkerCluster* wc = worker.clusterManager().get(c.name);
         if (wc == nullptr) continue;
-        for (size_t i = 0; i < hosts.size() && i < wc->hosts().size(); i++) {
+        for (size_t i = 0; i < c.hosts.size() && i < wc->hosts().size(); i++) {
           const upstream::HostState& hs = wc->hosts()[i];
-          hosts[i].second.rq_active += hs.active_requests;
-          hosts[i].second.rq_total += hs.total_requests;
-          hosts[i].second.cx_active += hs.pool ? hs.pool->activeConnections() : 0;
+          c.hosts[i].rq_active += hs.active_requests;
+          c.hosts[i].rq_total += hs.total_requests;
+          c.hosts[i].cx_active += hs.pool ? hs.pool->activeConnections() : 0;
         }
       }
     });
   }
+  return clusters;
+}
+
+std::string Server::clustersText() {
   std::string out;
-  for (const auto& [name, hosts] : clusters) {
-    for (const auto& [addr, t] : hosts) {
-      const std::string p = absl::StrCat(name, "::", addr, "::");
+  for (const ClusterStatus& c : clusterStatuses()) {
+    for (const HostStatus& t : c.hosts) {
+      const std::string p = absl::StrCat(c.name, "::", t.address, "::");
       absl::StrAppend(&out, p, "weight::", t.weight, "\n", p,
                       "health_flags::", t.healthy ? "healthy" : "/failed_eds_health", "\n", p,
                       "rq_active::", t.rq_active, "\n", p, "rq_total::", t.rq_total, "\n", p,
                       "cx_active::", t.cx_active, "\n");
     }
   }
+  return out;
+}
+
+// Envoy's /clusters?format=json shape (its ClusterStatuses message as JSON).
+std::string Server::clustersJson() {
+  std::string out = "{\"cluster_statuses\":[";
+  bool first_cluster = true;
+  for (const ClusterStatus& c : clusterStatuses()) {
+    absl::StrAppend(&out, first_cluster ? "" : ",", "{\"name\":");
+    first_cluster = false;
+    appendJsonString(c.name, out);
+    out += ",\"host_statuses\":[";
+    for (size_t i = 0; i < c.hosts.size(); i++) {
+      const HostStatus& t = c.hosts[i];
+      absl::StrAppend(&out, i > 0 ? "," : "", "{\"address\":{\"socket_address\":{\"address\":");
+      appendJsonString(t.ip, out);
+      absl::StrAppend(&out, ",\"port_value\":", t.port, "}},\"stats\":[",
+                      "{\"name\":\"cx_active\",\"type\":\"GAUGE\",\"value\":\"", t.cx_active,
+                      "\"},{\"name\":\"rq_active\",\"type\":\"GAUGE\",\"value\":\"", t.rq_active,
+                      "\"},{\"name\":\"rq_total\",\"value\":\"", t.rq_total,
+                      "\"}],\"health_status\":{\"eds_health_status\":\"",
+                      t.healthy ? "HEALTHY" : "UNHEALTHY", "\"},\"weight\":", t.weight, "}");
+    }
+    out += "]}";
+  }
+  out += "]}";
   return out;
 }
 
@@ -303,10 +325,16 @@ void Server::registerAdminHandlers() {
                      [this, json](const AdminRequest&) {
                        return R{200, json, configDumpJson()};
                      });
-  admin_->addHandler("/clusters", false, "upstream hosts with weights, requests, connections",
-                     [this, text](const AdminRequest&) {
-                       return R{200, text, clustersText()};
-                     });
+  admin_->addHandler(
+      "/clusters", false, "upstream hosts with weights, requests, connections (?format=json)",
+      [this, text, json](const AdminRequest& r) {
+        auto format = r.query.find("format");
+        if (format == r.query.end() || format->second == "text") {
+          return R{200, text, clustersText()};
+        }
+        if (format->second == "json") return R{200, json, clustersJson()};
+        return R{400, text, "unknown format '" + format->second + "': text or json\n"};
+      });
   admin_->addHandler("/listeners", false, "listener names and addresses",
                      [this, text](const AdminRequest&) {
                        return R{200, text, listenersText()};

@@ -46,7 +46,22 @@ class Server : public xds::ConfigApplier {
   void shutdown(std::chrono::milliseconds drain_timeout);
   void checkDrained();
   std::string serverInfoJson() const;
+  struct HostStatus {
+    std::string address;  // "ip:port"
+    std::string ip;
+    uint16_t port = 0;
+    uint32_t weight = 0;
+    bool healthy = true;
+    uint64_t rq_active = 0, rq_total = 0, cx_active = 0;
+  };
+  struct ClusterStatus {
+    std::string name;
+    std::vector<HostStatus> hosts;
+  };
+  // Every cluster (sorted by name) with its hosts' numbers summed over the workers.
+  std::vector<ClusterStatus> clusterStatuses();
   std::string clustersText();
+  std::string clustersJson();
   std::string listenersText() const;
   std::string configDumpJson() const;
 

@@ -89,6 +89,20 @@ class AdminTest(PorticoTestCase):
         self.assertGreaterEqual(int(metrics["rq_total"]), 1)
         self.assertEqual(metrics["weight"], "1")
 
+    def test_clusters_json_in_envoys_shape(self):
+        document = json.loads(self.admin_text("/clusters?format=json"))
+        backend = [c for c in document["cluster_statuses"] if c["name"] == "backend"]
+        self.assertEqual(len(backend), 1, document)
+        host = backend[0]["host_statuses"][0]
+        self.assertEqual(host["address"]["socket_address"],
+                         {"address": "127.0.0.1", "port_value": self.upstream.port})
+        self.assertEqual(host["health_status"]["eds_health_status"], "HEALTHY")
+        self.assertEqual(host["weight"], 1)
+        stats = {s["name"]: int(s["value"]) for s in host["stats"]}
+        self.assertGreaterEqual(stats["rq_total"], 1)
+        self.assertEqual(set(stats), {"cx_active", "rq_active", "rq_total"})
+        self.admin_text("/clusters?format=yaml", status=400)
+
     def test_listeners(self):
         lines = self.admin_text("/listeners").splitlines()
         self.assertIn("ingress::127.0.0.1:%d" % self.proxy.port, lines)
