@@ -215,7 +215,8 @@ void ConnectionImpl::write(buffer::Buffer& data) {
   if (forward_source_ != nullptr) {
     // A raw forward into this connection is under way: what is written now comes after the
     // bytes still to be forwarded, so it waits for the forward's end (releaseHeldWrites()).
-    held_writes_.move(data);
+    if (held_writes_ == nullptr) held_writes_ = std::make_unique<buffer::Buffer>();
+    held_writes_->move(data);
   } else {
     write_buffer_.move(data);
     if (connecting_) {
@@ -244,7 +245,10 @@ void ConnectionImpl::scheduleFlush() {
 
 void ConnectionImpl::releaseHeldWrites() {
   if (fd_ < 0) return;
-  write_buffer_.move(held_writes_);
+  if (held_writes_ != nullptr) {
+    write_buffer_.move(*held_writes_);
+    held_writes_.reset();
+  }
   // Flushed at the end of the turn, not from inside the source's forward work; a close that
   // waited for the forward happens there too.
   if (write_buffer_.length() > 0 || close_after_flush_) scheduleFlush();
@@ -278,7 +282,7 @@ void ConnectionImpl::closeSocket(ConnectionEvent event) {
   fd_ = -1;
   read_buffer_.clear();
   write_buffer_.clear();
-  held_writes_.clear();
+  held_writes_.reset();
   if (callbacks_ != nullptr) callbacks_->onEvent(event);
 }
 

@@ -75,7 +75,9 @@ class ConnectionImpl : public Connection {
   // This connection's forward (as the sink) ended: what was written meanwhile goes out now.
   void releaseHeldWrites();
   void scheduleFlush();
-  size_t bufferedBytes() const { return write_buffer_.length() + held_writes_.length(); }
+  size_t bufferedBytes() const {
+    return write_buffer_.length() + (held_writes_ != nullptr ? held_writes_->length() : 0);
+  }
   event::Dispatcher& dispatcher_;
   int fd_;
   Address remote_;
@@ -85,7 +87,9 @@ class ConnectionImpl : public Connection {
   event::TimerPtr delayed_close_timer_;
   buffer::Buffer read_buffer_;
   buffer::Buffer write_buffer_;
-  buffer::Buffer held_writes_;                // written while a forward into this connection runs
+  // Written while a forward into this connection runs; allocated only then (rare), which
+  // keeps an idle connection small.
+  std::unique_ptr<buffer::Buffer> held_writes_;
   std::unique_ptr<RawForward> forward_;       // set while this connection is a forward's source
   ConnectionImpl* forward_source_ = nullptr;  // set while this connection is a forward's sink
   uint32_t high_watermark_;
