@@ -74,9 +74,7 @@ int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   return 0;
 }
 
-bool Http1Parser::countHeadBytes(size_t len) {
-  head_bytes_ += len;
-  if (max_head_bytes_ == 0 || head_bytes_ <= max_head_bytes_) return true;
+bool Http1Parser::headLimitExceeded() {
   error_ = absl::StrCat(in_trailers_ ? "trailers" : "headers", " larger than ", max_head_bytes_,
                         " bytes");
   return false;

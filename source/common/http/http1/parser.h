@@ -14,6 +14,7 @@
 
 #include <llhttp.h>
 
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -81,7 +82,7 @@ class Http1Parser {
   // receive, and fields. Past either the parse fails. 0 = unbounded (the server codec's head
   // scanner enforces its own limits before llhttp sees a byte).
   void setHeadLimits(size_t max_bytes, uint32_t max_fields) {
-    max_head_bytes_ = max_bytes;
+    max_head_bytes_ = max_bytes == 0 ? SIZE_MAX : max_bytes;
     max_fields_ = max_fields;
   }
   const std::string& error() const { return error_; }
@@ -98,8 +99,13 @@ class Http1Parser {
   static int onBodyCb(llhttp_t* p, const char* at, size_t len);
   static int onMessageCompleteCb(llhttp_t* p);
   static int onChunkHeaderCb(llhttp_t* p);
-  // Counts `len` more head bytes; false (with the error set) past the limit.
-  bool countHeadBytes(size_t len);
+  // Counts `len` more head bytes; false (with the error set) past the limit. Inline: it runs
+  // for every span llhttp reports.
+  bool countHeadBytes(size_t len) {
+    head_bytes_ += len;
+    return head_bytes_ <= max_head_bytes_ || headLimitExceeded();
+  }
+  bool headLimitExceeded();
 
   llhttp_t parser_;
   ParserCallbacks& callbacks_;
@@ -109,7 +115,7 @@ class Http1Parser {
   std::string value_;
   HeaderMap& headers_;
   std::string error_;
-  size_t max_head_bytes_ = 0;
+  size_t max_head_bytes_ = SIZE_MAX;
   uint32_t max_fields_ = 0;
   size_t head_bytes_ = 0;  // of the current head or trailer section
   uint32_t fields_ = 0;
