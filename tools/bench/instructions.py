@@ -11,6 +11,7 @@ it), sends N1 and then N2 requests with `h2load --h1 -c4`, and prints
     cp bazel-bin/source/server/portico /tmp/portico_before     # ... change, rebuild ...
     python3 tools/bench/instructions.py /tmp/portico_before bazel-bin/source/server/portico
     python3 tools/bench/instructions.py --path /1k.bin BIN
+    python3 tools/bench/instructions.py BIN nginx haproxy      # the peers, counted the same way
 
 It counts user-space instructions only (the kernel's share of a request is not seen), so it
 answers "did this change make Portico's own code cheaper", not "how fast is it".
@@ -29,7 +30,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from alternate import bench_dir, start_upstream, wait_port  # noqa: E402  (compare.sh's upstream)
+from alternate import (bench_dir, haproxy_conf, nginx_conf, start_upstream,  # noqa: E402
+                       wait_port)  # compare.sh's upstream and peers
 
 CONFIG = """
 static_resources:
@@ -52,15 +54,31 @@ static_resources:
 """
 
 
-def count(binary, requests, d, port, upstream, path):
-    """Total instructions of one portico run that served `requests` requests."""
+def peer_command(binary, d, port, upstream):
+    """The command line for `binary`: a portico binary, or the word nginx or haproxy for those
+    peers, configured as compare.sh configures them (nginx without its master process, so
+    the one process callgrind follows is the one serving)."""
+    if binary == "nginx":
+        conf = os.path.join(d, "nginx.conf")
+        open(conf, "w").write(nginx_conf(d, port, upstream).replace(
+            "worker_processes 1;", "worker_processes 1;\nmaster_process off;"))
+        return ["nginx", "-c", conf, "-g", "daemon off;"]
+    if binary == "haproxy":
+        conf = os.path.join(d, "haproxy.cfg")
+        open(conf, "w").write(haproxy_conf(port, upstream))
+        return ["haproxy", "-f", conf]
     cfg = os.path.join(d, "portico.yaml")
     open(cfg, "w").write(CONFIG.format(port=port, upstream=upstream))
+    return [binary, "--config", cfg, "--concurrency", "1", "--log-level", "warning"]
+
+
+def count(binary, requests, d, port, upstream, path):
+    """Total instructions of one run of `binary` that served `requests` requests."""
     for old in glob.glob(os.path.join(d, "callgrind.out.*")):
         os.remove(old)
     proc = subprocess.Popen(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(d, "callgrind.out.%p"),
-         binary, "--config", cfg, "--concurrency", "1", "--log-level", "warning"],
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(d, "callgrind.out.%p")]
+        + peer_command(binary, d, port, upstream),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_port(port, timeout=60)
@@ -77,13 +95,19 @@ def count(binary, requests, d, port, upstream, path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+    time.sleep(0.5)  # a peer may still be writing its profile after its group got the signal
     outs = glob.glob(os.path.join(d, "callgrind.out.*"))
     if not outs:
         raise SystemExit("callgrind wrote no output")
-    for line in open(outs[0]):
-        if line.startswith("summary:") or line.startswith("totals:"):
-            return int(line.split()[1])
-    raise SystemExit("no instruction total in " + outs[0])
+    total = 0
+    for out in outs:
+        for line in open(out):
+            if line.startswith("summary:") or line.startswith("totals:"):
+                total += int(line.split()[1])
+                break
+        else:
+            raise SystemExit("no instruction total in " + out)
+    return total
 
 
 def main():
