@@ -210,6 +210,22 @@ spec:
         self.assertIn("nope", json.dumps(body))
         self.assertEqual(self.marker(self.edge_port), "via-backend")
 
+    def test_yaml_alias_bomb_is_refused_quickly(self):
+        # Nine lines of anchors standing for 10^9 scalars: a clear 400, not a control plane
+        # filling its memory; it keeps serving afterwards.
+        lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+        for name in "bcdefghi":
+            previous = chr(ord(name) - 1)
+            lines.append("%s: &%s [%s]" % (name, name, ", ".join(["*" + previous] * 10)))
+        start = time.monotonic()
+        status, body = self.cp.call("POST", "/v1/apply", "kind: Cluster\nspec:\n  " +
+                                    "\n  ".join(lines) + "\n")
+        self.assertEqual(status, 400, body)
+        self.assertIn("YAML expands to more than", json.dumps(body))
+        self.assertLess(time.monotonic() - start, 5.0)
+        self.assertEqual(self.cp.call("GET", "/healthz")[0], 200)
+        self.assertEqual(self.marker(self.edge_port), "via-backend")
+
     def test_control_plane_down_under_load_then_back(self):
         grpc_port, http_port = self.cp.grpc_port, self.cp.http_port
         with self.load() as (failures, count):

@@ -2,16 +2,17 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "source/common/common/json_escape.h"
-#include "absl/strings/str_cat.h"
 
 namespace portico::config {
 namespace {
-
 
 // A JSON number exactly (RFC 8259 6): -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 // Anything else ("+5", ".5", "007", "0x1f", "inf") stays a string.
@@ -62,9 +63,15 @@ bool rewriteDuration(const std::string& s, std::string& out) {
   return false;
 }
 
-absl::Status convert(const YAML::Node& node, std::string& out, int depth,
+absl::Status convert(const YAML::Node& node, std::string& out, size_t budget, int depth,
                      absl::string_view key = "") {
   if (depth > 64) return absl::InvalidArgumentError("YAML nested too deeply");
+  // Aliases repeat what they name: a few lines of anchors can stand for billions of nodes
+  // ("billion laughs"). Every node adds to the output, so bounding it bounds the work too.
+  if (out.size() > budget) {
+    return absl::InvalidArgumentError(absl::StrCat("YAML expands to more than ", budget,
+                                                   " bytes of JSON (aliases repeating aliases?)"));
+  }
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -92,7 +99,7 @@ absl::Status convert(const YAML::Node& node, std::string& out, int depth,
       for (const YAML::Node& item : node) {
         if (!first) out += ',';
         first = false;
-        absl::Status st = convert(item, out, depth + 1);
+        absl::Status st = convert(item, out, budget, depth + 1);
         if (!st.ok()) return st;
       }
       out += ']';
@@ -103,14 +110,14 @@ absl::Status convert(const YAML::Node& node, std::string& out, int depth,
       bool first = true;
       for (const auto& kv : node) {
         if (!kv.first.IsScalar()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "line ", kv.first.Mark().line + 1, ": mapping keys must be plain strings"));
+          return absl::InvalidArgumentError(absl::StrCat("line ", kv.first.Mark().line + 1,
+                                                         ": mapping keys must be plain strings"));
         }
         if (!first) out += ',';
         first = false;
         appendJsonString(kv.first.Scalar(), out);
         out += ':';
-        absl::Status st = convert(kv.second, out, depth + 1, kv.first.Scalar());
+        absl::Status st = convert(kv.second, out, budget, depth + 1, kv.first.Scalar());
         if (!st.ok()) return st;
       }
       out += '}';
@@ -122,6 +129,12 @@ absl::Status convert(const YAML::Node& node, std::string& out, int depth,
 
 }  // namespace
 
+size_t maxJsonBytes(size_t yaml_bytes) {
+  // JSON of YAML without aliases is at most a few times its size (quotes, escapes); anchors
+  // reused a handful of times stay far below this.
+  return std::max<size_t>(16 * 1024 * 1024, 16 * yaml_bytes);
+}
+
 absl::StatusOr<std::string> yamlToJson(const std::string& yaml) {
   YAML::Node root;
   try {
@@ -132,7 +145,7 @@ absl::StatusOr<std::string> yamlToJson(const std::string& yaml) {
                                                    ", column ", e.mark.column + 1, ": ", e.msg));
   }
   std::string out;
-  absl::Status st = convert(root, out, 0);
+  absl::Status st = convert(root, out, maxJsonBytes(yaml.size()), 0);
   if (!st.ok()) return st;
   return out;
 }

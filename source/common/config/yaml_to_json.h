@@ -11,6 +11,9 @@ namespace portico::config {
 
 // Unquoted scalars become JSON numbers, booleans or null when they look like one; quoted
 // scalars always stay strings. Errors carry the YAML line and column.
+// The JSON may not exceed maxJsonBytes(yaml.size()): aliases can make a tiny document expand
+// without bound, and this also parses what the control plane's API receives.
 absl::StatusOr<std::string> yamlToJson(const std::string& yaml);
+size_t maxJsonBytes(size_t yaml_bytes);
 
 }  // namespace portico::config

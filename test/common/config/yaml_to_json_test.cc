@@ -1,5 +1,6 @@
 #include "source/common/config/yaml_to_json.h"
 
+#include <chrono>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -120,6 +121,24 @@ TEST(YamlToJsonTest, DeepNestingIsRefused) {
 
 TEST(YamlToJsonTest, JsonInputIsAlsoYaml) {
   EXPECT_EQ(toJson(R"({"a": [1, "b"], "c": {"d": null}})"), R"({"a":[1,"b"],"c":{"d":null}})");
+}
+
+// "Billion laughs": nine lines of anchors stand for 10^9 scalars. Refused quickly with a
+// clear error instead of filling memory (the control plane parses what its API receives).
+TEST(YamlToJsonTest, AliasExpansionIsBounded) {
+  std::string yaml = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'i'; c++) {
+    const char prev = static_cast<char>(c - 1);
+    yaml += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; i++) yaml += std::string(i ? ", *" : "*") + prev;
+    yaml += "]\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT(toJsonError(yaml), HasSubstr("YAML expands to more than 16777216 bytes"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  // Anchors used as intended (a shared block repeated a few times) are fine.
+  EXPECT_EQ(toJson("base: &b {x: 1}\nuses: [*b, *b, *b]\n"),
+            R"({"base":{"x":1},"uses":[{"x":1},{"x":1},{"x":1}]})");
 }
 
 }  // namespace
