@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "source/common/common/logger.h"
 
 namespace portico::network {
 
@@ -30,7 +31,8 @@ absl::StatusOr<std::unique_ptr<TcpListener>> TcpListener::create(event::Dispatch
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", address.asString(), ": ", strerror(err)));
   }
-  auto listener = std::unique_ptr<TcpListener>(new TcpListener(dispatcher, fd, std::move(on_accept)));
+  auto listener =
+      std::unique_ptr<TcpListener>(new TcpListener(dispatcher, fd, std::move(on_accept)));
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
   getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
@@ -54,7 +56,7 @@ absl::Status TcpListener::probeBind(const Address& address) {
 }
 
 TcpListener::TcpListener(event::Dispatcher& dispatcher, int fd, AcceptCb on_accept)
-    : fd_(fd), on_accept_(std::move(on_accept)) {
+    : dispatcher_(dispatcher), fd_(fd), on_accept_(std::move(on_accept)) {
   file_event_ = dispatcher.createFileEvent(fd_, [this](uint32_t events) {
     if (events & event::kRead) onReady();
   });
@@ -65,6 +67,7 @@ TcpListener::~TcpListener() { close(); }
 void TcpListener::close() {
   if (fd_ < 0) return;
   file_event_.reset();
+  retry_timer_.reset();
   ::close(fd_);
   fd_ = -1;
 }
@@ -77,8 +80,18 @@ void TcpListener::onReady() {
     int fd = accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      // EAGAIN: done. EMFILE/ENFILE: nothing we can do now; the edge will come again.
-      return;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors (or memory): the rest wait in the kernel's queue. Edge-triggered,
+        // no event comes for them when our own connections close and free descriptors, only
+        // when yet another client connects: without a retry they would wait for that.
+        if (accept_exhausted_++ == 0 || accept_exhausted_ % 1000 == 0) {
+          PORTICO_LOG(kWarn, "accept on port %d: %s (%d times); retrying every %d ms", bound_port_,
+                      strerror(errno), accept_exhausted_, kAcceptRetry.count());
+        }
+        if (retry_timer_ == nullptr) retry_timer_ = dispatcher_.createTimer([this] { onReady(); });
+        retry_timer_->enableTimer(kAcceptRetry);
+      }
+      return;  // EAGAIN: the queue is empty
     }
     on_accept_(fd, Address::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len));
   }

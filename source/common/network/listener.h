@@ -3,6 +3,8 @@
 // A listening socket on one worker (SO_REUSEPORT: each worker has its own, the kernel spreads
 // connections). Accepted fds are handed to the owner, which wraps them in a ConnectionImpl.
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 
 #include "absl/status/statusor.h"
@@ -17,8 +19,8 @@ class TcpListener {
 
   // Binds and listens; errors name the address.
   static absl::StatusOr<std::unique_ptr<TcpListener>> create(event::Dispatcher& dispatcher,
-                                                            const Address& address,
-                                                            AcceptCb on_accept);
+                                                             const Address& address,
+                                                             AcceptCb on_accept);
   ~TcpListener();
 
   // Checks that `address` can be bound the way create() binds it (SO_REUSEPORT), without
@@ -29,15 +31,23 @@ class TcpListener {
   void close();
   // Port actually bound (useful when the config said 0).
   uint16_t boundPort() const { return bound_port_; }
+  // accept() failures for want of descriptors or memory (each starts a retry, see onReady).
+  uint64_t acceptExhaustedCount() const { return accept_exhausted_; }
+
+  // Out of descriptors, accepting is tried again after this.
+  static constexpr std::chrono::milliseconds kAcceptRetry{100};
 
  private:
   TcpListener(event::Dispatcher& dispatcher, int fd, AcceptCb on_accept);
   void onReady();
 
+  event::Dispatcher& dispatcher_;
   int fd_;
   uint16_t bound_port_ = 0;
   AcceptCb on_accept_;
   event::FileEventPtr file_event_;
+  event::TimerPtr retry_timer_;  // created on the first exhaustion
+  uint64_t accept_exhausted_ = 0;
 };
 
 }  // namespace portico::network

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -145,9 +146,9 @@ TEST_F(ConnectionTest, PeerCloseAfterLaterDataIsReportedAfterTheData) {
 
 // The common end of an HTTP/1.0 exchange or a close-delimited response: the last bytes and the
 // FIN arrive together, so epoll reports them in one edge.
-// Regression (was a bug) in ConnectionImpl::onReadReady(): a read shorter than the space offered is taken
-// to mean "drained" and reading stops without seeing the EOF; onFileEvent() ignores kClosed for
-// connected sockets, and edge-triggered epoll raises no new edge for a FIN that already
+// Regression (was a bug) in ConnectionImpl::onReadReady(): a read shorter than the space offered is
+// taken to mean "drained" and reading stops without seeing the EOF; onFileEvent() ignores kClosed
+// for connected sockets, and edge-triggered epoll raises no new edge for a FIN that already
 // arrived. kRemoteClose is never raised (the connection waits for its idle timeout), so a
 // close-delimited upstream response never completes.
 TEST_F(ConnectionTest, PeerCloseArrivingWithTheLastDataIsReported) {
@@ -336,6 +337,49 @@ TEST_F(TcpConnectionTest, ConnectToAClosedListenerFailsWithRemoteClose) {
   run();
   EXPECT_THAT(client_.events, ElementsAre(ConnectionEvent::kRemoteClose));
   EXPECT_FALSE(client->isOpen());
+}
+
+TEST_F(TcpConnectionTest, AcceptingResumesWhenDescriptorsFreeUp) {
+  // Eight clients wait in the accept queue while the process may open only two more
+  // descriptors. Each accepted one is closed 20 ms later; no client connects after that, so
+  // only the listener's own retry can fetch the rest (edge-triggered epoll reports nothing).
+  std::vector<int> accepted;
+  int open_now = 0;
+  auto address = Address::parse("127.0.0.1", 0);
+  ASSERT_TRUE(address.ok());
+  auto listener = TcpListener::create(*dispatcher_, *address, [&](int fd, const Address&) {
+    accepted.push_back(fd);
+    open_now++;
+    at(milliseconds(20), [&, fd] {
+      ::close(fd);
+      open_now--;
+      if (accepted.size() == 8) dispatcher_->exit();
+    });
+  });
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  std::vector<int> clients;
+  for (int i = 0; i < 8; i++) {
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons((*listener)->boundPort());
+    ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    clients.push_back(c);
+  }
+  // Lowest free descriptor number, then a limit two above it.
+  int probe = dup(0);
+  rlimit old_limit{};
+  getrlimit(RLIMIT_NOFILE, &old_limit);
+  rlimit low = old_limit;
+  low.rlim_cur = static_cast<rlim_t>(probe + 2);
+  ::close(probe);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  run(milliseconds(3000));
+  setrlimit(RLIMIT_NOFILE, &old_limit);
+  for (int c : clients) ::close(c);
+  EXPECT_EQ(accepted.size(), 8u);
+  EXPECT_GT((*listener)->acceptExhaustedCount(), 0u);
 }
 
 TEST_F(TcpConnectionTest, BindErrorNamesTheAddress) {
