@@ -3,25 +3,17 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
+#include "source/common/http/field_bytes.h"
 #include "source/router/config_error.h"
 
 namespace portico::router {
-namespace {
-
-// tchar from RFC 9110 5.6.2, after lower-casing.
-bool isTokenChar(char c) {
-  return absl::ascii_isalnum(c) ||
-         absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
-}
-
-}  // namespace
 
 absl::StatusOr<std::string> normalizeHeaderName(absl::string_view name,
                                                 absl::string_view field_path) {
   if (name.empty()) return fieldError(field_path, "header name must not be empty");
   std::string lower = absl::AsciiStrToLower(name);
   for (char c : lower) {
-    if (!isTokenChar(c)) {
+    if (!http::isToken(absl::string_view(&c, 1))) {
       return fieldError(field_path,
                         absl::StrFormat("invalid character 0x%02x in header name \"%s\"",
                                         static_cast<unsigned char>(c), absl::CHexEscape(name)));
@@ -31,10 +23,12 @@ absl::StatusOr<std::string> normalizeHeaderName(absl::string_view name,
 }
 
 absl::Status validateHeaderValue(absl::string_view value, absl::string_view field_path) {
-  for (char c : value) {
-    if (c == '\r' || c == '\n' || c == '\0') {
-      return fieldError(field_path, "header value must not contain CR, LF or NUL");
-    }
+  // The rule the codecs apply to what they receive: a value we add must pass it too, or
+  // every response would be refused by a strict client (ours included).
+  if (http::hasBadValueByte(value)) {
+    return fieldError(field_path,
+                      "header value must not contain control characters other than HTAB "
+                      "(CR, LF, NUL, DEL, ...)");
   }
   return absl::OkStatus();
 }

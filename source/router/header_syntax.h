@@ -17,7 +17,8 @@ namespace portico::router {
 absl::StatusOr<std::string> normalizeHeaderName(absl::string_view name,
                                                 absl::string_view field_path);
 
-// OK unless `value` contains CR, LF or NUL.
+// OK unless `value` holds a byte no field value may hold (http::hasBadValueByte: control
+// characters other than HTAB, DEL).
 absl::Status validateHeaderValue(absl::string_view value, absl::string_view field_path);
 
 }  // namespace portico::router

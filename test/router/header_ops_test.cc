@@ -3,11 +3,15 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "test/router/test_util.h"
 
 namespace portico::router {
 namespace {
+
+using ::testing::HasSubstr;
 
 using test::makeHeaders;
 using test::parseProto;
@@ -119,7 +123,18 @@ TEST(HeaderOpsTest, Errors) {
             "vh.response_headers_to_add[0].key: invalid character 0x20 in header name "
             "\"bad name\"");
   EXPECT_EQ(opsError(R"(response_headers_to_add { key: "x-a" value: "a\r\nx-evil: 1" })"),
-            "vh.response_headers_to_add[0].value: header value must not contain CR, LF or NUL");
+            "vh.response_headers_to_add[0].value: header value must not contain control "
+            "characters other than HTAB (CR, LF, NUL, DEL, ...)");
+  // Any control byte but HTAB: a strict client (ours) would refuse every response carrying it.
+  for (const char* bad : {"a\\x7fb", "a\\001b", "a\\033[31m"}) {
+    EXPECT_THAT(
+        opsError(absl::StrCat(R"(response_headers_to_add { key: "x-a" value: ")", bad, R"(" })")),
+        HasSubstr("must not contain control characters"))
+        << bad;
+  }
+  EXPECT_EQ(opsError(R"(response_headers_to_add { key: "x-a" value: "tab\tok \xc3\xa9" }
+                        response_headers_to_add { })"),
+            "vh.response_headers_to_add[1].key: header name must not be empty");
   EXPECT_EQ(opsError(R"(response_headers_to_remove: "ok" response_headers_to_remove: "a:b")"),
             "vh.response_headers_to_remove[1]: invalid character 0x3a in header name \"a:b\"");
   EXPECT_EQ(opsError(R"(response_headers_to_remove: "")"),
@@ -128,9 +143,11 @@ TEST(HeaderOpsTest, Errors) {
   EXPECT_EQ(opsError(R"(response_headers_to_add { key: "Content-Length" value: "0" })"),
             "vh.response_headers_to_add[0].key: header \"content-length\" frames the message "
             "body; routes cannot add, set or remove it");
-  EXPECT_EQ(opsError(R"(response_headers_to_remove: "x-a" response_headers_to_remove: "transfer-encoding")"),
-            "vh.response_headers_to_remove[1]: header \"transfer-encoding\" frames the message "
-            "body; routes cannot add, set or remove it");
+  EXPECT_EQ(
+      opsError(
+          R"(response_headers_to_remove: "x-a" response_headers_to_remove: "transfer-encoding")"),
+      "vh.response_headers_to_remove[1]: header \"transfer-encoding\" frames the message "
+      "body; routes cannot add, set or remove it");
 }
 
 }  // namespace

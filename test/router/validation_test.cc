@@ -112,7 +112,7 @@ TEST(ValidationTest, DirectResponseStatus) {
   EXPECT_EQ(routeError(R"(match { prefix: "/" } direct_response { status: 200
                           content_type: "text/html\r\nx: y" })"),
             "virtual_hosts[0].routes[1].direct_response.content_type: header value must not "
-            "contain CR, LF or NUL");
+            "contain control characters other than HTAB (CR, LF, NUL, DEL, ...)");
 }
 
 TEST(ValidationTest, InvalidRegexNamesItsField) {
@@ -171,7 +171,8 @@ TEST(ValidationTest, HeaderOpNamesAtEveryLevel) {
             "request_headers_to_remove[0]: header name must not be empty");
   EXPECT_EQ(createError(R"(request_headers_to_add { key: "x" value: "a\nb" }
                            virtual_hosts { domains: "*" })"),
-            "request_headers_to_add[0].value: header value must not contain CR, LF or NUL");
+            "request_headers_to_add[0].value: header value must not contain control characters "
+            "other than HTAB (CR, LF, NUL, DEL, ...)");
 }
 
 TEST(ValidationTest, UpperCaseHeaderOpNamesAreLowerCased) {

@@ -5,7 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "source/common/http/http1/field_bytes.h"
+#include "source/common/http/field_bytes.h"
 
 namespace portico::http::http1 {
 
@@ -112,7 +112,7 @@ int Http1Parser::onHeaderValueCompleteCb(llhttp_t* p) {
   Http1Parser& s = self(p);
   // llhttp leaves trailing whitespace in values; field values exclude it (RFC 9110 5.5).
   // Field names are tokens (RFC 9110 5.1): llhttp 8.1 lets spaces and empty names through.
-  if (s.field_.empty() || !isToken(s.field_)) {
+  if (s.field_.empty() || !http::isToken(s.field_)) {
     s.error_ = "invalid header name";
     return -1;
   }
@@ -122,7 +122,7 @@ int Http1Parser::onHeaderValueCompleteCb(llhttp_t* p) {
     return -1;
   }
   absl::string_view value = absl::StripTrailingAsciiWhitespace(s.value_);
-  if (hasBadValueByte(value)) {
+  if (http::hasBadValueByte(value)) {
     s.error_ = "invalid character in header value";
     return -1;
   }

@@ -1,10 +1,10 @@
-#include "source/common/http/http1/field_bytes.h"
+#include "source/common/http/field_bytes.h"
 
 #include <cstdint>
 #include <cstring>
 #include <string_view>
 
-namespace portico::http::http1 {
+namespace portico::http {
 
 namespace {
 // Byte classes for header validation, as lookup tables (this runs for every header).
@@ -56,4 +56,4 @@ bool hasBadValueByte(absl::string_view s) {
   return false;
 }
 
-}  // namespace portico::http::http1
+}  // namespace portico::http

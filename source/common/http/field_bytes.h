@@ -4,7 +4,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace portico::http::http1 {
+namespace portico::http {
 
 // True if `s` is a token (tchar only): what a field name must be. The empty string is one.
 bool isToken(absl::string_view s);
@@ -13,4 +13,4 @@ bool isToken(absl::string_view s);
 // DEL. Bytes from 0x80 (obs-text) are allowed.
 bool hasBadValueByte(absl::string_view s);
 
-}  // namespace portico::http::http1
+}  // namespace portico::http

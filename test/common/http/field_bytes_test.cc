@@ -1,11 +1,11 @@
-#include "source/common/http/http1/field_bytes.h"
+#include "source/common/http/field_bytes.h"
 
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-namespace portico::http::http1 {
+namespace portico::http {
 namespace {
 
 bool badByteByRule(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
@@ -45,4 +45,4 @@ TEST(FieldBytesTest, TokenIsTcharOnly) {
 }
 
 }  // namespace
-}  // namespace portico::http::http1
+}  // namespace portico::http
