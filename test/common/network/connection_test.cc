@@ -476,6 +476,22 @@ class RawForwardTest : public event::test::DispatcherTestBase {
     setsockopt(sink_fd_, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
   }
 
+  // Forwards `body` to a client that does not read yet (small windows keep the forward
+  // running); 50 ms in, with the forward still under way, writes "TAIL" to the sink and calls
+  // `then`. Returns the upstream's writer thread.
+  std::thread forwardSlowlyThenWriteTail(const std::string& body, std::function<void()> then) {
+    shrinkClientWindow();
+    EXPECT_TRUE(source_->forwardRaw(*sink_, body.size()));
+    std::thread writer = upstreamWriteInBackground(body, /*close_after=*/false);
+    at(milliseconds(50), [this, then] {
+      ASSERT_TRUE(source_callbacks_.forwarded.empty()) << "the forward ended too early to test";
+      buffer::Buffer tail = bufferOf("TAIL");
+      sink_->write(tail);
+      then();
+    });
+    return writer;
+  }
+
   int upstream_ = -1;
   int client_ = -1;
   int sink_fd_ = -1;  // owned by sink_
@@ -616,13 +632,7 @@ TEST_F(RawForwardTest, WhatIsWrittenToTheSinkMeanwhileFollowsTheForwardedBytes) 
   const std::string body = pattern(size);
   buffer::Buffer head = bufferOf("HEAD\r\n");
   sink_->write(head);
-  shrinkClientWindow();
-  ASSERT_TRUE(source_->forwardRaw(*sink_, size));
-  std::thread writer = upstreamWriteInBackground(body, /*close_after=*/false);
-  at(milliseconds(50), [this] {
-    ASSERT_TRUE(source_callbacks_.forwarded.empty()) << "the forward ended too early to test";
-    buffer::Buffer tail = bufferOf("TAIL");
-    sink_->write(tail);
+  std::thread writer = forwardSlowlyThenWriteTail(body, [this] {
     EXPECT_EQ(sink_->writeBufferLength(), 4u);  // held, and counted for flow control
   });
   std::string got;
@@ -640,13 +650,7 @@ TEST_F(RawForwardTest, ClosingTheSinkWithFlushWaitsForTheForward) {
   // after them reach the client, then the connection closes.
   const size_t size = 2 * 1024 * 1024;
   const std::string body = pattern(size);
-  shrinkClientWindow();
-  ASSERT_TRUE(source_->forwardRaw(*sink_, size));
-  std::thread writer = upstreamWriteInBackground(body, /*close_after=*/false);
-  at(milliseconds(50), [this] {
-    ASSERT_TRUE(source_callbacks_.forwarded.empty()) << "the forward ended too early to test";
-    buffer::Buffer tail = bufferOf("TAIL");
-    sink_->write(tail);
+  std::thread writer = forwardSlowlyThenWriteTail(body, [this] {
     sink_->close(CloseType::kFlushWrite);
     EXPECT_TRUE(sink_->isOpen());
   });
