@@ -112,6 +112,24 @@ TEST_F(DirectoryStoreTest, ApplyWritesAtomicallyInPlaceAndRefusesInvalid) {
   EXPECT_EQ(reloaded->size(), 2);
 }
 
+TEST_F(DirectoryStoreTest, LongNamesGetShortDistinctFileNames) {
+  // A file name stops at 255 bytes; a resource name may be longer (it was a 500 from the API).
+  DirectoryStore store(dir_);
+  auto m = store.load();
+  ASSERT_TRUE(m.ok());
+  const std::string a(300, 'a'), b = std::string(299, 'a') + "b";
+  auto next = store.apply(*m, {one(clusterYaml(a)), one(clusterYaml(b))}, {});
+  ASSERT_TRUE(next.ok()) << next.status();
+  std::vector<std::string> names = files();
+  ASSERT_EQ(names.size(), 2u);
+  EXPECT_NE(names[0], names[1]);
+  for (const std::string& f : names) EXPECT_LT(f.size(), 140u) << f;
+  auto reloaded = store.load();
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  EXPECT_EQ(reloaded->count({Kind::kCluster, a}), 1u);
+  EXPECT_EQ(reloaded->count({Kind::kCluster, b}), 1u);
+}
+
 TEST_F(DirectoryStoreTest, ReferencedResourcesCannotBeDeleted) {
   write("a.yaml", docs({clusterYaml("a"), routeYaml("r", "a")}));
   DirectoryStore store(dir_);

@@ -38,7 +38,16 @@ int originIndex(absl::string_view origin) {
 std::string fileNameFor(const Resource& r) {
   std::string name = absl::AsciiStrToLower(kindName(r.kind));
   name += "-";
-  for (char c : r.name) name += (absl::ascii_isalnum(c) || c == '-' || c == '_') ? c : '_';
+  // File names stop at 255 bytes: a long resource name keeps its first 100 characters and a
+  // hash of the whole, so distinct names still get distinct files.
+  constexpr size_t kMaxNameChars = 100;
+  for (size_t i = 0; i < r.name.size() && i < kMaxNameChars; i++) {
+    const char c = r.name[i];
+    name += (absl::ascii_isalnum(c) || c == '-' || c == '_') ? c : '_';
+  }
+  if (r.name.size() > kMaxNameChars) {
+    absl::StrAppend(&name, "-", contentHash(r.name));
+  }
   return name + ".yaml";
 }
 
