@@ -118,5 +118,28 @@ TEST(DurationTest, MoreThanAYearIsRefused) {
       HasSubstr("at most one year"));
 }
 
+TEST(BootstrapLoaderTest, DocumentsThatAreNotABootstrapSaySo) {
+  EXPECT_THAT(std::string(parseBootstrapYaml("").status().message()),
+              HasSubstr("the document is empty"));
+  EXPECT_THAT(std::string(parseBootstrapYaml("# only a comment\n").status().message()),
+              HasSubstr("the document is empty"));
+  EXPECT_THAT(std::string(parseBootstrapYaml("- a\n- b\n").status().message()),
+              HasSubstr("must be a mapping"));
+  EXPECT_THAT(std::string(parseBootstrapYaml("hello").status().message()),
+              HasSubstr("must be a mapping"));
+}
+
+TEST(BootstrapLoaderTest, UnreadableAndEndlessFilesAreRefused) {
+  const char* tmp = getenv("TEST_TMPDIR");
+  const std::string dir = tmp != nullptr ? tmp : "/tmp";
+  EXPECT_THAT(std::string(loadBootstrapFile(dir).status().message()),
+              HasSubstr("': Is a directory"));
+  EXPECT_THAT(std::string(loadBootstrapFile(dir + "/missing.yaml").status().message()),
+              HasSubstr("': No such file or directory"));
+  // An endless source stops at the limit instead of filling memory.
+  EXPECT_THAT(std::string(loadBootstrapFile("/dev/zero").status().message()),
+              HasSubstr("larger than 16777216 bytes"));
+}
+
 }  // namespace
 }  // namespace portico::config
