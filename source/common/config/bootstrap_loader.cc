@@ -1,13 +1,8 @@
 #include "source/common/config/bootstrap_loader.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
+#include "source/common/common/read_file.h"
 #include "source/common/config/yaml_to_json.h"
 
 namespace portico::config {
@@ -34,30 +29,9 @@ absl::StatusOr<v1::Bootstrap> parseBootstrapYaml(const std::string& yaml) {
 }
 
 absl::StatusOr<v1::Bootstrap> loadBootstrapFile(const std::string& path) {
-  auto cannot = [&](absl::string_view why) {
-    return absl::NotFoundError(absl::StrCat("cannot read config file '", path, "': ", why));
-  };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return cannot(strerror(errno));
-  // Pipes work too (--config <(generate)); the read stops past the limit, so /dev/zero or a
-  // runaway generator cannot fill memory.
-  std::string text;
-  char chunk[64 * 1024];
-  ssize_t n;
-  while ((n = ::read(fd, chunk, sizeof(chunk))) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return cannot(strerror(errno));
-    }
-    text.append(chunk, static_cast<size_t>(n));
-    if (text.size() > kMaxBootstrapFileBytes) {
-      ::close(fd);
-      return cannot(absl::StrCat("larger than ", kMaxBootstrapFileBytes, " bytes"));
-    }
-  }
-  ::close(fd);
-  auto bootstrap = parseBootstrapYaml(text);
+  auto text = readFileBounded(path, kMaxBootstrapFileBytes);
+  if (!text.ok()) return text.status();
+  auto bootstrap = parseBootstrapYaml(*text);
   if (!bootstrap.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", bootstrap.status().message()));
   }

@@ -1,13 +1,12 @@
 #include "source/control_plane/cli/client_common.h"
 
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "source/common/common/read_file.h"
 #include "source/control_plane/cli/commands.h"
 #include "source/control_plane/store/resource_parser.h"
 
@@ -29,15 +28,8 @@ std::string tokenFrom(const Flags& flags) {
 }
 
 absl::StatusOr<std::string> readInput(const std::string& path) {
-  std::stringstream ss;
-  if (path == "-") {
-    ss << std::cin.rdbuf();
-    return ss.str();
-  }
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
-  ss << in.rdbuf();
-  return ss.str();
+  // The server takes bodies up to 4 MiB (LocalServer::kMaxBodyBytes); more still gets its 413.
+  return readFileBounded(path, 8 * 1024 * 1024);
 }
 
 absl::StatusOr<ResourceConstSharedPtr> resourceFromServer(const std::string& body, Kind kind) {

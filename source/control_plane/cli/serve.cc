@@ -1,7 +1,5 @@
 // `portico-control serve`: the gRPC discovery server, the REST API and the directory watcher.
 
-#include <fstream>
-#include <sstream>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -14,9 +12,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "source/common/common/read_file.h"
 #include "source/common/event/dispatcher.h"
-#include "source/common/network/address.h"
 #include "source/common/http/local_server.h"
+#include "source/common/network/address.h"
 #include "source/control_plane/api/rest_api.h"
 #include "source/control_plane/cli/commands.h"
 #include "source/control_plane/cli/flags.h"
@@ -63,11 +62,7 @@ absl::StatusOr<network::Address> parseHostPort(const std::string& text, const ch
 }
 
 absl::StatusOr<std::string> readFile(const std::string& path) {
-  std::ifstream in(path);
-  if (path.empty() || !in) return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return readFileBounded(path, 1024 * 1024);  // a PEM certificate chain or key
 }
 
 }  // namespace
@@ -148,7 +143,8 @@ int serveCommand(const Args& args) {
 
   event::DispatcherPtr dispatcher = event::createDispatcher();
   RestApi api(controller, fleet, token);
-  http::LocalServer http(*dispatcher, [&api](const http::LocalRequest& r) { return api.handle(r); });
+  http::LocalServer http(*dispatcher,
+                         [&api](const http::LocalRequest& r) { return api.handle(r); });
   if (absl::Status st = http.start(*http_addr); !st.ok()) {
     std::cerr << "serve: --http: " << st.message() << "\n";
     return kExitFailed;

@@ -8,15 +8,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "source/common/common/read_file.h"
 #include "source/control_plane/store/resource_parser.h"
 
 namespace portico::control_plane {
@@ -34,6 +33,9 @@ int originIndex(absl::string_view origin) {
   if (hash != absl::string_view::npos) (void)absl::SimpleAtoi(origin.substr(hash + 1), &index);
   return index;
 }
+
+// A resource file larger than this is refused when the directory is loaded.
+constexpr size_t kMaxResourceFileBytes = 64 * 1024 * 1024;
 
 std::string fileNameFor(const Resource& r) {
   std::string name = absl::AsciiStrToLower(kindName(r.kind));
@@ -85,11 +87,13 @@ absl::StatusOr<ResourceMap> DirectoryStore::load() const {
   std::sort(files.begin(), files.end());
   std::vector<ResourceConstSharedPtr> all;
   for (const std::string& f : files) {
-    std::ifstream in(dir_ + "/" + f);
-    if (!in) continue;  // removed between readdir and open: the watcher reloads again
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto parsed = parseResources(ss.str(), f);
+    auto text = readFileBounded(dir_ + "/" + f, kMaxResourceFileBytes);
+    if (!text.ok() && absl::IsNotFound(text.status()) &&
+        access((dir_ + "/" + f).c_str(), F_OK) != 0) {
+      continue;  // removed between readdir and open: the watcher reloads again
+    }
+    if (!text.ok()) return text.status();
+    auto parsed = parseResources(*text, f);
     if (!parsed.ok()) return parsed.status();
     all.insert(all.end(), parsed->begin(), parsed->end());
   }
