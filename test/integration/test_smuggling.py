@@ -129,6 +129,13 @@ class SmugglingTest(PorticoTestCase):
         self.assert_all_rejected({repr(line): request([line, b"Host: x"]) for line in (
             b"GET /echo HTTP/1.1 extra", b"GET /e cho HTTP/1.1", b"G(T /echo HTTP/1.1")})
 
+    def test_request_targets_the_upstream_would_read_differently(self):
+        # A fragment (no target form has one), bytes outside visible ASCII, and userinfo in an
+        # absolute-form target (it would have reached the upstream inside Host).
+        self.assert_all_rejected({repr(line): request([line, b"Host: x"]) for line in (
+            b"GET /echo#x HTTP/1.1", b"GET /caf\xc3\xa9 HTTP/1.1",
+            b"GET http://user:pw@x/echo HTTP/1.1")})
+
     def test_valid_request_still_works(self):
         # The control: the same connection setup with a well-formed request is proxied.
         with RawConnection(self.proxy.port) as conn:

@@ -102,7 +102,15 @@ bool ServerCodec::onHeadersComplete() {
   head_.minor_version = parser_.minorVersion();
   head_.path = std::move(parser_.url());
 
-  // Request target: origin-form, absolute-form (turned into origin-form + Host), or "*".
+  // Request target: visible ASCII only, and no fragment (RFC 9112 3.2: none of the target
+  // forms has one; a '#' would make us and the upstream disagree on where the path ends).
+  for (char c : head_.path) {
+    if (c <= 0x20 || c >= 0x7f || c == '#') {
+      fail(400, c == '#' ? "fragment in request target" : "invalid character in request target");
+      return false;
+    }
+  }
+  // Origin-form, absolute-form (turned into origin-form + Host), or "*".
   if (!head_.path.empty() && head_.path[0] != '/') {
     absl::string_view target = head_.path;
     if (head_.path == "*" && head_.method == "OPTIONS") {
@@ -114,6 +122,12 @@ bool ServerCodec::onHeadersComplete() {
       absl::string_view authority = target.substr(0, slash);
       if (authority.empty()) {
         fail(400, "absolute-form target without authority");
+        return false;
+      }
+      if (authority.find('@') != absl::string_view::npos) {
+        // userinfo (RFC 9110 4.2.4: to be treated as an error; it hides the real authority,
+        // and it would reach the upstream as part of Host).
+        fail(400, "userinfo in request target");
         return false;
       }
       head_.headers.set("host", authority);

@@ -291,6 +291,11 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedCase{"AbsoluteFormWithoutAuthority", "GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n",
                     400},
         RefusedCase{"Connect", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405},
+        RefusedCase{"FragmentInTarget", "GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        RefusedCase{"NonAsciiInTarget", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        RefusedCase{"DelInTarget", "GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        RefusedCase{"UserinfoInAbsoluteForm",
+                    "GET http://user:pw@example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n", 400},
         RefusedCase{"NotHttp", "hello world\r\n\r\n", 400}),
     [](const ::testing::TestParamInfo<RefusedCase>& info) { return info.param.name; });
 
