@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "source/common/http/authority.h"
 #include "source/router/config_error.h"
 #include "source/router/header_syntax.h"
 
@@ -19,6 +20,13 @@ absl::Status validateUriPart(absl::string_view value, absl::string_view field_pa
     }
   }
   return absl::OkStatus();
+}
+
+// Values that become the Host header or a Location's authority: uri-host [":" port].
+absl::Status validateAuthority(absl::string_view value, absl::string_view field_path) {
+  if (value.empty() || http::isValidAuthority(value)) return absl::OkStatus();
+  return fieldError(field_path, "must be a host with an optional port (RFC 3986 authority "
+                                "without userinfo), e.g. \"example.com\" or \"[::1]:8080\"");
 }
 
 // "/a/b?x=1" -> {"/a/b", "?x=1"}; the second part keeps its '?'.
@@ -115,8 +123,8 @@ absl::Status Route::initCluster(const config::v1::RouteAction& config,
     if (!status.ok()) return status;
     prefix_rewrite_ = config.prefix_rewrite();
   }
-  absl::Status status =
-      validateUriPart(config.host_rewrite_literal(), fieldPath(field_path, "host_rewrite_literal"));
+  absl::Status status = validateAuthority(config.host_rewrite_literal(),
+                                          fieldPath(field_path, "host_rewrite_literal"));
   if (!status.ok()) return status;
   host_rewrite_ = config.host_rewrite_literal();
   if (config.has_timeout()) {
@@ -141,7 +149,7 @@ absl::Status Route::initRedirect(const config::v1::RedirectAction& config,
   }
   redirect_code_ = code;
   absl::Status status =
-      validateUriPart(config.host_redirect(), fieldPath(field_path, "host_redirect"));
+      validateAuthority(config.host_redirect(), fieldPath(field_path, "host_redirect"));
   if (!status.ok()) return status;
   const std::string path_field = fieldPath(field_path, "path_redirect");
   status = validateUriPart(config.path_redirect(), path_field);

@@ -65,7 +65,13 @@ FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHead& head, bool en
   // is kept aside so the log still shows the path the client asked for.
   request_ = &head;
   upstream_path_ = route_->rewritePath(head.path);
-  if (!route_->hostRewrite().empty()) head.headers.set("host", route_->hostRewrite());
+  if (!route_->hostRewrite().empty()) {
+    head.headers.set("host", route_->hostRewrite());
+  } else if (!head.headers.contains("host")) {
+    // An HTTP/1.0 request may come without Host; we forward HTTP/1.1, which must carry one
+    // (RFC 9112 3.2). Name the upstream host, as nginx's default $proxy_host does.
+    head.headers.set("host", host_->host->address_string);
+  }
   route_->applyRequestHeaderOps(head.headers);
   if (end_stream) {
     request_framing_ = BodyFraming::kNone;

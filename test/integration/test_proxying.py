@@ -191,6 +191,22 @@ class ProxyingTest(PorticoTestCase):
         self.assertEqual(seen.get("x-forwarded-for"), ["127.0.0.1"])
         self.assertEqual(seen.get("x-forwarded-proto"), ["http"])
 
+    def test_http10_request_without_host_reaches_the_upstream_with_one(self):
+        # Regression: forwarded as HTTP/1.1 without Host, which an HTTP/1.1 server must refuse
+        # (RFC 9112 3.2; our upstream does). The proxy now names the upstream, as nginx does.
+        with RawConnection(self.proxy.port) as conn:
+            conn.send(b"GET /echo HTTP/1.0\r\n\r\n")
+            response = conn.read_response()
+        self.assertEqual(response.status, 200)
+        self.assertEqual(echo_headers(response).get("host"),
+                         ["127.0.0.1:%d" % self.upstream.port])
+
+    def test_http10_request_keeps_its_host(self):
+        with RawConnection(self.proxy.port) as conn:
+            conn.send(b"GET /echo HTTP/1.0\r\nHost: example.test:8080\r\n\r\n")
+            response = conn.read_response()
+        self.assertEqual(echo_headers(response).get("host"), ["example.test:8080"])
+
     def test_request_id_is_generated_when_absent(self):
         ids = [echo_headers(self.request("GET", "/echo")).get("x-request-id", [""])
                for _ in range(2)]

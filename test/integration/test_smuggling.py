@@ -136,6 +136,14 @@ class SmugglingTest(PorticoTestCase):
             b"GET /echo#x HTTP/1.1", b"GET /caf\xc3\xa9 HTTP/1.1",
             b"GET http://user:pw@x/echo HTTP/1.1")})
 
+    def test_hosts_that_are_not_an_authority(self):
+        # Regression: these reached the upstream, so the virtual host we chose and the host the
+        # upstream served could differ ("a/b", userinfo, spaces).
+        self.assert_all_rejected({repr(host): request([b"GET /echo HTTP/1.1", b"Host: " + host])
+                                  for host in (b"x y", b"x/y", b"user@x", b"x?y", b"x:80x",
+                                               b"[::1", b"x\\y")})
+        self.assert_rejected(request([b"GET http://x%zz/echo HTTP/1.1", b"Host: x"]))
+
     def test_valid_request_still_works(self):
         # The control: the same connection setup with a well-formed request is proxied.
         with RawConnection(self.proxy.port) as conn:

@@ -49,6 +49,11 @@ VERSION_RE = re.compile(rb"^HTTP/1\.[01]$")
 CTL_IN_VALUE_RE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 TARGET_RE = re.compile(rb"^[\x21-\x22\x24-\x7e]+$")  # visible ASCII except '#'
 HEX_RE = re.compile(rb"^[0-9A-Fa-f]{1,%d}$" % MAX_CHUNK_SIZE_DIGITS)
+# Host = uri-host [":" port] (RFC 9110 7.2, RFC 3986 3.2.2): reg-name or IP literal; empty is
+# allowed (a request without authority).
+HOST_RE = re.compile(r"^(?:(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+|"
+                     r"\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+)\])"
+                     r"(?::[0-9]{0,5})?$|^$")
 
 
 def pattern_bytes(offset, length):
@@ -255,6 +260,8 @@ def check_host(request):
         raise Malformed("%d Host headers" % len(hosts))
     if request.version == "HTTP/1.1" and not hosts:
         raise Malformed("HTTP/1.1 request without Host")
+    if hosts and not HOST_RE.match(hosts[0]):
+        raise Malformed("Host %r is not an authority" % hosts[0][:80])
 
 
 def body_framing(request):

@@ -69,8 +69,14 @@ TEST(ValidationTest, RouteActionFields) {
             "control characters");
   EXPECT_EQ(
       routeError(R"(match { prefix: "/" } route { cluster: "c" host_rewrite_literal: "a\nb" })"),
-      "virtual_hosts[0].routes[1].route.host_rewrite_literal: must not contain whitespace or "
-      "control characters");
+      "virtual_hosts[0].routes[1].route.host_rewrite_literal: must be a host with an optional "
+      "port (RFC 3986 authority without userinfo), e.g. \"example.com\" or \"[::1]:8080\"");
+  for (const char* bad : {"a/b", "user@a", "a:http"}) {
+    EXPECT_NE(routeError(absl::StrCat(R"(match { prefix: "/" } route { cluster: "c" )",
+                                      "host_rewrite_literal: \"", bad, "\" }")),
+              "")
+        << bad;
+  }
 }
 
 TEST(ValidationTest, RedirectCode) {
@@ -97,8 +103,10 @@ TEST(ValidationTest, RedirectFields) {
             "virtual_hosts[0].routes[1].redirect.path_redirect: must not contain whitespace or "
             "control characters");
   EXPECT_EQ(routeError(R"(match { prefix: "/" } redirect { host_redirect: "a b" })"),
-            "virtual_hosts[0].routes[1].redirect.host_redirect: must not contain whitespace or "
-            "control characters");
+            "virtual_hosts[0].routes[1].redirect.host_redirect: must be a host with an optional "
+            "port (RFC 3986 authority without userinfo), e.g. \"example.com\" or \"[::1]:8080\"");
+  EXPECT_NE(routeError(R"(match { prefix: "/" } redirect { host_redirect: "evil.example/x?" })"),
+            "");
 }
 
 TEST(ValidationTest, DirectResponseStatus) {

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "source/common/http/authority.h"
 
 namespace portico::http::http1 {
 
@@ -130,6 +131,10 @@ bool ServerCodec::onHeadersComplete() {
         fail(400, "userinfo in request target");
         return false;
       }
+      if (!isValidAuthority(authority)) {
+        fail(400, "invalid authority in request target");
+        return false;
+      }
       head_.headers.set("host", authority);
       head_.path = slash == absl::string_view::npos ? "/" : std::string(target.substr(slash));
       if (head_.path[0] == '?') head_.path.insert(0, "/");
@@ -139,9 +144,19 @@ bool ServerCodec::onHeadersComplete() {
     }
   }
   int hosts = 0;
-  head_.headers.forEachValue("host", [&](const std::string&) { hosts++; });
+  bool host_valid = true;
+  head_.headers.forEachValue("host", [&](const std::string& host) {
+    hosts++;
+    // RFC 9112 3.2: an empty Host is how a request says it has no authority; anything else must
+    // be one, or the route we pick and the host the upstream serves may differ.
+    if (!host.empty() && !isValidAuthority(host)) host_valid = false;
+  });
   if (hosts > 1 || (hosts == 0 && head_.minor_version == 1)) {
     fail(400, hosts > 1 ? "multiple Host headers" : "missing Host header");
+    return false;
+  }
+  if (!host_valid) {
+    fail(400, "invalid Host header");
     return false;
   }
   if (parser_.upgrade()) parser_.clearUpgrade();

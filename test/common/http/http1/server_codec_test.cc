@@ -441,6 +441,32 @@ TEST_F(ServerCodecTest, AbsoluteFormWithOnlyAQueryGetsARootPath) {
   EXPECT_EQ(onlyRequest().head.host(), "example.com");
 }
 
+// Regression: Host values that are not an authority ("a b", "a/b", "u@a") were forwarded, so
+// the route we matched and the host the upstream served could differ.
+TEST_F(ServerCodecTest, HostThatIsNotAnAuthorityIs400) {
+  for (const char* host : {"a b", "a/b", "u@a", "a?b", "a#b", "a:80x", "[::1", "a:123456",
+                           "[zz::1]", "\"a\"", "a\\b"}) {
+    expectRefused(absl::StrCat("GET / HTTP/1.1\r\nHost: ", host, "\r\n\r\n"), 400);
+    EXPECT_EQ(driver_->callbacks.error_reason, "invalid Host header") << host;
+  }
+  for (const char* host : {"example.com", "example.com:8080", "127.0.0.1", "[::1]:80", "a_b",
+                           "xn--bcher-kva.example", "%41.example", "a:"}) {
+    parse(absl::StrCat("GET / HTTP/1.1\r\nHost: ", host, "\r\n\r\n"));
+    EXPECT_EQ(driver_->callbacks.error_status, 0) << host << ": " << driver_->callbacks.error_reason;
+  }
+}
+
+TEST_F(ServerCodecTest, EmptyHostMeansNoAuthorityAndIsAccepted) {
+  parse("GET / HTTP/1.1\r\nHost: \r\n\r\n");
+  EXPECT_EQ(onlyRequest().head.host(), "");
+}
+
+TEST_F(ServerCodecTest, AbsoluteFormWithAnInvalidAuthorityIs400) {
+  expectRefused("GET http://a%zz/ HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+  EXPECT_EQ(driver_->callbacks.error_reason, "invalid authority in request target");
+  expectRefused("GET http://a:b:c/ HTTP/1.1\r\nHost: a\r\n\r\n", 400);
+}
+
 TEST_F(ServerCodecTest, AsteriskFormOptionsIsForwardedAsIs) {
   parse("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n");
   EXPECT_EQ(onlyRequest().head.path, "*");

@@ -1,0 +1,90 @@
+#include "source/common/http/authority.h"
+
+#include <string_view>
+
+#include "absl/strings/ascii.h"
+
+namespace portico::http {
+namespace {
+
+// unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
+// sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="
+bool isRegNameByte(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
+}
+
+bool isValidRegName(absl::string_view host) {
+  for (size_t i = 0; i < host.size(); ++i) {
+    if (host[i] == '%') {
+      if (i + 2 >= host.size() || !absl::ascii_isxdigit(static_cast<unsigned char>(host[i + 1])) ||
+          !absl::ascii_isxdigit(static_cast<unsigned char>(host[i + 2]))) {
+        return false;
+      }
+      i += 2;
+    } else if (!isRegNameByte(host[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Inside the brackets: IPv6address or IPvFuture ("v" HEXDIG "." ...). Both use only hex
+// digits, ':' and '.', plus IPvFuture's unreserved and sub-delims after the version.
+bool isValidIpLiteral(absl::string_view inner) {
+  if (inner.empty()) return false;
+  if (inner[0] == 'v' || inner[0] == 'V') {
+    const size_t dot = inner.find('.');
+    if (dot == absl::string_view::npos || dot == 1 || dot + 1 == inner.size()) return false;
+    for (size_t i = 1; i < dot; ++i) {
+      if (!absl::ascii_isxdigit(static_cast<unsigned char>(inner[i]))) return false;
+    }
+    for (char c : inner.substr(dot + 1)) {
+      if (!isRegNameByte(c) && c != ':') return false;
+    }
+    return true;
+  }
+  if (inner.find(':') == absl::string_view::npos) return false;
+  for (char c : inner) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool isValidAuthority(absl::string_view s) {
+  absl::string_view host = s;
+  absl::string_view port;
+  bool has_port = false;
+  if (!s.empty() && s[0] == '[') {
+    const size_t close = s.find(']');
+    if (close == absl::string_view::npos) return false;
+    if (!isValidIpLiteral(s.substr(1, close - 1))) return false;
+    absl::string_view rest = s.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return false;
+      has_port = true;
+      port = rest.substr(1);
+    }
+    host = absl::string_view();
+  } else {
+    const size_t colon = s.find(':');
+    if (colon != absl::string_view::npos) {
+      has_port = true;
+      port = s.substr(colon + 1);
+      host = s.substr(0, colon);
+    }
+    if (host.empty() || !isValidRegName(host)) return false;
+  }
+  if (has_port) {
+    // RFC 3986 allows an empty port ("host:"); more than five digits is never a TCP port.
+    if (port.size() > 5) return false;
+    for (char c : port) {
+      if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace portico::http
