@@ -4,7 +4,7 @@ and their counting in the admin stats."""
 import time
 import unittest
 
-from harness import (PorticoTestCase, bootstrap, cluster, format_request,
+from harness import (PorticoTestCase, RawConnection, bootstrap, cluster, format_request,
                      free_port, listener, parse_responses, route_to, virtual_host)
 
 STAT_PREFIX = "http.ingress."
@@ -19,6 +19,7 @@ class LocalRepliesTest(PorticoTestCase):
                   route_to("backend", {"prefix": "/echo"}),
                   route_to("backend", {"prefix": "/reset"}),
                   route_to("backend", {"prefix": "/big-header"}),
+                  route_to("backend", {"prefix": "/status-line"}),
                   route_to("roomy", {"prefix": "/roomy/"}, prefix_rewrite="/")]
         hosts = [virtual_host("known", ["localhost", "127.0.0.1"], routes)]
         # Nothing listens on the dead cluster's port.
@@ -81,6 +82,21 @@ class LocalRepliesTest(PorticoTestCase):
         self.assertEqual(response.status, 200)
         self.assertEqual(len(response.header("x-big")), 200 << 10)
         self.assert_local_reply("/roomy/big-header/%d" % (600 << 10), 502)
+
+    def test_status_outside_three_digits_is_502(self):
+        # Regression: "HTTP/1.1 20 X" went out as "502 X" with no length and the body after it,
+        # where a keep-alive client reads it as its next response.
+        for code in ("20", "099"):
+            with self.subTest(code):
+                with RawConnection(self.proxy.port) as conn:
+                    conn.send(format_request("GET", "/status-line/" + code))
+                    response = conn.read_response()
+                    self.assertEqual(response.status, 502)
+                    self.assertIn(b"invalid status code", response.body)
+                    conn.send(format_request("GET", "/echo"))  # the connection is still in sync
+                    self.assertEqual(conn.read_response().status, 200)
+        # 600-999 are not HTTP either, but clients treat them as 5xx; nginx passes them too.
+        self.assertEqual(self.get("/status-line/999").status, 999)
 
     def test_local_replies_are_counted(self):
         self.assert_local_reply("/no/such/route", 404)

@@ -18,6 +18,7 @@ Endpoints (the path without its query string selects them; HEAD works on every p
   /big-header/<n>           200 with an x-big header of n bytes, written 64 KiB at a time
   /early/<code>             that status right after the head, before reading any body; closes
   /informational            103 Early Hints, then 200
+  /status-line/<code>       "HTTP/1.1 <code> X" (any text, e.g. 20), Content-Length 2, "ok"
   /stats                    JSON counters of this upstream (not counted as a request)
 
 Every response carries x-upstream (--name) and x-upstream-conn (the connection's number).
@@ -457,6 +458,11 @@ class Connection:
                           b"link: </style.css>; rel=preload; as=style\r\n\r\n")
         self.respond_text(request, 200, "after early hints\n")
 
+    def handle_status_line(self, request, args):
+        code = args[0].encode() if args else b"200"
+        self.sock.sendall(b"HTTP/1.1 %s X\r\nx-upstream: %s\r\ncontent-length: 2\r\n\r\nok"
+                          % (code, self.server.name.encode()))
+
     def handle_stats(self, request, _args):
         self.respond_json(request, self.server.stats.snapshot())
 
@@ -473,6 +479,7 @@ class Connection:
         "big-header": handle_big_header,
         "early": handle_early,
         "informational": handle_informational,
+        "status-line": handle_status_line,
         "stats": handle_stats,
     }
 

@@ -82,6 +82,13 @@ bool ClientCodec::onHeadersComplete() {
   head_.status = parser_.statusCode();
   head_.reason = std::move(parser_.statusText());
   head_.minor_version = parser_.minorVersion();
+  if (head_.status < 100 || head_.status > 999) {
+    // llhttp takes "20" or "099" as a number; a status outside 100-999 is not HTTP (RFC 9110
+    // 15: three digits). Forwarded, "20" would read as 1xx downstream: no length, and its body
+    // taken as the client's next response. 600-999 pass: clients treat them as 5xx, as nginx.
+    parser_.setError("invalid status code");
+    return false;
+  }
   if (head_.status >= 100 && head_.status < 200) {
     if (head_.status == 101) {
       parser_.setError("unexpected 101 Switching Protocols");

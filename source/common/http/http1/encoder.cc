@@ -92,7 +92,7 @@ void encodeBody(BodyFraming framing, buffer::Buffer& data, bool end_stream, buff
 
 void encodeStatusLine(int status, absl::string_view reason, buffer::Buffer& out) {
   char line[16] = "HTTP/1.1 000 ";
-  if (status < 100 || status > 999) status = 502;  // the codec never parses others
+  if (status < 100 || status > 999) status = 502;  // the client codec refuses these
   line[9] = static_cast<char>('0' + status / 100);
   line[10] = static_cast<char>('0' + status / 10 % 10);
   line[11] = static_cast<char>('0' + status % 10);

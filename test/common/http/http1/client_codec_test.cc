@@ -280,6 +280,29 @@ TEST_F(ClientCodecTest, SwitchingProtocolsIsAnError) {
   EXPECT_EQ(driver_.callbacks.error, "unexpected 101 Switching Protocols");
 }
 
+// Regression: "HTTP/1.1 20 OK" was taken as status 20, encoded downstream as "502 OK" without
+// a length (a status below 200 has no body), and its body then read as the client's next
+// response.
+TEST_F(ClientCodecTest, StatusOutsideThreeDigitsIsAnError) {
+  for (const char* line : {"HTTP/1.1 20 OK", "HTTP/1.1 099 X", "HTTP/1.1 0 X", "HTTP/1.1 1000 X"}) {
+    SCOPED_TRACE(line);
+    ClientCodecDriver driver;
+    driver.sendRequest(request("GET"));
+    driver.feed(absl::StrCat(line, "\r\nContent-Length: 2\r\n\r\nok"));
+    EXPECT_FALSE(driver.callbacks.error.empty());
+    EXPECT_FALSE(driver.codec.responseComplete());
+    EXPECT_EQ(driver.callbacks.response.status, 0) << "no response head was delivered";
+    EXPECT_TRUE(driver.callbacks.interim_statuses.empty());
+  }
+}
+
+TEST_F(ClientCodecTest, StatusFrom600To999IsForwarded) {
+  exchange("HTTP/1.1 999 Request denied\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_TRUE(driver_.callbacks.error.empty()) << driver_.callbacks.error;
+  EXPECT_EQ(driver_.callbacks.response.status, 999);
+  EXPECT_EQ(driver_.callbacks.body, "ok");
+}
+
 TEST_F(ClientCodecTest, CloseBeforeAnyResponseIsAnError) {
   driver_.sendRequest(request("GET"));
   EXPECT_FALSE(driver_.codec.onConnectionClosed());
