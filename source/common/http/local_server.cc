@@ -1,5 +1,7 @@
 #include "source/common/http/local_server.h"
 
+#include <unistd.h>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -31,12 +33,21 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
                                 public event::DeferredDeletable {
  public:
   Connection(LocalServer& server, std::unique_ptr<network::ConnectionImpl> connection)
-      : server_(server), connection_(std::move(connection)), codec_(*this, {}) {
+      : server_(server),
+        connection_(std::move(connection)),
+        codec_(*this, {}),
+        timer_(server.dispatcher_.createTimer([this] { onTimeout(); })) {
     connection_->setCallbacks(*this);
+    timer_->enableTimer(server_.limits_.idle_timeout);
   }
 
   // network::ConnectionCallbacks
   void onData(buffer::Buffer& data) override {
+    if (!in_request_ && data.length() > 0) {
+      // The first byte of a request: from now on it has request_timeout to arrive whole.
+      in_request_ = true;
+      timer_->enableTimer(server_.limits_.request_timeout);
+    }
     while (!closed_ && data.length() > 0) {
       codec_.dispatch(data);
       if (!codec_.waitingForResume()) break;
@@ -46,6 +57,7 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
   void onEvent(network::ConnectionEvent event) override {
     if (event == network::ConnectionEvent::kConnected) return;
     closed_ = true;
+    timer_->disableTimer();
     auto it = server_.connections_.find(this);
     if (it != server_.connections_.end()) {
       server_.dispatcher_.deferredDelete(std::move(it->second));
@@ -57,6 +69,10 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
 
   // http1::ServerCodecCallbacks
   void onRequestHeaders(RequestHead& head, bool) override {
+    if (!in_request_) {  // a pipelined request that was already read with the previous one
+      in_request_ = true;
+      timer_->enableTimer(server_.limits_.request_timeout);
+    }
     request_ = LocalRequest();
     too_large_ = false;
     request_.method = head.method;
@@ -84,6 +100,7 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
     data.clear();
   }
   void onRequestComplete() override {
+    in_request_ = false;
     LocalResponse response =
         too_large_ ? LocalResponse{413, "application/json", "{\"error\":\"body too large\"}\n"}
                    : server_.handler_(request_);
@@ -97,7 +114,12 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
     codec_.encodeResponseHeaders(head, response.body.empty(), !keep_alive_, out);
     if (!response.body.empty()) codec_.encodeResponseData(response.body, true, out);
     connection_->write(out);
-    if (!keep_alive_) connection_->close(network::CloseType::kFlushWrite);
+    if (!keep_alive_) {
+      connection_->close(network::CloseType::kFlushWrite);
+      return;
+    }
+    // Pipelined bytes already read start the next request's clock in onData().
+    timer_->enableTimer(server_.limits_.idle_timeout);
   }
   void onRequestError(int status, absl::string_view reason) override {
     buffer::Buffer out;
@@ -109,6 +131,15 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
   }
 
  private:
+  void onTimeout() {
+    server_.timeout_count_++;
+    if (in_request_) {
+      onRequestError(408, "request timeout\n");
+    } else {
+      connection_->close(network::CloseType::kNoFlush);
+    }
+  }
+
   LocalServer& server_;
   std::unique_ptr<network::ConnectionImpl> connection_;
   http1::ServerCodec codec_;
@@ -116,15 +147,22 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
   bool keep_alive_ = true;
   bool closed_ = false;
   bool too_large_ = false;
+  bool in_request_ = false;
+  event::TimerPtr timer_;
 };
 
-LocalServer::LocalServer(event::Dispatcher& dispatcher, Handler handler)
-    : dispatcher_(dispatcher), handler_(std::move(handler)) {}
+LocalServer::LocalServer(event::Dispatcher& dispatcher, Handler handler, LocalServerLimits limits)
+    : dispatcher_(dispatcher), handler_(std::move(handler)), limits_(limits) {}
 LocalServer::~LocalServer() = default;
 
 absl::Status LocalServer::start(const network::Address& address) {
   auto listener = network::TcpListener::create(
       dispatcher_, address, [this](int fd, const network::Address& peer) {
+        if (connections_.size() >= limits_.max_connections) {
+          overflow_count_++;
+          ::close(fd);
+          return;
+        }
         auto conn =
             std::make_unique<network::ConnectionImpl>(dispatcher_, fd, peer, false, 1024 * 1024);
         auto c = std::make_unique<Connection>(*this, std::move(conn));

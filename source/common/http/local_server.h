@@ -5,6 +5,7 @@
 // http1::ServerCodec on a Dispatcher). Keep-alive, bounded request bodies, one handler for
 // every request, run on the dispatcher's thread. Not for proxied traffic.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,21 +32,38 @@ struct LocalResponse {
   std::string body;
 };
 
+// Bounds that keep a slow or idle client from holding the server's descriptors forever.
+struct LocalServerLimits {
+  // From a request's first byte to its last (head and body): past it, 408 and close.
+  std::chrono::milliseconds request_timeout{15000};
+  // A connection with no request under way is closed after this.
+  std::chrono::milliseconds idle_timeout{60000};
+  // Connections beyond this are closed as soon as they are accepted.
+  size_t max_connections = 1024;
+};
+
 class LocalServer {
  public:
   using Handler = std::function<LocalResponse(const LocalRequest&)>;
   static constexpr size_t kMaxBodyBytes = 4 * 1024 * 1024;
 
-  LocalServer(event::Dispatcher& dispatcher, Handler handler);
+  LocalServer(event::Dispatcher& dispatcher, Handler handler, LocalServerLimits limits = {});
   ~LocalServer();
 
   absl::Status start(const network::Address& address);
   uint16_t port() const { return listener_ ? listener_->boundPort() : 0; }
+  size_t connectionCount() const { return connections_.size(); }
+  // Connections refused at max_connections, and closed by either timeout, since start.
+  uint64_t overflowCount() const { return overflow_count_; }
+  uint64_t timeoutCount() const { return timeout_count_; }
 
  private:
   class Connection;
   event::Dispatcher& dispatcher_;
   Handler handler_;
+  const LocalServerLimits limits_;
+  uint64_t overflow_count_ = 0;
+  uint64_t timeout_count_ = 0;
   std::unique_ptr<network::TcpListener> listener_;
   absl::flat_hash_map<Connection*, std::unique_ptr<Connection>> connections_;
 };
