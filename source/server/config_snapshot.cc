@@ -140,9 +140,11 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     if (!d.ok()) return d.status();
     snapshot->drain_timeout = *d;
   }
+  std::string admin_address;
   if (bootstrap.has_admin()) {
     auto a = parseAddress(bootstrap.admin().address(), "admin.address");
     if (!a.ok()) return a.status();
+    if (a->port() != 0) admin_address = a->asString();
   }
 
   for (int i = 0; i < sr.clusters_size(); i++) {
@@ -202,6 +204,11 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     if (!address.ok()) return address.status();
     if (address->port() != 0 && !addresses.insert(address->asString()).second) {
       return fieldError(field + ".address", absl::StrCat(address->asString(), " is used twice"));
+    }
+    if (address->asString() == admin_address) {
+      // Both would bind (SO_REUSEPORT) and the kernel would split connections between them.
+      return fieldError(field + ".address",
+                        absl::StrCat(address->asString(), " is the admin address"));
     }
     if (!l.has_http()) return fieldError(field + ".http", "must be set");
     auto http = buildHttp(l, field, named_routes, store);

@@ -224,6 +224,16 @@ TEST_F(ConfigSnapshotTest, DuplicateListenerAddress) {
             "static_resources.listeners[1].address: 127.0.0.1:10000 is used twice");
 }
 
+// Regression: a listener on the admin address was accepted; both bound (SO_REUSEPORT) and
+// the kernel split connections between the proxy and the admin port.
+TEST_F(ConfigSnapshotTest, ListenerOnTheAdminAddress) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              b.mutable_admin()->mutable_address()->set_address("127.0.0.1");
+              b.mutable_admin()->mutable_address()->set_port(10000);
+            }),
+            "static_resources.listeners[0].address: 127.0.0.1:10000 is the admin address");
+}
+
 TEST_F(ConfigSnapshotTest, ListenersOnPortZeroMayRepeat) {
   Bootstrap b = base_;
   listener(b).mutable_address()->set_port(0);

@@ -167,7 +167,8 @@ absl::Status LocalServer::start(const network::Address& address) {
             std::make_unique<network::ConnectionImpl>(dispatcher_, fd, peer, false, 1024 * 1024);
         auto c = std::make_unique<Connection>(*this, std::move(conn));
         connections_[c.get()] = std::move(c);
-      });
+      },
+      /*reuse_port=*/false);  // one socket: a second server on this port fails to start
   if (!listener.ok()) return listener.status();
   listener_ = std::move(*listener);
   return absl::OkStatus();

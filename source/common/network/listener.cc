@@ -13,12 +13,13 @@ namespace portico::network {
 
 absl::StatusOr<std::unique_ptr<TcpListener>> TcpListener::create(event::Dispatcher& dispatcher,
                                                                  const Address& address,
-                                                                 AcceptCb on_accept) {
+                                                                 AcceptCb on_accept,
+                                                                 bool reuse_port) {
   int fd = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(absl::StrCat("socket(): ", strerror(errno)));
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   if (bind(fd, address.sockAddr(), address.sockLen()) != 0) {
     int err = errno;
     ::close(fd);

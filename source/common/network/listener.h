@@ -17,10 +17,13 @@ class TcpListener {
  public:
   using AcceptCb = std::function<void(int fd, const Address& peer)>;
 
-  // Binds and listens; errors name the address.
+  // Binds and listens; errors name the address. With `reuse_port` (SO_REUSEPORT) several
+  // sockets share the address (one per worker); without, the bind fails while anything else
+  // holds it, which makes a single socket (admin, REST API) an exclusive claim on its port.
   static absl::StatusOr<std::unique_ptr<TcpListener>> create(event::Dispatcher& dispatcher,
                                                              const Address& address,
-                                                             AcceptCb on_accept);
+                                                             AcceptCb on_accept,
+                                                             bool reuse_port = true);
   ~TcpListener();
 
   // Checks that `address` can be bound the way create() binds it (SO_REUSEPORT), without

@@ -390,6 +390,21 @@ TEST_F(TcpConnectionTest, BindErrorNamesTheAddress) {
   EXPECT_THAT(std::string(listener.status().message()), HasSubstr("192.0.2.1:8080"));
 }
 
+TEST_F(TcpConnectionTest, WithoutReusePortASecondBindFails) {
+  auto any = Address::parse("127.0.0.1", 0);
+  ASSERT_TRUE(any.ok());
+  auto exclusive = TcpListener::create(*dispatcher_, *any, [](int, const Address&) {}, false);
+  ASSERT_TRUE(exclusive.ok()) << exclusive.status();
+  auto same = Address::parse("127.0.0.1", (*exclusive)->boundPort());
+  EXPECT_FALSE(TcpListener::create(*dispatcher_, *same, [](int, const Address&) {}, false).ok());
+  EXPECT_FALSE(TcpListener::create(*dispatcher_, *same, [](int, const Address&) {}).ok());
+  // Shared sockets (the workers' listeners) do share.
+  auto shared = TcpListener::create(*dispatcher_, *any, [](int, const Address&) {});
+  ASSERT_TRUE(shared.ok());
+  auto shared_port = Address::parse("127.0.0.1", (*shared)->boundPort());
+  EXPECT_TRUE(TcpListener::create(*dispatcher_, *shared_port, [](int, const Address&) {}).ok());
+}
+
 // Raw forwarding between two real TCP connections (splice needs sockets, not socketpairs):
 // the test plays the upstream (writes into the source) and the client (reads from the sink).
 class RawForwardTest : public event::test::DispatcherTestBase {
