@@ -31,14 +31,8 @@ absl::StatusOr<network::Address> parseAddress(const config::v1::SocketAddress& a
 absl::StatusOr<std::shared_ptr<access_log::AccessLog>> buildAccessLog(
     const config::v1::AccessLog& config, const std::string& field) {
   if (config.path().empty()) return std::shared_ptr<access_log::AccessLog>();
-  static absl::flat_hash_map<std::string, std::weak_ptr<access_log::AccessLogWriter>> writers;
-  std::shared_ptr<access_log::AccessLogWriter> writer = writers[config.path()].lock();
-  if (writer == nullptr) {
-    auto opened = access_log::AccessLogWriter::open(config.path());
-    if (!opened.ok()) return fieldError(field + ".path", opened.status().message());
-    writer = *opened;
-    writers[config.path()] = writer;
-  }
+  auto writer = access_log::AccessLogWriter::openShared(config.path());
+  if (!writer.ok()) return fieldError(field + ".path", writer.status().message());
   std::unique_ptr<access_log::Formatter> formatter;
   if (config.json()) {
     formatter = access_log::createJsonFormatter();
@@ -48,7 +42,7 @@ absl::StatusOr<std::shared_ptr<access_log::AccessLog>> buildAccessLog(
     if (!f.ok()) return fieldError(field + ".format", f.status().message());
     formatter = std::move(*f);
   }
-  return std::make_shared<access_log::AccessLog>(writer, std::move(formatter));
+  return std::make_shared<access_log::AccessLog>(*writer, std::move(formatter));
 }
 
 absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(

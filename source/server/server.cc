@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
+#include "source/common/access_log/access_log.h"
 #include "source/common/common/json_escape.h"
 #include "source/common/common/logger.h"
 #include "source/common/common/version.h"
@@ -36,6 +37,7 @@ absl::Status Server::initialize() {
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGUSR1);  // reopen access logs (log rotation), as Envoy and nginx do
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   signal_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
@@ -138,6 +140,11 @@ absl::Status Server::applyResources(const std::string& type_url,
 }
 
 void Server::onSignal(int signal) {
+  if (signal == SIGUSR1) {
+    PORTICO_LOG(kInfo, "caught SIGUSR1: reopening access logs");
+    access_log::AccessLogWriter::reopenAll();
+    return;
+  }
   PORTICO_LOG(kInfo, "caught signal %d: draining for up to %d ms", signal,
               static_cast<int>(snapshot_->drain_timeout.count()));
   shutdown(snapshot_->drain_timeout);
@@ -370,6 +377,11 @@ void Server::registerAdminHandlers() {
                      [this, text](const AdminRequest&) {
                        listeners_drained_ = true;
                        for (auto& w : workers_) w->stopListening();
+                       return R{200, text, "OK\n"};
+                     });
+  admin_->addHandler("/reopen_logs", true, "reopen access log files (after rotation; also SIGUSR1)",
+                     [text](const AdminRequest&) {
+                       access_log::AccessLogWriter::reopenAll();
                        return R{200, text, "OK\n"};
                      });
   admin_->addHandler("/reset_counters", true, "set all counters to zero",

@@ -9,6 +9,7 @@ import unittest
 from harness import PorticoTestCase, connection_refused, curl, wait_until
 
 POST_ONLY = ("/healthcheck/fail", "/healthcheck/ok", "/drain_listeners", "/reset_counters",
+             "/reopen_logs",
              "/quitquitquit")
 STAT_LINE_RE = re.compile(r"^(\S+): (\S.*)$")
 METRIC_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"

@@ -71,6 +71,34 @@ class DrainTest(PorticoTestCase):
         self.assertEqual(len([l for l in lines if l["path"] == "/logged"]), 20)
 
 
+    def test_access_log_is_reopened_after_rotation(self):
+        # logrotate renames the file, then asks the proxy to reopen it (SIGUSR1, like nginx and
+        # Envoy, or POST /reopen_logs). Before, lines kept going to the renamed file forever.
+        env = self.new_env()
+        log_path = Path(env.dir, "access.log")
+        proxy, _ = env.start_basic(access_log={"path": str(log_path), "json": True})
+
+        def paths(path):
+            return [json.loads(line)["path"] for line in path.read_text().splitlines()]
+
+        self.assertEqual(http_get(proxy.port, "/before").status, 200)
+        wait_until(lambda: paths(log_path) == ["/before"], 5, message="first line logged")
+        rotated = Path(env.dir, "access.log.1")
+        log_path.rename(rotated)
+        proxy.send_signal(signal.SIGUSR1)
+        wait_until(log_path.exists, 5, message="log file reopened after SIGUSR1")
+        self.assertEqual(http_get(proxy.port, "/after-signal").status, 200)
+        wait_until(lambda: paths(log_path) == ["/after-signal"], 5, message="line in the new file")
+        log_path.rename(Path(env.dir, "access.log.2"))
+        self.assertEqual(proxy.admin_post("/reopen_logs").status, 200)
+        wait_until(log_path.exists, 5, message="log file reopened after /reopen_logs")
+        self.assertEqual(http_get(proxy.port, "/after-admin").status, 200)
+        wait_until(lambda: paths(log_path) == ["/after-admin"], 5, message="line in the newest file")
+        self.assertEqual(paths(rotated), ["/before"])
+        self.assertEqual(proxy.admin_get("/reopen_logs").status, 405)
+        self.assertTrue(proxy.running(), "the proxy exited")
+
+
 class CommandLineTest(PorticoTestCase):
     def write(self, name, text):
         path = Path(self.new_env().dir, name)

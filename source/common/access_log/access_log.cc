@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "source/common/common/logger.h"
 
 namespace portico::access_log {
 
@@ -20,17 +21,82 @@ struct PendingLines {
 thread_local PendingLines pending;
 }  // namespace
 
+namespace {
+// Live writers by path (weak: a writer lives as long as a config uses it).
+struct WriterRegistry {
+  std::mutex mutex;
+  absl::flat_hash_map<std::string, std::weak_ptr<AccessLogWriter>> writers ABSL_GUARDED_BY(mutex);
+};
+WriterRegistry& registry() {
+  static WriterRegistry* r = new WriterRegistry();  // never destroyed: used until exit
+  return *r;
+}
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<AccessLogWriter>> AccessLogWriter::open(const std::string& path) {
   FILE* f = path == "/dev/stdout" ? stdout : fopen(path.c_str(), "a");
   if (f == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot open access log '", path, "': ", strerror(errno)));
   }
-  return std::shared_ptr<AccessLogWriter>(new AccessLogWriter(f));
+  return std::shared_ptr<AccessLogWriter>(new AccessLogWriter(f, path));
 }
 
-AccessLogWriter::AccessLogWriter(FILE* file) : file_(file) {
+absl::StatusOr<std::shared_ptr<AccessLogWriter>> AccessLogWriter::openShared(
+    const std::string& path) {
+  WriterRegistry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  std::shared_ptr<AccessLogWriter> writer = r.writers[path].lock();
+  if (writer != nullptr) return writer;
+  auto opened = open(path);
+  if (!opened.ok()) {
+    r.writers.erase(path);
+    return opened.status();
+  }
+  r.writers[path] = *opened;
+  return *opened;
+}
+
+void AccessLogWriter::reopenAll() {
+  std::vector<std::shared_ptr<AccessLogWriter>> live;
+  {
+    WriterRegistry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    for (auto& [path, weak] : r.writers) {
+      if (auto w = weak.lock()) live.push_back(std::move(w));
+    }
+  }
+  for (auto& w : live) w->reopen();
+}
+
+AccessLogWriter::AccessLogWriter(FILE* file, std::string path)
+    : file_(file), path_(std::move(path)) {
   thread_ = std::thread([this] { run(); });
+}
+
+void AccessLogWriter::reopen() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    reopen_ = true;
+  }
+  cv_.notify_one();
+}
+
+uint64_t AccessLogWriter::reopenCount() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return reopens_;
+}
+
+void AccessLogWriter::reopenFile() {
+  if (file_ == stdout) return;
+  FILE* f = fopen(path_.c_str(), "a");
+  if (f == nullptr) {
+    PORTICO_LOG(kError, "access log: cannot reopen '%s': %s; still writing to the old file",
+                path_.c_str(), strerror(errno));
+    return;
+  }
+  fclose(file_);
+  file_ = f;
 }
 
 AccessLogWriter::~AccessLogWriter() {
@@ -65,15 +131,19 @@ uint64_t AccessLogWriter::dropped() const {
 void AccessLogWriter::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    cv_.wait(lock, [this] { return stop_ || reopen_ || !queue_.empty(); });
     std::deque<std::string> batch;
     batch.swap(queue_);
     queued_bytes_ = 0;
     bool stop = stop_;
+    bool reopen = reopen_;
+    reopen_ = false;
     lock.unlock();
+    if (reopen) reopenFile();
     for (const std::string& s : batch) fwrite(s.data(), 1, s.size(), file_);
     fflush(file_);
     lock.lock();
+    if (reopen) reopens_++;
     if (stop && queue_.empty()) return;
   }
 }

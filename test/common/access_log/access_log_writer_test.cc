@@ -1,0 +1,96 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "source/common/access_log/access_log.h"
+
+namespace portico::access_log {
+namespace {
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Polls `done` for up to two seconds (the writer is a thread).
+template <typename F>
+bool eventually(F done) {
+  for (int i = 0; i < 200; i++) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+class AccessLogWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/portico-access-log-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/access.log";
+  }
+  void TearDown() override {
+    for (const char* suffix : {"", ".1"}) unlink((path_ + suffix).c_str());
+    rmdir(dir_.c_str());
+  }
+  std::string dir_;
+  std::string path_;
+};
+
+// Regression: after logrotate renamed the file, lines kept going to the renamed file; there
+// was no way (signal, admin) to make the proxy open the path again.
+TEST_F(AccessLogWriterTest, ReopenAfterRotationWritesToTheNewFile) {
+  auto writer = AccessLogWriter::open(path_);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE((*writer)->submit("one\n"));
+  ASSERT_TRUE(eventually([&] { return readFile(path_) == "one\n"; }));
+  ASSERT_EQ(rename(path_.c_str(), (path_ + ".1").c_str()), 0);
+  (*writer)->reopen();
+  ASSERT_TRUE(eventually([&] { return (*writer)->reopenCount() == 1; }));
+  ASSERT_TRUE((*writer)->submit("two\n"));
+  EXPECT_TRUE(eventually([&] { return readFile(path_) == "two\n"; })) << readFile(path_);
+  EXPECT_EQ(readFile(path_ + ".1"), "one\n");
+}
+
+TEST_F(AccessLogWriterTest, FailedReopenKeepsWritingToTheOldFile) {
+  auto writer = AccessLogWriter::open(path_);
+  ASSERT_TRUE(writer.ok());
+  ASSERT_EQ(rename(path_.c_str(), (path_ + ".1").c_str()), 0);
+  // A directory where the file should be: fopen fails.
+  ASSERT_EQ(mkdir(path_.c_str(), 0700), 0);
+  (*writer)->reopen();
+  ASSERT_TRUE((*writer)->submit("kept\n"));
+  EXPECT_TRUE(eventually([&] { return readFile(path_ + ".1") == "kept\n"; }));
+  rmdir(path_.c_str());
+}
+
+TEST_F(AccessLogWriterTest, SharedWritersByPathAndReopenAll) {
+  auto a = AccessLogWriter::openShared(path_);
+  auto b = AccessLogWriter::openShared(path_);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->get(), b->get());
+  AccessLogWriter::reopenAll();
+  EXPECT_TRUE(eventually([&] { return (*a)->reopenCount() == 1; }));
+  const AccessLogWriter* first = a->get();
+  a->reset();
+  b->reset();
+  auto c = AccessLogWriter::openShared(path_);  // the old one is gone: a new writer
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ((*c)->reopenCount(), 0u);
+  (void)first;
+  EXPECT_FALSE(AccessLogWriter::openShared(dir_ + "/missing/access.log").ok());
+}
+
+}  // namespace
+}  // namespace portico::access_log
