@@ -47,6 +47,24 @@ EVENTS = [
 ]
 
 
+def tcp_counters():
+    """System-wide TCP segment counters (Tcp: OutSegs, TcpExt: TCPPureAcks, DelayedACKs)."""
+    values = {}
+    for path in ("/proc/net/snmp", "/proc/net/netstat"):
+        lines = open(path).read().splitlines()
+        for names, numbers in zip(lines[::2], lines[1::2]):
+            prefix = names.split()[0]
+            for key, value in zip(names.split()[1:], numbers.split()[1:]):
+                values[prefix + key] = int(value)
+    return values
+
+
+# Segments on the loopback during the run, per request, for every process (client, proxy,
+# upstream): 4 means each of the four messages went as one data segment and every ACK rode on
+# data. The machine's other traffic counts too, so read it on a quiet machine.
+TCP_COUNTERS = [("Tcp:OutSegs", "tcp segs"), ("TcpExt:TCPPureAcks", "pure acks")]
+
+
 def measure(name, d, port, upstream, path, seconds, lua, portico_bin):
     peer = peers.Peer(name, d, port, upstream, portico_bin)
     try:
@@ -55,7 +73,9 @@ def measure(name, d, port, upstream, path, seconds, lua, portico_bin):
         perf = subprocess.Popen(["perf", "stat", "-x,", "-e", ",".join(e for e, _ in EVENTS),
                                  "-p", str(pid)], stderr=subprocess.PIPE, text=True)
         time.sleep(0.2)
+        tcp_before = tcp_counters()
         requests = peers.wrk(port, path, seconds, lua)
+        tcp_after = tcp_counters()
         perf.send_signal(signal.SIGINT)
         err = perf.communicate(timeout=30)[1]
     finally:
@@ -73,6 +93,8 @@ def measure(name, d, port, upstream, path, seconds, lua, portico_bin):
         if event in counts:
             v = counts[event] / requests
             per[label] = v * 1000 if event == "task-clock" else v  # task-clock is in ms
+    for key, label in TCP_COUNTERS:
+        per[label] = (tcp_after.get(key, 0) - tcp_before.get(key, 0)) / requests
     return requests, per
 
 
@@ -102,7 +124,7 @@ def main():
         os.killpg(upstream.pid, signal.SIGKILL)
         upstream.wait(timeout=10)
         shutil.rmtree(d, ignore_errors=True)
-    labels = [label for _, label in EVENTS if any(label in r[2] for r in rows)]
+    labels = [label for _, label in EVENTS + TCP_COUNTERS if any(label in r[2] for r in rows)]
     # Leave out the calls no peer makes.
     labels = [l for l in labels if any(r[2].get(l, 0) >= 0.0005 for r in rows)]
     print(f"per request, {args.path}, wrk -t1 -c64 -d{args.seconds}s")
