@@ -19,6 +19,18 @@ absl::Status checkNotFraming(absl::string_view name, absl::string_view field_pat
   return absl::OkStatus();
 }
 
+// Host is checked when the request arrives and routed on; an op could remove it, add a second
+// one or set one that is not an authority. host_rewrite_literal is the checked way (as Envoy).
+absl::Status checkNotHost(absl::string_view name, absl::string_view prefix,
+                          absl::string_view field_path) {
+  if (prefix == "request_" && name == "host") {
+    return fieldError(field_path,
+                      "request header ops cannot change \"host\"; use the route's "
+                      "host_rewrite_literal");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<HeaderOpList> buildHeaderOps(
@@ -33,6 +45,7 @@ absl::StatusOr<HeaderOpList> buildHeaderOps(
     auto name = normalizeHeaderName(to_remove[i], entry);
     if (!name.ok()) return name.status();
     if (absl::Status s = checkNotFraming(*name, entry); !s.ok()) return s;
+    if (absl::Status s = checkNotHost(*name, prefix, entry); !s.ok()) return s;
     ops.push_back(HeaderOp{HeaderOp::Kind::kRemove, std::move(*name), ""});
   }
   const std::string add_field = absl::StrCat(prefix, "headers_to_add");
@@ -42,6 +55,7 @@ absl::StatusOr<HeaderOpList> buildHeaderOps(
     auto name = normalizeHeaderName(option.key(), fieldPath(entry, "key"));
     if (!name.ok()) return name.status();
     if (absl::Status s = checkNotFraming(*name, fieldPath(entry, "key")); !s.ok()) return s;
+    if (absl::Status s = checkNotHost(*name, prefix, fieldPath(entry, "key")); !s.ok()) return s;
     absl::Status value_ok = validateHeaderValue(option.value(), fieldPath(entry, "value"));
     if (!value_ok.ok()) return value_ok;
     ops.push_back(HeaderOp{option.append() ? HeaderOp::Kind::kAppend : HeaderOp::Kind::kSet,

@@ -25,8 +25,9 @@ absl::Status validateUriPart(absl::string_view value, absl::string_view field_pa
 // Values that become the Host header or a Location's authority: uri-host [":" port].
 absl::Status validateAuthority(absl::string_view value, absl::string_view field_path) {
   if (value.empty() || http::isValidAuthority(value)) return absl::OkStatus();
-  return fieldError(field_path, "must be a host with an optional port (RFC 3986 authority "
-                                "without userinfo), e.g. \"example.com\" or \"[::1]:8080\"");
+  return fieldError(field_path,
+                    "must be a host with an optional port (RFC 3986 authority "
+                    "without userinfo), e.g. \"example.com\" or \"[::1]:8080\"");
 }
 
 // "/a/b?x=1" -> {"/a/b", "?x=1"}; the second part keeps its '?'.

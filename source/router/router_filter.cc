@@ -139,7 +139,8 @@ void RouterFilter::onPoolFailure(upstream::PoolFailureReason reason) {
   pending_ = nullptr;
   switch (reason) {
     case upstream::PoolFailureReason::kOverflow:
-      fail(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow\n",
+      fail(503,
+           "upstream connect error or disconnect/reset before headers. reset reason: overflow\n",
            "upstream_overflow");
       return;
     case upstream::PoolFailureReason::kTimeout:
@@ -233,7 +234,8 @@ void RouterFilter::recordUpstreamStats(int status) {
   auto elapsed = std::chrono::steady_clock::now() - upstream_start_;
   services_.stats.recordValue(
       s.upstream_rq_time,
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
+      static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()));
 }
 
 void RouterFilter::finishUpstream(bool reusable) {

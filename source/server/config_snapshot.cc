@@ -1,5 +1,9 @@
 #include "source/server/config_snapshot.h"
 
+#include <sys/socket.h>
+
+#include <optional>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -25,6 +29,14 @@ absl::StatusOr<network::Address> parseAddress(const config::v1::SocketAddress& a
   auto addr = network::Address::parse(a.address(), a.port());
   if (!addr.ok()) return fieldError(field + ".address", addr.status().message());
   return *addr;
+}
+
+// True if a and b cannot both be bound: the same port and family, and the same IP or either
+// one the wildcard (0.0.0.0, ::).
+bool overlaps(const network::Address& a, const network::Address& b) {
+  if (a.port() != b.port() || a.family() != b.family()) return false;
+  const std::string any = a.family() == AF_INET6 ? "::" : "0.0.0.0";
+  return a.ip() == b.ip() || a.ip() == any || b.ip() == any;
 }
 
 // Access log writers are shared by path, so two listeners logging to one file share a thread.
@@ -134,11 +146,11 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     if (!d.ok()) return d.status();
     snapshot->drain_timeout = *d;
   }
-  std::string admin_address;
+  std::optional<network::Address> admin_address;
   if (bootstrap.has_admin()) {
     auto a = parseAddress(bootstrap.admin().address(), "admin.address");
     if (!a.ok()) return a.status();
-    if (a->port() != 0) admin_address = a->asString();
+    if (a->port() != 0) admin_address = *a;
   }
 
   for (int i = 0; i < sr.clusters_size(); i++) {
@@ -199,10 +211,12 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     if (address->port() != 0 && !addresses.insert(address->asString()).second) {
       return fieldError(field + ".address", absl::StrCat(address->asString(), " is used twice"));
     }
-    if (address->asString() == admin_address) {
-      // Both would bind (SO_REUSEPORT) and the kernel would split connections between them.
+    if (admin_address && overlaps(*address, *admin_address)) {
+      // The admin socket holds its port alone; the listener would fail to bind (or, with
+      // SO_REUSEPORT on both, share the admin's connections).
       return fieldError(field + ".address",
-                        absl::StrCat(address->asString(), " is the admin address"));
+                        absl::StrCat(address->asString(), " overlaps the admin address ",
+                                     admin_address->asString()));
     }
     if (!l.has_http()) return fieldError(field + ".http", "must be set");
     auto http = buildHttp(l, field, named_routes, store);

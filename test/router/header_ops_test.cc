@@ -150,5 +150,28 @@ TEST(HeaderOpsTest, Errors) {
       "body; routes cannot add, set or remove it");
 }
 
+// Regression: request ops could remove Host (an HTTP/1.0 request then went upstream as
+// HTTP/1.1 without one), append a second Host, or set one that is not an authority.
+TEST(HeaderOpsTest, RequestOpsCannotTouchHost) {
+  auto requestError = [](absl::string_view text) {
+    auto vh = parseProto<config::v1::VirtualHost>(text);
+    auto list = buildHeaderOps(vh.request_headers_to_add(), vh.request_headers_to_remove(), "vh",
+                               "request_");
+    return list.ok() ? std::string() : std::string(list.status().message());
+  };
+  EXPECT_EQ(requestError(R"(request_headers_to_remove: "Host")"),
+            "vh.request_headers_to_remove[0]: request header ops cannot change \"host\"; use the "
+            "route's host_rewrite_literal");
+  EXPECT_EQ(requestError(R"(request_headers_to_add { key: "host" value: "a" append: true })"),
+            "vh.request_headers_to_add[0].key: request header ops cannot change \"host\"; use "
+            "the route's host_rewrite_literal");
+  EXPECT_NE(requestError(R"(request_headers_to_add { key: "host" value: "a/b" })"), "");
+  // A response has no Host to protect.
+  auto vh = parseProto<config::v1::VirtualHost>(R"(response_headers_to_add { key: "host" })");
+  EXPECT_TRUE(buildHeaderOps(vh.response_headers_to_add(), vh.response_headers_to_remove(), "vh",
+                             "response_")
+                  .ok());
+}
+
 }  // namespace
 }  // namespace portico::router

@@ -231,7 +231,18 @@ TEST_F(ConfigSnapshotTest, ListenerOnTheAdminAddress) {
               b.mutable_admin()->mutable_address()->set_address("127.0.0.1");
               b.mutable_admin()->mutable_address()->set_port(10000);
             }),
-            "static_resources.listeners[0].address: 127.0.0.1:10000 is the admin address");
+            "static_resources.listeners[0].address: 127.0.0.1:10000 overlaps the admin "
+            "address 127.0.0.1:10000");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              b.mutable_admin()->mutable_address()->set_address("0.0.0.0");
+              b.mutable_admin()->mutable_address()->set_port(10000);
+            }),
+            "static_resources.listeners[0].address: 127.0.0.1:10000 overlaps the admin "
+            "address 0.0.0.0:10000");
+  Bootstrap other_port = base_;
+  other_port.mutable_admin()->mutable_address()->set_address("0.0.0.0");
+  other_port.mutable_admin()->mutable_address()->set_port(10001);
+  EXPECT_TRUE(build(other_port).ok());
 }
 
 TEST_F(ConfigSnapshotTest, ListenersOnPortZeroMayRepeat) {

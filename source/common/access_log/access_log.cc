@@ -46,6 +46,7 @@ absl::StatusOr<std::shared_ptr<AccessLogWriter>> AccessLogWriter::openShared(
     const std::string& path) {
   WriterRegistry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
+  absl::erase_if(r.writers, [](const auto& entry) { return entry.second.expired(); });
   std::shared_ptr<AccessLogWriter> writer = r.writers[path].lock();
   if (writer != nullptr) return writer;
   auto opened = open(path);
@@ -160,9 +161,17 @@ void AccessLog::log(const http::StreamInfo& info, event::Dispatcher& dispatcher)
 
 void flushThreadPending() {
   pending.flush_scheduled = false;
-  for (auto& [raw, entry] : pending.by_writer) {
-    if (!entry.second.empty()) entry.first->submit(std::move(entry.second));
+  for (auto it = pending.by_writer.begin(); it != pending.by_writer.end();) {
+    auto& entry = it->second;
+    if (entry.second.empty()) {
+      // Nothing for this writer since the last flush: let go of it, so a writer no config uses
+      // any more closes its file (and a rotation does not recreate a file nobody logs to).
+      pending.by_writer.erase(it++);
+      continue;
+    }
+    entry.first->submit(std::move(entry.second));
     entry.second.clear();
+    ++it;
   }
 }
 

@@ -8,10 +8,11 @@
 
 namespace portico::http {
 
-// True if `s` is uri-host [":" port]: a reg-name (unreserved, sub-delims, %XX), an IPv4
-// address (a reg-name's bytes) or a bracketed IPv6/IPvFuture literal, then an optional port of
-// at most five digits. Empty is false (an empty Host is legal but not an authority; callers
-// decide). Userinfo ('@'), '/', '?', '#', whitespace and control bytes are never valid.
+// True if `s` is uri-host [":" port]: a reg-name (unreserved and sub-delims; percent-encoding
+// is refused, see authority.cc), an IPv4 address (a reg-name's bytes) or a bracketed
+// IPv6/IPvFuture literal, then an optional port up to 65535. Empty is false (an empty Host is
+// legal but not an authority; callers decide). Userinfo ('@'), '/', '?', '#', '%', whitespace
+// and control bytes are never valid.
 bool isValidAuthority(absl::string_view s);
 
 }  // namespace portico::http

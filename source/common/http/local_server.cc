@@ -43,12 +43,13 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
 
   // network::ConnectionCallbacks
   void onData(buffer::Buffer& data) override {
-    if (!in_request_ && data.length() > 0) {
-      // The first byte of a request: from now on it has request_timeout to arrive whole.
-      in_request_ = true;
-      timer_->enableTimer(server_.limits_.request_timeout);
-    }
     while (!closed_ && data.length() > 0) {
+      if (!in_request_) {
+        // The first byte of a request (also one pipelined behind the last): from now on it has
+        // request_timeout to arrive whole.
+        in_request_ = true;
+        timer_->enableTimer(server_.limits_.request_timeout);
+      }
       codec_.dispatch(data);
       if (!codec_.waitingForResume()) break;
       codec_.resume();
@@ -69,10 +70,6 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
 
   // http1::ServerCodecCallbacks
   void onRequestHeaders(RequestHead& head, bool) override {
-    if (!in_request_) {  // a pipelined request that was already read with the previous one
-      in_request_ = true;
-      timer_->enableTimer(server_.limits_.request_timeout);
-    }
     request_ = LocalRequest();
     too_large_ = false;
     request_.method = head.method;
@@ -118,10 +115,11 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
       connection_->close(network::CloseType::kFlushWrite);
       return;
     }
-    // Pipelined bytes already read start the next request's clock in onData().
+    // Bytes of a next request already read restart the request clock in onData().
     timer_->enableTimer(server_.limits_.idle_timeout);
   }
   void onRequestError(int status, absl::string_view reason) override {
+    timer_->disableTimer();  // closing: the flush has its own bound
     buffer::Buffer out;
     out.add(absl::StrCat("HTTP/1.1 ", status, " ", http1::reasonPhrase(status),
                          "\r\ncontent-length: ", reason.size(), "\r\nconnection: close\r\n\r\n",
@@ -157,7 +155,8 @@ LocalServer::~LocalServer() = default;
 
 absl::Status LocalServer::start(const network::Address& address) {
   auto listener = network::TcpListener::create(
-      dispatcher_, address, [this](int fd, const network::Address& peer) {
+      dispatcher_, address,
+      [this](int fd, const network::Address& peer) {
         if (connections_.size() >= limits_.max_connections) {
           overflow_count_++;
           ::close(fd);

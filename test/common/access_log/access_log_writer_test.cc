@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "source/common/access_log/access_log.h"
+#include "source/common/event/dispatcher.h"
+#include "source/common/http/stream_info.h"
 
 namespace portico::access_log {
 namespace {
@@ -22,10 +24,10 @@ std::string readFile(const std::string& path) {
   return s.str();
 }
 
-// Polls `done` for up to two seconds (the writer is a thread).
+// Polls `done` for up to ten seconds (the writer is a thread).
 template <typename F>
 bool eventually(F done) {
-  for (int i = 0; i < 200; i++) {
+  for (int i = 0; i < 1000; i++) {
     if (done()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -90,6 +92,26 @@ TEST_F(AccessLogWriterTest, SharedWritersByPathAndReopenAll) {
   EXPECT_EQ((*c)->reopenCount(), 0u);
   (void)first;
   EXPECT_FALSE(AccessLogWriter::openShared(dir_ + "/missing/access.log").ok());
+}
+
+// Regression: each worker's batch table kept a reference to every writer it had ever used, so
+// a writer dropped by a config change never closed its file, and a rotation then recreated
+// that file empty.
+TEST_F(AccessLogWriterTest, WorkersLetGoOfWritersTheyNoLongerUse) {
+  auto writer = AccessLogWriter::openShared(path_);
+  ASSERT_TRUE(writer.ok());
+  std::weak_ptr<AccessLogWriter> weak = *writer;
+  auto formatter = createTextFormatter("%PROTOCOL%\n");
+  ASSERT_TRUE(formatter.ok());
+  auto log = std::make_unique<AccessLog>(*writer, std::move(*formatter));
+  writer->reset();
+  auto dispatcher = event::createDispatcher();
+  log->log(http::StreamInfo(), *dispatcher);
+  flushThreadPending();  // the line goes to the writer
+  EXPECT_TRUE(eventually([&] { return !readFile(path_).empty(); }));
+  log.reset();                  // the config is gone
+  flushThreadPending();         // a later turn's flush
+  EXPECT_TRUE(weak.expired());  // so the writer (thread, file) is gone too
 }
 
 }  // namespace

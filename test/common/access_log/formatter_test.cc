@@ -1,3 +1,5 @@
+#include "source/common/access_log/formatter.h"
+
 #include <chrono>
 #include <string>
 
@@ -7,7 +9,6 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "source/common/access_log/formatter.h"
 #include "source/common/http/stream_info.h"
 
 namespace portico::access_log {
@@ -152,7 +153,8 @@ TEST_F(FormatterTest, MissingRequestHeaderOrRequestIsADash) {
 }
 
 // Every other missing value prints "-"; so does Envoy for a missing :authority.
-// Regression (was a bug) in formatter.cc requestField(): ":authority" returns request->host(), which is
+// Regression (was a bug) in formatter.cc requestField(): ":authority" returns request->host(),
+// which is
 // "" for an HTTP/1.0 request without Host, so the default format logs "" instead of "-".
 TEST_F(FormatterTest, MissingAuthorityIsADash) {
   request_.headers.remove("host");
@@ -223,8 +225,8 @@ TEST_F(FormatterTest, JsonWithoutRequestUsesDashes) {
 
 // Header values may carry obs-text (bytes 0x80-0xff), which the codec accepts. JSON text must be
 // UTF-8 (RFC 8259 8.1), or log pipelines reject the line.
-// Regression (was a bug) in formatter.cc appendJsonString(): bytes >= 0x80 are copied raw, so a client
-// sending "User-Agent: \xff" produces an access log line that is not valid UTF-8 / JSON.
+// Regression (was a bug) in formatter.cc appendJsonString(): bytes >= 0x80 are copied raw, so a
+// client sending "User-Agent: \xff" produces an access log line that is not valid UTF-8 / JSON.
 TEST_F(FormatterTest, JsonLineIsValidUtf8ForObsTextHeaderValues) {
   request_.headers.set("user-agent", "caf\xe9 \xff");
   const std::string line = json();

@@ -393,10 +393,13 @@ TEST_F(TcpConnectionTest, BindErrorNamesTheAddress) {
 TEST_F(TcpConnectionTest, WithoutReusePortASecondBindFails) {
   auto any = Address::parse("127.0.0.1", 0);
   ASSERT_TRUE(any.ok());
-  auto exclusive = TcpListener::create(*dispatcher_, *any, [](int, const Address&) {}, false);
+  auto exclusive = TcpListener::create(
+      *dispatcher_, *any, [](int, const Address&) {}, false);
   ASSERT_TRUE(exclusive.ok()) << exclusive.status();
   auto same = Address::parse("127.0.0.1", (*exclusive)->boundPort());
-  EXPECT_FALSE(TcpListener::create(*dispatcher_, *same, [](int, const Address&) {}, false).ok());
+  EXPECT_FALSE(TcpListener::create(
+                   *dispatcher_, *same, [](int, const Address&) {}, false)
+                   .ok());
   EXPECT_FALSE(TcpListener::create(*dispatcher_, *same, [](int, const Address&) {}).ok());
   // Shared sockets (the workers' listeners) do share.
   auto shared = TcpListener::create(*dispatcher_, *any, [](int, const Address&) {});

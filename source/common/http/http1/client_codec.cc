@@ -83,9 +83,10 @@ bool ClientCodec::onHeadersComplete() {
   head_.reason = std::move(parser_.statusText());
   head_.minor_version = parser_.minorVersion();
   if (head_.status < 100 || head_.status > 999) {
-    // llhttp takes "20" or "099" as a number; a status outside 100-999 is not HTTP (RFC 9110
-    // 15: three digits). Forwarded, "20" would read as 1xx downstream: no length, and its body
-    // taken as the client's next response. 600-999 pass: clients treat them as 5xx, as nginx.
+    // llhttp takes "20" or "099" as a number; a status is three digits (RFC 9112 4).
+    // Forwarded, "20" would read as 1xx downstream: no length, and its body taken as the
+    // client's next response. 600-999 are invalid too (RFC 9110 15) but pass, as in nginx and
+    // HAProxy: a client must treat them as 5xx, and some services use them.
     parser_.setError("invalid status code");
     return false;
   }

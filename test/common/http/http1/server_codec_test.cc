@@ -445,14 +445,15 @@ TEST_F(ServerCodecTest, AbsoluteFormWithOnlyAQueryGetsARootPath) {
 // the route we matched and the host the upstream served could differ.
 TEST_F(ServerCodecTest, HostThatIsNotAnAuthorityIs400) {
   for (const char* host : {"a b", "a/b", "u@a", "a?b", "a#b", "a:80x", "[::1", "a:123456",
-                           "[zz::1]", "\"a\"", "a\\b"}) {
+                           "[zz::1]", "\"a\"", "a\\b", "%61dmin.example", "a:65536"}) {
     expectRefused(absl::StrCat("GET / HTTP/1.1\r\nHost: ", host, "\r\n\r\n"), 400);
     EXPECT_EQ(driver_->callbacks.error_reason, "invalid Host header") << host;
   }
   for (const char* host : {"example.com", "example.com:8080", "127.0.0.1", "[::1]:80", "a_b",
-                           "xn--bcher-kva.example", "%41.example", "a:"}) {
+                           "xn--bcher-kva.example", "a:"}) {
     parse(absl::StrCat("GET / HTTP/1.1\r\nHost: ", host, "\r\n\r\n"));
-    EXPECT_EQ(driver_->callbacks.error_status, 0) << host << ": " << driver_->callbacks.error_reason;
+    EXPECT_EQ(driver_->callbacks.error_status, 0)
+        << host << ": " << driver_->callbacks.error_reason;
   }
 }
 
