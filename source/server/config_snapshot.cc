@@ -31,12 +31,18 @@ absl::StatusOr<network::Address> parseAddress(const config::v1::SocketAddress& a
   return *addr;
 }
 
-// True if a and b cannot both be bound: the same port and family, and the same IP or either
-// one the wildcard (0.0.0.0, ::).
+// True if a and b cannot both be bound: the same port, and the same IP, or the IPv6 wildcard
+// on either side (our IPv6 sockets are dual-stack: [::] takes every IPv4 address too), or the
+// IPv4 wildcard on either side of two IPv4 addresses.
 bool overlaps(const network::Address& a, const network::Address& b) {
-  if (a.port() != b.port() || a.family() != b.family()) return false;
-  const std::string any = a.family() == AF_INET6 ? "::" : "0.0.0.0";
-  return a.ip() == b.ip() || a.ip() == any || b.ip() == any;
+  if (a.port() != b.port()) return false;
+  if (a.ip() == b.ip()) return true;
+  auto any6 = [](const network::Address& x) { return x.family() == AF_INET6 && x.ip() == "::"; };
+  auto any4 = [](const network::Address& x) {
+    return x.family() == AF_INET && x.ip() == "0.0.0.0";
+  };
+  if (any6(a) || any6(b)) return true;
+  return a.family() == AF_INET && b.family() == AF_INET && (any4(a) || any4(b));
 }
 
 // Access log writers are shared by path, so two listeners logging to one file share a thread.

@@ -233,16 +233,30 @@ TEST_F(ConfigSnapshotTest, ListenerOnTheAdminAddress) {
             }),
             "static_resources.listeners[0].address: 127.0.0.1:10000 overlaps the admin "
             "address 127.0.0.1:10000");
+  // The wildcard of the same family overlaps too (IPv6 here: tests name no IPv4 wildcard).
   EXPECT_EQ(errorAfter([&](Bootstrap& b) {
-              b.mutable_admin()->mutable_address()->set_address("0.0.0.0");
+              listener(b).mutable_address()->set_address("::1");
+              b.mutable_admin()->mutable_address()->set_address("::");
               b.mutable_admin()->mutable_address()->set_port(10000);
             }),
-            "static_resources.listeners[0].address: 127.0.0.1:10000 overlaps the admin "
-            "address 0.0.0.0:10000");
+            "static_resources.listeners[0].address: [::1]:10000 overlaps the admin address "
+            "[::]:10000");
   Bootstrap other_port = base_;
-  other_port.mutable_admin()->mutable_address()->set_address("0.0.0.0");
+  listener(other_port).mutable_address()->set_address("::1");
+  other_port.mutable_admin()->mutable_address()->set_address("::");
   other_port.mutable_admin()->mutable_address()->set_port(10001);
   EXPECT_TRUE(build(other_port).ok());
+  // [::] is dual-stack: it holds the IPv4 port as well.
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              b.mutable_admin()->mutable_address()->set_address("::");
+              b.mutable_admin()->mutable_address()->set_port(10000);
+            }),
+            "static_resources.listeners[0].address: 127.0.0.1:10000 overlaps the admin address "
+            "[::]:10000");
+  Bootstrap v6_loopback = base_;
+  v6_loopback.mutable_admin()->mutable_address()->set_address("::1");
+  v6_loopback.mutable_admin()->mutable_address()->set_port(10000);
+  EXPECT_TRUE(build(v6_loopback).ok());
 }
 
 TEST_F(ConfigSnapshotTest, ListenersOnPortZeroMayRepeat) {
