@@ -191,6 +191,15 @@ class ProxyingTest(PorticoTestCase):
         self.assertEqual(seen.get("x-forwarded-for"), ["127.0.0.1"])
         self.assertEqual(seen.get("x-forwarded-proto"), ["http"])
 
+    def test_every_forwarded_for_hop_is_kept(self):
+        # Regression: of two x-forwarded-for fields only the first was kept (one hop lost).
+        seen = echo_headers(self.request("GET", "/echo", [
+            ("X-Forwarded-For", "192.0.2.1"), ("X-Forwarded-For", "198.51.100.2, 192.0.2.3"),
+            ("X-Forwarded-For", ""), ("X-Forwarded-Proto", "https")]))
+        self.assertEqual(seen.get("x-forwarded-for"),
+                         ["192.0.2.1, 198.51.100.2, 192.0.2.3, 127.0.0.1"])
+        self.assertEqual(seen.get("x-forwarded-proto"), ["http"])
+
     def test_http10_request_without_host_reaches_the_upstream_with_one(self):
         # Regression: forwarded as HTTP/1.1 without Host, which an HTTP/1.1 server must refuse
         # (RFC 9112 3.2; our upstream does). The proxy now names the upstream, as nginx does.

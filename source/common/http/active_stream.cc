@@ -77,9 +77,14 @@ absl::string_view ActiveStream::downstreamAddress() { return connection_.remote_
 void ActiveStream::prepareRequestHeaders() {
   removeHopByHopHeaders(head_.headers);
   // x-forwarded-for: append the peer; x-forwarded-proto: what we received it on.
-  const std::string* xff = head_.headers.get("x-forwarded-for");
-  if (xff != nullptr) {
-    head_.headers.set("x-forwarded-for", absl::StrCat(*xff, ", ", connection_.remote_ip_));
+  // Several x-forwarded-for fields are one list (RFC 9110 5.3): every hop is kept, in order.
+  std::string xff;
+  head_.headers.forEachValue("x-forwarded-for", [&xff](const std::string& value) {
+    if (!value.empty()) absl::StrAppend(&xff, value, ", ");
+  });
+  if (!xff.empty()) {
+    xff += connection_.remote_ip_;
+    head_.headers.set("x-forwarded-for", xff);
   } else {
     head_.headers.add("x-forwarded-for", connection_.remote_ip_);
   }
