@@ -30,7 +30,9 @@ constexpr char kUsage[] =
     "  --concurrency N    worker threads (default: number of CPUs)\n"
     "  --log-level LEVEL  trace|debug|info|warning|error|off (default info)\n"
     "  --validate FILE    check a config and exit: 0 valid, 1 invalid (the error names the "
-    "field)\n";
+    "field)\n"
+    "\n"
+    "signals: SIGTERM/SIGINT drain and exit; SIGUSR1 reopens access logs (log rotation)\n";
 
 int validate(const std::string& path) {
   auto bootstrap = portico::config::loadBootstrapFile(path);
