@@ -15,6 +15,8 @@ namespace portico::server {
 Worker::Worker(uint32_t index, stats::Store& store, const std::atomic<bool>& server_healthy)
     : index_(index),
       dispatcher_(event::createDispatcher()),
+      lingering_closer_(*dispatcher_, network::LingeringCloser::kDefaultTimeout,
+                        network::LingeringCloser::kDefaultMaxSockets),
       stats_(store.createWorkerStats()),
       cluster_manager_(*dispatcher_, stats_),
       rng_(std::random_device{}() ^ (static_cast<uint64_t>(index) << 32)),
@@ -118,6 +120,7 @@ void Worker::onAccept(ActiveListener& listener, int fd, const network::Address& 
   }
   auto connection = std::make_unique<network::ConnectionImpl>(*dispatcher_, fd, peer, false,
                                                               config.http->buffer_limit);
+  connection->setLingeringCloser(&lingering_closer_);
   ActiveListener* listener_ptr = &listener;
   auto http = std::make_unique<http::HttpConnection>(
       config.http, services_, std::move(connection),

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "source/common/event/dispatcher.h"
 #include "source/common/http/conn_manager_impl.h"
+#include "source/common/network/lingering_closer.h"
 #include "source/common/network/listener.h"
 #include "source/common/stats/store.h"
 #include "source/server/config_snapshot.h"
@@ -70,6 +71,8 @@ class Worker {
 
   uint32_t index_;
   event::DispatcherPtr dispatcher_;
+  // Downstream sockets closed gracefully finish here; destroyed before the dispatcher.
+  network::LingeringCloser lingering_closer_;
   stats::WorkerStats& stats_;
   upstream::ClusterManager cluster_manager_;
   std::mt19937_64 rng_;

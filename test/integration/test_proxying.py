@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import socket
 import time
 import unittest
 
@@ -164,6 +165,22 @@ class ProxyingTest(PorticoTestCase):
             second = conn.request("GET", "/echo")
         self.assertIsNone(first.header("connection"))
         self.assertEqual((first.status, second.status), (200, 200))
+
+    def test_client_still_sending_after_an_early_response_is_not_reset(self):
+        # Regression: the connection was closed outright with the client's body still arriving,
+        # so the kernel answered the client's next bytes with RST (some client stacks then drop
+        # the response they have not read). Now writing is shut down and what the client still
+        # sends is read and discarded until it closes (a lingering close, as nginx does).
+        head = format_request("POST", "/early/413", {"Content-Length": str(8 * MIB)})
+        with RawConnection(self.proxy.port) as conn:
+            conn.send(head + b"x" * 65536)
+            response = conn.read_response()
+            self.assertEqual(response.status, 413)
+            time.sleep(0.2)  # the proxy has closed its side by now
+            for _ in range(16):  # 1 MiB more of the body
+                conn.send(b"x" * 65536)  # raises ConnectionResetError/BrokenPipeError if reset
+            conn.sock.shutdown(socket.SHUT_WR)
+            self.assertEqual(conn.sock.recv(100), b"", "expected the proxy's FIN")
 
     def test_upstream_connection_close_is_not_reused(self):
         with RawConnection(self.proxy.port) as conn:

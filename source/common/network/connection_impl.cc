@@ -181,7 +181,7 @@ void ConnectionImpl::flush() {
   }
   if (write_buffer_.length() == 0 && !forwarding) file_event_->setWriteInterest(false);
   if (write_buffer_.length() == 0 && close_after_flush_ && !forwarding) {
-    closeSocket(ConnectionEvent::kLocalClose);
+    closeSocket(ConnectionEvent::kLocalClose, /*graceful=*/true);
     return;
   }
   checkLowWatermark();
@@ -270,15 +270,19 @@ void ConnectionImpl::close(CloseType type) {
     delayed_close_timer_->enableTimer(kDelayedCloseTimeout);
     return;
   }
-  closeSocket(ConnectionEvent::kLocalClose);
+  closeSocket(ConnectionEvent::kLocalClose, type == CloseType::kFlushWrite && !connecting_);
 }
 
-void ConnectionImpl::closeSocket(ConnectionEvent event) {
+void ConnectionImpl::closeSocket(ConnectionEvent event, bool graceful) {
   if (fd_ < 0) return;
   detachForwards();
   file_event_.reset();
   if (delayed_close_timer_) delayed_close_timer_->disableTimer();
-  ::close(fd_);
+  if (graceful && lingering_closer_ != nullptr && !remote_closed_) {
+    lingering_closer_->adopt(fd_);
+  } else {
+    ::close(fd_);
+  }
   fd_ = -1;
   read_buffer_.clear();
   write_buffer_.clear();

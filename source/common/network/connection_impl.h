@@ -4,6 +4,7 @@
 
 #include "source/common/event/dispatcher.h"
 #include "source/common/network/connection.h"
+#include "source/common/network/lingering_closer.h"
 #include "source/common/network/pipe_pool.h"
 
 namespace portico::network {
@@ -33,6 +34,10 @@ class ConnectionImpl : public Connection {
   // onData() after every read that filled its space, not once per read event: an owner that
   // forwards bodies raw (an upstream connection) sees a head before its body is read.
   void setDeliverEachRead(bool enabled) { deliver_each_read_ = enabled; }
+  // A graceful close (kFlushWrite) that has sent everything hands the socket to `closer`
+  // instead of closing it, unless the peer already closed (see lingering_closer.h). For
+  // accepted connections, whose client may still be sending.
+  void setLingeringCloser(LingeringCloser* closer) { lingering_closer_ = closer; }
   const Address& remoteAddress() const override { return remote_; }
   uint64_t id() const override { return id_; }
   uint64_t bytesRead() const override { return bytes_read_; }
@@ -43,7 +48,8 @@ class ConnectionImpl : public Connection {
   void onReadReady();
   void onWriteReady();
   void flush();
-  void closeSocket(ConnectionEvent event);
+  // `graceful`: everything was sent after a kFlushWrite close; the socket may linger.
+  void closeSocket(ConnectionEvent event, bool graceful = false);
   void checkLowWatermark();
   static void flushPendingWrites();
 
@@ -101,6 +107,7 @@ class ConnectionImpl : public Connection {
   bool above_high_watermark_ = false;
   bool close_after_flush_ = false;
   bool remote_closed_ = false;
+  LingeringCloser* lingering_closer_ = nullptr;
   bool connect_failed_ = false;
   bool peer_closed_ = false;  // epoll reported RDHUP/HUP: read until EOF
   bool flush_pending_ = false;

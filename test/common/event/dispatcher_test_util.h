@@ -25,6 +25,22 @@ class DispatcherTestBase : public ::testing::Test {
     dispatcher_->run();
   }
 
+  // Runs the loop until `done` holds, checked every 5 ms (the watchdog fails the test after
+  // `limit`): a slow machine delays such a test instead of failing it.
+  void runUntil(std::function<bool()> done,
+                std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
+    TimerPtr poll;
+    poll = dispatcher_->createTimer([&] {
+      if (done()) {
+        dispatcher_->exit();
+      } else {
+        poll->enableTimer(std::chrono::milliseconds(5));
+      }
+    });
+    poll->enableTimer(std::chrono::milliseconds(5));
+    run(limit);
+  }
+
   // A timer owned by the fixture (kept alive for the whole test).
   Timer& timer(std::function<void()> cb) {
     timers_.push_back(dispatcher_->createTimer(std::move(cb)));

@@ -69,20 +69,6 @@ class LocalServerTest : public event::test::DispatcherTestBase {
     ASSERT_TRUE(address.ok());
     ASSERT_TRUE(server_->start(*address).ok());
   }
-  // Runs the loop until `done` holds (checked every 5 ms; the watchdog fails the test after
-  // 5 s), so a slow machine delays the test instead of failing it.
-  void runUntil(std::function<bool()> done) {
-    event::TimerPtr poll;
-    poll = dispatcher_->createTimer([&] {
-      if (done()) {
-        dispatcher_->exit();
-      } else {
-        poll->enableTimer(milliseconds(5));
-      }
-    });
-    poll->enableTimer(milliseconds(5));
-    run();
-  }
   // Runs the loop until the server has closed `client`; returns what it sent.
   std::string untilClosed(RawClient& client) {
     runUntil([&] {

@@ -1,0 +1,44 @@
+#pragma once
+
+// LingeringCloser: closes accepted sockets the way nginx's lingering close does. A plain
+// close() on a socket whose peer is still sending (a request body we answered early, bytes
+// after a malformed request) makes the kernel answer with RST, and some client stacks then drop
+// the response they have not read yet. Here writing is shut down instead (the client gets the
+// response and a FIN), and whatever it still sends is read and thrown away until it closes or
+// the timeout passes. One per worker thread.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+#include "absl/container/flat_hash_map.h"
+#include "source/common/event/dispatcher.h"
+
+namespace portico::network {
+
+class LingeringCloser {
+ public:
+  LingeringCloser(event::Dispatcher& dispatcher, std::chrono::milliseconds timeout,
+                  size_t max_sockets);
+  ~LingeringCloser();  // closes every socket still lingering
+
+  // Takes ownership of `fd` (a connected TCP socket whose output is fully sent). Beyond
+  // max_sockets, or if shutdown() fails, it is closed at once.
+  void adopt(int fd);
+  size_t size() const { return sockets_.size(); }
+
+  static constexpr std::chrono::milliseconds kDefaultTimeout{2000};
+  static constexpr size_t kDefaultMaxSockets = 256;  // per worker; each holds a descriptor
+
+ private:
+  struct Socket;
+  void onReadable(Socket& socket);
+  void finish(Socket& socket);
+
+  event::Dispatcher& dispatcher_;
+  const std::chrono::milliseconds timeout_;
+  const size_t max_sockets_;
+  absl::flat_hash_map<Socket*, std::unique_ptr<Socket>> sockets_;
+};
+
+}  // namespace portico::network
