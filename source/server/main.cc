@@ -11,6 +11,7 @@
 #include "absl/debugging/failure_signal_handler.h"
 #include "absl/debugging/symbolize.h"
 #include "absl/strings/numbers.h"
+#include "source/common/access_log/access_log.h"
 #include "source/common/common/logger.h"
 #include "source/common/common/version.h"
 #include "source/common/config/bootstrap_loader.h"
@@ -110,13 +111,19 @@ int main(int argc, char** argv) {
     fprintf(stderr, "portico: %s\n", std::string(bootstrap.status().message()).c_str());
     return 1;
   }
-  portico::server::Server server(*bootstrap, {concurrency});
-  absl::Status status = server.initialize();
-  if (!status.ok()) {
-    fprintf(stderr, "portico: %s\n", std::string(status.message()).c_str());
-    return 1;
+  int exit_code = 0;
+  {
+    portico::server::Server server(*bootstrap, {concurrency});
+    absl::Status status = server.initialize();
+    if (!status.ok()) {
+      fprintf(stderr, "portico: %s\n", std::string(status.message()).c_str());
+      return 1;
+    }
+    PORTICO_LOG(kInfo, "portico %s started%s", portico::kVersion,
+                config_path.empty() ? " with the embedded demo config" : "");
+    exit_code = server.run();
   }
-  PORTICO_LOG(kInfo, "portico %s started%s", portico::kVersion,
-              config_path.empty() ? " with the embedded demo config" : "");
-  return server.run();
+  // Access-log writers dropped on the way out finish writing their lines here.
+  portico::access_log::AccessLogWriter::joinRetired();
+  return exit_code;
 }

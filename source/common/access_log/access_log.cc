@@ -1,8 +1,14 @@
 #include "source/common/access_log/access_log.h"
 
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "source/common/common/logger.h"
@@ -33,13 +39,65 @@ WriterRegistry& registry() {
 }
 }  // namespace
 
+struct AccessLogWriter::Core {
+  Core(FILE* f, std::string p) : file(f), path(std::move(p)) {}
+  void run();         // the writer thread
+  void reopenFile();  // on the writer thread
+
+  FILE* file;  // owned by the writer thread after construction
+  const std::string path;
+  mutable std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<std::string> queue ABSL_GUARDED_BY(mutex);
+  size_t queued_bytes ABSL_GUARDED_BY(mutex) = 0;
+  uint64_t dropped ABSL_GUARDED_BY(mutex) = 0;
+  bool stop ABSL_GUARDED_BY(mutex) = false;
+  bool reopen ABSL_GUARDED_BY(mutex) = false;
+  uint64_t reopens ABSL_GUARDED_BY(mutex) = 0;
+  std::atomic<bool> finished{false};  // run() returned: joining is immediate
+};
+
+namespace {
+// Threads of destroyed writers, still writing their last lines or finished and not joined.
+// Finished ones are joined whenever another is added, so the list holds at most the writers
+// retired while their disk was slow.
+struct RetiredThreads {
+  std::mutex mutex;
+  // Each thread with its writer's "finished" flag (which keeps the writer's core alive).
+  using Entry = std::pair<std::thread, std::shared_ptr<const std::atomic<bool>>>;
+  std::vector<Entry> threads ABSL_GUARDED_BY(mutex);
+  void joinFinished() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
+    std::erase_if(threads, [](Entry& entry) {
+      if (!entry.second->load(std::memory_order_acquire)) return false;
+      entry.first.join();
+      return true;
+    });
+  }
+  void joinAll() {
+    std::vector<Entry> all;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      all.swap(threads);
+    }
+    for (auto& entry : all) entry.first.join();
+  }
+  // A joinable std::thread destroyed at exit would terminate the process.
+  ~RetiredThreads() { joinAll(); }
+};
+RetiredThreads& retired() {
+  static RetiredThreads r;
+  return r;
+}
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<AccessLogWriter>> AccessLogWriter::open(const std::string& path) {
   FILE* f = path == "/dev/stdout" ? stdout : fopen(path.c_str(), "a");
   if (f == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot open access log '", path, "': ", strerror(errno)));
   }
-  return std::shared_ptr<AccessLogWriter>(new AccessLogWriter(f, path));
+  retired();  // constructed before any writer, so destroyed (joining) after the last one
+  return std::shared_ptr<AccessLogWriter>(new AccessLogWriter(std::make_shared<Core>(f, path)));
 }
 
 absl::StatusOr<std::shared_ptr<AccessLogWriter>> AccessLogWriter::openShared(
@@ -70,83 +128,90 @@ void AccessLogWriter::reopenAll() {
   for (auto& w : live) w->reopen();
 }
 
-AccessLogWriter::AccessLogWriter(FILE* file, std::string path)
-    : file_(file), path_(std::move(path)) {
-  thread_ = std::thread([this] { run(); });
-}
+void AccessLogWriter::joinRetired() { retired().joinAll(); }
 
-void AccessLogWriter::reopen() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    reopen_ = true;
-  }
-  cv_.notify_one();
-}
-
-uint64_t AccessLogWriter::reopenCount() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return reopens_;
-}
-
-void AccessLogWriter::reopenFile() {
-  if (file_ == stdout) return;
-  FILE* f = fopen(path_.c_str(), "a");
-  if (f == nullptr) {
-    PORTICO_LOG(kError, "access log: cannot reopen '%s': %s; still writing to the old file",
-                path_.c_str(), strerror(errno));
-    return;
-  }
-  fclose(file_);
-  file_ = f;
+AccessLogWriter::AccessLogWriter(std::shared_ptr<Core> core) : core_(std::move(core)) {
+  thread_ = std::thread([core = core_] { core->run(); });
 }
 
 AccessLogWriter::~AccessLogWriter() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
+    std::lock_guard<std::mutex> lock(core_->mutex);
+    core_->stop = true;
   }
-  cv_.notify_one();
-  thread_.join();
-  if (file_ != stdout) fclose(file_);
+  core_->cv.notify_one();
+  RetiredThreads& r = retired();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.joinFinished();
+  std::shared_ptr<const std::atomic<bool>> finished(core_, &core_->finished);
+  r.threads.emplace_back(std::move(thread_), std::move(finished));
+}
+
+void AccessLogWriter::reopen() {
+  {
+    std::lock_guard<std::mutex> lock(core_->mutex);
+    core_->reopen = true;
+  }
+  core_->cv.notify_one();
+}
+
+uint64_t AccessLogWriter::reopenCount() const {
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  return core_->reopens;
 }
 
 bool AccessLogWriter::submit(std::string&& batch) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (queued_bytes_ + batch.size() > kMaxQueuedBytes) {
-      dropped_++;
+    std::lock_guard<std::mutex> lock(core_->mutex);
+    if (core_->queued_bytes + batch.size() > kMaxQueuedBytes) {
+      core_->dropped++;
       return false;
     }
-    queued_bytes_ += batch.size();
-    queue_.push_back(std::move(batch));
+    core_->queued_bytes += batch.size();
+    core_->queue.push_back(std::move(batch));
   }
-  cv_.notify_one();
+  core_->cv.notify_one();
   return true;
 }
 
 uint64_t AccessLogWriter::dropped() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return dropped_;
+  std::lock_guard<std::mutex> lock(core_->mutex);
+  return core_->dropped;
 }
 
-void AccessLogWriter::run() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (true) {
-    cv_.wait(lock, [this] { return stop_ || reopen_ || !queue_.empty(); });
-    std::deque<std::string> batch;
-    batch.swap(queue_);
-    queued_bytes_ = 0;
-    bool stop = stop_;
-    bool reopen = reopen_;
-    reopen_ = false;
-    lock.unlock();
-    if (reopen) reopenFile();
-    for (const std::string& s : batch) fwrite(s.data(), 1, s.size(), file_);
-    fflush(file_);
-    lock.lock();
-    if (reopen) reopens_++;
-    if (stop && queue_.empty()) return;
+void AccessLogWriter::Core::reopenFile() {
+  if (file == stdout) return;
+  FILE* f = fopen(path.c_str(), "a");
+  if (f == nullptr) {
+    PORTICO_LOG(kError, "access log: cannot reopen '%s': %s; still writing to the old file",
+                path.c_str(), strerror(errno));
+    return;
   }
+  fclose(file);
+  file = f;
+}
+
+void AccessLogWriter::Core::run() {
+  std::unique_lock<std::mutex> lock(mutex);
+  while (true) {
+    cv.wait(lock, [this] { return stop || reopen || !queue.empty(); });
+    std::deque<std::string> batch;
+    batch.swap(queue);
+    queued_bytes = 0;
+    bool stopping = stop;
+    bool reopening = reopen;
+    reopen = false;
+    lock.unlock();
+    if (reopening) reopenFile();
+    for (const std::string& s : batch) fwrite(s.data(), 1, s.size(), file);
+    fflush(file);
+    lock.lock();
+    if (reopening) reopens++;
+    if (stopping && queue.empty()) break;
+  }
+  lock.unlock();
+  if (file != stdout) fclose(file);
+  finished.store(true, std::memory_order_release);
 }
 
 void AccessLog::log(const http::StreamInfo& info, event::Dispatcher& dispatcher) {

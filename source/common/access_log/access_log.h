@@ -5,16 +5,11 @@
 // owns the file. The queue is bounded: when the writer falls behind, lines are dropped and
 // counted rather than growing memory or blocking a worker.
 
-#include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "source/common/access_log/formatter.h"
 #include "source/common/event/dispatcher.h"
@@ -32,6 +27,12 @@ class AccessLogWriter {
   // Asks every live writer to reopen its file (after log rotation: SIGUSR1, /reopen_logs).
   // Lines already queued go to the new file. Thread-safe; returns at once.
   static void reopenAll();
+  // Waits for the threads of destroyed writers to write their last lines and close their
+  // files. Call before exit (and in tests before reading a file whose writer is gone).
+  static void joinRetired();
+  // Returns at once, even on a worker: the writer thread writes what is queued, closes the
+  // file and exits on its own (a slow disk must not stall the worker that dropped the last
+  // reference after a config change). joinRetired() waits for it.
   ~AccessLogWriter();
 
   // Thread-safe. Takes the batch; returns false (dropping it) when the queue is full.
@@ -44,20 +45,10 @@ class AccessLogWriter {
   uint64_t reopenCount() const;
 
  private:
-  AccessLogWriter(FILE* file, std::string path);
-  void run();
-  void reopenFile();  // on the writer thread
+  struct Core;  // the file and the queue, shared with the writer thread
+  explicit AccessLogWriter(std::shared_ptr<Core> core);
 
-  FILE* file_;  // owned by the writer thread after construction
-  const std::string path_;
-  mutable std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::string> queue_ ABSL_GUARDED_BY(mutex_);
-  size_t queued_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
-  uint64_t dropped_ ABSL_GUARDED_BY(mutex_) = 0;
-  bool stop_ ABSL_GUARDED_BY(mutex_) = false;
-  bool reopen_ ABSL_GUARDED_BY(mutex_) = false;
-  uint64_t reopens_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::shared_ptr<Core> core_;
   std::thread thread_;
 };
 

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,6 +113,45 @@ TEST_F(AccessLogWriterTest, WorkersLetGoOfWritersTheyNoLongerUse) {
   log.reset();                  // the config is gone
   flushThreadPending();         // a later turn's flush
   EXPECT_TRUE(weak.expired());  // so the writer (thread, file) is gone too
+  AccessLogWriter::joinRetired();
+}
+
+// Regression: destroying a writer joined its thread, so the worker that dropped the last
+// reference (after a config change) waited for the queued lines to reach a slow disk. Here the
+// "disk" is a pipe nobody reads: the writer thread blocks in fwrite until the reader drains it.
+TEST_F(AccessLogWriterTest, DestructionDoesNotWaitForASlowDiskAndLosesNothing) {
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  auto writer = AccessLogWriter::open(fifo);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  const std::string line(1000, 'x');
+  std::string batch;
+  for (int i = 0; i < 1000; i++) batch += line + "\n";  // 1 MB: far more than a pipe holds
+  ASSERT_TRUE((*writer)->submit(std::string(batch)));
+  auto start = std::chrono::steady_clock::now();
+  writer->reset();  // the last reference
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+  // Now read everything: the retired thread finishes its lines and closes the pipe (EOF).
+  std::string received;
+  char buf[65536];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    ssize_t n = ::read(reader, buf, sizeof(buf));
+    if (n > 0) {
+      received.append(buf, n);
+    } else if (n == 0 && received.size() >= batch.size()) {
+      break;  // EOF after everything
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  AccessLogWriter::joinRetired();
+  ::close(reader);
+  unlink(fifo.c_str());
+  EXPECT_EQ(received.size(), batch.size());
+  EXPECT_TRUE(received == batch);
 }
 
 }  // namespace
