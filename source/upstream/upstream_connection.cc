@@ -60,7 +60,7 @@ void UpstreamConnection::onEvent(network::ConnectionEvent event) {
     return;
   }
   // Closed. An attached stream learns through the codec (a close-delimited body ends here).
-  if (stream_ != nullptr && connected_) codec_.onConnectionClosed();
+  if (stream_ != nullptr && connected_) codec_.onConnectionClosed(connection_->closedByReset());
   pool_.onConnectionClosed(*this, !connected_, timed_out_);
 }
 

@@ -20,6 +20,8 @@ class LocalRepliesTest(PorticoTestCase):
                   route_to("backend", {"prefix": "/reset"}),
                   route_to("backend", {"prefix": "/big-header"}),
                   route_to("backend", {"prefix": "/status-line"}),
+                  route_to("backend", {"prefix": "/te/"}),
+                  route_to("backend", {"prefix": "/reset-unframed"}),
                   route_to("roomy", {"prefix": "/roomy/"}, prefix_rewrite="/")]
         hosts = [virtual_host("known", ["localhost", "127.0.0.1"], routes)]
         # Nothing listens on the dead cluster's port.
@@ -97,6 +99,27 @@ class LocalRepliesTest(PorticoTestCase):
                     self.assertEqual(conn.read_response().status, 200)
         # 600-999 are not HTTP either, but clients treat them as 5xx; nginx passes them too.
         self.assertEqual(self.get("/status-line/999").status, 999)
+
+    def test_response_transfer_codings_other_than_chunked_are_502(self):
+        # Regression: "gzip, chunked" was de-chunked and its Transfer-Encoding dropped, so the
+        # client got gzip bytes labelled as nothing; "gzip" alone was read until close.
+        for codings in ("gzip,chunked", "gzip", "chunked,chunked"):
+            with self.subTest(codings):
+                response = self.assert_local_reply("/te/" + codings, 502)
+                self.assertIn(b"unsupported transfer-encoding", response.body)
+        response = self.get("/te/chunked")
+        self.assertEqual((response.status, response.body), (200, b"ok"))
+
+    def test_upstream_reset_in_an_unframed_body_is_not_a_complete_response(self):
+        # Regression: a reset ending a body delimited by the close was taken as its end, so an
+        # HTTP/1.1 client got the terminating chunk and a truncated body it believed whole.
+        reply = self.exchange_raw(format_request("GET", "/reset-unframed/10"), timeout=5)
+        response = parse_responses(reply.data)[0]
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.header("transfer-encoding"), "chunked")
+        self.assertFalse(response.complete, "the truncated body ended with its last chunk")
+        self.assertEqual(len(response.body), 10)
+        self.assertTrue(reply.closed, "downstream left open after the upstream reset")
 
     def test_local_replies_are_counted(self):
         self.assert_local_reply("/no/such/route", 404)

@@ -77,6 +77,22 @@ class SmugglingTest(PorticoTestCase):
                                        body=b"zz\r\nhello\r\n0\r\n\r\n"),
                              upstream_may_see_head=True)
 
+    def test_chunk_lines_must_end_with_crlf(self):
+        # Regression: llhttp's lenient build took any two bytes after chunk data as its CRLF
+        # (and any byte after the CR of a size line as the LF). With "\n8" eaten as a CRLF the
+        # body below ends at "0" for us, while a front proxy that accepts a bare LF reads one
+        # 0x80-byte chunk holding the GET: the GET was then served as a second request.
+        smuggled_get = b"GET /admin HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 80 + b"\r\n\r\n"
+        self.assert_all_rejected({
+            "any two bytes after data": post_with(b"Transfer-Encoding: chunked",
+                                                  body=b"5\r\nhelloXY0\r\n\r\n"),
+            "CR and any byte after a size": post_with(b"Transfer-Encoding: chunked",
+                                                      body=b"5\rXhello\r\n0\r\n\r\n"),
+            "LF and a digit after data": post_with(
+                b"Transfer-Encoding: chunked",
+                body=b"5\r\nhello\n80\r\n\r\n" + smuggled_get + b"\r\n0\r\n\r\n"),
+        }, upstream_may_see_head=True)
+
     def test_obs_fold(self):
         self.assert_all_rejected({
             "space": get_with(b"X-Folded: a", b" b"),

@@ -19,6 +19,9 @@ Endpoints (the path without its query string selects them; HEAD works on every p
   /early/<code>             that status right after the head, before reading any body; closes
   /informational            103 Early Hints, then 200
   /status-line/<code>       "HTTP/1.1 <code> X" (any text, e.g. 20), Content-Length 2, "ok"
+  /te/<codings>             Transfer-Encoding: <codings> (commas as sent), body "2 ok 0" chunked,
+                            then closes
+  /reset-unframed[/S]       200 with neither length nor chunked, S bytes (10), then a reset (RST)
   /stats                    JSON counters of this upstream (not counted as a request)
 
 Every response carries x-upstream (--name) and x-upstream-conn (the connection's number).
@@ -31,6 +34,7 @@ import http
 import json
 import re
 import socket
+import struct
 import sys
 import threading
 import time
@@ -463,6 +467,21 @@ class Connection:
         self.sock.sendall(b"HTTP/1.1 %s X\r\nx-upstream: %s\r\ncontent-length: 2\r\n\r\nok"
                           % (code, self.server.name.encode()))
 
+    def handle_te(self, _request, args):
+        codings = ",".join(args) or "chunked"
+        self.close_after_response = True
+        self.sock.sendall(b"HTTP/1.1 200 OK\r\nx-upstream: %s\r\ntransfer-encoding: %s\r\n"
+                          b"connection: close\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+                          % (self.server.name.encode(), codings.encode()))
+
+    def handle_reset_unframed(self, _request, args):
+        sent = int(args[0]) if args and args[0].isdigit() else 10
+        self.close_after_response = True
+        self.sock.sendall(b"HTTP/1.1 200 OK\r\nx-upstream: %s\r\nconnection: close\r\n\r\n"
+                          % self.server.name.encode() + pattern_bytes(0, sent))
+        time.sleep(0.1)  # the head and bytes go out first; then RST instead of FIN
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
     def handle_stats(self, request, _args):
         self.respond_json(request, self.server.stats.snapshot())
 
@@ -480,6 +499,8 @@ class Connection:
         "early": handle_early,
         "informational": handle_informational,
         "status-line": handle_status_line,
+        "te": handle_te,
+        "reset-unframed": handle_reset_unframed,
         "stats": handle_stats,
     }
 

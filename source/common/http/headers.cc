@@ -26,6 +26,16 @@ bool isHopByHop(absl::string_view name) {
 }
 }  // namespace
 
+std::vector<std::string> transferCodings(const HeaderMap& headers) {
+  std::vector<std::string> codings;
+  headers.forEachValue("transfer-encoding", [&](const std::string& v) {
+    for (absl::string_view c : absl::StrSplit(v, ',')) {
+      codings.push_back(absl::AsciiStrToLower(absl::StripAsciiWhitespace(c)));
+    }
+  });
+  return codings;
+}
+
 void removeHopByHopHeaders(HeaderMap& headers) {
   bool any = false;
   // Names listed in Connection are hop-by-hop too. Every Connection line counts; copied,

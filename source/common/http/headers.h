@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "source/common/http/header_map.h"
@@ -15,6 +16,10 @@ namespace portico::http {
 // transfer-encoding, upgrade, trailer, and every field the Connection header names.
 // Framing headers are re-created by the codec of the next hop.
 void removeHopByHopHeaders(HeaderMap& headers);
+
+// The transfer codings of every Transfer-Encoding field, in order, lower-cased and trimmed
+// ("gzip, Chunked" -> {"gzip", "chunked"}); empty when there is none.
+std::vector<std::string> transferCodings(const HeaderMap& headers);
 
 // A random UUID (version 4) for x-request-id, written into a fixed buffer: nothing is
 // allocated per request (the header map copies it into storage it reuses).

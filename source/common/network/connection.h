@@ -62,6 +62,9 @@ class Connection {
   // sink. Splicing into a reset socket raises SIGPIPE: the process must ignore it (portico's main()
   // does).
   virtual bool forwardRaw(Connection& sink, uint64_t bytes) = 0;
+  // After kRemoteClose: the peer reset the connection (a read failed, e.g. ECONNRESET) rather
+  // than closing it with a FIN, so what it sent last may be cut short.
+  virtual bool closedByReset() const = 0;
   virtual const Address& remoteAddress() const = 0;
   virtual uint64_t id() const = 0;
   // Bytes moved, for stats.

@@ -136,7 +136,8 @@ void ConnectionImpl::onReadReady() {
     } else if (errno == EINTR) {
       continue;
     } else if (errno != EAGAIN) {
-      eof = true;  // reset or error: treated as the peer closing
+      eof = true;  // reset or error: the peer is gone, and the last message may be cut short
+      reset_ = true;
     }
     break;
   }

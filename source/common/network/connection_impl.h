@@ -38,6 +38,7 @@ class ConnectionImpl : public Connection {
   // instead of closing it, unless the peer already closed (see lingering_closer.h). For
   // accepted connections, whose client may still be sending.
   void setLingeringCloser(LingeringCloser* closer) { lingering_closer_ = closer; }
+  bool closedByReset() const override { return reset_; }
   const Address& remoteAddress() const override { return remote_; }
   uint64_t id() const override { return id_; }
   uint64_t bytesRead() const override { return bytes_read_; }
@@ -107,6 +108,7 @@ class ConnectionImpl : public Connection {
   bool above_high_watermark_ = false;
   bool close_after_flush_ = false;
   bool remote_closed_ = false;
+  bool reset_ = false;  // a read failed (ECONNRESET...): see closedByReset()
   LingeringCloser* lingering_closer_ = nullptr;
   bool connect_failed_ = false;
   bool peer_closed_ = false;  // epoll reported RDHUP/HUP: read until EOF

@@ -1,6 +1,10 @@
 #include "source/common/http/http1/client_codec.h"
 
 #include <algorithm>
+#include <string>
+#include <vector>
+
+#include "source/common/http/headers.h"
 
 namespace portico::http::http1 {
 
@@ -67,14 +71,15 @@ void ClientCodec::consumeRawBody(uint64_t n) {
   if (parser_.consumeRawBody(n)) parser_.resume();
 }
 
-bool ClientCodec::onConnectionClosed() {
+bool ClientCodec::onConnectionClosed(bool reset) {
   if (response_complete_ || failed_) return false;
-  if (response_started_ && parser_.messageNeedsEof()) {
+  if (response_started_ && parser_.messageNeedsEof() && !reset) {
     if (parser_.finish()) return response_complete_;
   }
   failed_ = true;
-  callbacks_.onResponseError(response_started_ ? "upstream closed mid-response"
-                                               : "upstream closed before responding");
+  callbacks_.onResponseError(
+      response_started_ ? (reset ? "upstream reset mid-response" : "upstream closed mid-response")
+                        : "upstream closed before responding");
   return false;
 }
 
@@ -101,6 +106,16 @@ bool ClientCodec::onHeadersComplete() {
     parser_.skipBody();
     callbacks_.on1xxHeaders(head_);
     return true;
+  }
+  if (!request_is_head_) {
+    // We re-frame bodies and drop Transfer-Encoding (hop-by-hop), so any coding but chunked
+    // alone would reach the client unlabelled ("gzip, chunked": gzip bytes as plain content)
+    // or change how the body ends. nginx and Envoy refuse these too.
+    const std::vector<std::string> codings = transferCodings(head_.headers);
+    if (!codings.empty() && (codings.size() != 1 || codings[0] != "chunked")) {
+      parser_.setError("unsupported transfer-encoding from upstream");
+      return false;
+    }
   }
   response_started_ = true;
   // No body after HEAD, 204 or 304, whatever Content-Length says (RFC 9112 6.3); llhttp 8.1

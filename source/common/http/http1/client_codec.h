@@ -44,9 +44,10 @@ class ClientCodec : private ParserCallbacks {
 
   // Parses response bytes, draining what it consumed.
   void dispatch(buffer::Buffer& data);
-  // The upstream closed: completes a close-delimited response, else reports an error if a
+  // The upstream closed: completes a close-delimited response (unless `reset`: a reset cuts
+  // the body short, and the client must not take it as whole), else reports an error if a
   // response was in progress. Returns true if this completed the response.
-  bool onConnectionClosed();
+  bool onConnectionClosed(bool reset = false);
 
   // Bytes of a Content-Length response body not yet seen (0: none in progress).
   uint64_t rawBodyRemaining() const { return failed_ ? 0 : parser_.rawBodyRemaining(); }

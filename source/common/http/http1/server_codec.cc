@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "source/common/http/authority.h"
+#include "source/common/http/headers.h"
 
 namespace portico::http::http1 {
 
@@ -162,12 +163,7 @@ bool ServerCodec::onHeadersComplete() {
   if (parser_.upgrade()) parser_.clearUpgrade();
   // We re-frame bodies, so the only transfer coding we pass on is chunked alone. RFC 9112 6.1:
   // a request whose final coding is not chunked is 400; codings we don't implement are 501.
-  std::vector<std::string> codings;
-  head_.headers.forEachValue("transfer-encoding", [&](const std::string& v) {
-    for (absl::string_view c : absl::StrSplit(v, ',')) {
-      codings.push_back(absl::AsciiStrToLower(absl::StripAsciiWhitespace(c)));
-    }
-  });
+  const std::vector<std::string> codings = transferCodings(head_.headers);
   if (!codings.empty()) {
     if (head_.minor_version == 0) {
       // RFC 9112 6.1: faulty framing in HTTP/1.0; refuse rather than guess.

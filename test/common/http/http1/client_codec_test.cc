@@ -110,6 +110,13 @@ TEST_F(ClientCodecTest, CloseDelimitedResponseEndsWhenTheConnectionCloses) {
               ElementsAre("headers 200 OK {}", "body hello world", "complete"));
 }
 
+TEST_F(ClientCodecTest, ResetEndingACloseDelimitedResponseIsAnError) {
+  exchange("HTTP/1.1 200 OK\r\n\r\nhello ");
+  EXPECT_FALSE(driver_.codec.onConnectionClosed(/*reset=*/true));
+  EXPECT_FALSE(driver_.codec.responseComplete());
+  EXPECT_EQ(driver_.callbacks.error, "upstream reset mid-response");
+}
+
 TEST_F(ClientCodecTest, ContinueAndEarlyHintsPrecedeTheFinalResponse) {
   EXPECT_THAT(exchange("HTTP/1.1 100 Continue\r\n\r\n"
                        "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
@@ -273,6 +280,36 @@ TEST_F(ClientCodecTest, ContentLengthWithChunkedIsAnError) {
   exchange("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
   EXPECT_FALSE(driver_.callbacks.error.empty());
   EXPECT_FALSE(driver_.codec.responseComplete());
+}
+
+// Regression: "gzip, chunked" was de-chunked and Transfer-Encoding dropped (hop-by-hop), so the
+// client got gzip bytes with nothing saying so; "gzip" alone was read until close, likewise.
+TEST_F(ClientCodecTest, TransferCodingsOtherThanChunkedAloneAreAnError) {
+  for (const char* te : {"gzip, chunked", "gzip", "chunked, chunked", "identity", "xchunked"}) {
+    SCOPED_TRACE(te);
+    ClientCodecDriver driver;
+    driver.sendRequest(request("GET"));
+    driver.feed(absl::StrCat("HTTP/1.1 200 OK\r\nTransfer-Encoding: ", te, "\r\n\r\n0\r\n\r\n"));
+    EXPECT_EQ(driver.callbacks.error, "unsupported transfer-encoding from upstream");
+    EXPECT_EQ(driver.callbacks.response.status, 0) << "no response head was delivered";
+  }
+  // Case and surrounding spaces do not matter for chunked itself.
+  EXPECT_THAT(
+      exchange("HTTP/1.1 200 OK\r\nTransfer-Encoding:  Chunked \r\n\r\n2\r\nok\r\n0\r\n\r\n"),
+      ElementsAre("headers 200 OK {transfer-encoding: Chunked}", "body ok", "complete"));
+}
+
+// Regression: llhttp's lenient build took any two bytes after chunk data as the CRLF.
+TEST_F(ClientCodecTest, ChunkDataMustEndWithCrlf) {
+  for (const char* body :
+       {"5\r\nhelloXY0\r\n\r\n", "5\rXhello\r\n0\r\n\r\n", "5\r\nhello\n0\r\n\r\n"}) {
+    SCOPED_TRACE(body);
+    ClientCodecDriver driver;
+    driver.sendRequest(request("GET"));
+    driver.feed(absl::StrCat("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", body));
+    EXPECT_FALSE(driver.callbacks.error.empty());
+    EXPECT_FALSE(driver.codec.responseComplete());
+  }
 }
 
 TEST_F(ClientCodecTest, SwitchingProtocolsIsAnError) {

@@ -342,17 +342,26 @@ std::string chunked(absl::string_view body) { return post("Transfer-Encoding: ch
 
 INSTANTIATE_TEST_SUITE_P(
     ChunkedFraming, ServerCodecBodyFramingTest,
-    ::testing::Values(RefusedCase{"ChunkSizeNotHex", chunked("zz\r\n"), 400},
-                      RefusedCase{"ChunkSizeNegative", chunked("-1\r\n"), 400},
-                      RefusedCase{"ChunkSizeOverflow", chunked("fffffffffffffffffff\r\n"), 400},
-                      RefusedCase{"BareLfAfterChunkSize", chunked("5\nhello\r\n0\r\n\r\n"), 400},
-                      RefusedCase{"BareLfAfterChunkData", chunked("5\r\nhello\n0\r\n\r\n"), 400},
-                      RefusedCase{"BareCrAfterChunkSize", chunked("5\rhello\r\n0\r\n\r\n"), 400},
-                      RefusedCase{"ChunkDataLongerThanItsSize", chunked("3\r\nhello\r\n0\r\n\r\n"),
-                                  400},
-                      RefusedCase{"BareLfInTrailer", chunked("0\r\nX: y\n\r\n"), 400},
-                      RefusedCase{"InvalidTrailerName", chunked("0\r\nBad Name: y\r\n\r\n"), 400},
-                      RefusedCase{"ControlCharInTrailer", chunked("0\r\nX: a\x01\r\n\r\n"), 400}),
+    ::testing::Values(
+        RefusedCase{"ChunkSizeNotHex", chunked("zz\r\n"), 400},
+        RefusedCase{"ChunkSizeNegative", chunked("-1\r\n"), 400},
+        RefusedCase{"ChunkSizeOverflow", chunked("fffffffffffffffffff\r\n"), 400},
+        RefusedCase{"BareLfAfterChunkSize", chunked("5\nhello\r\n0\r\n\r\n"), 400},
+        RefusedCase{"BareLfAfterChunkData", chunked("5\r\nhello\n0\r\n\r\n"), 400},
+        RefusedCase{"BareCrAfterChunkSize", chunked("5\rhello\r\n0\r\n\r\n"), 400},
+        RefusedCase{"ChunkDataLongerThanItsSize", chunked("3\r\nhello\r\n0\r\n\r\n"), 400},
+        RefusedCase{"BareLfInTrailer", chunked("0\r\nX: y\n\r\n"), 400},
+        // Regression: llhttp's lenient build took any two bytes after chunk data
+        // as its CRLF, and any byte after the CR ending a size line as the LF, so
+        // these framed a different body than a strict front proxy would.
+        RefusedCase{"AnyTwoBytesAfterChunkData", chunked("5\r\nhelloXY0\r\n\r\n"), 400},
+        RefusedCase{"CrAnyByteAfterChunkSize", chunked("5\rXhello\r\n0\r\n\r\n"), 400},
+        RefusedCase{"LfDigitAfterChunkData",
+                    chunked("5\r\nhello\n80\r\n\r\nGET /admin HTTP/1.1\r\nHost: x\r\n"
+                            "\r\n\r\n0\r\n\r\n"),
+                    400},
+        RefusedCase{"InvalidTrailerName", chunked("0\r\nBad Name: y\r\n\r\n"), 400},
+        RefusedCase{"ControlCharInTrailer", chunked("0\r\nX: a\x01\r\n\r\n"), 400}),
     [](const ::testing::TestParamInfo<RefusedCase>& info) { return info.param.name; });
 
 // Regression (was a bug: llhttp leniency not covered by HeadScanner): llhttp 8.1 accepts a bare LF
@@ -379,7 +388,8 @@ TEST_F(ServerCodecTest, ErrorAfterAPipelinedRequestKeepsTheFirstRequest) {
   parse(absl::StrCat(kGet, "GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n"));
   EXPECT_EQ(driver_->callbacks.requests.size(), 1u);
   EXPECT_EQ(driver_->callbacks.error_status, 400);
-  EXPECT_EQ(driver_->callbacks.error_reason, "invalid header name");
+  // llhttp (strict) or our own check refuses the name first; either way the reason says so.
+  EXPECT_THAT(driver_->callbacks.error_reason, ::testing::HasSubstr("header"));
 }
 
 TEST_F(ServerCodecTest, TooManyHeadersIs431) {
