@@ -67,9 +67,10 @@ FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHead& head, bool en
   upstream_path_ = route_->rewritePath(head.path);
   if (!route_->hostRewrite().empty()) {
     head.headers.set("host", route_->hostRewrite());
-  } else if (!head.headers.contains("host")) {
-    // An HTTP/1.0 request may come without Host; we forward HTTP/1.1, which must carry one
-    // (RFC 9112 3.2). Name the upstream host, as nginx's default $proxy_host does.
+  } else if (const std::string* host = head.headers.get("host"); host == nullptr || host->empty()) {
+    // An HTTP/1.0 request may come without Host, and an HTTP/1.1 one with an empty Host; we
+    // forward HTTP/1.1 with an authority, which must be named (RFC 9112 3.2). Name the upstream
+    // host, as nginx's default $proxy_host does.
     head.headers.set("host", host_->host->address_string);
   }
   route_->applyRequestHeaderOps(head.headers);

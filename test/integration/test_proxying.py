@@ -138,7 +138,18 @@ class ProxyingTest(PorticoTestCase):
         response = self.request("GET", "/informational")
         self.assertEqual([r.status for r in response.informational], [103])
         self.assertIn("rel=preload", response.informational[0].header("link", ""))
+        # Regression: hop-by-hop fields of a 1xx went through (only content-length was dropped).
+        for name in ("connection", "x-hop", "keep-alive"):
+            self.assertIsNone(response.informational[0].header(name), name)
         self.assertEqual((response.status, response.body), (200, b"after early hints\n"))
+
+    def test_no_1xx_response_for_an_http10_client(self):
+        # Regression: an HTTP/1.0 client got the 103 and took it as the response, its real
+        # 200 then read as the body (RFC 9110 15.2: never send 1xx to an HTTP/1.0 client).
+        reply = self.exchange_raw(b"GET /informational HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        self.assertTrue(reply.data.startswith(b"HTTP/1.1 200 "), reply.data[:200])
+        self.assertNotIn(b" 103 ", reply.data)
+        self.assertTrue(reply.data.endswith(b"after early hints\n"), reply.data[-200:])
 
     def test_connection_close_from_client_is_honoured(self):
         reply = self.exchange_raw(format_request("GET", "/echo", {"Connection": "close"}))
@@ -224,6 +235,22 @@ class ProxyingTest(PorticoTestCase):
             conn.send(b"GET /echo HTTP/1.0\r\n\r\n")
             response = conn.read_response()
         self.assertEqual(response.status, 200)
+        self.assertEqual(echo_headers(response).get("host"),
+                         ["127.0.0.1:%d" % self.upstream.port])
+
+    def test_only_empty_forwarded_for_fields_are_replaced(self):
+        # Regression: they were kept, so the upstream read "X-Forwarded-For: , 127.0.0.1"
+        # and took an empty string for the client's address.
+        seen = echo_headers(self.request("GET", "/echo", [("X-Forwarded-For", "")]))
+        self.assertEqual(seen.get("x-forwarded-for"), ["127.0.0.1"])
+
+    def test_empty_host_reaches_the_upstream_as_its_address(self):
+        # Regression: "Host:" (valid for a target without an authority) was forwarded empty,
+        # which many upstreams refuse.
+        with RawConnection(self.proxy.port) as conn:
+            conn.send(b"GET /echo HTTP/1.1\r\nHost:\r\n\r\n")
+            response = conn.read_response()
+        self.assertEqual(response.status, 200, response.body[:200])
         self.assertEqual(echo_headers(response).get("host"),
                          ["127.0.0.1:%d" % self.upstream.port])
 

@@ -17,7 +17,7 @@ Endpoints (the path without its query string selects them; HEAD works on every p
   /close                    200 with Connection: close, then closes
   /big-header/<n>           200 with an x-big header of n bytes, written 64 KiB at a time
   /early/<code>             that status right after the head, before reading any body; closes
-  /informational            103 Early Hints, then 200
+  /informational            103 Early Hints (with hop-by-hop fields), then 200
   /status-line/<code>       "HTTP/1.1 <code> X" (any text, e.g. 20), Content-Length 2, "ok"
   /te/<codings>             Transfer-Encoding: <codings> (commas as sent), body "2 ok 0" chunked,
                             then closes
@@ -458,8 +458,10 @@ class Connection:
         self.respond_text(request, 200, "closing\n")
 
     def handle_informational(self, request, _args):
+        # With hop-by-hop fields, which a proxy must not pass on (RFC 9110 7.6.1).
         self.sock.sendall(b"HTTP/1.1 103 Early Hints\r\n"
-                          b"link: </style.css>; rel=preload; as=style\r\n\r\n")
+                          b"link: </style.css>; rel=preload; as=style\r\n"
+                          b"connection: x-hop\r\nx-hop: secret\r\nkeep-alive: timeout=5\r\n\r\n")
         self.respond_text(request, 200, "after early hints\n")
 
     def handle_status_line(self, request, args):

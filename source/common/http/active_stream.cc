@@ -79,10 +79,13 @@ void ActiveStream::prepareRequestHeaders() {
   // x-forwarded-for: append the peer; x-forwarded-proto: what we received it on.
   // Several x-forwarded-for fields are one list (RFC 9110 5.3): every hop is kept, in order.
   std::string xff;
-  head_.headers.forEachValue("x-forwarded-for", [&xff](const std::string& value) {
+  bool had_xff = false;
+  head_.headers.forEachValue("x-forwarded-for", [&](const std::string& value) {
+    had_xff = true;
     if (!value.empty()) absl::StrAppend(&xff, value, ", ");
   });
-  if (!xff.empty()) {
+  if (had_xff) {
+    // One field, with empty ones dropped: "X-Forwarded-For:" must not become ", <peer>".
     xff += connection_.remote_ip_;
     head_.headers.set("x-forwarded-for", xff);
   } else {
@@ -166,6 +169,9 @@ void ActiveStream::runData(buffer::Buffer& data, bool end_stream) {
 
 void ActiveStream::encode1xxHeaders(ResponseHead& head) {
   if (response_started_ || connection_.closed_) return;
+  // An HTTP/1.0 client knows no 1xx: it would take this one as the response (RFC 9110 15.2).
+  if (head_.minor_version == 0) return;
+  removeHopByHopHeaders(head.headers);  // as on the final response
   for (auto& slot : encoders_) slot->filter().encode1xxHeaders(head);
   buffer::Buffer out;
   connection_.codec_.encode1xx(head, out);

@@ -25,6 +25,8 @@ Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks, HeaderM
     s.on_body = onBodyCb;
     s.on_message_complete = onMessageCompleteCb;
     s.on_chunk_header = onChunkHeaderCb;
+    s.on_chunk_extension_name = onChunkExtensionCb;
+    s.on_chunk_extension_value = onChunkExtensionCb;
     return s;
   }();
   llhttp_init(&parser_, type, &settings);
@@ -161,7 +163,20 @@ int Http1Parser::onBodyCb(llhttp_t* p, const char* at, size_t len) {
   return 0;
 }
 
+// Chunk extensions are dropped, never forwarded, so nothing else would bound them: without a
+// limit a client could send one endless chunk-size line (as Node's CVE-2024-22019).
+constexpr size_t kMaxChunkExtensionBytes = 16 * 1024;
+
+int Http1Parser::onChunkExtensionCb(llhttp_t* p, const char* /*at*/, size_t len) {
+  Http1Parser& s = self(p);
+  s.chunk_extension_bytes_ += len;
+  if (s.chunk_extension_bytes_ <= kMaxChunkExtensionBytes) return 0;
+  s.error_ = absl::StrCat("chunk extensions larger than ", kMaxChunkExtensionBytes, " bytes");
+  return -1;
+}
+
 int Http1Parser::onChunkHeaderCb(llhttp_t* p) {
+  self(p).chunk_extension_bytes_ = 0;  // the next size line starts afresh
   if (p->content_length != 0) return 0;
   return self(p).callbacks_.onLastChunk() ? HPE_PAUSED : 0;
 }

@@ -99,6 +99,7 @@ class Http1Parser {
   static int onBodyCb(llhttp_t* p, const char* at, size_t len);
   static int onMessageCompleteCb(llhttp_t* p);
   static int onChunkHeaderCb(llhttp_t* p);
+  static int onChunkExtensionCb(llhttp_t* p, const char* at, size_t len);
   // Counts `len` more head bytes; false (with the error set) past the limit. Inline: it runs
   // for every span llhttp reports.
   bool countHeadBytes(size_t len) {
@@ -119,6 +120,7 @@ class Http1Parser {
   uint32_t max_fields_ = 0;
   size_t head_bytes_ = 0;  // of the current head or trailer section
   uint32_t fields_ = 0;
+  size_t chunk_extension_bytes_ = 0;  // of the current chunk-size line
   bool in_trailers_ = false;
   bool skip_body_ = false;
   uint64_t raw_body_remaining_ = 0;

@@ -98,7 +98,9 @@ bool ServerCodec::onHeadersComplete() {
   }
   head_.method.assign(parser_.methodName().data(), parser_.methodName().size());
   if (head_.method == "CONNECT") {
-    fail(405, "CONNECT is not supported");
+    // 501, not 405: a 405 must list the allowed methods (RFC 9110 15.5.6), and tunnels are
+    // something this server does not implement at all.
+    fail(501, "CONNECT is not supported");
     return false;
   }
   head_.minor_version = parser_.minorVersion();
@@ -177,6 +179,13 @@ bool ServerCodec::onHeadersComplete() {
     if (codings.size() > 1) {
       fail(codings[codings.size() - 2] == "chunked" ? 400 : 501, "unsupported transfer-encoding");
       return false;
+    }
+  }
+  if (parser_.hasContentLength()) {
+    // "0005" is a valid length (1*DIGIT) that not every upstream reads alike: send the number.
+    const std::string* length = head_.headers.get("content-length");
+    if (length != nullptr && length->size() > 1 && (*length)[0] == '0') {
+      head_.headers.set("content-length", absl::StrCat(parser_.contentLength()));
     }
   }
   request_keep_alive_ = parser_.keepAlive();

@@ -84,6 +84,34 @@ TEST_F(ServerCodecTest, ChunkedPostDropsExtensionsAndTrailers) {
   EXPECT_EQ(driver_->codec.requestFraming(), BodyFraming::kChunked);
 }
 
+// Regression: extension bytes were skipped without a count, so one endless chunk-size line
+// held the connection and forwarded nothing until the route timeout.
+TEST_F(ServerCodecTest, ChunkExtensionsAreBoundedPerSizeLine) {
+  const std::string head = "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  // 16 KiB of extensions on each of two lines is fine: the count is per line.
+  const std::string ext = ";n=" + std::string(16 * 1024 - 3, 'v');
+  parse(absl::StrCat(head, "1", ext, "\r\na\r\n1", ext, "\r\nb\r\n0\r\n\r\n"));
+  EXPECT_TRUE(driver_->callbacks.error_reason.empty()) << driver_->callbacks.error_reason;
+  ASSERT_EQ(driver_->callbacks.requests.size(), 1u);
+  EXPECT_TRUE(driver_->callbacks.requests[0].complete);
+  // One byte more on a line is refused, fed in small pieces as a slow client would send it.
+  driver_ = std::make_unique<ServerCodecDriver>(ServerLimits{});
+  std::vector<std::string> pieces = {head, "1;n="};
+  for (int i = 0; i < 20; i++) pieces.push_back(std::string(1024, 'v'));
+  driver_->feedAllResuming(pieces);
+  EXPECT_EQ(driver_->callbacks.error_status, 400);
+  EXPECT_THAT(driver_->callbacks.error_reason, HasSubstr("chunk extensions larger than"));
+}
+
+TEST_F(ServerCodecTest, ContentLengthWithLeadingZerosIsForwardedAsANumber) {
+  EXPECT_THAT(parse("POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 0005\r\n\r\nhello"),
+              ElementsAre("headers POST /p HTTP/1.1 {host: a, content-length: 5}", "body hello",
+                          "complete"));
+  EXPECT_THAT(
+      parse("POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 00\r\n\r\n"),
+      ElementsAre("headers POST /p HTTP/1.1 end_stream {host: a, content-length: 0}", "complete"));
+}
+
 TEST_F(ServerCodecTest, BodyLargerThanASliceArrivesWhole) {
   const std::string body(40000, 'b');
   parse(absl::StrCat("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ", body.size(), "\r\n\r\n",
@@ -290,7 +318,7 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedCase{"AsteriskFormOutsideOptions", "GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400},
         RefusedCase{"AbsoluteFormWithoutAuthority", "GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n",
                     400},
-        RefusedCase{"Connect", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 405},
+        RefusedCase{"Connect", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 501},
         RefusedCase{"FragmentInTarget", "GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
         RefusedCase{"NonAsciiInTarget", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
         RefusedCase{"DelInTarget", "GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n", 400},
