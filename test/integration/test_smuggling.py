@@ -179,6 +179,17 @@ class SmugglingTest(PorticoTestCase):
             self.assertTrue(received.startswith(b"HTTP/1.1 408"), received[:200])
         self.assertEqual(self.upstream.stats()["requests"], requests_before)
 
+    def test_empty_line_after_a_body_does_not_start_the_headers_clock(self):
+        # Regression: the CRLF some clients send after a body (RFC 9112 2.2: a server ignores
+        # it) armed the 1 s request-headers timeout, and the idle keep-alive connection got a
+        # 408 and a close for a request nobody had started.
+        with RawConnection(self.proxy.port) as conn:
+            conn.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab\r\n")
+            self.assertEqual(conn.read_response().status, 200)
+            time.sleep(1.5)
+            conn.send(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(conn.read_response().status, 200)
+
 
 def dribble_headers(port, interval, limit):
     """Sends a request line, then one header byte per `interval`, until the peer closes or

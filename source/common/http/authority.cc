@@ -1,5 +1,8 @@
 #include "source/common/http/authority.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cstdint>
 #include <string_view>
 
@@ -25,8 +28,8 @@ bool isValidRegName(absl::string_view host) {
   return true;
 }
 
-// Inside the brackets: IPv6address or IPvFuture ("v" HEXDIG "." ...). Both use only hex
-// digits, ':' and '.', plus IPvFuture's unreserved and sub-delims after the version.
+// Inside the brackets: IPv6address or IPvFuture ("v" HEXDIG "." then unreserved, sub-delims
+// and ':').
 bool isValidIpLiteral(absl::string_view inner) {
   if (inner.empty()) return false;
   if (inner[0] == 'v' || inner[0] == 'V') {
@@ -40,11 +43,14 @@ bool isValidIpLiteral(absl::string_view inner) {
     }
     return true;
   }
-  if (inner.find(':') == absl::string_view::npos) return false;
-  for (char c : inner) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
-  }
-  return true;
+  // IPv6address exactly (RFC 3986 3.2.2 and RFC 4291 2.2 agree): "[:]" or nine groups are not
+  // addresses. inet_pton also refuses zone ids ("%eth0"), which a URI would percent-encode.
+  char text[INET6_ADDRSTRLEN];
+  if (inner.size() >= sizeof(text)) return false;
+  inner.copy(text, inner.size());
+  text[inner.size()] = '\0';
+  in6_addr address;
+  return inet_pton(AF_INET6, text, &address) == 1;
 }
 
 }  // namespace

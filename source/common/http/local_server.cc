@@ -54,6 +54,13 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
       if (!codec_.waitingForResume()) break;
       codec_.resume();
     }
+    if (!closed_ && in_request_ && !codec_.partialHead() && !codec_.requestInProgress() &&
+        data.length() == 0) {
+      // Only an empty line after the last request (some clients send one after a body): still
+      // idle, so no 408 for a request nobody started.
+      in_request_ = false;
+      timer_->enableTimer(server_.limits_.idle_timeout);
+    }
   }
   void onEvent(network::ConnectionEvent event) override {
     if (event == network::ConnectionEvent::kConnected) return;

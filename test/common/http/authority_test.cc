@@ -17,12 +17,16 @@ TEST(AuthorityTest, HostsAndPorts) {
 }
 
 TEST(AuthorityTest, RefusesWhatCouldHideOrSplitAHost) {
-  for (const char* s :
-       {"",      ":80",     "a b",  "a\tb",     "a/b",     "a?b",     "a#b",    "u@a",
-        "u:p@a", "a:80:90", "a:8o", "a:123456", "a:65536", "a:99999", "%41",    "%61dmin.example",
-        "%4",    "%zz",     "a%",   "[::1",     "::1",     "[]",      "[::1]x", "[::1]:8o",
-        "[a]",   "[g::1]",  "[v1]", "[v.x]",    "[vz.x]",  "[v1.]",   "\"a\"",  "a\\b",
-        "a<b",   "a\x7f",   "a\x80"}) {
+  for (const char* s : {"",          ":80",          "a b",       "a\tb",
+                        "a/b",       "a?b",          "a#b",       "u@a",
+                        "u:p@a",     "a:80:90",      "a:8o",      "a:123456",
+                        "a:65536",   "a:99999",      "%41",       "%61dmin.example",
+                        "%4",        "%zz",          "a%",        "[::1",
+                        "::1",       "[]",           "[::1]x",    "[::1]:8o",
+                        "[a]",       "[g::1]",       "[:]",       "[1:2:3:4:5:6:7:8:9]",
+                        "[1::2::3]", "[::1%25eth0]", "[12345::]", "[v1]",
+                        "[v.x]",     "[vz.x]",       "[v1.]",     "\"a\"",
+                        "a\\b",      "a<b",          "a\x7f",     "a\x80"}) {
     EXPECT_FALSE(isValidAuthority(s)) << s;
   }
 }

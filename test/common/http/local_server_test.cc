@@ -133,6 +133,27 @@ TEST_F(LocalServerTest, KeepAliveConnectionOutlivesTheRequestTimeout) {
   EXPECT_EQ(server_->timeoutCount(), 0u);
 }
 
+// Regression: an empty line after a request (some clients send CRLF after a body; RFC 9112
+// 2.2 lets a server ignore it) started the request clock, and 408 came for a request nobody
+// had started, where the client could take it as the answer to its next one.
+TEST_F(LocalServerTest, EmptyLineAfterARequestIsNotARequest) {
+  start({.request_timeout = milliseconds(100), .idle_timeout = milliseconds(5000)});
+  RawClient client(server_->port());
+  client.send("POST /one HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab\r\n");
+  runUntil([&] {
+    client.poll();
+    return absl::EndsWith(client.received(), "/one") || client.closed();
+  });
+  exitAt(milliseconds(300));  // three request timeouts
+  run();
+  client.poll();
+  EXPECT_FALSE(client.closed()) << client.received();
+  EXPECT_EQ(server_->timeoutCount(), 0u);
+  // More than one empty line is not ignored: that client is timed as usual.
+  client.send("\r\n\r\n");
+  EXPECT_TRUE(absl::StrContains(untilClosed(client), "HTTP/1.1 408 "));
+}
+
 // A second request read together with the first must arrive whole in time too, whether its
 // head (which the codec then holds) or its body is missing.
 TEST_F(LocalServerTest, PipelinedPartialRequestIsTimed) {

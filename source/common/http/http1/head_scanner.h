@@ -27,6 +27,9 @@ class HeadScanner {
   // The error is the size limit (431) rather than a malformed head (400).
   bool tooLarge() const { return too_large_; }
   size_t bytes() const { return bytes_; }
+  // A message has begun: more than one empty line before it (RFC 9112 2.2 asks servers to
+  // ignore at least one, which some clients send after a body), or any other byte.
+  bool started() const { return lines_ > 0 || line_length_ > 0 || bytes_ > 2; }
 
  private:
   size_t max_bytes_;

@@ -45,8 +45,8 @@ class ServerCodec : private ParserCallbacks {
   bool failed() const { return failed_; }
   // A request's head has been parsed and its body is not finished.
   bool requestInProgress() const { return in_request_; }
-  // Some bytes of a request head arrived, but not all of it.
-  bool partialHead() const { return in_head_ && !waiting_ && scanner_.bytes() > 0; }
+  // Some bytes of a request head arrived, but not all of it (a stray CRLF is not a head).
+  bool partialHead() const { return in_head_ && !waiting_ && scanner_.started(); }
 
   // About the current request.
   bool requestKeepAlive() const { return request_keep_alive_; }
@@ -80,14 +80,14 @@ class ServerCodec : private ParserCallbacks {
   ServerCodecCallbacks& callbacks_;
   ServerLimits limits_;
   buffer::Buffer body_;  // a body piece on its way to the callbacks
-  RequestHead head_;  // before parser_, which parses into head_.headers
+  RequestHead head_;     // before parser_, which parses into head_.headers
   Http1Parser parser_;
   HeadScanner scanner_;
   BodyFraming request_framing_ = BodyFraming::kNone;
   BodyFraming response_framing_ = BodyFraming::kNone;
   bool in_head_ = true;
-  bool in_trailers_ = false;     // scanning the trailer section of a chunked body
-  bool trailer_pause_ = false;   // llhttp paused at the last chunk for us
+  bool in_trailers_ = false;    // scanning the trailer section of a chunked body
+  bool trailer_pause_ = false;  // llhttp paused at the last chunk for us
   bool in_request_ = false;
   bool waiting_ = false;
   bool failed_ = false;
