@@ -15,7 +15,8 @@ namespace portico::server {
 Worker::Worker(uint32_t index, stats::Store& store, const std::atomic<bool>& server_healthy)
     : index_(index),
       dispatcher_(event::createDispatcher()),
-      lingering_closer_(*dispatcher_, network::LingeringCloser::kDefaultTimeout,
+      lingering_closer_(*dispatcher_, network::LingeringCloser::kDefaultInactivityTimeout,
+                        network::LingeringCloser::kDefaultTotalTimeout,
                         network::LingeringCloser::kDefaultMaxSockets),
       stats_(store.createWorkerStats()),
       cluster_manager_(*dispatcher_, stats_),
@@ -78,6 +79,7 @@ absl::Status Worker::reconcile(const ConfigSnapshotConstSharedPtr& snapshot) {
     listeners_.push_back(std::move(active));
   }
   reapRetired();
+  access_log::releaseThreadWriters();
   return status;
 }
 

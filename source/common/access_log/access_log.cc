@@ -240,4 +240,9 @@ void flushThreadPending() {
   }
 }
 
+void releaseThreadWriters() {
+  flushThreadPending();
+  pending.by_writer.clear();  // log() adds an entry again for a writer still in use
+}
+
 }  // namespace portico::access_log

@@ -54,6 +54,9 @@ class AccessLogWriter {
 
 // Hands this thread's formatted lines to their writers (end of turn, worker shutdown).
 void flushThreadPending();
+// flushThreadPending(), then lets go of every writer this thread holds (after a config change:
+// a writer the new config no longer uses closes even if this thread never logs again).
+void releaseThreadWriters();
 
 class AccessLog {
  public:

@@ -4,8 +4,9 @@
 // close() on a socket whose peer is still sending (a request body we answered early, bytes
 // after a malformed request) makes the kernel answer with RST, and some client stacks then drop
 // the response they have not read yet. Here writing is shut down instead (the client gets the
-// response and a FIN), and whatever it still sends is read and thrown away until it closes or
-// the timeout passes. One per worker thread.
+// response and a FIN), and whatever it still sends is read and thrown away until it closes,
+// stays silent for the inactivity timeout, or the total timeout passes (nginx's
+// lingering_timeout and lingering_time). One per worker thread.
 
 #include <chrono>
 #include <cstddef>
@@ -18,8 +19,8 @@ namespace portico::network {
 
 class LingeringCloser {
  public:
-  LingeringCloser(event::Dispatcher& dispatcher, std::chrono::milliseconds timeout,
-                  size_t max_sockets);
+  LingeringCloser(event::Dispatcher& dispatcher, std::chrono::milliseconds inactivity_timeout,
+                  std::chrono::milliseconds total_timeout, size_t max_sockets);
   ~LingeringCloser();  // closes every socket still lingering
 
   // Takes ownership of `fd` (a connected TCP socket whose output is fully sent). Beyond
@@ -27,7 +28,10 @@ class LingeringCloser {
   void adopt(int fd);
   size_t size() const { return sockets_.size(); }
 
-  static constexpr std::chrono::milliseconds kDefaultTimeout{2000};
+  // A client still uploading keeps the socket as long as bytes keep coming (up to the total),
+  // so a large upload refused early still gets to read its response.
+  static constexpr std::chrono::milliseconds kDefaultInactivityTimeout{2000};
+  static constexpr std::chrono::milliseconds kDefaultTotalTimeout{30000};
   static constexpr size_t kDefaultMaxSockets = 256;  // per worker; each holds a descriptor
 
  private:
@@ -36,7 +40,11 @@ class LingeringCloser {
   void finish(Socket& socket);
 
   event::Dispatcher& dispatcher_;
-  const std::chrono::milliseconds timeout_;
+  // The timer's next delay: the inactivity timeout, or less if the total ends sooner.
+  std::chrono::milliseconds nextDelay(const Socket& socket) const;
+
+  const std::chrono::milliseconds inactivity_timeout_;
+  const std::chrono::milliseconds total_timeout_;
   const size_t max_sockets_;
   absl::flat_hash_map<Socket*, std::unique_ptr<Socket>> sockets_;
 };

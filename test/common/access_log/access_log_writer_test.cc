@@ -116,6 +116,25 @@ TEST_F(AccessLogWriterTest, WorkersLetGoOfWritersTheyNoLongerUse) {
   AccessLogWriter::joinRetired();
 }
 
+// Regression (reviewer): a worker let go of a writer only at its next flush with lines for
+// another writer, so a worker that got no more traffic kept the file open indefinitely.
+TEST_F(AccessLogWriterTest, ReleasingThreadWritersDropsThemAtOnce) {
+  auto writer = AccessLogWriter::openShared(path_);
+  ASSERT_TRUE(writer.ok());
+  std::weak_ptr<AccessLogWriter> weak = *writer;
+  auto formatter = createTextFormatter("%PROTOCOL%\n");
+  ASSERT_TRUE(formatter.ok());
+  auto log = std::make_unique<AccessLog>(*writer, std::move(*formatter));
+  writer->reset();
+  auto dispatcher = event::createDispatcher();
+  log->log(http::StreamInfo(), *dispatcher);  // pending, not yet flushed
+  log.reset();                                // the config change
+  releaseThreadWriters();                     // what a worker does after applying it
+  EXPECT_TRUE(weak.expired());
+  AccessLogWriter::joinRetired();
+  EXPECT_FALSE(readFile(path_).empty()) << "the pending line was written first";
+}
+
 // Regression: destroying a writer joined its thread, so the worker that dropped the last
 // reference (after a config change) waited for the queued lines to reach a slow disk. Here the
 // "disk" is a pipe nobody reads: the writer thread blocks in fwrite until the reader drains it.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -38,7 +39,7 @@ class LingeringCloserTest : public event::test::DispatcherTestBase {
 };
 
 TEST_F(LingeringCloserTest, ShutsDownWritingAndDiscardsUntilThePeerCloses) {
-  LingeringCloser closer(*dispatcher_, milliseconds(5000), 16);
+  LingeringCloser closer(*dispatcher_, milliseconds(5000), milliseconds(60000), 16);
   const std::string early(100 * 1024, 'x');  // the peer was still sending when we closed
   ASSERT_GT(send(peer_, early.data(), 64 * 1024, 0), 0);
   closer.adopt(ours_);
@@ -59,15 +60,38 @@ TEST_F(LingeringCloserTest, ShutsDownWritingAndDiscardsUntilThePeerCloses) {
 }
 
 TEST_F(LingeringCloserTest, ClosesAfterTheTimeout) {
-  LingeringCloser closer(*dispatcher_, milliseconds(50), 16);
+  LingeringCloser closer(*dispatcher_, milliseconds(50), milliseconds(60000), 16);
   closer.adopt(ours_);
   runUntil([&] { return closer.size() == 0; });
   // Closed: writing now fails (EPIPE), where a lingering socket would take the bytes.
   EXPECT_LT(send(peer_, "x", 1, MSG_NOSIGNAL), 0);
 }
 
+// Regression: the timeout counted from the close, so a client still uploading after an early
+// 413 was reset after 2 s however steadily it sent, and could lose the 413.
+TEST_F(LingeringCloserTest, APeerStillSendingKeepsItsSocketUntilTheTotalTimeout) {
+  LingeringCloser closer(*dispatcher_, milliseconds(100), milliseconds(600), 16);
+  closer.adopt(ours_);
+  const auto start = std::chrono::steady_clock::now();
+  // Send every 30 ms (well inside the 100 ms inactivity timeout) for 400 ms: still lingering.
+  while (std::chrono::steady_clock::now() - start < milliseconds(400)) {
+    EXPECT_EQ(send(peer_, "x", 1, MSG_NOSIGNAL), 1);
+    exitAt(milliseconds(30));
+    run();
+  }
+  EXPECT_EQ(closer.size(), 1u) << "closed although the peer kept sending";
+  // Keep sending: the total timeout (600 ms) ends it all the same.
+  while (closer.size() > 0 && std::chrono::steady_clock::now() - start < milliseconds(5000)) {
+    send(peer_, "x", 1, MSG_NOSIGNAL);
+    exitAt(milliseconds(30));
+    run();
+  }
+  EXPECT_EQ(closer.size(), 0u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1500));
+}
+
 TEST_F(LingeringCloserTest, BeyondTheLimitSocketsCloseAtOnce) {
-  LingeringCloser closer(*dispatcher_, milliseconds(5000), 0);
+  LingeringCloser closer(*dispatcher_, milliseconds(5000), milliseconds(60000), 0);
   closer.adopt(ours_);
   EXPECT_EQ(closer.size(), 0u);
   EXPECT_EQ(peerRead(), 0);
@@ -76,7 +100,7 @@ TEST_F(LingeringCloserTest, BeyondTheLimitSocketsCloseAtOnce) {
 
 TEST_F(LingeringCloserTest, DestructionClosesWhatStillLingers) {
   {
-    LingeringCloser closer(*dispatcher_, milliseconds(5000), 16);
+    LingeringCloser closer(*dispatcher_, milliseconds(5000), milliseconds(60000), 16);
     closer.adopt(ours_);
     EXPECT_EQ(closer.size(), 1u);
   }
