@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "source/common/access_log/access_log.h"
 #include "source/common/config/duration.h"
+#include "source/common/stats/prometheus.h"
 #include "source/filters/http/filter_config.h"
 #include "source/router/route_table.h"
 #include "source/router/router_filter.h"
@@ -29,6 +30,29 @@ absl::StatusOr<network::Address> parseAddress(const config::v1::SocketAddress& a
   auto addr = network::Address::parse(a.address(), a.port());
   if (!addr.ok()) return fieldError(field + ".address", addr.status().message());
   return *addr;
+}
+
+// Names that become part of stat names (cluster names, listener stat prefixes): visible ASCII,
+// or a newline in one would forge lines in /stats and /clusters.
+absl::Status checkStatName(absl::string_view name, const std::string& field) {
+  for (char c : name) {
+    if (c <= ' ' || c > '~') {
+      return fieldError(field,
+                        "must be visible ASCII (no spaces or control characters): it names stats");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Prometheus names keep only [a-zA-Z0-9_]: two names that differ elsewhere ("api.v1" and
+// "api-v1") would share their series, and one of them would vanish from the exposition.
+absl::Status checkPrometheusCollision(absl::flat_hash_map<std::string, std::string>& seen,
+                                      const std::string& name, const std::string& field) {
+  auto [it, inserted] = seen.emplace(stats::prometheusName(name), name);
+  if (inserted || it->second == name) return absl::OkStatus();
+  return fieldError(
+      field, absl::StrCat("'", name, "' and '", it->second, "' have the same Prometheus name (",
+                          it->first, "); rename one"));
 }
 
 // True if a and b cannot both be bound: the same port, and the same IP, or the IPv6 wildcard
@@ -152,6 +176,19 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     if (!d.ok()) return d.status();
     snapshot->drain_timeout = *d;
   }
+  // The control plane the proxy will dial (used by the server, not the snapshot): checked here
+  // so that --validate refuses what startup would.
+  const auto& control_planes = bootstrap.dynamic_resources().control_plane();
+  for (int i = 0; i < control_planes.size(); i++) {
+    const std::string field = absl::StrCat("dynamic_resources.control_plane[", i, "]");
+    auto a = parseAddress(control_planes[i], field);
+    if (!a.ok()) return a.status();
+    if (control_planes[i].port() == 0) return fieldError(field + ".port", "must be set");
+  }
+  if (bootstrap.dynamic_resources().has_tls() &&
+      bootstrap.dynamic_resources().tls().ca_file().empty()) {
+    return fieldError("dynamic_resources.tls.ca_file", "must be set");
+  }
   std::optional<network::Address> admin_address;
   if (bootstrap.has_admin()) {
     auto a = parseAddress(bootstrap.admin().address(), "admin.address");
@@ -159,8 +196,17 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     if (a->port() != 0) admin_address = *a;
   }
 
+  absl::flat_hash_map<std::string, std::string> prometheus_clusters;
   for (int i = 0; i < sr.clusters_size(); i++) {
     const std::string field = absl::StrCat("static_resources.clusters[", i, "]");
+    if (absl::Status st = checkStatName(sr.clusters(i).name(), field + ".name"); !st.ok()) {
+      return st;
+    }
+    if (absl::Status st =
+            checkPrometheusCollision(prometheus_clusters, sr.clusters(i).name(), field + ".name");
+        !st.ok()) {
+      return st;
+    }
     auto info = upstream::ClusterInfo::create(sr.clusters(i), field, store);
     if (!info.ok()) return info.status();
     if (snapshot->clusters.contains((*info)->name)) {
@@ -205,10 +251,21 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
 
   absl::flat_hash_set<std::string> names;
   absl::flat_hash_set<std::string> addresses;
+  absl::flat_hash_map<std::string, std::string> prometheus_prefixes;
   for (int i = 0; i < sr.listeners_size(); i++) {
     const std::string field = absl::StrCat("static_resources.listeners[", i, "]");
     const auto& l = sr.listeners(i);
     if (l.name().empty()) return fieldError(field + ".name", "must not be empty");
+    // The stat prefix defaults to the name (see buildHttp); a shared prefix is allowed (stats
+    // add up), but not two that Prometheus cannot tell apart.
+    const bool own_prefix = l.has_http() && !l.http().stat_prefix().empty();
+    const std::string prefix_field = field + (own_prefix ? ".http.stat_prefix" : ".name");
+    const std::string& prefix = own_prefix ? l.http().stat_prefix() : l.name();
+    if (absl::Status st = checkStatName(prefix, prefix_field); !st.ok()) return st;
+    if (absl::Status st = checkPrometheusCollision(prometheus_prefixes, prefix, prefix_field);
+        !st.ok()) {
+      return st;
+    }
     if (!names.insert(l.name()).second) {
       return fieldError(field + ".name", absl::StrCat("duplicate listener '", l.name(), "'"));
     }

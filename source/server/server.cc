@@ -73,21 +73,15 @@ absl::Status Server::initialize() {
   const auto& control_planes = bootstrap_.dynamic_resources().control_plane();
   if (!control_planes.empty()) {
     std::vector<network::Address> servers;
-    for (int i = 0; i < control_planes.size(); i++) {
-      auto address = network::Address::parse(control_planes[i].address(), control_planes[i].port());
-      if (!address.ok() || control_planes[i].port() == 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("dynamic_resources.control_plane[", i,
-                         "]: ", address.ok() ? "port must be set" : address.status().message()));
-      }
+    // buildConfigSnapshot() above checked these (addresses, ports, the CA file's presence).
+    for (const auto& control_plane : control_planes) {
+      auto address = network::Address::parse(control_plane.address(), control_plane.port());
+      if (!address.ok()) return address.status();
       servers.push_back(*address);
     }
     std::optional<xds::TlsOptions> tls;
     if (bootstrap_.dynamic_resources().has_tls()) {
       const auto& t = bootstrap_.dynamic_resources().tls();
-      if (t.ca_file().empty()) {
-        return absl::InvalidArgumentError("dynamic_resources.tls.ca_file: must be set");
-      }
       tls = xds::TlsOptions{t.ca_file(), t.server_name()};
     }
     ads_ =
@@ -151,7 +145,11 @@ void Server::onSignal(int signal) {
 }
 
 void Server::shutdown(std::chrono::milliseconds drain_timeout) {
-  if (shutting_down_) return;
+  if (shutting_down_) {
+    // Already draining: a shorter drain (/quitquitquit after SIGTERM) still takes effect.
+    drain_deadline_ = std::min(drain_deadline_, std::chrono::steady_clock::now() + drain_timeout);
+    return;
+  }
   shutting_down_ = true;
   healthy_ = false;
   for (auto& w : workers_) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <future>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "source/common/access_log/access_log.h"
@@ -62,7 +63,7 @@ absl::Status Worker::reconcile(const ConfigSnapshotConstSharedPtr& snapshot) {
   // Open the new ones, in config order.
   absl::Status status = absl::OkStatus();
   for (const ListenerConfigConstSharedPtr& config : snapshot_->listeners) {
-    if (!wanted.contains(config->name)) continue;
+    if (!wanted.contains(config->name) || listening_stopped_) continue;
     auto active = std::make_unique<ActiveListener>();
     active->config = config;
     active->http = config->http;
@@ -149,6 +150,7 @@ void Worker::onConnectionClosed(ActiveListener* listener, http::HttpConnection& 
 
 void Worker::stopListening() {
   dispatcher_->post([this] {
+    listening_stopped_ = true;  // for good: a later config must not open sockets again
     for (auto& l : listeners_) l->socket->close();
   });
 }
@@ -173,13 +175,25 @@ bool Worker::runSync(const std::function<void(Worker&)>& f) {
     f(*this);
     return true;
   }
-  auto done = std::make_shared<std::promise<void>>();
-  std::future<void> future = done->get_future();
-  dispatcher_->post([this, f, done] {
+  // f refers to the caller's stack. After a timeout the caller returns, so a worker that gets
+  // to f later must not run it: `cancelled` (under the mutex f runs under) makes sure.
+  struct Call {
+    std::mutex mutex;
+    bool cancelled = false;
+    std::promise<void> done;
+  };
+  auto call = std::make_shared<Call>();
+  std::future<void> future = call->done.get_future();
+  dispatcher_->post([this, f, call] {
+    std::lock_guard<std::mutex> lock(call->mutex);
+    if (call->cancelled) return;
     f(*this);
-    done->set_value();
+    call->done.set_value();
   });
-  return future.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+  if (future.wait_for(std::chrono::seconds(2)) == std::future_status::ready) return true;
+  std::lock_guard<std::mutex> lock(call->mutex);  // waits for an f already running
+  call->cancelled = true;
+  return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
 }
 
 }  // namespace portico::server

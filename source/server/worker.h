@@ -42,7 +42,8 @@ class Worker {
   void drain();
   // Main thread: stops the loop and joins the thread; open connections are closed.
   void stop();
-  // Runs f on the worker thread and waits for it (admin reads). Returns false on timeout.
+  // Runs f on the worker thread and waits for it (admin reads). Returns false on timeout (2 s);
+  // f then never runs, so it may refer to the caller's stack.
   bool runSync(const std::function<void(Worker&)>& f);
 
   // Read by the main thread.
@@ -77,6 +78,7 @@ class Worker {
   upstream::ClusterManager cluster_manager_;
   std::mt19937_64 rng_;
   bool draining_ = false;
+  bool listening_stopped_ = false;  // stopListening() (drain_listeners, shutdown) is final
   http::WorkerServices services_;
   ConfigSnapshotConstSharedPtr snapshot_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;

@@ -53,6 +53,22 @@ class DrainTest(PorticoTestCase):
                          "after the signal)" % (time.monotonic() - signalled))
 
 
+    def test_sigterm_answers_a_request_whose_head_is_still_arriving(self):
+        # Regression (reviewer): the drain closed every connection without a request in
+        # flight, including one halfway through sending its head, within the drain window.
+        env = self.new_env()
+        proxy, _ = env.start_basic(drain_timeout="%ds" % DRAIN_TIMEOUT_S)
+        with RawConnection(proxy.port, timeout=DRAIN_TIMEOUT_S + 3) as conn:
+            conn.send(b"GET /echo HTTP/1.1\r\nHost: x\r\n")
+            time.sleep(0.2)
+            proxy.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            conn.send(b"\r\n")
+            response = conn.read_response()
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.header("connection"), "close")
+        self.assertEqual(proxy.wait(DRAIN_TIMEOUT_S + 2), 0)
+
     def test_sigterm_with_an_access_log_drains_and_the_log_is_complete(self):
         # The access log writer is a thread started while the config is built; SIGTERM must
         # still reach the main loop's drain (it once could land on that thread and kill the
@@ -165,6 +181,12 @@ def bad_configs():
             cluster="no_such_cluster")), ["no_such_cluster"]),
         "bad regex": (edited(lambda c: first_route(c).update(
             match={"safe_regex": "/(unclosed"})), ["safe_regex"]),
+        # Regression: these passed --validate and then failed at startup.
+        "control plane without port": (edited(lambda c: c.update(dynamic_resources={
+            "control_plane": [{"address": "127.0.0.1"}]})), ["control_plane[0]", "port"]),
+        "control plane TLS without CA": (edited(lambda c: c.update(dynamic_resources={
+            "control_plane": [{"address": "127.0.0.1", "port": 18000}],
+            "tls": {"server_name": "x"}})), ["tls.ca_file"]),
     }
 
 

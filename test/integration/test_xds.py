@@ -229,6 +229,20 @@ class XdsTest(PorticoTestCase):
         wait_until(lambda: connection_refused(self.dyn_port), 5, message="listener closed")
         self.assertEqual(http_get(self.proxy.port, "/").status, 200)  # static one stays
 
+    def test_drained_listeners_stay_closed_after_a_listener_push(self):
+        # Regression (reviewer): /drain_listeners closed the sockets open at the time, and the
+        # next push of a new or moved listener opened sockets again.
+        self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        self.assertEqual(self.proxy.admin_post("/drain_listeners").status, 200)
+        wait_until(lambda: connection_refused(self.dyn_port), 5, message="listener closed")
+        moved = free_port()
+        self.cp.push("Listener", "v2", [{"name": "moved", "address": address(moved),
+                                         "http": {"route_config_name": "r1"}}])
+        wait_until(lambda: self.acked("Listener", "v2"), 5, message="LDS ACK")
+        self.assertTrue(connection_refused(moved), "a drained proxy opened a new listener")
+
     def test_fifty_pushes_under_load_fail_no_request(self):
         self.start()
         self.push_all()

@@ -214,6 +214,40 @@ TEST_F(ConfigSnapshotTest, ClusterNameMustBeSetAndMatchTheLoadAssignment) {
               HasSubstr("static_resources.clusters[0].load_assignment.cluster_name: 'other'"));
 }
 
+// Regression (reviewer): a newline in a cluster name forged lines in /stats and /clusters,
+// and "api.v1" next to "api-v1" lost one of them from /stats/prometheus.
+TEST_F(ConfigSnapshotTest, NamesThatBecomeStatNames) {
+  EXPECT_THAT(errorAfter([&](Bootstrap& b) {
+                cluster(b).set_name("a\nb");
+                cluster(b).mutable_load_assignment()->set_cluster_name("a\nb");
+              }),
+              HasSubstr("clusters[0].name: must be visible ASCII"));
+  EXPECT_THAT(errorAfter([&](Bootstrap& b) {
+                config::v1::Cluster* c = b.mutable_static_resources()->add_clusters();
+                *c = cluster(b);
+                c->set_name("back-end");
+                c->mutable_load_assignment()->set_cluster_name("back-end");
+                cluster(b).set_name("back.end");
+                cluster(b).mutable_load_assignment()->set_cluster_name("back.end");
+              }),
+              HasSubstr("clusters[1].name: 'back-end' and 'back.end' have the same Prometheus "
+                        "name (portico_back_end)"));
+  EXPECT_THAT(errorAfter([&](Bootstrap& b) {
+                addListener(b, "second", 10001).mutable_http()->set_stat_prefix("in gress");
+              }),
+              HasSubstr("listeners[1].http.stat_prefix: must be visible ASCII"));
+  EXPECT_THAT(errorAfter([&](Bootstrap& b) {
+                addListener(b, "second", 10001).mutable_http()->set_stat_prefix("in.gress");
+                addListener(b, "third", 10002).mutable_http()->set_stat_prefix("in-gress");
+              }),
+              HasSubstr("listeners[2].http.stat_prefix: 'in-gress' and 'in.gress' have the same "
+                        "Prometheus"));
+  // Two listeners may share one stat prefix on purpose: their stats add up.
+  Bootstrap shared = base_;
+  addListener(shared, "second", 10001).mutable_http()->set_stat_prefix("ingress");
+  EXPECT_TRUE(build(shared).ok()) << build(shared).status();
+}
+
 TEST_F(ConfigSnapshotTest, DuplicateListenerName) {
   EXPECT_EQ(errorAfter([&](Bootstrap& b) { addListener(b, "ingress", 10001); }),
             "static_resources.listeners[1].name: duplicate listener 'ingress'");

@@ -187,7 +187,12 @@ void HttpConnection::onStreamComplete(bool close_connection) {
 
 void HttpConnection::startDrain() {
   draining_ = true;
-  if (stream_ == nullptr) closeConnection(network::CloseType::kFlushWrite);
+  // Idle: close now. A request whose head is still arriving (or waits in the buffer) is
+  // answered, with connection: close, like one in flight; the headers timeout or the drain
+  // deadline bounds the wait.
+  const bool request_started =
+      codec_.partialHead() || (pending_input_ != nullptr && pending_input_->length() > 0);
+  if (stream_ == nullptr && !request_started) closeConnection(network::CloseType::kFlushWrite);
 }
 
 void HttpConnection::closeConnection(network::CloseType type) {

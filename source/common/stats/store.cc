@@ -161,7 +161,7 @@ std::vector<std::pair<std::string, uint64_t>> Store::counters() const {
   return out;
 }
 
-StoreSnapshot Store::snapshot(absl::string_view filter_substring) const {
+StoreSnapshot Store::snapshot(absl::string_view filter_substring, Counters counters) const {
   StoreSnapshot s;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -170,7 +170,9 @@ StoreSnapshot Store::snapshot(absl::string_view filter_substring) const {
     };
     for (StatId id = 1; id < counters_.names.size(); ++id) {
       if (matches(counters_.names[id])) {
-        s.counters.push_back({counters_.names[id], counterSinceReset(id)});
+        s.counters.push_back({counters_.names[id], counters == Counters::kSinceReset
+                                                       ? counterSinceReset(id)
+                                                       : sumCounter(id)});
       }
     }
     for (StatId id = 1; id < gauges_.names.size(); ++id) {
@@ -196,7 +198,9 @@ std::string Store::renderJson(absl::string_view filter_substring) const {
   return stats::renderJson(snapshot(filter_substring));
 }
 
-std::string Store::renderPrometheus() const { return stats::renderPrometheus(snapshot()); }
+std::string Store::renderPrometheus() const {
+  return stats::renderPrometheus(snapshot("", Counters::kSinceStart));
+}
 
 void Store::resetCounters() {
   std::lock_guard<std::mutex> lock(mutex_);

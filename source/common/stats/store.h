@@ -63,8 +63,12 @@ class Store {
   std::optional<HistogramData> histogramValue(absl::string_view name) const;
   // Merged counters, sorted by name.
   std::vector<std::pair<std::string, uint64_t>> counters() const;
+  // Counters as read since the last /reset_counters (admin text and JSON), or as they grew
+  // since start (Prometheus: a counter that drops reads as a restart and loses the increase).
+  enum class Counters { kSinceReset, kSinceStart };
   // Merged values of every stat whose name contains `filter_substring`.
-  StoreSnapshot snapshot(absl::string_view filter_substring = "") const;
+  StoreSnapshot snapshot(absl::string_view filter_substring = "",
+                         Counters counters = Counters::kSinceReset) const;
   // Envoy /stats-like text (see text_format.h) and Prometheus exposition (see prometheus.h).
   std::string renderText(absl::string_view filter_substring = "") const;
   // Envoy's /stats?format=json shape (see json_format.h).
