@@ -104,9 +104,9 @@ FilterDataStatus RouterFilter::decodeData(buffer::Buffer& data, bool end_stream)
   if (upstream_ == nullptr) {
     // Not connected yet: hold the body, bounded by the connection's buffer limit.
     request_body_.move(data);
-    if (request_body_.length() > callbacks_->bufferLimit() && !downstream_read_disabled_) {
-      downstream_read_disabled_ = true;
-      callbacks_->readDisableDownstream(true);
+    if (request_body_.length() > callbacks_->bufferLimit()) {
+      held_over_limit_ = true;
+      updateDownstreamRead();
     }
     return FilterDataStatus::kStopIterationAndBuffer;
   }
@@ -121,6 +121,10 @@ void RouterFilter::onPoolReady(upstream::UpstreamConnection& connection) {
   pending_ = nullptr;
   upstream_ = &connection;
   connection.attach(*this);
+  // A reused connection may still hold bytes over its mark (an earlier body the upstream had
+  // not read when it answered): no "above" edge will come for it.
+  upstream_full_ = connection.connection().aboveHighWatermark();
+  updateUpstreamRead();  // the client may have been full before we had a connection
   buffer::Buffer out;
   connection.codec().encodeRequestHeaders(
       *request_, upstream_path_.has_value() ? *upstream_path_ : request_->path, request_framing_,
@@ -129,11 +133,10 @@ void RouterFilter::onPoolReady(upstream::UpstreamConnection& connection) {
     connection.codec().encodeRequestData(request_body_, request_complete_, out);
   }
   if (request_complete_) request_sent_ = true;
-  connection.write(out);
-  if (downstream_read_disabled_) {
-    downstream_read_disabled_ = false;
-    callbacks_->readDisableDownstream(false);
-  }
+  connection.write(out);             // may raise onUpstreamAboveWriteHighWatermark()
+  if (upstream_ == nullptr) return;  // the write failed and the connection let us go
+  held_over_limit_ = false;
+  updateDownstreamRead();
 }
 
 void RouterFilter::onPoolFailure(upstream::PoolFailureReason reason) {
@@ -267,32 +270,37 @@ void RouterFilter::onDestroy() {
   timeout_timer_.reset();
 }
 
+void RouterFilter::updateUpstreamRead() {
+  if (upstream_ == nullptr || client_full_ == upstream_read_disabled_) return;
+  upstream_read_disabled_ = client_full_;
+  upstream_->readDisable(client_full_);
+}
+
+void RouterFilter::updateDownstreamRead() {
+  const bool pause = upstream_full_ || held_over_limit_;
+  if (pause == downstream_read_disabled_) return;
+  downstream_read_disabled_ = pause;
+  callbacks_->readDisableDownstream(pause);
+}
+
 void RouterFilter::onAboveWriteBufferHighWatermark() {
-  if (upstream_ != nullptr && !upstream_read_disabled_) {
-    upstream_read_disabled_ = true;
-    upstream_->readDisable(true);
-  }
+  client_full_ = true;
+  updateUpstreamRead();
 }
 
 void RouterFilter::onBelowWriteBufferLowWatermark() {
-  if (upstream_ != nullptr && upstream_read_disabled_) {
-    upstream_read_disabled_ = false;
-    upstream_->readDisable(false);
-  }
+  client_full_ = false;
+  updateUpstreamRead();
 }
 
 void RouterFilter::onUpstreamAboveWriteHighWatermark() {
-  if (!downstream_read_disabled_) {
-    downstream_read_disabled_ = true;
-    callbacks_->readDisableDownstream(true);
-  }
+  upstream_full_ = true;
+  updateDownstreamRead();
 }
 
 void RouterFilter::onUpstreamBelowWriteLowWatermark() {
-  if (downstream_read_disabled_) {
-    downstream_read_disabled_ = false;
-    callbacks_->readDisableDownstream(false);
-  }
+  upstream_full_ = false;
+  updateDownstreamRead();
 }
 
 }  // namespace portico::router

@@ -57,6 +57,10 @@ class RouterFilter : public http::StreamDecoderFilter,
  private:
   void onTimeout();
   void finishUpstream(bool reusable);
+  // Back-pressure from state, not from edges: a signal can come before we have a connection
+  // (the client was already full), and a pooled connection can come already full.
+  void updateUpstreamRead();    // paused while client_full_
+  void updateDownstreamRead();  // paused while upstream_full_ or the held body is over limit
   void fail(int status, absl::string_view body, absl::string_view details);
   void recordUpstreamStats(int status);
 
@@ -67,7 +71,7 @@ class RouterFilter : public http::StreamDecoderFilter,
   upstream::HostState* host_ = nullptr;
   upstream::PendingRequest* pending_ = nullptr;
   upstream::UpstreamConnection* upstream_ = nullptr;
-  http::RequestHead* request_ = nullptr;        // the stream's head, valid for its lifetime
+  http::RequestHead* request_ = nullptr;      // the stream's head, valid for its lifetime
   std::optional<std::string> upstream_path_;  // set when the route rewrites the path
   http::http1::BodyFraming request_framing_ = http::http1::BodyFraming::kNone;
   buffer::Buffer request_body_;  // body received before the upstream connection was ready
@@ -77,6 +81,9 @@ class RouterFilter : public http::StreamDecoderFilter,
   bool request_sent_ = false;
   bool response_started_ = false;
   bool response_complete_ = false;
+  bool client_full_ = false;      // the client's write buffer is above its high watermark
+  bool upstream_full_ = false;    // the upstream's write buffer is above its high watermark
+  bool held_over_limit_ = false;  // request_body_ (no connection yet) is over the limit
   bool upstream_read_disabled_ = false;
   bool downstream_read_disabled_ = false;
   bool active_counted_ = false;

@@ -104,6 +104,15 @@ absl::StatusOr<std::shared_ptr<const ClusterInfo>> ClusterInfo::create(
     host->healthy = ep.health_status() == config::v1::LbEndpoint::HEALTHY;
     info->hosts.push_back(std::move(host));
   }
+  // Weighted picks draw 32 random bits each (least-request takes two from one 64-bit draw):
+  // a larger total would leave hosts past 2^32 unreachable. Envoy has the same bound.
+  uint64_t total_weight = 0;
+  for (const auto& host : info->hosts) total_weight += host->weight;
+  if (total_weight > UINT32_MAX) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, ".load_assignment.endpoints: the weights add up to ", total_weight,
+                     ", more than ", UINT32_MAX));
+  }
   info->stats = std::make_unique<ClusterStats>(store, info->name);
   info->config_fingerprint = config.SerializeAsString();
   return std::shared_ptr<const ClusterInfo>(std::move(info));

@@ -24,8 +24,13 @@ ConnPool::~ConnPool() = default;
 
 PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks) {
   if (!idle_.empty()) {
-    callbacks.onPoolReady(takeIdle());
-    return nullptr;
+    if (pending_.empty()) {
+      callbacks.onPoolReady(takeIdle());
+      return nullptr;
+    }
+    // Requests are already waiting (a connection released this turn is handed to them at its
+    // end): queue behind them, or newcomers could starve them at the connection cap.
+    scheduleServe();
   }
   const ClusterStats& s = *cluster_->stats;
   if (pending_.size() >= cluster_->max_pending_requests) {
@@ -112,13 +117,16 @@ void ConnPool::release(UpstreamConnection& connection, bool reusable) {
   // Park it now; hand it to a waiting request only after the current callback stack (the
   // codec that completed the response) has unwound.
   park(connection);
-  if (!pending_.empty() && !serve_scheduled_) {
-    serve_scheduled_ = true;
-    dispatcher_.runAtEndOfTurn([this] {
-      serve_scheduled_ = false;
-      servePending();
-    });
-  }
+  if (!pending_.empty()) scheduleServe();
+}
+
+void ConnPool::scheduleServe() {
+  if (serve_scheduled_) return;
+  serve_scheduled_ = true;
+  dispatcher_.runAtEndOfTurn([this] {
+    serve_scheduled_ = false;
+    servePending();
+  });
 }
 
 UpstreamConnection& ConnPool::takeIdle() {

@@ -62,6 +62,7 @@ class ConnPool {
   // idle_ -> busy_, most recently used first.
   UpstreamConnection& takeIdle();
   void servePending();
+  void scheduleServe();  // servePending() at the end of this turn (once)
   using ConnectionList = std::list<std::unique_ptr<UpstreamConnection>>;
   // Moves `connection` to the end of `to` (O(1), nothing allocated).
   static void moveConnection(UpstreamConnection& connection, ConnectionList& to);

@@ -6,8 +6,9 @@ import socket
 import time
 import unittest
 
-from harness import (UUID_RE, PorticoTestCase, RawConnection, curl, curl_many, echo_headers,
-                     format_request, parse_responses, pattern_bytes, pattern_sha256)
+from harness import (UUID_RE, PorticoTestCase, RawConnection, bootstrap, cluster, curl,
+                     curl_many, echo_headers, format_request, free_port, listener,
+                     parse_responses, pattern_bytes, pattern_sha256, route_to, virtual_host)
 
 MIB = 1024 * 1024
 LARGE_BODY = 64 * MIB  # much more than a proxy that buffers whole bodies could hide
@@ -87,6 +88,63 @@ class ProxyingTest(PorticoTestCase):
               % (baseline_kb, reader.peak_rss_kb, growth_kb))
         self.assertLess(growth_kb, RSS_GROWTH_LIMIT_KB,
                         "portico buffered a slow reader's response (RSS +%d KiB)" % growth_kb)
+
+    def test_pipelined_request_behind_a_response_the_client_has_not_read_is_held_back(self):
+        # Regression (reviewer): the client's buffer went over its mark while the first
+        # (direct, 12 MiB: more than the kernel takes) response was written; the signal went to that stream only, so the
+        # second request's upstream response was read at full speed into memory.
+        env = self.new_env()
+        upstream = env.start_upstream("u1")
+        routes = [{"match": {"prefix": "/big"},
+                   "direct_response": {"status": 200, "body": "x" * (12 * MIB)}},
+                  route_to("backend", {"prefix": "/"}, timeout="30s")]
+        proxy = env.start_portico(bootstrap(
+            [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)])],
+            [cluster("backend", [upstream])]))
+        baseline_kb = proxy.rss_kb()
+        with RawConnection(proxy.port, timeout=STREAM_TIMEOUT, rcvbuf=64 * 1024) as conn:
+            # 200000 chunks of 64 KiB: 12 GiB the upstream would send as fast as it is read.
+            conn.send(format_request("GET", "/big") + format_request("GET", "/chunked/200000/65536"))
+            time.sleep(3)  # the client reads nothing
+            growth_kb = proxy.rss_kb() - baseline_kb
+            print("\n  rss growth %d KiB" % growth_kb)
+        self.assertLess(growth_kb, RSS_GROWTH_LIMIT_KB,
+                        "portico read an upstream response its client was not reading "
+                        "(RSS +%d KiB)" % growth_kb)
+
+    def test_upload_held_while_waiting_for_a_connection_keeps_its_back_pressure(self):
+        # Regression (reviewer): a body held while the request waited for a connection (up to
+        # the 16 MiB buffer limit: more than the kernel's socket buffers take) was written at
+        # once when one came free; the upstream buffer went over its mark inside
+        # that write, then the client was let read again and no further "full" signal came:
+        # every later byte of an upstream that reads nothing piled up in memory.
+        env = self.new_env()
+        upstream = env.start_upstream("u1")
+        proxy = env.start_portico(bootstrap(
+            [listener("ingress", free_port(),
+                      [virtual_host("all", ["*"], [route_to("backend", timeout="30s")])],
+                      per_connection_buffer_limit_bytes=16 * MIB)],
+            [cluster("backend", [upstream], max_connections_per_host=1)]), concurrency=1)
+        holder = RawConnection(proxy.port, timeout=STREAM_TIMEOUT)
+        holder.send(format_request("GET", "/delay/1500"))  # takes the only connection
+        time.sleep(0.3)
+        sent = [0]
+        with RawConnection(proxy.port, timeout=0.5) as conn:
+            conn.send(format_request("POST", "/stall/10000", {"Content-Length": str(512 * MIB)}))
+            block = b"u" * (256 * 1024)
+            deadline = time.monotonic() + 5  # 1.2 s queued, then ~3.8 s with the connection
+            while time.monotonic() < deadline:
+                try:
+                    sent[0] += conn.sock.send(block)
+                except socket.timeout:
+                    pass
+        print("\n  sent %d KiB" % (sent[0] // 1024))
+        self.assertEqual(holder.read_response().status, 200)
+        holder.close()
+        # Without back-pressure the proxy takes the client's bytes as fast as it sends them
+        # (hundreds of MiB); with it, the buffers on the way: a few MiB.
+        self.assertLess(sent[0], 48 * MIB, "the proxy took %d MiB of a body nobody read"
+                        % (sent[0] // MIB))
 
     def test_large_upload_is_streamed(self):
         size = 24 * MIB + 123

@@ -17,6 +17,8 @@ Endpoints (the path without its query string selects them; HEAD works on every p
   /close                    200 with Connection: close, then closes
   /big-header/<n>           200 with an x-big header of n bytes, written 64 KiB at a time
   /early/<code>             that status right after the head, before reading any body; closes
+  /stall/<ms>               reads the head only, waits (a slow upstream not reading the body),
+                            then answers 200 with Connection: close and closes
   /informational            103 Early Hints (with hop-by-hop fields), then 200
   /status-line/<code>       "HTTP/1.1 <code> X" (any text, e.g. 20), Content-Length 2, "ok"
   /te/<codings>             Transfer-Encoding: <codings> (commas as sent), body "2 ok 0" chunked,
@@ -453,6 +455,11 @@ class Connection:
         except OSError:
             pass
 
+    def handle_stall(self, request, args):
+        delay_ms = min(int(args[0]) if args and args[0].isdigit() else 1000, MAX_DELAY_MS)
+        time.sleep(delay_ms / 1000)
+        self.handle_early(request, ["200"])
+
     def handle_close(self, request, _args):
         self.close_after_response = True
         self.respond_text(request, 200, "closing\n")
@@ -499,6 +506,7 @@ class Connection:
         "close": handle_close,
         "big-header": handle_big_header,
         "early": handle_early,
+        "stall": handle_stall,
         "informational": handle_informational,
         "status-line": handle_status_line,
         "te": handle_te,
@@ -534,7 +542,7 @@ class Connection:
             stats.add("requests")
             stats.add("in_flight")
         try:
-            if endpoint is Connection.handle_early:
+            if endpoint in (Connection.handle_early, Connection.handle_stall):
                 endpoint(self, request, args)
                 return
             if request.has_token("expect", "100-continue") and framing != ("none", 0):

@@ -248,6 +248,17 @@ TEST_F(ConfigSnapshotTest, NamesThatBecomeStatNames) {
   EXPECT_TRUE(build(shared).ok()) << build(shared).status();
 }
 
+// Regression (reviewer): weights of 4e9 + 4e9 were accepted, and least-request's 32-bit picks
+// then never reached the second host.
+TEST_F(ConfigSnapshotTest, EndpointWeightsMustFitIn32Bits) {
+  EXPECT_THAT(errorAfter([&](Bootstrap& b) {
+                auto* endpoints = cluster(b).mutable_load_assignment()->mutable_endpoints();
+                for (auto& e : *endpoints) e.set_load_balancing_weight(4000000000u);
+              }),
+              HasSubstr("clusters[0].load_assignment.endpoints: the weights add up to "
+                        "8000000000, more than 4294967295"));
+}
+
 TEST_F(ConfigSnapshotTest, DuplicateListenerName) {
   EXPECT_EQ(errorAfter([&](Bootstrap& b) { addListener(b, "ingress", 10001); }),
             "static_resources.listeners[1].name: duplicate listener 'ingress'");

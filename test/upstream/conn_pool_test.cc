@@ -151,6 +151,31 @@ TEST_F(ConnPoolTest, QueuesBeyondTheConnectionCapAndOverflowsBeyondThePendingCap
   pool.release(*b.ready[0], true);
 }
 
+// Regression (reviewer): a released connection waits in the idle list until the end of the
+// turn, and a request arriving in that turn took it ahead of those already queued; at the
+// connection cap, newcomers could starve the queue until its route timeout.
+TEST_F(ConnPoolTest, AReleasedConnectionGoesToTheQueueBeforeNewcomers) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
+  WorkerCluster* cluster = manager.get("backend");
+  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+
+  RecordingPoolCallbacks a, waiting, newcomer;
+  pool.newStream(a);
+  pool.newStream(waiting);
+  runUntil([&] { return !a.ready.empty(); });
+  pool.release(*a.ready[0], true);               // parked; the queue is served at turn end
+  EXPECT_NE(pool.newStream(newcomer), nullptr);  // same turn: queued, not served first
+  EXPECT_TRUE(newcomer.ready.empty());
+  runUntil([&] { return !waiting.ready.empty(); });
+  EXPECT_EQ(waiting.ready[0], a.ready[0]);
+  EXPECT_TRUE(newcomer.ready.empty());
+  pool.release(*waiting.ready[0], true);
+  runUntil([&] { return !newcomer.ready.empty(); });
+  pool.release(*newcomer.ready[0], true);
+  EXPECT_EQ(accepted_.size(), 1u);
+}
+
 TEST_F(ConnPoolTest, AConnectionClosedAtTheCapIsReplacedForWaitingRequests) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});

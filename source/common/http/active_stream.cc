@@ -36,6 +36,9 @@ ActiveStream::ActiveStream(HttpConnection& connection, RequestHead& head)
   stats::WorkerStats& s = connection_.services_.stats;
   s.inc(config.stats->downstream_rq_total);
   s.gaugeAdd(config.stats->downstream_rq_active, 1);
+  // The client may still be behind on an earlier response (pipelining): the connection's
+  // "above" edge went to that stream, so this one starts from the state.
+  if (connection_.connection_->aboveHighWatermark()) addResponsePressure(1);
 }
 
 ActiveStream::~ActiveStream() { destroyFilters(); }
