@@ -135,6 +135,11 @@ void ActiveStream::continueDecoding() {
     body.move(buffered_body_);
     runData(body, buffered_end_stream_);
   }
+  if (held_body_paused_reading_) {
+    // The held body went on to the filters (which apply their own back-pressure): read again.
+    held_body_paused_reading_ = false;
+    readDisableDownstream(false);
+  }
 }
 
 void ActiveStream::decodeData(buffer::Buffer& data, bool end_stream) {
@@ -153,7 +158,8 @@ void ActiveStream::decodeData(buffer::Buffer& data, bool end_stream) {
   if (stopped_) {
     buffered_body_.move(data);
     buffered_end_stream_ = end_stream;
-    if (buffered_body_.length() > config_->buffer_limit && downstream_read_disables_ == 0) {
+    if (buffered_body_.length() > config_->buffer_limit && !held_body_paused_reading_) {
+      held_body_paused_reading_ = true;
       readDisableDownstream(true);
     }
     return;

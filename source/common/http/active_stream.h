@@ -114,7 +114,8 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
   bool headers_end_stream_ = false;
   buffer::Buffer buffered_body_;  // request body that arrived while stopped
   bool buffered_end_stream_ = false;
-  ResponseHead* encode_head_ = nullptr;  // the response head while the encoder chain runs
+  bool held_body_paused_reading_ = false;  // buffered_body_ went over the limit
+  ResponseHead* encode_head_ = nullptr;    // the response head while the encoder chain runs
   bool encode_end_stream_ = false;
   size_t next_encoder_ = 0;  // first encoder that has not seen the response headers
   bool encoder_stopped_ = false;

@@ -410,6 +410,26 @@ TEST_F(FilterChainTest, DecoderStoppedAtHeadersBuffersTheRequestBodyUntilItConti
   EXPECT_EQ(data_lines, std::vector<std::string>{"lookup decodeData 10 end"});
 }
 
+// Regression (reviewer): a held body over the buffer limit paused reading, and resuming the
+// chain never let the connection read again, so the rest of the upload hung until a timeout.
+TEST_F(FilterChainTest, ResumingAfterAHeldBodyOverTheLimitReadsTheRestOfTheBody) {
+  addScripted("lookup", [this](ScriptedFilter& f) {
+    f.on_decode_headers = [this, &f](RequestHead&) {
+      at(milliseconds(200), [&f] { f.decoder->continueDecoding(); });
+      return FilterHeadersStatus::kStopIteration;
+    };
+  });
+  addResponder({"ok"});
+  start();
+  const std::string first(3000, 'a');  // over the 1024-byte limit while the chain is stopped
+  const std::string rest(5000, 'b');
+  send(absl::StrCat("POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 8000\r\n\r\n", first));
+  at(milliseconds(100), [this, rest] { send(rest); });
+  std::string r = readResponse();
+  EXPECT_TRUE(absl::StrContains(r, "x-received: 8000")) << r;
+  EXPECT_EQ(responder_.received_body, first + rest);
+}
+
 TEST_F(FilterChainTest, InjectingBodyAheadOfHeldHeadersResetsTheStream) {
   addScripted("holds_headers", [](ScriptedFilter& f) {
     f.on_encode_headers = [](ResponseHead&) { return FilterHeadersStatus::kStopIteration; };
