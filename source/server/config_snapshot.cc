@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "source/common/access_log/access_log.h"
 #include "source/common/config/duration.h"
@@ -60,13 +61,21 @@ absl::Status checkPrometheusCollision(absl::flat_hash_map<std::string, std::stri
 // IPv4 wildcard on either side of two IPv4 addresses.
 bool overlaps(const network::Address& a, const network::Address& b) {
   if (a.port() != b.port()) return false;
-  if (a.ip() == b.ip()) return true;
-  auto any6 = [](const network::Address& x) { return x.family() == AF_INET6 && x.ip() == "::"; };
-  auto any4 = [](const network::Address& x) {
-    return x.family() == AF_INET && x.ip() == "0.0.0.0";
+  // An IPv4-mapped IPv6 address ("::ffff:127.0.0.1") binds the IPv4 address it maps.
+  auto ipv4 = [](const network::Address& x) {
+    std::string ip = x.ip();
+    if (x.family() == AF_INET6 && absl::StartsWithIgnoreCase(ip, "::ffff:") &&
+        ip.find('.') != std::string::npos) {
+      return std::make_pair(true, ip.substr(7));
+    }
+    return std::make_pair(x.family() == AF_INET, ip);
   };
+  const auto [a_is_v4, a_ip] = ipv4(a);
+  const auto [b_is_v4, b_ip] = ipv4(b);
+  if (a_ip == b_ip) return true;
+  auto any6 = [](const network::Address& x) { return x.family() == AF_INET6 && x.ip() == "::"; };
   if (any6(a) || any6(b)) return true;
-  return a.family() == AF_INET && b.family() == AF_INET && (any4(a) || any4(b));
+  return a_is_v4 && b_is_v4 && (a_ip == "0.0.0.0" || b_ip == "0.0.0.0");
 }
 
 // Access log writers are shared by path, so two listeners logging to one file share a thread.

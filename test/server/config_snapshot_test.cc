@@ -298,6 +298,14 @@ TEST_F(ConfigSnapshotTest, ListenerOnTheAdminAddress) {
             }),
             "static_resources.listeners[0].address: 127.0.0.1:10000 overlaps the admin address "
             "[::]:10000");
+  // Regression (reviewer): an IPv4-mapped address binds the IPv4 address it maps.
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              listener(b).mutable_address()->set_address("::ffff:127.0.0.1");
+              b.mutable_admin()->mutable_address()->set_address("127.0.0.1");
+              b.mutable_admin()->mutable_address()->set_port(10000);
+            }),
+            "static_resources.listeners[0].address: [::ffff:127.0.0.1]:10000 overlaps the admin "
+            "address 127.0.0.1:10000");
   Bootstrap v6_loopback = base_;
   v6_loopback.mutable_admin()->mutable_address()->set_address("::1");
   v6_loopback.mutable_admin()->mutable_address()->set_port(10000);
