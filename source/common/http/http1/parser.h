@@ -86,6 +86,8 @@ class Http1Parser {
     max_fields_ = max_fields;
   }
   const std::string& error() const { return error_; }
+  // The last execute() failed on a method llhttp does not know (it knows a fixed list).
+  bool unknownMethod() const { return llhttp_get_errno(&parser_) == HPE_INVALID_METHOD; }
 
  private:
   static Http1Parser& self(llhttp_t* p) { return *static_cast<Http1Parser*>(p->data); }

@@ -1,15 +1,31 @@
 #include "source/common/http/http1/server_codec.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "source/common/http/authority.h"
+#include "source/common/http/field_bytes.h"
 #include "source/common/http/headers.h"
 
 namespace portico::http::http1 {
+
+namespace {
+// "token SP target SP HTTP/1.x" ending in CRLF, after any empty lines: the request line of
+// `data` (the start of a message) when it is whole.
+bool isRequestLineWithAnyMethod(absl::string_view data) {
+  while (absl::StartsWith(data, "\r\n")) data.remove_prefix(2);
+  const size_t end = data.find("\r\n");
+  if (end == absl::string_view::npos) return false;
+  std::vector<absl::string_view> parts = absl::StrSplit(data.substr(0, end), ' ');
+  return parts.size() == 3 && isToken(parts[0]) && !parts[1].empty() && parts[2].size() == 8 &&
+         absl::StartsWith(parts[2], "HTTP/1.") &&
+         absl::ascii_isdigit(static_cast<unsigned char>(parts[2][7]));
+}
+}  // namespace
 
 ServerCodec::ServerCodec(ServerCodecCallbacks& callbacks, const ServerLimits& limits)
     : callbacks_(callbacks),
@@ -45,10 +61,19 @@ void ServerCodec::dispatch(buffer::Buffer& data) {
     }
     size_t consumed = 0;
     ParseResult result = parser_.execute(piece.data(), feed, &consumed);
+    // A well-formed request line whose method llhttp does not know ("QUERY", "get": methods
+    // are case-sensitive) asks for a method we do not implement (RFC 9110 9.1: 501); anything
+    // else that fails there is a malformed request.
+    const bool unknown_method = result == ParseResult::kError && parser_.unknownMethod() &&
+                                isRequestLineWithAnyMethod(piece.substr(0, feed));
     data.drain(consumed);
     if (failed_) return;  // a callback refused the request
     if (result == ParseResult::kError) {
-      fail(400, parser_.error());
+      if (unknown_method) {
+        fail(501, "method not implemented");
+      } else {
+        fail(400, parser_.error());
+      }
       return;
     }
     if (result == ParseResult::kPaused) {

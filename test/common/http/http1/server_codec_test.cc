@@ -319,6 +319,11 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedCase{"AbsoluteFormWithoutAuthority", "GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n",
                     400},
         RefusedCase{"Connect", "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 501},
+        // Tokens llhttp does not know are methods we do not implement (RFC 9110 9.1);
+        // methods are case-sensitive. A byte outside the token set is a malformed request.
+        RefusedCase{"UnknownMethod", "QUERY / HTTP/1.1\r\nHost: a\r\n\r\n", 501},
+        RefusedCase{"LowercaseMethod", "get / HTTP/1.1\r\nHost: a\r\n\r\n", 501},
+        RefusedCase{"ControlByteInMethod", "G\x01T / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
         RefusedCase{"FragmentInTarget", "GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 400},
         RefusedCase{"NonAsciiInTarget", "GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n", 400},
         RefusedCase{"DelInTarget", "GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n", 400},
