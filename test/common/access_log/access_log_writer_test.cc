@@ -47,6 +47,15 @@ class AccessLogWriterTest : public ::testing::Test {
     for (const char* suffix : {"", ".1"}) unlink((path_ + suffix).c_str());
     rmdir(dir_.c_str());
   }
+  // An access log holding the only reference to a shared writer for path_ (seen by `weak`).
+  std::unique_ptr<AccessLog> logOnlyHolding(std::weak_ptr<AccessLogWriter>& weak) {
+    auto writer = AccessLogWriter::openShared(path_);
+    EXPECT_TRUE(writer.ok());
+    weak = *writer;
+    auto formatter = createTextFormatter("%PROTOCOL%\n");
+    EXPECT_TRUE(formatter.ok());
+    return std::make_unique<AccessLog>(std::move(*writer), std::move(*formatter));
+  }
   std::string dir_;
   std::string path_;
 };
@@ -99,13 +108,8 @@ TEST_F(AccessLogWriterTest, SharedWritersByPathAndReopenAll) {
 // a writer dropped by a config change never closed its file, and a rotation then recreated
 // that file empty.
 TEST_F(AccessLogWriterTest, WorkersLetGoOfWritersTheyNoLongerUse) {
-  auto writer = AccessLogWriter::openShared(path_);
-  ASSERT_TRUE(writer.ok());
-  std::weak_ptr<AccessLogWriter> weak = *writer;
-  auto formatter = createTextFormatter("%PROTOCOL%\n");
-  ASSERT_TRUE(formatter.ok());
-  auto log = std::make_unique<AccessLog>(*writer, std::move(*formatter));
-  writer->reset();
+  std::weak_ptr<AccessLogWriter> weak;
+  auto log = logOnlyHolding(weak);
   auto dispatcher = event::createDispatcher();
   log->log(http::StreamInfo(), *dispatcher);
   flushThreadPending();  // the line goes to the writer
@@ -119,13 +123,8 @@ TEST_F(AccessLogWriterTest, WorkersLetGoOfWritersTheyNoLongerUse) {
 // Regression (reviewer): a worker let go of a writer only at its next flush with lines for
 // another writer, so a worker that got no more traffic kept the file open indefinitely.
 TEST_F(AccessLogWriterTest, ReleasingThreadWritersDropsThemAtOnce) {
-  auto writer = AccessLogWriter::openShared(path_);
-  ASSERT_TRUE(writer.ok());
-  std::weak_ptr<AccessLogWriter> weak = *writer;
-  auto formatter = createTextFormatter("%PROTOCOL%\n");
-  ASSERT_TRUE(formatter.ok());
-  auto log = std::make_unique<AccessLog>(*writer, std::move(*formatter));
-  writer->reset();
+  std::weak_ptr<AccessLogWriter> weak;
+  auto log = logOnlyHolding(weak);
   auto dispatcher = event::createDispatcher();
   log->log(http::StreamInfo(), *dispatcher);  // pending, not yet flushed
   log.reset();                                // the config change

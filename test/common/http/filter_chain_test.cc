@@ -173,6 +173,16 @@ class FilterChainTest : public event::test::DispatcherTestBase {
         });
   }
 
+  // A decoder "lookup" that stops at the headers and continues `delay` later (as an external
+  // auth or rate-limit check would).
+  void addLookupThatContinuesAfter(milliseconds delay) {
+    addScripted("lookup", [this, delay](ScriptedFilter& f) {
+      f.on_decode_headers = [this, &f, delay](RequestHead&) {
+        at(delay, [&f] { f.decoder->continueDecoding(); });
+        return FilterHeadersStatus::kStopIteration;
+      };
+    });
+  }
   void start() {
     auto remote = network::Address::parse("127.0.0.1", 40000);
     ASSERT_TRUE(remote.ok());
@@ -389,12 +399,7 @@ TEST_F(FilterChainTest, LocalReplyPassesThroughTheEncoders) {
 }
 
 TEST_F(FilterChainTest, DecoderStoppedAtHeadersBuffersTheRequestBodyUntilItContinues) {
-  addScripted("lookup", [this](ScriptedFilter& f) {
-    f.on_decode_headers = [this, &f](RequestHead&) {
-      at(milliseconds(200), [&f] { f.decoder->continueDecoding(); });
-      return FilterHeadersStatus::kStopIteration;
-    };
-  });
+  addLookupThatContinuesAfter(milliseconds(200));
   addResponder({"ok"});
   start();
   send("POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n01234");
@@ -413,12 +418,7 @@ TEST_F(FilterChainTest, DecoderStoppedAtHeadersBuffersTheRequestBodyUntilItConti
 // Regression (reviewer): a held body over the buffer limit paused reading, and resuming the
 // chain never let the connection read again, so the rest of the upload hung until a timeout.
 TEST_F(FilterChainTest, ResumingAfterAHeldBodyOverTheLimitReadsTheRestOfTheBody) {
-  addScripted("lookup", [this](ScriptedFilter& f) {
-    f.on_decode_headers = [this, &f](RequestHead&) {
-      at(milliseconds(200), [&f] { f.decoder->continueDecoding(); });
-      return FilterHeadersStatus::kStopIteration;
-    };
-  });
+  addLookupThatContinuesAfter(milliseconds(200));
   addResponder({"ok"});
   start();
   const std::string first(3000, 'a');  // over the 1024-byte limit while the chain is stopped

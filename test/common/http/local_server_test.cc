@@ -77,6 +77,13 @@ class LocalServerTest : public event::test::DispatcherTestBase {
     });
     return client.received();
   }
+  // Runs the loop until what `client` received ends with `suffix` (or the server closed).
+  void untilReceivedEndsWith(RawClient& client, absl::string_view suffix) {
+    runUntil([&] {
+      client.poll();
+      return absl::EndsWith(client.received(), suffix) || client.closed();
+    });
+  }
   std::unique_ptr<LocalServer> server_;
 };
 
@@ -115,19 +122,13 @@ TEST_F(LocalServerTest, KeepAliveConnectionOutlivesTheRequestTimeout) {
   start({.request_timeout = milliseconds(100), .idle_timeout = milliseconds(5000)});
   RawClient client(server_->port());
   client.send("GET /one HTTP/1.1\r\nHost: a\r\n\r\n");
-  runUntil([&] {
-    client.poll();
-    return absl::EndsWith(client.received(), "/one") || client.closed();
-  });
+  untilReceivedEndsWith(client, "/one");
   exitAt(milliseconds(300));  // three request timeouts
   run();
   client.poll();
   EXPECT_FALSE(client.closed());
   client.send("GET /two HTTP/1.1\r\nHost: a\r\n\r\n");
-  runUntil([&] {
-    client.poll();
-    return absl::EndsWith(client.received(), "/two") || client.closed();
-  });
+  untilReceivedEndsWith(client, "/two");
   EXPECT_TRUE(absl::StartsWith(client.received(), "HTTP/1.1 200 ")) << client.received();
   EXPECT_FALSE(client.closed());
   EXPECT_EQ(server_->timeoutCount(), 0u);
@@ -140,10 +141,7 @@ TEST_F(LocalServerTest, EmptyLineAfterARequestIsNotARequest) {
   start({.request_timeout = milliseconds(100), .idle_timeout = milliseconds(5000)});
   RawClient client(server_->port());
   client.send("POST /one HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab\r\n");
-  runUntil([&] {
-    client.poll();
-    return absl::EndsWith(client.received(), "/one") || client.closed();
-  });
+  untilReceivedEndsWith(client, "/one");
   exitAt(milliseconds(300));  // three request timeouts
   run();
   client.poll();
