@@ -194,9 +194,23 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     if (!a.ok()) return a.status();
     if (control_planes[i].port() == 0) return fieldError(field + ".port", "must be set");
   }
-  if (bootstrap.dynamic_resources().has_tls() &&
-      bootstrap.dynamic_resources().tls().ca_file().empty()) {
-    return fieldError("dynamic_resources.tls.ca_file", "must be set");
+  if (bootstrap.dynamic_resources().has_keepalive_interval()) {
+    auto k = config::toMilliseconds(bootstrap.dynamic_resources().keepalive_interval(),
+                                    "dynamic_resources.keepalive_interval");
+    if (!k.ok()) return k.status();
+    if (*k < std::chrono::milliseconds(100) || *k > std::chrono::hours(1)) {
+      return fieldError("dynamic_resources.keepalive_interval", "must be within 100ms..1h");
+    }
+  }
+  if (bootstrap.dynamic_resources().has_tls()) {
+    const auto& tls = bootstrap.dynamic_resources().tls();
+    if (tls.ca_file().empty()) return fieldError("dynamic_resources.tls.ca_file", "must be set");
+    // Without it any certificate the CA ever signed would pass for the control plane.
+    if (tls.server_name().empty()) {
+      return fieldError("dynamic_resources.tls.server_name",
+                        "must be set: the name (DNS or IP) the control plane's certificate "
+                        "must carry");
+    }
   }
   std::optional<network::Address> admin_address;
   if (bootstrap.has_admin()) {

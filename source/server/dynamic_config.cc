@@ -99,12 +99,41 @@ config::v1::Bootstrap DynamicConfig::merge(const std::map<std::string, ByName>& 
       if (l.http().route_config_name().empty() ||
           route_names.contains(l.http().route_config_name())) {
         *sr->add_listeners() = std::move(l);
-      } else if (warming != nullptr) {
-        warming->push_back(name);
+        continue;
       }
+      if (warming != nullptr) warming->push_back(name);
+      auto serving = serving_listeners_.find(name);
+      if (serving == serving_listeners_.end()) continue;  // new: it starts once it can
+      // It serves now: it goes on as it was until the new version can start.
+      const std::string& old_routes = serving->second.http().route_config_name();
+      if (!old_routes.empty() && !route_names.contains(old_routes)) {
+        auto rc = serving_routes_.find(old_routes);
+        if (rc == serving_routes_.end()) continue;
+        *sr->add_route_configs() = rc->second;
+        route_names.insert(old_routes);
+      }
+      *sr->add_listeners() = serving->second;
     }
   }
   return merged;
+}
+
+void DynamicConfig::collectServing(
+    const config::v1::Bootstrap& merged, std::map<std::string, config::v1::Listener>* listeners,
+    std::map<std::string, config::v1::RouteConfiguration>* routes) const {
+  listeners->clear();
+  routes->clear();
+  const auto& sr = merged.static_resources();
+  const int static_listeners = bootstrap_.static_resources().listeners_size();
+  for (int i = static_listeners; i < sr.listeners_size(); i++) {
+    const config::v1::Listener& l = sr.listeners(i);
+    (*listeners)[l.name()] = l;
+    const std::string& rc = l.http().route_config_name();
+    if (rc.empty()) continue;
+    for (const auto& r : sr.route_configs()) {
+      if (r.name() == rc) (*routes)[rc] = r;
+    }
+  }
 }
 
 DynamicConfig::MergedNames DynamicConfig::namesOf(const config::v1::Bootstrap& merged) {
@@ -158,6 +187,7 @@ absl::StatusOr<config::v1::Bootstrap> DynamicConfig::tryApply(
   slot.swap(*indexed);
   pending_warming_.clear();
   config::v1::Bootstrap merged = merge(by_type_, &pending_warming_);
+  collectServing(merged, &pending_serving_listeners_, &pending_serving_routes_);
   slot.swap(*indexed);
   if (!existed) by_type_.erase(type_url);
   pending_type_ = type_url;
@@ -185,6 +215,8 @@ void DynamicConfig::commit() {
   by_type_[pending_type_] = std::move(pending_);
   pending_.clear();
   warming_ = std::move(pending_warming_);
+  serving_listeners_ = std::move(pending_serving_listeners_);
+  serving_routes_ = std::move(pending_serving_routes_);
 }
 
 }  // namespace portico::server

@@ -4,8 +4,11 @@
 // bootstrap's static resources into one Bootstrap that buildConfigSnapshot() validates.
 //
 // Dynamic Clusters take their endpoints from the ClusterLoadAssignment of the same name when
-// there is one. A Listener whose route_config_name is not known yet is "warming": left out of
-// the merged config (not an error) until its RouteConfiguration arrives.
+// there is one. A Listener whose route_config_name is not known yet is "warming" (not an
+// error) until its RouteConfiguration arrives: a new listener stays out of the merged config,
+// and a listener that serves already keeps serving as it was, with the route configuration it
+// had, so a changed listener (or a route configuration removed under it) never closes a port
+// that takes traffic. Listeners are sent before routes, so this is the usual order of updates.
 
 #include <map>
 #include <string>
@@ -57,13 +60,23 @@ class DynamicConfig {
   config::v1::Bootstrap merge(const std::map<std::string, ByName>& by_type,
                               std::vector<std::string>* warming) const;
 
+  // The dynamic listeners in `merged` with the route configurations they use.
+  void collectServing(const config::v1::Bootstrap& merged,
+                      std::map<std::string, config::v1::Listener>* listeners,
+                      std::map<std::string, config::v1::RouteConfiguration>* routes) const;
+
   config::v1::Bootstrap bootstrap_;
   std::map<std::string, ByName> by_type_;
   std::vector<std::string> warming_;
+  // What serves since the last commit (see the top): kept for listeners that warm again.
+  std::map<std::string, config::v1::Listener> serving_listeners_;
+  std::map<std::string, config::v1::RouteConfiguration> serving_routes_;
   // From the last tryApply(), for commit().
   std::string pending_type_;
   ByName pending_;
   std::vector<std::string> pending_warming_;
+  std::map<std::string, config::v1::Listener> pending_serving_listeners_;
+  std::map<std::string, config::v1::RouteConfiguration> pending_serving_routes_;
   bool has_pending_ = false;
 };
 

@@ -13,6 +13,7 @@
 #include "source/common/common/json_escape.h"
 #include "source/common/common/logger.h"
 #include "source/common/common/version.h"
+#include "source/common/config/duration.h"
 #include "source/common/network/listener.h"
 
 namespace portico::server {
@@ -84,9 +85,17 @@ absl::Status Server::initialize() {
       const auto& t = bootstrap_.dynamic_resources().tls();
       tls = xds::TlsOptions{t.ca_file(), t.server_name()};
     }
-    ads_ =
-        std::make_unique<xds::AdsClient>(*dispatcher_, std::move(servers), bootstrap_.node(), *this,
-                                         bootstrap_.dynamic_resources().delta(), std::move(tls));
+    xds::StreamOptions stream_options;
+    stream_options.tls = std::move(tls);
+    if (bootstrap_.dynamic_resources().has_keepalive_interval()) {
+      auto k = config::toMilliseconds(bootstrap_.dynamic_resources().keepalive_interval(),
+                                      "dynamic_resources.keepalive_interval");
+      if (!k.ok()) return k.status();  // checked by buildConfigSnapshot() already
+      stream_options.keepalive = *k;
+    }
+    ads_ = std::make_unique<xds::AdsClient>(*dispatcher_, std::move(servers), bootstrap_.node(),
+                                            *this, bootstrap_.dynamic_resources().delta(),
+                                            std::move(stream_options));
     ads_->start();
   }
   for (const auto& l : snapshot_->listeners) {

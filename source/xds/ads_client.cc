@@ -20,7 +20,7 @@ constexpr int kInvalidArgument = 3;
 
 AdsClient::AdsClient(event::Dispatcher& dispatcher, std::vector<network::Address> servers,
                      config::v1::Node node, ConfigApplier& applier, bool delta,
-                     std::optional<TlsOptions> tls)
+                     StreamOptions stream_options)
     : dispatcher_(dispatcher),
       servers_(std::move(servers)),
       node_(std::move(node)),
@@ -28,7 +28,7 @@ AdsClient::AdsClient(event::Dispatcher& dispatcher, std::vector<network::Address
       backoff_(kInitialBackoff),
       rng_(std::random_device{}()),
       delta_(delta),
-      tls_(std::move(tls)) {
+      stream_options_(std::move(stream_options)) {
   for (const char* type : kSubscriptionOrder) types_[type];
 }
 
@@ -44,7 +44,7 @@ void AdsClient::connect() {
   const network::Address& server = servers_[next_server_++ % servers_.size()];
   current_server_ = server.asString();
   stream_ = std::make_unique<GrpcStream>(dispatcher_, server, delta_ ? kDeltaMethod : kSotwMethod,
-                                         *this, tls_);
+                                         *this, stream_options_);
   stream_->start();
 }
 
@@ -79,7 +79,14 @@ void AdsClient::sendRequest(const std::string& type_url, const std::string& vers
     request.mutable_error_detail()->set_code(kInvalidArgument);
     request.mutable_error_detail()->set_message(error);
   }
+  noteAnswer(nonce, error);
   stream_->send(request);
+}
+
+void AdsClient::noteAnswer(const std::string& nonce, const std::string& error) {
+  // The reconnect backoff starts over only after a response we accepted: a control plane that
+  // sends garbage (or config we refuse) and drops the stream keeps being backed off from.
+  if (!nonce.empty() && error.empty()) backoff_ = kInitialBackoff;
 }
 
 void AdsClient::sendDeltaRequest(const std::string& type_url, const std::string& nonce,
@@ -99,11 +106,11 @@ void AdsClient::sendDeltaRequest(const std::string& type_url, const std::string&
     request.mutable_error_detail()->set_code(kInvalidArgument);
     request.mutable_error_detail()->set_message(error);
   }
+  noteAnswer(nonce, error);
   stream_->send(request);
 }
 
 void AdsClient::onMessage(absl::string_view message) {
-  backoff_ = kInitialBackoff;
   if (delta_) {
     onDeltaResponse(message);
   } else {

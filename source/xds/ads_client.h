@@ -57,7 +57,7 @@ class AdsClient : public GrpcStreamCallbacks {
   // `delta`: use DeltaAggregatedResources (incremental) instead of state of the world.
   AdsClient(event::Dispatcher& dispatcher, std::vector<network::Address> servers,
             config::v1::Node node, ConfigApplier& applier, bool delta = false,
-            std::optional<TlsOptions> tls = std::nullopt);
+            StreamOptions stream_options = {});
   ~AdsClient() override;
 
   void start();
@@ -73,6 +73,7 @@ class AdsClient : public GrpcStreamCallbacks {
  private:
   void connect();
   void scheduleReconnect();
+  void noteAnswer(const std::string& nonce, const std::string& error);
   void sendRequest(const std::string& type_url, const std::string& version,
                    const std::string& nonce, const std::string& error);
   void sendDeltaRequest(const std::string& type_url, const std::string& nonce,
@@ -96,7 +97,7 @@ class AdsClient : public GrpcStreamCallbacks {
   std::mt19937_64 rng_;
   std::map<std::string, TypeState> types_;
   bool delta_;
-  std::optional<TlsOptions> tls_;
+  StreamOptions stream_options_;
 };
 
 }  // namespace portico::xds

@@ -135,7 +135,9 @@ ssize_t GrpcSession::readOutgoing(uint8_t* buf, size_t length, uint32_t* data_fl
 }
 
 void GrpcSession::flush() {
-  if (session_ == nullptr || closed_) return;
+  // nghttp2 must not be re-entered from its own callbacks ("directly or indirectly"): an ACK
+  // sent while a response is being received waits for receive() to flush after mem_recv.
+  if (session_ == nullptr || closed_ || receiving_) return;
   std::string out;
   while (true) {
     const uint8_t* data;
@@ -152,8 +154,10 @@ void GrpcSession::flush() {
 
 void GrpcSession::receive(absl::string_view bytes) {
   if (session_ == nullptr || closed_) return;
+  receiving_ = true;
   ssize_t rc = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(bytes.data()),
                                         bytes.size());
+  receiving_ = false;
   if (rc < 0) {
     fail(kGrpcInternal, absl::StrCat("HTTP/2 error: ", nghttp2_strerror(static_cast<int>(rc))));
     return;

@@ -89,6 +89,7 @@ class GrpcSession {
   std::string outgoing_;  // framed messages not yet taken by nghttp2
   size_t outgoing_offset_ = 0;
   bool data_deferred_ = false;
+  bool receiving_ = false;  // inside nghttp2_session_mem_recv: flush() waits (no re-entry)
   GrpcMessageDecoder decoder_{64 * 1024 * 1024};  // the limit: a whole route table or more
   int grpc_status_ = -1;
   std::string grpc_message_;

@@ -1,5 +1,11 @@
 #include "source/xds/grpc_stream.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace portico::xds {
@@ -11,12 +17,12 @@ std::string authorityOf(const network::Address& server, const std::optional<TlsO
 }  // namespace
 
 GrpcStream::GrpcStream(event::Dispatcher& dispatcher, const network::Address& server,
-                       std::string path, GrpcStreamCallbacks& callbacks,
-                       std::optional<TlsOptions> tls)
+                       std::string path, GrpcStreamCallbacks& callbacks, StreamOptions options)
     : dispatcher_(dispatcher),
       server_(server),
       callbacks_(callbacks),
-      tls_options_(std::move(tls)),
+      tls_options_(std::move(options.tls)),
+      keepalive_(options.keepalive),
       session_(std::move(path), authorityOf(server, tls_options_), tls_options_.has_value(),
                callbacks, *this) {}
 
@@ -32,6 +38,29 @@ void GrpcStream::start() {
     return;
   }
   connection_->setCallbacks(*this);
+  // An idle stream is watched by TCP keepalive, not HTTP/2 PINGs: gRPC servers answer PINGs
+  // more often than every 5 minutes with GOAWAY "too_many_pings". The kernel's probes find a
+  // half-open connection (a NAT or balancer that forgot it) within about 4 intervals, and
+  // TCP_USER_TIMEOUT bounds data left unacknowledged.
+  const int fd = connection_->fd();
+  const int on = 1;
+  const int seconds = static_cast<int>(
+      std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(keepalive_).count()));
+  const int probes = 3;
+  const unsigned int user_timeout_ms = static_cast<unsigned int>(4 * seconds * 1000);
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &seconds, sizeof(seconds));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &seconds, sizeof(seconds));
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof(probes));
+  setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof(user_timeout_ms));
+  // Set-up (connect, TLS, the server's HTTP/2 SETTINGS) must show some answer in time.
+  setup_timer_ = dispatcher_.createTimer([this] {
+    if (!closed_ && !heard_from_server_) {
+      fail(kGrpcUnavailable,
+           absl::StrCat("no answer from the control plane within ", keepalive_.count(), " ms"));
+    }
+  });
+  setup_timer_->enableTimer(keepalive_);
 }
 
 void GrpcStream::write(absl::string_view bytes) {
@@ -52,6 +81,7 @@ void GrpcStream::write(absl::string_view bytes) {
 }
 
 void GrpcStream::onData(buffer::Buffer& data) {
+  heard_from_server_ = true;
   while (data.length() > 0 && !closed_) {
     absl::string_view piece = data.slice(0);
     if (tls_ != nullptr) {

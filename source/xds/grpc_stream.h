@@ -5,6 +5,7 @@
 // gRPC half is GrpcSession; this class owns the connection and the TLS state and moves bytes
 // between them. Runs on the main thread.
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,11 +20,18 @@
 
 namespace portico::xds {
 
+struct StreamOptions {
+  std::optional<TlsOptions> tls;  // unset: cleartext h2c
+  // Liveness (see bootstrap.proto): the server must answer within this long after connecting,
+  // and TCP keepalive probes an idle connection at this interval.
+  std::chrono::milliseconds keepalive{10000};
+};
+
 class GrpcStream : public network::ConnectionCallbacks, public GrpcSession::Transport {
  public:
   // `path` is "/package.Service/Method". With `tls`, HTTP/2 runs over TLS (ALPN h2).
   GrpcStream(event::Dispatcher& dispatcher, const network::Address& server, std::string path,
-             GrpcStreamCallbacks& callbacks, std::optional<TlsOptions> tls = std::nullopt);
+             GrpcStreamCallbacks& callbacks, StreamOptions options = {});
   ~GrpcStream() override;
 
   void start();
@@ -50,6 +58,9 @@ class GrpcStream : public network::ConnectionCallbacks, public GrpcSession::Tran
   network::Address server_;
   GrpcStreamCallbacks& callbacks_;
   std::optional<TlsOptions> tls_options_;
+  const std::chrono::milliseconds keepalive_;
+  event::TimerPtr setup_timer_;
+  bool heard_from_server_ = false;  // any byte (TLS or HTTP/2) since connecting
   std::unique_ptr<TlsClient> tls_;
   std::unique_ptr<network::ConnectionImpl> connection_;
   GrpcSession session_;

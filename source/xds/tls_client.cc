@@ -46,7 +46,11 @@ absl::StatusOr<std::unique_ptr<TlsClient>> TlsClient::create(const TlsOptions& o
     X509_VERIFY_PARAM* param = SSL_get0_param(client->ssl_);
     if (X509_VERIFY_PARAM_set1_ip_asc(param, options.server_name.c_str()) != 1) {
       ERR_clear_error();
-      X509_VERIFY_PARAM_set1_host(param, options.server_name.c_str(), options.server_name.size());
+      if (X509_VERIFY_PARAM_set1_host(param, options.server_name.c_str(),
+                                      options.server_name.size()) != 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid server name '", options.server_name, "': ", lastError()));
+      }
     }
   }
   SSL_set_bio(client->ssl_, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));

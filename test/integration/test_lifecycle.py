@@ -187,6 +187,10 @@ def bad_configs():
         "control plane TLS without CA": (edited(lambda c: c.update(dynamic_resources={
             "control_plane": [{"address": "127.0.0.1", "port": 18000}],
             "tls": {"server_name": "x"}})), ["tls.ca_file"]),
+        # Regression (reviewer): without a name any certificate of the CA was accepted.
+        "control plane TLS without a server name": (edited(lambda c: c.update(dynamic_resources={
+            "control_plane": [{"address": "127.0.0.1", "port": 18000}],
+            "tls": {"ca_file": "/etc/ssl/certs/ca-certificates.crt"}})), ["tls.server_name"]),
     }
 
 

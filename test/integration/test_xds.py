@@ -229,6 +229,39 @@ class XdsTest(PorticoTestCase):
         wait_until(lambda: connection_refused(self.dyn_port), 5, message="listener closed")
         self.assertEqual(http_get(self.proxy.port, "/").status, 200)  # static one stays
 
+    def test_listener_moved_to_routes_not_sent_yet_keeps_serving(self):
+        # Regression (reviewer): the listener was left out until "r2" arrived, so its port
+        # closed and new connections were refused in between.
+        self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        self.assertEqual(self.get().status, 200)
+        self.cp.push("Listener", "v2", [{"name": "dynamic", "address": address(self.dyn_port),
+                                         "http": {"route_config_name": "r2"}}])
+        wait_until(lambda: self.acked("Listener", "v2"), 5, message="LDS ACK")
+        for _ in range(20):
+            self.assertEqual(self.get().status, 200)
+
+    def test_a_silent_control_plane_is_left_for_the_next_one(self):
+        # Regression (reviewer): a peer that accepts and never answers (or a half-open
+        # connection) held the stream forever; no other address was tried.
+        env = self.new_env()
+        self.cp = FakeControlPlane(env.dir, tls=None)
+        env.processes.append(self.cp)
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(16)  # accepts (in the kernel) and never says a word
+            static = listener("static", free_port(), [{"name": "s", "domains": ["*"], "routes": [
+                {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": "s"}}]}])
+            config = bootstrap([static], [])
+            config["dynamic_resources"] = {
+                "control_plane": [address(silent.getsockname()[1]), address(self.cp.grpc_port)],
+                "delta": self.delta, "keepalive_interval": "0.5s"}
+            self.proxy = env.start_portico(config)
+            wait_until(lambda: self.cp.streams() == 1, 10,
+                       message="portico's stream on the second control plane")
+        self.assertIn("no answer from the control plane within 500 ms", self.proxy.output())
+
     def test_drained_listeners_stay_closed_after_a_listener_push(self):
         # Regression (reviewer): /drain_listeners closed the sockets open at the time, and the
         # next push of a new or moved listener opened sockets again.

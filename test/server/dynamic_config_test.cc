@@ -352,10 +352,36 @@ TEST_F(DynamicConfigTest, ListenerWarmsUntilItsRouteConfigurationArrives) {
   ASSERT_EQ((*snapshot)->listeners.size(), 3u);
   EXPECT_EQ((*snapshot)->listeners[2]->name, "warm");
 
-  // Its RouteConfiguration gone, it warms again.
+  // Its RouteConfiguration gone, it warms again, and goes on serving with the routes it had
+  // (reviewer: the port was closed although the listener was still wanted).
   merged = apply(xds::kRouteType, {});
-  EXPECT_THAT(listenerNames(merged), ElementsAre("static_ingress", "on_static_routes"));
+  EXPECT_THAT(listenerNames(merged), ElementsAre("static_ingress", "on_static_routes", "warm"));
+  EXPECT_THAT(routeNames(merged), ElementsAre("static_routes", "dyn_routes"));
   EXPECT_THAT(dynamic_.warmingListeners(), ElementsAre("warm"));
+  EXPECT_TRUE(build(merged).ok());
+}
+
+// Regression (reviewer): a listener moved to a route configuration that had not arrived yet
+// (listeners are sent before routes) was left out, so its port closed until the routes came.
+TEST_F(DynamicConfigTest, ChangedListenerServesAsItWasUntilItsNewRoutesArrive) {
+  apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("dyn", 9000)}));
+  apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "dyn")}));
+  apply(xds::kListenerType, pack<config::v1::Listener>({listener("l", 10001, "r1")}));
+  Bootstrap merged =
+      apply(xds::kListenerType, pack<config::v1::Listener>({listener("l", 10001, "r2")}));
+  EXPECT_THAT(dynamic_.warmingListeners(), ElementsAre("l"));
+  ASSERT_THAT(listenerNames(merged), ElementsAre("static_ingress", "l"));
+  EXPECT_EQ(merged.static_resources().listeners(1).http().route_config_name(), "r1");
+  EXPECT_TRUE(build(merged).ok());
+  // r2 arrives (r1 goes): the new version takes over.
+  merged = apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r2", "dyn")}));
+  EXPECT_THAT(dynamic_.warmingListeners(), IsEmpty());
+  ASSERT_THAT(listenerNames(merged), ElementsAre("static_ingress", "l"));
+  EXPECT_EQ(merged.static_resources().listeners(1).http().route_config_name(), "r2");
+  EXPECT_THAT(routeNames(merged), ElementsAre("static_routes", "r2"));
+  // A listener removed is removed, warming or not.
+  merged = apply(xds::kListenerType, {});
+  EXPECT_THAT(listenerNames(merged), ElementsAre("static_ingress"));
 }
 
 TEST_F(DynamicConfigTest, EmptySetRemovesThatTypeOnly) {

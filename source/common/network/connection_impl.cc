@@ -21,6 +21,7 @@ thread_local std::vector<ConnectionImpl*> pending_flush_spare;  // keeps its cap
 thread_local bool flush_scheduled = false;
 // Bytes read per read event before yielding to other connections (fairness).
 constexpr size_t kMaxReadPerEvent = 256 * 1024;
+// A closing connection's peer must take some of what is left within this long.
 constexpr std::chrono::milliseconds kDelayedCloseTimeout{1000};
 // Writes wait for the end of the loop turn, so everything one read event produced (a head and
 // the body pieces that came with it) leaves in one send(): each send on loopback also pays the
@@ -162,6 +163,7 @@ void ConnectionImpl::flush() {
     ssize_t rc = write_buffer_.writeTo(fd_);
     if (rc > 0) {
       bytes_written_ += static_cast<size_t>(rc);
+      noteWriteProgress();
       continue;
     }
     if (rc < 0 && errno == EINTR) continue;
@@ -255,8 +257,17 @@ void ConnectionImpl::releaseHeldWrites() {
   if (write_buffer_.length() > 0 || close_after_flush_) scheduleFlush();
 }
 
+void ConnectionImpl::noteWriteProgress() {
+  // A peer still taking bytes is slow, not gone: the delayed close counts from its last
+  // progress (as Envoy's delayed_close_timeout), so a slow reader gets the whole response.
+  if (close_after_flush_ && delayed_close_timer_ != nullptr) {
+    delayed_close_timer_->enableTimer(kDelayedCloseTimeout);
+  }
+}
+
 void ConnectionImpl::close(CloseType type) {
   if (fd_ < 0) return;
+  if (type == CloseType::kFlushWrite && close_after_flush_) return;  // already closing so
   if (type == CloseType::kFlushWrite && !connecting_) flush();
   if (fd_ < 0) return;
   // A raw forward into this connection counts as written: it finishes (and what was held
@@ -380,6 +391,7 @@ ConnectionImpl::PumpResult ConnectionImpl::pumpForward(bool may_close) {
       if (n > 0) {
         f.in_pipe -= static_cast<uint64_t>(n);
         sink.bytes_written_ += static_cast<uint64_t>(n);
+        sink.noteWriteProgress();
         progress = true;
         if (callbacks_ != nullptr) callbacks_->onRawForwardProgress(static_cast<uint64_t>(n));
       } else if (n < 0 && errno == EINTR) {
@@ -418,6 +430,7 @@ bool ConnectionImpl::flushSinkBuffer(ConnectionImpl& sink, bool may_close) {
     ssize_t rc = sink.write_buffer_.writeTo(sink.fd_, MSG_MORE);
     if (rc > 0) {
       sink.bytes_written_ += static_cast<uint64_t>(rc);
+      sink.noteWriteProgress();
       continue;
     }
     if (rc < 0 && errno == EINTR) continue;

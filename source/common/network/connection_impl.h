@@ -41,6 +41,7 @@ class ConnectionImpl : public Connection {
   bool closedByReset() const override { return reset_; }
   const Address& remoteAddress() const override { return remote_; }
   uint64_t id() const override { return id_; }
+  int fd() const { return fd_; }  // for socket options; -1 once closed
   uint64_t bytesRead() const override { return bytes_read_; }
   uint64_t bytesWritten() const override { return bytes_written_; }
 
@@ -52,6 +53,7 @@ class ConnectionImpl : public Connection {
   // `graceful`: everything was sent after a kFlushWrite close; the socket may linger.
   void closeSocket(ConnectionEvent event, bool graceful = false);
   void checkLowWatermark();
+  void noteWriteProgress();  // bytes left for the peer: re-arms a pending delayed close
   static void flushPendingWrites();
 
   // This connection is the source of a raw forward: bytes go socket -> pipe -> sink's socket.

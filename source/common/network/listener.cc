@@ -80,11 +80,19 @@ void TcpListener::onReady() {
     socklen_t len = sizeof(ss);
     int fd = accept4(fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      // ECONNABORTED and the network errors accept(2) says to treat as EAGAIN-and-retry belong
+      // to the one connection that failed: go on with the queue.
+      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == ENETDOWN ||
+          errno == ENOPROTOOPT || errno == EHOSTDOWN || errno == ENONET || errno == EHOSTUNREACH ||
+          errno == EOPNOTSUPP || errno == ENETUNREACH) {
+        continue;
+      }
+      if (errno != EAGAIN) {
         // Out of descriptors (or memory): the rest wait in the kernel's queue. Edge-triggered,
         // no event comes for them when our own connections close and free descriptors, only
         // when yet another client connects: without a retry they would wait for that.
+        // Any other error (EPERM from a security module, ...) is retried the same way rather
+        // than leaving the queue until the next client arrives.
         if (accept_exhausted_++ == 0 || accept_exhausted_ % 1000 == 0) {
           PORTICO_LOG(kWarn, "accept on port %d: %s (%d times); retrying every %d ms", bound_port_,
                       strerror(errno), accept_exhausted_, kAcceptRetry.count());

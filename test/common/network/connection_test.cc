@@ -682,6 +682,41 @@ TEST_F(RawForwardTest, ClosingTheSinkWithFlushWaitsForTheForward) {
   EXPECT_THAT(sink_callbacks_.events, ElementsAre(ConnectionEvent::kLocalClose));
 }
 
+// Regression (reviewer): a graceful close gave a slow reader 1 s in all to take what was
+// left, however steadily it read: the rest of the response was dropped without a sign (a
+// close-delimited body then looks whole).
+TEST_F(RawForwardTest, ASlowReaderGetsAllOfAClosingConnectionsOutput) {
+  shrinkClientWindow();
+  const size_t size = 3 * 1024 * 1024;
+  const std::string body = pattern(size);
+  buffer::Buffer out = bufferOf(body);
+  sink_->write(out);
+  sink_->close(CloseType::kFlushWrite);
+  ASSERT_TRUE(sink_->isOpen()) << "everything left at once: the test needs a slow reader";
+  // 48 KiB every 40 ms: about 2.5 s for the whole, well past the 1 s delayed close, but never
+  // a whole second without progress.
+  fcntl(client_, F_SETFL, fcntl(client_, F_GETFL) | O_NONBLOCK);
+  std::string got;
+  bool eof = false;
+  reader_ = &timer([&] {
+    char buf[48 * 1024];
+    ssize_t r = ::read(client_, buf, sizeof(buf));
+    if (r > 0) got.append(buf, static_cast<size_t>(r));
+    if (r == 0 || (r < 0 && errno != EAGAIN)) {
+      eof = true;
+      dispatcher_->exit();
+      return;
+    }
+    reader_->enableTimer(milliseconds(40));
+  });
+  reader_->enableTimer(milliseconds(40));
+  run(milliseconds(20000));
+  EXPECT_TRUE(eof);
+  EXPECT_EQ(got.size(), size);
+  EXPECT_TRUE(got == body) << "bytes lost or altered";
+  EXPECT_THAT(sink_callbacks_.events, ElementsAre(ConnectionEvent::kLocalClose));
+}
+
 TEST_F(RawForwardTest, RefusedWhenItCannotBeDone) {
   EXPECT_FALSE(source_->forwardRaw(*source_, 10));
   EXPECT_FALSE(source_->forwardRaw(*sink_, 0));
