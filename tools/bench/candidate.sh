@@ -9,7 +9,9 @@
 #   CANDIDATE_CMD="exec $PWD/tools/bench/candidate.sh" ../shared/bench/compare.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
-bin="${PORTICO_BIN:-$here/bazel-bin/source/server/portico}"
+# The release build's own output directory: bazel-bin follows the last build's configuration,
+# so after a sanitizer build it would point at that (TSan costs ~4x per request).
+bin="${PORTICO_BIN:-$here/bazel-out/k8-opt/bin/source/server/portico}"
 : "${LISTEN_ADDR:?set by compare.sh}" "${UPSTREAM_ADDR:?set by compare.sh}"
 dir="${BENCH_RUN_DIR:-$(mktemp -d)}"
 cfg="$dir/portico-candidate.yaml"

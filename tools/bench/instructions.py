@@ -8,8 +8,8 @@ it), sends N1 and then N2 requests with `h2load --h1 -c4`, and prints
 (instructions(N2) - instructions(N1)) / (N2 - N1): start-up and shutdown cancel out.
 
     bazel build -c opt //source/server:portico
-    cp bazel-bin/source/server/portico /tmp/portico_before     # ... change, rebuild ...
-    python3 tools/bench/instructions.py /tmp/portico_before bazel-bin/source/server/portico
+    cp bazel-out/k8-opt/bin/source/server/portico /tmp/portico_before   # ... change, rebuild ...
+    python3 tools/bench/instructions.py /tmp/portico_before bazel-out/k8-opt/bin/source/server/portico
     python3 tools/bench/instructions.py --path /1k.bin BIN
     python3 tools/bench/instructions.py BIN nginx haproxy      # the peers, counted the same way
 

@@ -55,7 +55,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--binary", default=str(REPO / "bazel-bin/source/server/portico"))
+    # The release build (bazel-bin follows the last build's configuration, sanitizers too).
+    parser.add_argument("--binary",
+                        default=str(REPO / "bazel-out/k8-opt/bin/source/server/portico"))
     args = parser.parse_args()
 
     port, admin, upstream_port = free_port(), free_port(), free_port()
