@@ -197,7 +197,9 @@ void RouterFilter::onResponseComplete() {
 
 void RouterFilter::onResponseError(absl::string_view reason) {
   // The connection already detached us and closes itself.
+  const bool unanswered_on_reuse = upstream_ != nullptr && upstream_->closedUnansweredOnReuse();
   upstream_ = nullptr;
+  if (unanswered_on_reuse && retryUnansweredRequest()) return;
   finishUpstream(false);
   if (cluster_ != nullptr) services_.stats.inc(cluster_->info().stats->upstream_rq_reset);
   if (response_started_) {
@@ -208,6 +210,30 @@ void RouterFilter::onResponseError(absl::string_view reason) {
                       reason, "\n"),
          "upstream_reset_before_response_started");
   }
+}
+
+bool RouterFilter::retryUnansweredRequest() {
+  // Only a request we can send again exactly as it was, whose repetition RFC 9110 9.2.2
+  // allows (an idempotent method) should the upstream have read it after all: no body (a
+  // body was streamed through and is gone). nginx retries such requests too; without this a
+  // client meets a 502 whenever an upstream's keep-alive timeout is shorter than ours.
+  if (response_started_ || !request_complete_ || request_framing_ != BodyFraming::kNone ||
+      unanswered_retries_ >= kMaxUnansweredRetries) {
+    return false;
+  }
+  const std::string& method = request_->method;
+  if (method != "GET" && method != "HEAD" && method != "OPTIONS" && method != "DELETE" &&
+      method != "PUT" && method != "TRACE") {
+    return false;
+  }
+  unanswered_retries_++;
+  services_.stats.inc(cluster_->info().stats->upstream_rq_retry);
+  request_sent_ = false;
+  upstream_full_ = false;
+  upstream_read_disabled_ = false;  // that connection is gone; the next one starts readable
+  updateDownstreamRead();
+  pending_ = cluster_->pool(*host_).newStream(*this, /*prefer_new=*/true);
+  return true;
 }
 
 void RouterFilter::onTimeout() {

@@ -56,6 +56,9 @@ class RouterFilter : public http::StreamDecoderFilter,
 
  private:
   void onTimeout();
+  // After closedUnansweredOnReuse(): sends the request again on another connection when that
+  // is safe. Returns false when it is not (the caller then fails the request).
+  bool retryUnansweredRequest();
   void finishUpstream(bool reusable);
   // Back-pressure from state, not from edges: a signal can come before we have a connection
   // (the client was already full), and a pooled connection can come already full.
@@ -87,6 +90,10 @@ class RouterFilter : public http::StreamDecoderFilter,
   bool upstream_read_disabled_ = false;
   bool downstream_read_disabled_ = false;
   bool active_counted_ = false;
+  uint8_t unanswered_retries_ = 0;
+  // Connections found closed by the keep-alive race that one request may meet. The first
+  // retry prefers a new connection, so a second is only needed at the connection cap.
+  static constexpr uint8_t kMaxUnansweredRetries = 2;
 };
 
 // The factory installed as the last filter of every HTTP listener.

@@ -19,6 +19,7 @@ ClusterStats::ClusterStats(stats::Store& store, const std::string& cluster_name)
   upstream_rq_pending_overflow = c("upstream_rq_pending_overflow");
   upstream_rq_pending_total = c("upstream_rq_pending_total");
   upstream_rq_reset = c("upstream_rq_rx_reset");
+  upstream_rq_retry = c("upstream_rq_retry");
   upstream_cx_total = c("upstream_cx_total");
   upstream_cx_connect_fail = c("upstream_cx_connect_fail");
   upstream_cx_connect_timeout = c("upstream_cx_connect_timeout");

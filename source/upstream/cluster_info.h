@@ -20,8 +20,8 @@ struct ClusterStats {
       upstream_rq_4xx, upstream_rq_5xx, upstream_rq_timeout, upstream_rq_pending_overflow,
       upstream_rq_pending_total, upstream_cx_total, upstream_cx_connect_fail,
       upstream_cx_connect_timeout, upstream_cx_destroy, upstream_cx_rx_bytes_total,
-      upstream_cx_tx_bytes_total, upstream_rq_reset, upstream_rq_active, upstream_cx_active,
-      upstream_rq_pending_active, upstream_rq_time;
+      upstream_cx_tx_bytes_total, upstream_rq_reset, upstream_rq_retry, upstream_rq_active,
+      upstream_cx_active, upstream_rq_pending_active, upstream_rq_time;
   stats::StatId rqClass(int status) const;
 };
 

@@ -69,9 +69,9 @@ void ClusterManager::update(const ClusterInfoMap& clusters) {
 }
 
 void ClusterManager::reapDraining() {
-  draining_.erase(std::remove_if(draining_.begin(), draining_.end(),
-                                 [](const auto& c) { return c->idle(); }),
-                  draining_.end());
+  draining_.erase(
+      std::remove_if(draining_.begin(), draining_.end(), [](const auto& c) { return c->idle(); }),
+      draining_.end());
   if (draining_.empty()) {
     if (reap_timer_ != nullptr) reap_timer_->disableTimer();
     return;

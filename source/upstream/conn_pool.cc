@@ -22,8 +22,8 @@ ConnPool::ConnPool(event::Dispatcher& dispatcher, ClusterInfoConstSharedPtr clus
 // raise no callbacks.
 ConnPool::~ConnPool() = default;
 
-PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks) {
-  if (!idle_.empty()) {
+PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks, bool prefer_new) {
+  if (!idle_.empty() && !(prefer_new && activeConnections() < cluster_->max_connections_per_host)) {
     if (pending_.empty()) {
       callbacks.onPoolReady(takeIdle());
       return nullptr;

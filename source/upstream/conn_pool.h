@@ -41,7 +41,9 @@ class ConnPool {
 
   // Calls callbacks.onPoolReady() at once (idle connection) and returns nullptr, or returns a
   // handle and calls back later, or calls onPoolFailure(kOverflow) at once and returns nullptr.
-  PendingRequest* newStream(PoolCallbacks& callbacks);
+  // `prefer_new`: open a connection rather than take an idle one while below the connection
+  // cap (a retry after an idle connection turned out closed: its idle peers may be too).
+  PendingRequest* newStream(PoolCallbacks& callbacks, bool prefer_new = false);
   // The stream is done with `connection`; reuse it if `reusable`, else close it.
   void release(UpstreamConnection& connection, bool reusable);
   // Closes idle connections and lets busy ones finish (used when a cluster goes away).

@@ -1,5 +1,6 @@
-// Least request, power of two choices (and plain weighted random): pick two hosts at random (weighted) and take the one
-// with fewer active requests relative to its weight. Near-optimal spread at O(1) per pick.
+// Least request, power of two choices (and plain weighted random): pick two hosts at random
+// (weighted) and take the one with fewer active requests relative to its weight. Near-optimal
+// spread at O(1) per pick.
 
 #include <vector>
 

@@ -36,7 +36,10 @@ class UpstreamConnection : public network::ConnectionCallbacks,
   UpstreamConnection(ConnPool& pool, std::unique_ptr<network::ConnectionImpl> connection);
   ~UpstreamConnection() override;
 
-  void attach(UpstreamStreamCallbacks& stream) { stream_ = &stream; }
+  void attach(UpstreamStreamCallbacks& stream) {
+    stream_ = &stream;
+    requests_++;
+  }
   void detach() { stream_ = nullptr; }
   http::http1::ClientCodec& codec() { return codec_; }
   network::Connection& connection() { return *connection_; }
@@ -44,6 +47,12 @@ class UpstreamConnection : public network::ConnectionCallbacks,
   void write(buffer::Buffer& data) { connection_->write(data); }
   void readDisable(bool disable) { connection_->readDisable(disable); }
   bool connected() const { return connected_; }
+  // The upstream closed this connection, which had served a request before, without sending
+  // a byte of the attached request's response: the keep-alive race (it closed the connection
+  // as idle while our request was on its way, and most likely never read it).
+  bool closedUnansweredOnReuse() const {
+    return requests_ > 1 && connection_->bytesRead() == last_rx_bytes_;
+  }
 
   // network::ConnectionCallbacks
   void onData(buffer::Buffer& data) override;
@@ -74,7 +83,8 @@ class UpstreamConnection : public network::ConnectionCallbacks,
   event::TimerPtr timer_;  // connect timeout, then idle timeout
   bool connected_ = false;
   bool timed_out_ = false;
-  uint64_t last_rx_bytes_ = 0;
+  uint64_t requests_ = 0;       // streams attached so far
+  uint64_t last_rx_bytes_ = 0;  // bytesRead() when the last stream was released
   uint64_t last_tx_bytes_ = 0;
   // The pool list holding this connection (connecting, idle or busy) and its node there:
   // moving between lists is a splice, with no search and no allocation.

@@ -22,6 +22,7 @@ class LocalRepliesTest(PorticoTestCase):
                   route_to("backend", {"prefix": "/status-line"}),
                   route_to("backend", {"prefix": "/te/"}),
                   route_to("backend", {"prefix": "/reset-unframed"}),
+                  route_to("backend", {"prefix": "/drop-next"}),
                   route_to("roomy", {"prefix": "/roomy/"}, prefix_rewrite="/")]
         hosts = [virtual_host("known", ["localhost", "127.0.0.1"], routes)]
         # Nothing listens on the dead cluster's port.
@@ -29,6 +30,7 @@ class LocalRepliesTest(PorticoTestCase):
                     cluster("roomy", [upstream], max_response_headers_kb=512)]
         cls.proxy = env.start_portico(bootstrap([listener("ingress", free_port(), hosts)],
                                                 clusters))
+        cls.upstream = upstream
 
     def assert_local_reply(self, path, status, headers=()):
         response = self.get(path, headers)
@@ -120,6 +122,41 @@ class LocalRepliesTest(PorticoTestCase):
         self.assertFalse(response.complete, "the truncated body ended with its last chunk")
         self.assertEqual(len(response.body), 10)
         self.assertTrue(reply.closed, "downstream left open after the upstream reset")
+
+    def race_keepalive(self, method, body=None, drop="fin"):
+        """Answers a first request on a pooled upstream connection, then sends a second
+        through the same client connection (so the same worker takes the same upstream
+        connection): the upstream closes it without answering, as one whose keep-alive timeout
+        ran out as the request arrived. Returns (first, second, retries counted, dropped)."""
+        retries = self.proxy.counter("cluster.backend.upstream_rq_retry")
+        dropped = self.upstream.stats().get("dropped", 0)
+        with RawConnection(self.proxy.port) as conn:
+            first = conn.request("GET", "/drop-next/" + drop)
+            second = conn.request(method, "/echo", {}, body)
+        return (first, second, self.proxy.counter("cluster.backend.upstream_rq_retry") - retries,
+                self.upstream.stats().get("dropped", 0) - dropped)
+
+    def test_request_on_a_connection_the_upstream_closed_as_idle_is_retried(self):
+        # Regression: the keep-alive race gave the client a 502 (nginx retries these).
+        for drop in ("fin", "rst"):
+            for method in ("GET", "HEAD", "DELETE"):
+                with self.subTest(drop=drop, method=method):
+                    first, second, retries, dropped = self.race_keepalive(method, drop=drop)
+                    self.assertEqual(first.status, 200)
+                    self.assertEqual((second.status, retries, dropped), (200, 1, 1),
+                                     second.body[:200])
+                    self.assertEqual(second.header("x-upstream"), "u1")
+                    self.assertNotEqual(first.header("x-upstream-conn"),
+                                        second.header("x-upstream-conn"))
+
+    def test_request_with_body_or_unsafe_method_is_not_retried(self):
+        # The upstream may have read it after all; repeating a POST could do its work twice.
+        for method, body in (("POST", b"x" * 100), ("PUT", b"x" * 100), ("POST", None)):
+            with self.subTest(method=method, body=body is not None):
+                first, second, retries, dropped = self.race_keepalive(method, body)
+                self.assertEqual(first.status, 200)
+                self.assertEqual((second.status, retries, dropped), (502, 0, 1))
+                self.assertIsNone(second.header("x-upstream"))
 
     def test_local_replies_are_counted(self):
         self.assert_local_reply("/no/such/route", 404)

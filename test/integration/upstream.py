@@ -24,6 +24,9 @@ Endpoints (the path without its query string selects them; HEAD works on every p
   /te/<codings>             Transfer-Encoding: <codings> (commas as sent), body "2 ok 0" chunked,
                             then closes
   /reset-unframed[/S]       200 with neither length nor chunked, S bytes (10), then a reset (RST)
+  /drop-next[/rst]          200; the next request on this connection gets no answer: the
+                            connection closes (or resets) once its head is read (counted as
+                            "dropped", not as a request)
   /stats                    JSON counters of this upstream (not counted as a request)
 
 Every response carries x-upstream (--name) and x-upstream-conn (the connection's number).
@@ -105,6 +108,7 @@ class Stats:
         self.malformed = 0
         self.malformed_reasons = []
         self.incomplete = 0
+        self.dropped = 0
 
     def add(self, counter, delta=1):
         with self._lock:
@@ -129,6 +133,7 @@ class Stats:
                 "malformed": self.malformed,
                 "malformed_reasons": list(self.malformed_reasons),
                 "incomplete": self.incomplete,
+                "dropped": self.dropped,
             }
 
 
@@ -340,6 +345,7 @@ class Connection:
         self.number = number
         self.reader = Reader(sock)
         self.close_after_response = False
+        self.drop_next = None  # None, "fin" or "rst": how to drop the next request
 
     # -- writing -------------------------------------------------------------------------
 
@@ -491,6 +497,12 @@ class Connection:
         time.sleep(0.1)  # the head and bytes go out first; then RST instead of FIN
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
+    def handle_drop_next(self, request, args):
+        # Answers, then closes on the next request of this connection without a byte of reply:
+        # what an upstream whose keep-alive timeout ran out as that request arrived looks like.
+        self.drop_next = "rst" if args and args[0] == "rst" else "fin"
+        self.respond_text(request, 200, "the next request on this connection is dropped\n")
+
     def handle_stats(self, request, _args):
         self.respond_json(request, self.server.stats.snapshot())
 
@@ -511,6 +523,7 @@ class Connection:
         "status-line": handle_status_line,
         "te": handle_te,
         "reset-unframed": handle_reset_unframed,
+        "drop-next": handle_drop_next,
         "stats": handle_stats,
     }
 
@@ -534,6 +547,12 @@ class Connection:
 
     def serve_one(self):
         request = read_request_head(self.reader)
+        if self.drop_next is not None:
+            self.server.stats.add("dropped")
+            if self.drop_next == "rst":
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_after_response = True
+            return
         framing = body_framing(request)
         endpoint, args = self.route(request.path)
         counted = endpoint is not Connection.handle_stats

@@ -1,6 +1,7 @@
 // ConnPool and ClusterManager against a real loopback listener: reuse of idle connections,
 // the per-host connection cap and its pending queue, overflow, refused connects, and the
-// draining of replaced clusters (closed once idle, reaped without waiting for another update).
+// draining of replaced clusters (closed once idle, reaped without waiting for another update),
+// and what a retry after the keep-alive race relies on (prefer_new, closedUnansweredOnReuse).
 
 #include "source/upstream/conn_pool.h"
 
@@ -33,6 +34,21 @@ class RecordingPoolCallbacks : public PoolCallbacks {
 
   std::vector<UpstreamConnection*> ready;
   std::vector<PoolFailureReason> failures;
+};
+
+// An attached stream that records how its response ends.
+class RecordingStream : public UpstreamStreamCallbacks {
+ public:
+  void on1xxHeaders(http::ResponseHead&) override {}
+  void onResponseHeaders(http::ResponseHead&, bool end_stream) override { complete = end_stream; }
+  void onResponseBody(buffer::Buffer& data) override { data.clear(); }
+  void onResponseComplete() override { complete = true; }
+  void onResponseError(absl::string_view) override { failed = true; }
+  void onUpstreamAboveWriteHighWatermark() override {}
+  void onUpstreamBelowWriteLowWatermark() override {}
+
+  bool complete = false;
+  bool failed = false;
 };
 
 // A port on 127.0.0.1 that nothing listens on.
@@ -125,6 +141,73 @@ TEST_F(ConnPoolTest, ReusesAnIdleConnectionAtOnce) {
   EXPECT_EQ(pool.activeConnections(), 1u);
   EXPECT_EQ(accepted_.size(), 1u);
   pool.release(*second.ready[0], true);
+}
+
+TEST_F(ConnPoolTest, PreferNewOpensAConnectionBelowTheCapAndTakesAnIdleOneAtIt) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/2)}});
+  WorkerCluster* cluster = manager.get("backend");
+  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+
+  RecordingPoolCallbacks first;
+  pool.newStream(first);
+  runUntil([&] { return !first.ready.empty(); });
+  ASSERT_EQ(first.ready.size(), 1u);
+  pool.release(*first.ready[0], true);
+
+  RecordingPoolCallbacks retry;
+  EXPECT_NE(pool.newStream(retry, /*prefer_new=*/true), nullptr);  // idle one left alone
+  runUntil([&] { return !retry.ready.empty(); });
+  ASSERT_EQ(retry.ready.size(), 1u);
+  EXPECT_NE(retry.ready[0], first.ready[0]);
+  EXPECT_EQ(pool.activeConnections(), 2u);
+
+  RecordingPoolCallbacks at_cap;  // two connections: the idle one serves at once
+  EXPECT_EQ(pool.newStream(at_cap, /*prefer_new=*/true), nullptr);
+  ASSERT_EQ(at_cap.ready.size(), 1u);
+  EXPECT_EQ(at_cap.ready[0], first.ready[0]);
+  pool.release(*retry.ready[0], true);
+  pool.release(*at_cap.ready[0], true);
+}
+
+TEST_F(ConnPoolTest, ClosedUnansweredOnReuseOnlyForAReusedConnectionThatGotNothing) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort())}});
+  WorkerCluster* cluster = manager.get("backend");
+  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+
+  RecordingPoolCallbacks first;
+  pool.newStream(first);
+  runUntil([&] { return !first.ready.empty() && !accepted_.empty(); });
+  ASSERT_EQ(first.ready.size(), 1u);
+  UpstreamConnection& connection = *first.ready[0];
+  RecordingStream stream;
+  // The codec expects a response only after a request (not sent: the test plays the server).
+  http::RequestHead request;
+  request.method = "GET";
+  buffer::Buffer unsent;
+  connection.attach(stream);
+  connection.codec().encodeRequestHeaders(request, "/", http::http1::BodyFraming::kNone, unsent);
+  EXPECT_FALSE(connection.closedUnansweredOnReuse());  // its first request
+  const char response[] = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+  ASSERT_EQ(write(accepted_[0], response, sizeof(response) - 1),
+            static_cast<ssize_t>(sizeof(response) - 1));
+  runUntil([&] { return stream.complete; });
+  pool.release(connection, true);
+
+  RecordingPoolCallbacks second;
+  pool.newStream(second);
+  ASSERT_EQ(second.ready.size(), 1u);
+  ASSERT_EQ(second.ready[0], &connection);
+  connection.attach(stream);
+  connection.codec().encodeRequestHeaders(request, "/", http::http1::BodyFraming::kNone, unsent);
+  EXPECT_TRUE(connection.closedUnansweredOnReuse());  // reused, nothing read for it yet
+  ASSERT_EQ(write(accepted_[0], "H", 1), 1);          // one byte of a response: it was answered
+  runUntil([&] {
+    return connection.connection().bytesRead() > 0 && !connection.closedUnansweredOnReuse();
+  });
+  EXPECT_FALSE(connection.closedUnansweredOnReuse());
+  pool.release(connection, false);
 }
 
 TEST_F(ConnPoolTest, QueuesBeyondTheConnectionCapAndOverflowsBeyondThePendingCap) {
