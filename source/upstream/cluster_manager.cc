@@ -5,8 +5,8 @@
 namespace portico::upstream {
 
 WorkerCluster::WorkerCluster(event::Dispatcher& dispatcher, ClusterInfoConstSharedPtr info,
-                             stats::WorkerStats& stats)
-    : dispatcher_(dispatcher), info_(std::move(info)), stats_(stats) {
+                             stats::WorkerStats& stats, PoolSuccessors* successors)
+    : dispatcher_(dispatcher), info_(std::move(info)), stats_(stats), successors_(successors) {
   hosts_.reserve(info_->hosts.size());
   for (const HostConstSharedPtr& h : info_->hosts) {
     HostState& state = hosts_.emplace_back();
@@ -27,9 +27,17 @@ WorkerCluster::WorkerCluster(event::Dispatcher& dispatcher, ClusterInfoConstShar
 
 ConnPool& WorkerCluster::pool(HostState& host) {
   if (host.pool == nullptr) {
-    host.pool = std::make_unique<ConnPool>(dispatcher_, info_, host, stats_);
+    host.pool = std::make_unique<ConnPool>(dispatcher_, info_, host, stats_, successors_);
   }
   return *host.pool;
+}
+
+HostState* WorkerCluster::findHost(absl::string_view address) {
+  if (by_address_.empty()) {
+    for (HostState& h : hosts_) by_address_.emplace(h.host->address_string, &h);
+  }
+  auto it = by_address_.find(address);
+  return it == by_address_.end() ? nullptr : it->second;
 }
 
 bool WorkerCluster::idle() const {
@@ -50,11 +58,11 @@ WorkerCluster* ClusterManager::get(absl::string_view name) {
 }
 
 void ClusterManager::update(const ClusterInfoMap& clusters) {
+  std::vector<std::unique_ptr<WorkerCluster>> replaced;
   for (auto it = clusters_.begin(); it != clusters_.end();) {
     auto next = clusters.find(it->first);
     if (next == clusters.end() || next->second != it->second->infoPtr()) {
-      it->second->drain();
-      draining_.push_back(std::move(it->second));
+      replaced.push_back(std::move(it->second));
       clusters_.erase(it++);
     } else {
       ++it;
@@ -62,10 +70,30 @@ void ClusterManager::update(const ClusterInfoMap& clusters) {
   }
   for (const auto& [name, info] : clusters) {
     if (!clusters_.contains(name)) {
-      clusters_[name] = std::make_unique<WorkerCluster>(dispatcher_, info, stats_);
+      clusters_[name] = std::make_unique<WorkerCluster>(dispatcher_, info, stats_, this);
     }
   }
+  // Drained once their successors exist, so that their idle connections can move there.
+  for (std::unique_ptr<WorkerCluster>& cluster : replaced) {
+    cluster->drain();
+    draining_.push_back(std::move(cluster));
+  }
   reapDraining();
+}
+
+ConnPool* ClusterManager::successor(const ClusterInfo& replaced, const Host& host) {
+  WorkerCluster* current = get(replaced.name);
+  if (current == nullptr || &current->info() == &replaced) return nullptr;
+  const ClusterInfo& info = current->info();
+  // What a connection took from its cluster when it was made (socket buffer limit, codec
+  // limits) must be what the new cluster would give it.
+  if (info.buffer_limit != replaced.buffer_limit ||
+      info.max_response_head_bytes != replaced.max_response_head_bytes ||
+      info.max_response_headers_count != replaced.max_response_headers_count) {
+    return nullptr;
+  }
+  HostState* state = current->findHost(host.address_string);
+  return state == nullptr ? nullptr : &current->pool(*state);
 }
 
 void ClusterManager::reapDraining() {

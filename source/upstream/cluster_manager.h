@@ -23,13 +23,15 @@ using ClusterInfoMap = absl::flat_hash_map<std::string, ClusterInfoConstSharedPt
 class WorkerCluster {
  public:
   WorkerCluster(event::Dispatcher& dispatcher, ClusterInfoConstSharedPtr info,
-                stats::WorkerStats& stats);
+                stats::WorkerStats& stats, PoolSuccessors* successors = nullptr);
 
   const ClusterInfo& info() const { return *info_; }
   const ClusterInfoConstSharedPtr& infoPtr() const { return info_; }
   HostState* chooseHost(uint64_t random) { return lb_->chooseHost(random); }
   ConnPool& pool(HostState& host);
   std::vector<HostState>& hosts() { return hosts_; }
+  // The host with this address ("127.0.0.1:8080"), or nullptr.
+  HostState* findHost(absl::string_view address);
   // True when no connection or request is left (safe to destroy after a removal).
   bool idle() const;
   void drain();
@@ -38,11 +40,14 @@ class WorkerCluster {
   event::Dispatcher& dispatcher_;
   ClusterInfoConstSharedPtr info_;
   stats::WorkerStats& stats_;
+  PoolSuccessors* successors_;
   std::vector<HostState> hosts_;  // never resized after construction: LB holds a reference
   LoadBalancerPtr lb_;
+  // Built on the first findHost() (only a cluster update asks).
+  absl::flat_hash_map<absl::string_view, HostState*> by_address_;
 };
 
-class ClusterManager {
+class ClusterManager : public PoolSuccessors {
  public:
   ClusterManager(event::Dispatcher& dispatcher, stats::WorkerStats& stats)
       : dispatcher_(dispatcher), stats_(stats) {}
@@ -50,10 +55,15 @@ class ClusterManager {
   WorkerCluster* get(absl::string_view name);
   // Applies a new set of clusters. Replaced or removed clusters drain: they keep serving the
   // requests that hold them and are destroyed once idle (checked every kReapInterval, so a
-  // replaced generation is not kept until the next update).
+  // replaced generation is not kept until the next update). A replaced cluster's connections
+  // to hosts that stay move to the new generation rather than close (see successor()).
   void update(const ClusterInfoMap& clusters);
   // Replaced or removed clusters still finishing their requests.
   size_t drainingCount() const { return draining_.size(); }
+
+  // PoolSuccessors: the current cluster of the same name, if its connections are made alike
+  // (buffer limit, response head limits), and the host there with the same address.
+  ConnPool* successor(const ClusterInfo& replaced, const Host& host) override;
 
   static constexpr std::chrono::milliseconds kReapInterval{1000};
   // Calls f(WorkerCluster&) for each live cluster (admin /clusters).

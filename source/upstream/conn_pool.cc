@@ -15,8 +15,12 @@ class ConnPool::PendingRequestImpl : public PendingRequest {
 };
 
 ConnPool::ConnPool(event::Dispatcher& dispatcher, ClusterInfoConstSharedPtr cluster,
-                   HostState& host, stats::WorkerStats& stats)
-    : dispatcher_(dispatcher), cluster_(std::move(cluster)), host_(host), stats_(stats) {}
+                   HostState& host, stats::WorkerStats& stats, PoolSuccessors* successors)
+    : dispatcher_(dispatcher),
+      cluster_(std::move(cluster)),
+      host_(host),
+      stats_(stats),
+      successors_(successors) {}
 
 // Connections still here (worker shutdown) close their sockets in their destructors, which
 // raise no callbacks.
@@ -94,6 +98,7 @@ void ConnPool::assignOrIdle(UpstreamConnection& connection) {
 void ConnPool::park(UpstreamConnection& connection) {
   // busy_ -> idle_, unless we are over the idle cap or draining.
   if (connection.pool_list_ != &busy_) return;
+  if (draining_ && handOff(connection)) return;
   if (draining_ || idle_.size() >= cluster_->max_idle_connections_per_host) {
     connection.connection_->close(network::CloseType::kNoFlush);
     return;
@@ -197,7 +202,27 @@ void ConnPool::cancelPending(PendingRequestImpl* request) {
 
 void ConnPool::drain() {
   draining_ = true;
-  while (!idle_.empty()) idle_.front()->connection_->close(network::CloseType::kNoFlush);
+  while (!idle_.empty()) {
+    UpstreamConnection& connection = *idle_.front();
+    if (!handOff(connection)) connection.connection_->close(network::CloseType::kNoFlush);
+  }
+}
+
+bool ConnPool::handOff(UpstreamConnection& connection) {
+  if (successors_ == nullptr) return false;
+  ConnPool* to = successors_->successor(*cluster_, *host_.host);
+  if (to == nullptr || to == this || to->draining_ ||
+      to->idle_.size() >= to->cluster_->max_idle_connections_per_host) {
+    return false;
+  }
+  to->idle_.splice(to->idle_.end(), *connection.pool_list_, connection.pool_node_);
+  connection.pool_list_ = &to->idle_;
+  connection.pool_ = to;
+  stats_.gaugeAdd(cluster_->stats->upstream_cx_active, -1);
+  to->stats_.gaugeAdd(to->cluster_->stats->upstream_cx_active, 1);
+  connection.timer_->enableTimer(to->cluster_->idle_timeout);
+  if (!to->pending_.empty()) to->scheduleServe();
+  return true;
 }
 
 }  // namespace portico::upstream

@@ -26,6 +26,17 @@ class PoolCallbacks {
   virtual void onPoolFailure(PoolFailureReason reason) = 0;
 };
 
+class ConnPool;
+
+// Finds where a connection of a replaced cluster can go on serving: the pool for the same host
+// in the cluster that replaced it, if that cluster opens its connections the same way
+// (ClusterManager). An endpoint change then keeps the connections to the hosts that stay.
+class PoolSuccessors {
+ public:
+  virtual ~PoolSuccessors() = default;
+  virtual ConnPool* successor(const ClusterInfo& replaced, const Host& host) = 0;
+};
+
 // Returned by newStream() while the request waits; cancel() withdraws it.
 class PendingRequest {
  public:
@@ -36,7 +47,7 @@ class PendingRequest {
 class ConnPool {
  public:
   ConnPool(event::Dispatcher& dispatcher, ClusterInfoConstSharedPtr cluster, HostState& host,
-           stats::WorkerStats& stats);
+           stats::WorkerStats& stats, PoolSuccessors* successors = nullptr);
   ~ConnPool();
 
   // Calls callbacks.onPoolReady() at once (idle connection) and returns nullptr, or returns a
@@ -46,7 +57,8 @@ class ConnPool {
   PendingRequest* newStream(PoolCallbacks& callbacks, bool prefer_new = false);
   // The stream is done with `connection`; reuse it if `reusable`, else close it.
   void release(UpstreamConnection& connection, bool reusable);
-  // Closes idle connections and lets busy ones finish (used when a cluster goes away).
+  // The cluster was replaced or removed: idle connections move to the successor pool (see
+  // PoolSuccessors) or close; busy ones finish their request, then do the same.
   void drain();
   bool idle() const { return busy_.empty() && connecting_.empty() && pending_.empty(); }
   size_t activeConnections() const { return busy_.size() + connecting_.size() + idle_.size(); }
@@ -61,6 +73,8 @@ class ConnPool {
   void onConnectionClosed(UpstreamConnection& connection, bool connect_failed, bool timed_out);
   void assignOrIdle(UpstreamConnection& connection);
   void park(UpstreamConnection& connection);
+  // Draining: moves an idle or just released connection into the successor pool's idle list.
+  bool handOff(UpstreamConnection& connection);
   // idle_ -> busy_, most recently used first.
   UpstreamConnection& takeIdle();
   void servePending();
@@ -75,6 +89,7 @@ class ConnPool {
   ClusterInfoConstSharedPtr cluster_;
   HostState& host_;
   stats::WorkerStats& stats_;
+  PoolSuccessors* successors_;
   std::list<std::unique_ptr<UpstreamConnection>> connecting_;
   std::list<std::unique_ptr<UpstreamConnection>> idle_;
   std::list<std::unique_ptr<UpstreamConnection>> busy_;

@@ -6,7 +6,7 @@ namespace portico::upstream {
 
 UpstreamConnection::UpstreamConnection(ConnPool& pool,
                                        std::unique_ptr<network::ConnectionImpl> connection)
-    : pool_(pool),
+    : pool_(&pool),
       connection_(std::move(connection)),
       codec_(*this, http::http1::ClientLimits{pool.cluster_->max_response_head_bytes,
                                               pool.cluster_->max_response_headers_count}) {
@@ -56,12 +56,12 @@ void UpstreamConnection::onRawForwardDone(uint64_t bytes, bool input_follows) {
 void UpstreamConnection::onEvent(network::ConnectionEvent event) {
   if (event == network::ConnectionEvent::kConnected) {
     connected_ = true;
-    pool_.onConnected(*this);
+    pool_->onConnected(*this);
     return;
   }
   // Closed. An attached stream learns through the codec (a close-delimited body ends here).
   if (stream_ != nullptr && connected_) codec_.onConnectionClosed(connection_->closedByReset());
-  pool_.onConnectionClosed(*this, !connected_, timed_out_);
+  pool_->onConnectionClosed(*this, !connected_, timed_out_);
 }
 
 void UpstreamConnection::onAboveWriteBufferHighWatermark() {

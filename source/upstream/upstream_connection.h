@@ -76,7 +76,7 @@ class UpstreamConnection : public network::ConnectionCallbacks,
   static constexpr uint64_t kMinForwardBytes = 32 * 1024;
   void maybeForwardBody();
 
-  ConnPool& pool_;
+  ConnPool* pool_;  // changes when a replaced cluster hands the connection on
   std::unique_ptr<network::ConnectionImpl> connection_;
   http::http1::ClientCodec codec_;
   UpstreamStreamCallbacks* stream_ = nullptr;

@@ -276,6 +276,37 @@ class XdsTest(PorticoTestCase):
         wait_until(lambda: self.acked("Listener", "v2"), 5, message="LDS ACK")
         self.assertTrue(connection_refused(moved), "a drained proxy opened a new listener")
 
+    def test_endpoint_change_keeps_connections_to_hosts_that_stay(self):
+        # Regression: any endpoint change replaced the cluster and closed its connections.
+        self.start()
+        self.push_all()
+        u1, u2 = self.upstreams
+
+        def assign(version, upstreams):
+            self.cp.push("ClusterLoadAssignment", version, [{
+                "cluster_name": "backend",
+                "endpoints": [{"address": address(u.port)} for u in upstreams]}])
+            wait_until(lambda: self.acked("ClusterLoadAssignment", version), 5,
+                       message="%s ACK" % version)
+            time.sleep(0.1)  # the snapshot is posted to the workers
+
+        assign("v2", [u1])
+        with RawConnection(self.dyn_port) as conn:  # one client connection: one worker
+            first = conn.request("GET", "/echo")
+            self.assertEqual(first.header("x-upstream"), "u1")
+            accepted = u1.stats()["connections_accepted"]
+            assign("v3", [u1, u2])
+            served = {}
+            for _ in range(4):
+                response = conn.request("GET", "/echo")
+                self.assertEqual(response.status, 200)
+                served.setdefault(response.header("x-upstream"), set()).add(
+                    response.header("x-upstream-conn"))
+        self.assertEqual(set(served), {"u1", "u2"})
+        self.assertEqual(served["u1"], {first.header("x-upstream-conn")})
+        # No new connection to u1 but the one that asks for its stats.
+        self.assertEqual(u1.stats()["connections_accepted"], accepted + 1)
+
     def test_fifty_pushes_under_load_fail_no_request(self):
         self.start()
         self.push_all()

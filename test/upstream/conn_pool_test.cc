@@ -80,15 +80,20 @@ class ConnPoolTest : public event::test::DispatcherTestBase {
   }
 
   ClusterInfoConstSharedPtr clusterInfo(uint16_t port, uint32_t max_connections = 0,
-                                        uint32_t max_pending = 0) {
+                                        uint32_t max_pending = 0, uint16_t second_port = 0,
+                                        uint32_t max_response_headers_kb = 0) {
     config::v1::Cluster config;
     config.set_name("backend");
     config.mutable_connect_timeout()->set_seconds(2);
     if (max_connections != 0) config.set_max_connections_per_host(max_connections);
     if (max_pending != 0) config.set_max_pending_requests(max_pending);
-    auto* endpoint = config.mutable_load_assignment()->add_endpoints();
-    endpoint->mutable_address()->set_address("127.0.0.1");
-    endpoint->mutable_address()->set_port(port);
+    if (max_response_headers_kb != 0) config.set_max_response_headers_kb(max_response_headers_kb);
+    for (uint16_t p : {port, second_port}) {
+      if (p == 0) continue;
+      auto* endpoint = config.mutable_load_assignment()->add_endpoints();
+      endpoint->mutable_address()->set_address("127.0.0.1");
+      endpoint->mutable_address()->set_port(p);
+    }
     auto info = ClusterInfo::create(config, "clusters[0]", store_);
     EXPECT_TRUE(info.ok()) << info.status();
     return *info;
@@ -315,7 +320,9 @@ TEST_F(ConnPoolTest, ReplacedClusterDrainsAndIsReapedWithoutAnotherUpdate) {
       [&] { return busy.ready.size() == 1 && idle.ready.size() == 1 && accepted_.size() == 2; });
   old_pool.release(*idle.ready[0], true);  // parked in the idle list
 
-  manager.update({{"backend", clusterInfo(listener_->boundPort())}});
+  // Connections made with other response head limits cannot move to the new generation.
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), 0, 0, 0,
+                                          /*max_response_headers_kb=*/90)}});
   EXPECT_NE(manager.get("backend"), old_cluster);
   EXPECT_EQ(manager.drainingCount(), 1u);
   // Draining closes the idle connection at once; the busy one is left to finish.
@@ -339,5 +346,68 @@ TEST_F(ConnPoolTest, ReplacedClusterDrainsAndIsReapedWithoutAnotherUpdate) {
   runUntil([&] { return peerClosed(0); });
 }
 
+TEST_F(ConnPoolTest, AnEndpointChangeKeepsTheConnectionsToHostsThatStay) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort())}});
+  WorkerCluster* old_cluster = manager.get("backend");
+  ConnPool& old_pool = old_cluster->pool(old_cluster->hosts()[0]);
+  RecordingPoolCallbacks busy, idle;
+  old_pool.newStream(busy);
+  old_pool.newStream(idle);
+  runUntil(
+      [&] { return busy.ready.size() == 1 && idle.ready.size() == 1 && accepted_.size() == 2; });
+  old_pool.release(*idle.ready[0], true);
+
+  // A host is added: the new generation takes over the idle connection at once.
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), 0, 0, closedPort())}});
+  WorkerCluster* cluster = manager.get("backend");
+  ASSERT_NE(cluster, old_cluster);
+  HostState* host = cluster->findHost(old_cluster->hosts()[0].host->address_string);
+  ASSERT_NE(host, nullptr);
+  ConnPool& pool = cluster->pool(*host);
+  EXPECT_EQ(pool.activeConnections(), 1u);
+  EXPECT_EQ(manager.drainingCount(), 1u);  // the busy request still holds the old one
+  RecordingPoolCallbacks next;
+  EXPECT_EQ(pool.newStream(next), nullptr);  // served from the idle list, synchronously
+  ASSERT_EQ(next.ready.size(), 1u);
+  EXPECT_EQ(next.ready[0], idle.ready[0]);
+
+  // The busy one, released on the replaced cluster, moves over too; nothing was closed.
+  old_pool.release(*busy.ready[0], true);
+  EXPECT_EQ(pool.activeConnections(), 2u);
+  EXPECT_TRUE(old_pool.idle());
+  RecordingPoolCallbacks after;
+  EXPECT_EQ(pool.newStream(after), nullptr);
+  ASSERT_EQ(after.ready.size(), 1u);
+  EXPECT_EQ(after.ready[0], busy.ready[0]);
+  EXPECT_FALSE(peerClosed(0));
+  EXPECT_FALSE(peerClosed(1));
+  EXPECT_EQ(accepted_.size(), 2u);
+  runUntil([&] { return manager.drainingCount() == 0; },
+           ClusterManager::kReapInterval + milliseconds(2000));
+
+  // A moved connection still closes through its new pool (no use of the reaped one).
+  pool.release(*next.ready[0], false);
+  pool.release(*after.ready[0], true);
+  EXPECT_EQ(pool.activeConnections(), 1u);
+  runUntil([&] { return peerClosed(0) || peerClosed(1); });
+}
+
+TEST_F(ConnPoolTest, ConnectionsToARemovedHostClose) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort())}});
+  WorkerCluster* old_cluster = manager.get("backend");
+  ConnPool& old_pool = old_cluster->pool(old_cluster->hosts()[0]);
+  RecordingPoolCallbacks idle;
+  old_pool.newStream(idle);
+  runUntil([&] { return idle.ready.size() == 1 && accepted_.size() == 1; });
+  old_pool.release(*idle.ready[0], true);
+
+  manager.update({{"backend", clusterInfo(closedPort())}});
+  EXPECT_EQ(manager.drainingCount(), 0u);
+  runUntil([&] { return peerClosed(0); });
+}
+
 }  // namespace
+
 }  // namespace portico::upstream
