@@ -17,6 +17,7 @@ void ClientCodec::encodeRequestHeaders(const RequestHead& head, absl::string_vie
                                        BodyFraming framing, buffer::Buffer& out) {
   request_framing_ = framing;
   request_is_head_ = head.method == "HEAD";
+  interim_count_ = 0;
   response_started_ = false;
   response_complete_ = false;
   out.add(head.method);
@@ -98,6 +99,12 @@ bool ClientCodec::onHeadersComplete() {
   if (head_.status >= 100 && head_.status < 200) {
     if (head_.status == 101) {
       parser_.setError("unexpected 101 Switching Protocols");
+      return false;
+    }
+    if (++interim_count_ > kMaxInterimResponses) {
+      // Without a bound an upstream could hold the request (and the client) with 1xx for as
+      // long as the route timeout allows; Go's HTTP client stops at 5 as well.
+      parser_.setError("too many 1xx responses");
       return false;
     }
     interim_ = true;

@@ -75,6 +75,8 @@ class ClientCodec : private ParserCallbacks {
   bool response_started_ = false;
   bool response_complete_ = false;
   bool interim_ = false;
+  uint32_t interim_count_ = 0;  // 1xx responses to the current request
+  static constexpr uint32_t kMaxInterimResponses = 5;
   bool keep_alive_ = true;
   bool failed_ = false;
 };

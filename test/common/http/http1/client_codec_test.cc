@@ -134,6 +134,18 @@ TEST_F(ClientCodecTest, InterimResponseWithContentLengthHasNoBody) {
                           "body ok", "complete"));
 }
 
+TEST_F(ClientCodecTest, MoreThanFiveInterimResponsesAreAnError) {
+  std::string five;
+  for (int i = 0; i < 5; i++) five += "HTTP/1.1 102 Processing\r\n\r\n";
+  exchange(five + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_TRUE(driver_.codec.responseComplete());
+  EXPECT_EQ(driver_.callbacks.error, "");
+
+  exchange(five + "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\n\r\n");
+  EXPECT_FALSE(driver_.codec.responseStarted());
+  EXPECT_EQ(driver_.callbacks.error, "too many 1xx responses");
+}
+
 TEST_F(ClientCodecTest, InterimResponseArrivingAloneWaitsForTheFinalOne) {
   exchange("HTTP/1.1 100 Continue\r\n\r\n");
   EXPECT_FALSE(driver_.codec.responseStarted());
