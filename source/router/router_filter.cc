@@ -94,7 +94,11 @@ FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHead& head, bool en
     timeout_timer_ = services_.dispatcher.createTimer([this] { onTimeout(); });
     timeout_timer_->enableTimer(route_->timeout());
   }
-  pending_ = cluster_->pool(*host_).newStream(*this);
+  // onPoolReady() may run inside and, should its write fail, start a retry with a handle of
+  // its own: keep that one.
+  if (upstream::PendingRequest* pending = cluster_->pool(*host_).newStream(*this)) {
+    pending_ = pending;
+  }
   return FilterHeadersStatus::kStopIteration;
 }
 
@@ -232,7 +236,18 @@ bool RouterFilter::retryUnansweredRequest() {
   upstream_full_ = false;
   upstream_read_disabled_ = false;  // that connection is gone; the next one starts readable
   updateDownstreamRead();
-  pending_ = cluster_->pool(*host_).newStream(*this, /*prefer_new=*/true);
+  // On the next loop turn: we are inside the dying connection's close, and its pool still
+  // counts it (a retry from here would see one connection too many at the cap).
+  if (retry_timer_ == nullptr) {
+    retry_timer_ = services_.dispatcher.createTimer([this] {
+      if (response_complete_) return;  // timed out or failed meanwhile
+      if (upstream::PendingRequest* pending =
+              cluster_->pool(*host_).newStream(*this, /*prefer_new=*/true)) {
+        pending_ = pending;
+      }
+    });
+  }
+  retry_timer_->enableTimer(std::chrono::milliseconds(0));
   return true;
 }
 
@@ -270,6 +285,7 @@ void RouterFilter::recordUpstreamStats(int status) {
 
 void RouterFilter::finishUpstream(bool reusable) {
   if (timeout_timer_) timeout_timer_->disableTimer();
+  if (retry_timer_) retry_timer_->disableTimer();
   if (upstream_ != nullptr) {
     upstream::UpstreamConnection* connection = upstream_;
     upstream_ = nullptr;
@@ -294,6 +310,7 @@ void RouterFilter::onDestroy() {
   // A response still in flight (downstream went away): the connection can't be reused.
   finishUpstream(false);
   timeout_timer_.reset();
+  retry_timer_.reset();
 }
 
 void RouterFilter::updateUpstreamRead() {

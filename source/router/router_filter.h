@@ -79,6 +79,7 @@ class RouterFilter : public http::StreamDecoderFilter,
   http::http1::BodyFraming request_framing_ = http::http1::BodyFraming::kNone;
   buffer::Buffer request_body_;  // body received before the upstream connection was ready
   event::TimerPtr timeout_timer_;
+  event::TimerPtr retry_timer_;  // created on the first retry
   std::chrono::steady_clock::time_point upstream_start_;
   bool request_complete_ = false;
   bool request_sent_ = false;

@@ -98,8 +98,14 @@ void ConnPool::assignOrIdle(UpstreamConnection& connection) {
 void ConnPool::park(UpstreamConnection& connection) {
   // busy_ -> idle_, unless we are over the idle cap or draining.
   if (connection.pool_list_ != &busy_) return;
-  if (draining_ && handOff(connection)) return;
-  if (draining_ || idle_.size() >= cluster_->max_idle_connections_per_host) {
+  connection.idle_since_ = dispatcher_.now();
+  // Draining: requests still waiting here come first (release() hands them this connection
+  // at the end of the turn); else it moves to the successor pool or closes.
+  if (draining_ && pending_.empty()) {
+    if (!handOff(connection)) connection.connection_->close(network::CloseType::kNoFlush);
+    return;
+  }
+  if (idle_.size() >= cluster_->max_idle_connections_per_host) {
     connection.connection_->close(network::CloseType::kNoFlush);
     return;
   }
@@ -150,6 +156,7 @@ void ConnPool::servePending() {
     stats_.gaugeAdd(cluster_->stats->upstream_rq_pending_active, -1);
     request->callbacks_.onPoolReady(connection);
   }
+  if (draining_) shedIdle();
 }
 
 void ConnPool::moveConnection(UpstreamConnection& connection, ConnectionList& to) {
@@ -202,7 +209,12 @@ void ConnPool::cancelPending(PendingRequestImpl* request) {
 
 void ConnPool::drain() {
   draining_ = true;
-  while (!idle_.empty()) {
+  if (!pending_.empty() && !idle_.empty()) scheduleServe();  // then shedIdle()
+  shedIdle();
+}
+
+void ConnPool::shedIdle() {
+  while (pending_.empty() && !idle_.empty()) {
     UpstreamConnection& connection = *idle_.front();
     if (!handOff(connection)) connection.connection_->close(network::CloseType::kNoFlush);
   }
@@ -212,15 +224,22 @@ bool ConnPool::handOff(UpstreamConnection& connection) {
   if (successors_ == nullptr) return false;
   ConnPool* to = successors_->successor(*cluster_, *host_.host);
   if (to == nullptr || to == this || to->draining_ ||
-      to->idle_.size() >= to->cluster_->max_idle_connections_per_host) {
+      to->idle_.size() >= to->cluster_->max_idle_connections_per_host ||
+      to->activeConnections() >= to->cluster_->max_connections_per_host) {
     return false;
   }
-  to->idle_.splice(to->idle_.end(), *connection.pool_list_, connection.pool_node_);
+  // Its idle time so far counts: updates more often than idle_timeout must not keep an
+  // unused connection open for ever.
+  const auto idle_for = dispatcher_.now() - connection.idle_since_;
+  if (idle_for >= to->cluster_->idle_timeout) return false;
+  // At the least recently used end: takeIdle() prefers connections the new pool used itself.
+  to->idle_.splice(to->idle_.begin(), *connection.pool_list_, connection.pool_node_);
   connection.pool_list_ = &to->idle_;
   connection.pool_ = to;
   stats_.gaugeAdd(cluster_->stats->upstream_cx_active, -1);
   to->stats_.gaugeAdd(to->cluster_->stats->upstream_cx_active, 1);
-  connection.timer_->enableTimer(to->cluster_->idle_timeout);
+  connection.timer_->enableTimer(
+      std::chrono::duration_cast<std::chrono::milliseconds>(to->cluster_->idle_timeout - idle_for));
   if (!to->pending_.empty()) to->scheduleServe();
   return true;
 }

@@ -75,6 +75,8 @@ class ConnPool {
   void park(UpstreamConnection& connection);
   // Draining: moves an idle or just released connection into the successor pool's idle list.
   bool handOff(UpstreamConnection& connection);
+  // Draining with no request waiting: idle connections are handed off or closed.
+  void shedIdle();
   // idle_ -> busy_, most recently used first.
   UpstreamConnection& takeIdle();
   void servePending();

@@ -83,8 +83,9 @@ class UpstreamConnection : public network::ConnectionCallbacks,
   event::TimerPtr timer_;  // connect timeout, then idle timeout
   bool connected_ = false;
   bool timed_out_ = false;
-  uint64_t requests_ = 0;       // streams attached so far
-  uint64_t last_rx_bytes_ = 0;  // bytesRead() when the last stream was released
+  event::MonotonicTime idle_since_;  // set when parked
+  uint64_t requests_ = 0;            // streams attached so far
+  uint64_t last_rx_bytes_ = 0;       // bytesRead() when the last stream was released
   uint64_t last_tx_bytes_ = 0;
   // The pool list holding this connection (connecting, idle or busy) and its node there:
   // moving between lists is a splice, with no search and no allocation.

@@ -81,13 +81,15 @@ class ConnPoolTest : public event::test::DispatcherTestBase {
 
   ClusterInfoConstSharedPtr clusterInfo(uint16_t port, uint32_t max_connections = 0,
                                         uint32_t max_pending = 0, uint16_t second_port = 0,
-                                        uint32_t max_response_headers_kb = 0) {
+                                        uint32_t max_response_headers_kb = 0,
+                                        int idle_timeout_ms = 0) {
     config::v1::Cluster config;
     config.set_name("backend");
     config.mutable_connect_timeout()->set_seconds(2);
     if (max_connections != 0) config.set_max_connections_per_host(max_connections);
     if (max_pending != 0) config.set_max_pending_requests(max_pending);
     if (max_response_headers_kb != 0) config.set_max_response_headers_kb(max_response_headers_kb);
+    if (idle_timeout_ms != 0) config.mutable_idle_timeout()->set_nanos(idle_timeout_ms * 1000000);
     for (uint16_t p : {port, second_port}) {
       if (p == 0) continue;
       auto* endpoint = config.mutable_load_assignment()->add_endpoints();
@@ -406,6 +408,54 @@ TEST_F(ConnPoolTest, ConnectionsToARemovedHostClose) {
   manager.update({{"backend", clusterInfo(closedPort())}});
   EXPECT_EQ(manager.drainingCount(), 0u);
   runUntil([&] { return peerClosed(0); });
+}
+
+TEST_F(ConnPoolTest, RequestsWaitingOnAReplacedPoolAreServedBeforeItsConnectionsMove) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
+  WorkerCluster* old_cluster = manager.get("backend");
+  ConnPool& old_pool = old_cluster->pool(old_cluster->hosts()[0]);
+  RecordingPoolCallbacks busy, waiting;
+  old_pool.newStream(busy);
+  old_pool.newStream(waiting);  // at the cap: waits for busy's connection
+  runUntil([&] { return busy.ready.size() == 1; });
+  ASSERT_TRUE(waiting.ready.empty());
+
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
+  old_pool.release(*busy.ready[0], true);
+  runUntil([&] { return !waiting.ready.empty() || !waiting.failures.empty(); });
+  ASSERT_EQ(waiting.ready.size(), 1u);
+  EXPECT_EQ(waiting.ready[0], busy.ready[0]);
+
+  // Nobody waits any more: the connection moves on when released.
+  old_pool.release(*waiting.ready[0], true);
+  WorkerCluster* cluster = manager.get("backend");
+  EXPECT_EQ(cluster->pool(cluster->hosts()[0]).activeConnections(), 1u);
+  EXPECT_TRUE(old_pool.idle());
+  EXPECT_EQ(accepted_.size(), 1u);
+}
+
+TEST_F(ConnPoolTest, AHandedOffConnectionKeepsItsIdleAge) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  auto info = [&] { return clusterInfo(listener_->boundPort(), 0, 0, 0, 0, /*idle_ms=*/600); };
+  manager.update({{"backend", info()}});
+  WorkerCluster* old_cluster = manager.get("backend");
+  ConnPool& old_pool = old_cluster->pool(old_cluster->hosts()[0]);
+  RecordingPoolCallbacks first;
+  old_pool.newStream(first);
+  runUntil([&] { return first.ready.size() == 1 && accepted_.size() == 1; });
+  old_pool.release(*first.ready[0], true);
+  const auto parked = std::chrono::steady_clock::now();
+
+  at(milliseconds(400), [this] { dispatcher_->exit(); });
+  run();
+  manager.update({{"backend", info()}});  // handed off after 400 ms of its 600
+  WorkerCluster* cluster = manager.get("backend");
+  EXPECT_EQ(cluster->pool(cluster->hosts()[0]).activeConnections(), 1u);
+  runUntil([&] { return peerClosed(0); });
+  const auto closed_after = std::chrono::steady_clock::now() - parked;
+  EXPECT_GE(closed_after, milliseconds(550));
+  EXPECT_LT(closed_after, milliseconds(900));  // not a fresh 600 ms after the update
 }
 
 }  // namespace
