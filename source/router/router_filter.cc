@@ -236,7 +236,7 @@ bool RouterFilter::retryUnansweredRequest() {
   upstream_full_ = false;
   upstream_read_disabled_ = false;  // that connection is gone; the next one starts readable
   updateDownstreamRead();
-  // On the next loop turn: we are inside the dying connection's close, and its pool still
+  // From a timer, once the dying connection's close has unwound: inside it, its pool still
   // counts it (a retry from here would see one connection too many at the cap).
   if (retry_timer_ == nullptr) {
     retry_timer_ = services_.dispatcher.createTimer([this] {

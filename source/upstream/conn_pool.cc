@@ -188,9 +188,10 @@ void ConnPool::onConnectionClosed(UpstreamConnection& connection, bool connect_f
   const ClusterStats& s = *cluster_->stats;
   stats_.inc(timed_out ? s.upstream_cx_connect_timeout : s.upstream_cx_connect_fail);
   // Requests that were waiting for a new connection get the failure; those that can still be
-  // served by other connections in flight keep waiting.
-  while (pending_.size() > connecting_.size() + busy_.size() ||
-         (!pending_.empty() && connecting_.empty())) {
+  // served by other connections in flight keep waiting, and so do those a connection parked
+  // this turn is about to serve (see release()).
+  while (pending_.size() > connecting_.size() + busy_.size() + idle_.size() ||
+         (pending_.size() > idle_.size() && connecting_.empty())) {
     std::unique_ptr<PendingRequestImpl> request = std::move(pending_.front());
     pending_.pop_front();
     stats_.gaugeAdd(s.upstream_rq_pending_active, -1);
@@ -205,6 +206,7 @@ void ConnPool::cancelPending(PendingRequestImpl* request) {
   if (it == pending_.end()) return;
   pending_.erase(it);
   stats_.gaugeAdd(cluster_->stats->upstream_rq_pending_active, -1);
+  if (draining_) shedIdle();  // a connection kept for this request is not needed here now
 }
 
 void ConnPool::drain() {
@@ -214,8 +216,10 @@ void ConnPool::drain() {
 }
 
 void ConnPool::shedIdle() {
+  // Most recently used first: each goes to the new pool's least recently used end, so the
+  // oldest end up least preferred there (and are the ones closed at its idle cap).
   while (pending_.empty() && !idle_.empty()) {
-    UpstreamConnection& connection = *idle_.front();
+    UpstreamConnection& connection = *idle_.back();
     if (!handOff(connection)) connection.connection_->close(network::CloseType::kNoFlush);
   }
 }

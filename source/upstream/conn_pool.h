@@ -60,7 +60,12 @@ class ConnPool {
   // The cluster was replaced or removed: idle connections move to the successor pool (see
   // PoolSuccessors) or close; busy ones finish their request, then do the same.
   void drain();
-  bool idle() const { return busy_.empty() && connecting_.empty() && pending_.empty(); }
+  // Nothing left that needs the pool: no connection, no waiting request, no serve scheduled
+  // (a draining cluster is destroyed once all its pools are idle).
+  bool idle() const {
+    return busy_.empty() && connecting_.empty() && idle_.empty() && pending_.empty() &&
+           !serve_scheduled_;
+  }
   size_t activeConnections() const { return busy_.size() + connecting_.size() + idle_.size(); }
 
  private:

@@ -458,6 +458,30 @@ TEST_F(ConnPoolTest, AHandedOffConnectionKeepsItsIdleAge) {
   EXPECT_LT(closed_after, milliseconds(900));  // not a fresh 600 ms after the update
 }
 
+TEST_F(ConnPoolTest, ARequestCancelledOnAReplacedPoolLetsTheConnectionKeptForItMoveOn) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
+  WorkerCluster* old_cluster = manager.get("backend");
+  ConnPool& old_pool = old_cluster->pool(old_cluster->hosts()[0]);
+  RecordingPoolCallbacks busy, waiting;
+  old_pool.newStream(busy);
+  PendingRequest* handle = old_pool.newStream(waiting);
+  ASSERT_NE(handle, nullptr);
+  runUntil([&] { return busy.ready.size() == 1; });
+
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
+  old_pool.release(*busy.ready[0], true);  // kept for `waiting`; its serve is scheduled
+  handle->cancel();                        // the client went away in the same turn
+  WorkerCluster* cluster = manager.get("backend");
+  EXPECT_EQ(cluster->pool(cluster->hosts()[0]).activeConnections(), 1u);  // moved on at once
+  // The scheduled serve still refers to the old pool: it must not count as idle (a reap
+  // would free it under that callback).
+  EXPECT_FALSE(old_pool.idle());
+  runUntil([&] { return old_pool.idle(); });
+  EXPECT_TRUE(waiting.ready.empty());
+  EXPECT_EQ(accepted_.size(), 1u);
+}
+
 }  // namespace
 
 }  // namespace portico::upstream
