@@ -6,48 +6,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "source/xds/ads_client.h"
+#include "source/xds/resource_types.h"
 
 namespace portico::server {
-
-namespace {
-// The name of a resource, or an error if the payload is not of `type_url`.
-absl::StatusOr<std::string> resourceName(const std::string& type_url,
-                                         const google::protobuf::Any& any) {
-  if (any.type_url() != type_url) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("resource of type ", any.type_url(), " in a ", type_url, " response"));
-  }
-  auto parse = [&](auto& message) -> absl::StatusOr<std::string> {
-    if (!any.UnpackTo(&message)) return absl::InvalidArgumentError("unparsable resource");
-    return std::string(message.name());
-  };
-  if (type_url == xds::kClusterType) {
-    config::v1::Cluster m;
-    return parse(m);
-  }
-  if (type_url == xds::kListenerType) {
-    config::v1::Listener m;
-    return parse(m);
-  }
-  if (type_url == xds::kRouteType) {
-    config::v1::RouteConfiguration m;
-    return parse(m);
-  }
-  if (type_url == xds::kEndpointType) {
-    config::v1::ClusterLoadAssignment m;
-    if (!any.UnpackTo(&m)) return absl::InvalidArgumentError("unparsable resource");
-    return m.cluster_name();
-  }
-  return absl::InvalidArgumentError(absl::StrCat("unknown resource type ", type_url));
-}
-}  // namespace
 
 absl::StatusOr<DynamicConfig::ByName> DynamicConfig::index(
     const std::string& type_url, const std::vector<google::protobuf::Any>& resources) const {
   ByName out;
   for (size_t i = 0; i < resources.size(); i++) {
-    auto name = resourceName(type_url, resources[i]);
+    auto name = xds::resourceName(type_url, resources[i]);
     if (!name.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("resources[", i, "]: ", name.status().message()));

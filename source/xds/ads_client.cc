@@ -127,12 +127,17 @@ absl::Status AdsClient::apply(TypeState& state, const std::string& type_url,
     state.last_error.clear();
     state.acks++;
   } else {
-    state.last_error = std::string(status.message());
-    state.last_error_time = std::chrono::system_clock::now();
-    state.nacks++;
-    PORTICO_LOG(kWarn, "xds: rejected %s version %s: %s", type_url, version, state.last_error);
+    reject(state, type_url, version, status.message());
   }
   return status;
+}
+
+void AdsClient::reject(TypeState& state, const std::string& type_url, const std::string& version,
+                       absl::string_view error) {
+  state.last_error = std::string(error);
+  state.last_error_time = std::chrono::system_clock::now();
+  state.nacks++;
+  PORTICO_LOG(kWarn, "xds: rejected %s version %s: %s", type_url, version, state.last_error);
 }
 
 void AdsClient::onDeltaResponse(absl::string_view message) {
@@ -150,6 +155,20 @@ void AdsClient::onDeltaResponse(absl::string_view message) {
   }
   TypeState& state = it->second;
   state.last_nonce = response.nonce();
+  // A resource is known by the name it is sent under (removals and initial versions use it),
+  // and configured under its own: they must agree, or a later removal of the sent name would
+  // leave the configured one behind.
+  for (int i = 0; i < response.resources_size(); i++) {
+    const service::discovery::v1::Resource& r = response.resources(i);
+    absl::StatusOr<std::string> own = resourceName(response.type_url(), r.resource());
+    if (own.ok() && *own != r.name()) {
+      const std::string error = absl::StrCat("resources[", i, "]: sent as '", r.name(),
+                                             "' but the resource is named '", *own, "'");
+      reject(state, response.type_url(), response.system_version_info(), error);
+      sendDeltaRequest(response.type_url(), response.nonce(), error, false);
+      return;
+    }  // an unparsable one is refused by apply(), with its index
+  }
   // The next complete set: what we hold, plus changes, minus removals. Applied as a whole so
   // validation sees references across resources; kept only if accepted.
   auto next = state.resources;

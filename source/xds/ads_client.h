@@ -22,14 +22,9 @@
 #include "source/common/event/dispatcher.h"
 #include "source/common/network/address.h"
 #include "source/xds/grpc_stream.h"
+#include "source/xds/resource_types.h"
 
 namespace portico::xds {
-
-inline constexpr char kClusterType[] = "type.googleapis.com/portico.config.v1.Cluster";
-inline constexpr char kEndpointType[] =
-    "type.googleapis.com/portico.config.v1.ClusterLoadAssignment";
-inline constexpr char kListenerType[] = "type.googleapis.com/portico.config.v1.Listener";
-inline constexpr char kRouteType[] = "type.googleapis.com/portico.config.v1.RouteConfiguration";
 
 class ConfigApplier {
  public:
@@ -84,6 +79,9 @@ class AdsClient : public GrpcStreamCallbacks {
   absl::Status apply(TypeState& state, const std::string& type_url,
                      const std::vector<google::protobuf::Any>& resources,
                      const std::string& version);
+  // Records a NACK of `version` (the caller sends it).
+  void reject(TypeState& state, const std::string& type_url, const std::string& version,
+              absl::string_view error);
 
   event::Dispatcher& dispatcher_;
   std::vector<network::Address> servers_;

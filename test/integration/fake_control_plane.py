@@ -56,6 +56,7 @@ class State:
     def __init__(self):
         self.lock = threading.Lock()
         self.resources = {}   # type_url -> (version, [Any])
+        self.delta_names = {}  # type_url -> {own name: name to send it under (delta only)}
         self.requests = []
         self.streams = []
         self.nonce = 0
@@ -149,7 +150,9 @@ def delta_ads(request_iterator, context):
                     continue
                 version, resources = known
                 have = sent.setdefault(type_url, {})
-                current = {resource_name(type_url, r): r for r in resources}
+                aliases = STATE.delta_names.get(type_url, {})
+                current = {aliases.get(resource_name(type_url, r), resource_name(type_url, r)): r
+                           for r in resources}
                 changed = [discovery_pb2.Resource(name=n, version=version, resource=r)
                            for n, r in current.items() if have.get(n) != version]
                 removed = [n for n in have if n not in current]
@@ -210,6 +213,7 @@ class Control(http.server.BaseHTTPRequestHandler):
             resources.append(packed)
         with STATE.lock:
             STATE.resources[type_url] = (body["version"], resources)
+            STATE.delta_names[type_url] = body.get("delta_names", {})
             streams = list(STATE.streams)
         for events in streams:
             events.put(("push", type_url))

@@ -42,9 +42,9 @@ class FakeControlPlane(ManagedProcess):
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read())
 
-    def push(self, kind, version, resources):
+    def push(self, kind, version, resources, delta_names=None):
         return self._call("/push", {"type_url": TYPE + kind, "version": version,
-                                    "resources": resources})
+                                    "resources": resources, "delta_names": delta_names or {}})
 
     def requests(self):
         return self._call("/requests")
@@ -357,6 +357,21 @@ class DeltaXdsTest(XdsTest):
         dump = json.loads(self.proxy.admin_get("/config_dump").body)
         names = [rc["name"] for rc in dump["active"]["static_resources"]["route_configs"]]
         self.assertEqual(names, ["r1"])
+
+
+    def test_resource_sent_under_another_name_is_nacked(self):
+        # Regression: a resource sent as "a" but named "b" was configured as "b"; removing "a"
+        # later would then have left "b" in place.
+        self.start()
+        self.push_all(route="say:one")
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        self.cp.push("RouteConfiguration", "v2", [routes("say:two")], delta_names={"r1": "r9"})
+        wait_until(lambda: any("error_detail" in r and "sent as 'r9'" in
+                               r["error_detail"].get("message", "")
+                               for r in self.cp.requests()), 5, message="NACK naming r9")
+        self.assertEqual(self.get("/").body, b"say:one")
+        dump = json.loads(self.proxy.admin_get("/config_dump").body)
+        self.assertEqual(dump["dynamic"]["types"][TYPE + "RouteConfiguration"]["version"], "v1")
 
 
 class TlsXdsTest(XdsTest):
