@@ -105,12 +105,25 @@ void ConnPool::park(UpstreamConnection& connection) {
     if (!handOff(connection)) connection.connection_->close(network::CloseType::kNoFlush);
     return;
   }
-  if (idle_.size() >= cluster_->max_idle_connections_per_host) {
+  const std::chrono::milliseconds timeout = idleTimeout(connection);
+  if (idle_.size() >= cluster_->max_idle_connections_per_host || timeout.count() <= 0) {
     connection.connection_->close(network::CloseType::kNoFlush);
     return;
   }
-  connection.timer_->enableTimer(cluster_->idle_timeout);
+  connection.timer_->enableTimer(timeout);
   moveConnection(connection, idle_);
+}
+
+std::chrono::milliseconds ConnPool::idleTimeout(const UpstreamConnection& connection) const {
+  std::chrono::milliseconds timeout = cluster_->idle_timeout;
+  if (std::optional<std::chrono::seconds> announced = connection.codec_.keepAliveTimeout()) {
+    // Close before the server does, with a margin for timer slack and transit: 1 s, or half
+    // of a shorter announced timeout (undici, Node's HTTP client, does alike).
+    const std::chrono::milliseconds server = *announced;
+    timeout = std::min(
+        timeout, server - std::min<std::chrono::milliseconds>(std::chrono::seconds(1), server / 2));
+  }
+  return timeout;
 }
 
 void ConnPool::release(UpstreamConnection& connection, bool reusable) {
@@ -235,7 +248,8 @@ bool ConnPool::handOff(UpstreamConnection& connection) {
   // Its idle time so far counts: updates more often than idle_timeout must not keep an
   // unused connection open for ever.
   const auto idle_for = dispatcher_.now() - connection.idle_since_;
-  if (idle_for >= to->cluster_->idle_timeout) return false;
+  const std::chrono::milliseconds timeout = to->idleTimeout(connection);
+  if (idle_for >= timeout) return false;
   // At the least recently used end: takeIdle() prefers connections the new pool used itself.
   to->idle_.splice(to->idle_.begin(), *connection.pool_list_, connection.pool_node_);
   connection.pool_list_ = &to->idle_;
@@ -243,7 +257,7 @@ bool ConnPool::handOff(UpstreamConnection& connection) {
   stats_.gaugeAdd(cluster_->stats->upstream_cx_active, -1);
   to->stats_.gaugeAdd(to->cluster_->stats->upstream_cx_active, 1);
   connection.timer_->enableTimer(
-      std::chrono::duration_cast<std::chrono::milliseconds>(to->cluster_->idle_timeout - idle_for));
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout - idle_for));
   if (!to->pending_.empty()) to->scheduleServe();
   return true;
 }

@@ -6,6 +6,7 @@
 // A connection serves one request at a time and returns to the idle list only when both the
 // request and the response finished cleanly and the upstream allowed keep-alive.
 
+#include <chrono>
 #include <list>
 #include <memory>
 
@@ -78,6 +79,9 @@ class ConnPool {
   void onConnectionClosed(UpstreamConnection& connection, bool connect_failed, bool timed_out);
   void assignOrIdle(UpstreamConnection& connection);
   void park(UpstreamConnection& connection);
+  // How long `connection` may stay idle: the cluster's idle_timeout, or less when the server
+  // announced a shorter one (Keep-Alive: timeout=N): closing first avoids the keep-alive race.
+  std::chrono::milliseconds idleTimeout(const UpstreamConnection& connection) const;
   // Draining: moves an idle or just released connection into the successor pool's idle list.
   bool handOff(UpstreamConnection& connection);
   // Draining with no request waiting: idle connections are handed off or closed.

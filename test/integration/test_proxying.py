@@ -262,6 +262,21 @@ class ProxyingTest(PorticoTestCase):
         self.assertNotEqual(closing.header("x-upstream-conn"), after.header("x-upstream-conn"),
                             "portico reused an upstream connection that said Connection: close")
 
+    def test_idle_upstream_connection_closes_before_the_timeout_its_server_announced(self):
+        # Node and Apache say "Keep-Alive: timeout=N" and close after N s idle: reusing the
+        # connection near that moment is the keep-alive race, which a POST cannot survive.
+        with RawConnection(self.proxy.port) as conn:  # one worker, one pool
+            hinted = conn.request("GET", "/keep-alive/1")
+            time.sleep(0.1)
+            soon = conn.request("GET", "/keep-alive/1")
+            time.sleep(0.8)  # past 1 s minus the margin (0.5 s), before the server's 1 s
+            later = conn.request("POST", "/echo", {}, b"x" * 10)
+        self.assertEqual((hinted.status, soon.status, later.status), (200, 200, 200))
+        self.assertIsNone(hinted.header("keep-alive"))  # hop-by-hop: not forwarded
+        self.assertEqual(hinted.header("x-upstream-conn"), soon.header("x-upstream-conn"))
+        self.assertNotEqual(soon.header("x-upstream-conn"), later.header("x-upstream-conn"),
+                            "reused a connection its server was about to close")
+
     def test_hop_by_hop_request_headers_are_not_forwarded(self):
         response = self.request("GET", "/echo", [
             ("Connection", "keep-alive, X-Hop-Named"), ("Keep-Alive", "timeout=5"),

@@ -24,6 +24,8 @@ Endpoints (the path without its query string selects them; HEAD works on every p
   /te/<codings>             Transfer-Encoding: <codings> (commas as sent), body "2 ok 0" chunked,
                             then closes
   /reset-unframed[/S]       200 with neither length nor chunked, S bytes (10), then a reset (RST)
+  /keep-alive/<s>           200 with "keep-alive: timeout=<s>, max=100" (the connection stays
+                            open: the test sees whether the proxy closes it first)
   /drop-next[/rst]          200; the next request on this connection gets no answer: the
                             connection closes (or resets) once its head is read (counted as
                             "dropped", not as a request)
@@ -368,8 +370,9 @@ class Connection:
         sent_body = b"" if no_body or request.method == "HEAD" else body
         self.send_head(status, headers, None if no_body else len(body), body=sent_body)
 
-    def respond_text(self, request, status, text):
-        self.respond(request, status, text.encode(), [("content-type", "text/plain")])
+    def respond_text(self, request, status, text, headers=()):
+        self.respond(request, status, text.encode(),
+                     [("content-type", "text/plain")] + list(headers))
 
     def respond_json(self, request, document):
         body = (json.dumps(document, indent=1) + "\n").encode()
@@ -497,6 +500,11 @@ class Connection:
         time.sleep(0.1)  # the head and bytes go out first; then RST instead of FIN
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
+    def handle_keep_alive(self, request, args):
+        seconds = int(args[0]) if args and args[0].isdigit() else 5
+        self.respond_text(request, 200, "keep-alive timeout %d\n" % seconds,
+                          [("keep-alive", "timeout=%d, max=100" % seconds)])
+
     def handle_drop_next(self, request, args):
         # Answers, then closes on the next request of this connection without a byte of reply:
         # what an upstream whose keep-alive timeout ran out as that request arrived looks like.
@@ -524,6 +532,7 @@ class Connection:
         "te": handle_te,
         "reset-unframed": handle_reset_unframed,
         "drop-next": handle_drop_next,
+        "keep-alive": handle_keep_alive,
         "stats": handle_stats,
     }
 

@@ -482,6 +482,37 @@ TEST_F(ConnPoolTest, ARequestCancelledOnAReplacedPoolLetsTheConnectionKeptForItM
   EXPECT_EQ(accepted_.size(), 1u);
 }
 
+TEST_F(ConnPoolTest, AnIdleConnectionClosesBeforeTheTimeoutItsServerAnnounced) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort())}});  // idle_timeout 60 s
+  WorkerCluster* cluster = manager.get("backend");
+  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+  RecordingPoolCallbacks first;
+  pool.newStream(first);
+  runUntil([&] { return !first.ready.empty() && !accepted_.empty(); });
+  UpstreamConnection& connection = *first.ready[0];
+  http::RequestHead request;
+  request.method = "GET";
+  buffer::Buffer unsent;
+  RecordingStream stream;
+  connection.attach(stream);
+  connection.codec().encodeRequestHeaders(request, "/", http::http1::BodyFraming::kNone, unsent);
+  const char response[] =
+      "HTTP/1.1 200 OK\r\nkeep-alive: timeout=1, max=100\r\ncontent-length: 0\r\n\r\n";
+  ASSERT_EQ(write(accepted_[0], response, sizeof(response) - 1),
+            static_cast<ssize_t>(sizeof(response) - 1));
+  runUntil([&] { return stream.complete; });
+  pool.release(connection, true);
+  const auto parked = std::chrono::steady_clock::now();
+
+  // The server closes after 1 s idle; we close first, with half of that as the margin.
+  runUntil([&] { return peerClosed(0); });
+  const auto closed_after = std::chrono::steady_clock::now() - parked;
+  EXPECT_GE(closed_after, milliseconds(450));
+  EXPECT_LT(closed_after, milliseconds(900));
+  EXPECT_EQ(pool.activeConnections(), 0u);
+}
+
 }  // namespace
 
 }  // namespace portico::upstream

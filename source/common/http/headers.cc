@@ -3,6 +3,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 
 namespace portico::http {
@@ -61,6 +62,21 @@ void removeHopByHopHeaders(HeaderMap& headers) {
     }
     return false;
   });
+}
+
+std::optional<std::chrono::seconds> keepAliveTimeout(const HeaderMap& headers) {
+  const std::string* value = headers.get("keep-alive");
+  if (value == nullptr) return std::nullopt;
+  for (absl::string_view parameter : absl::StrSplit(*value, ',')) {
+    parameter = absl::StripAsciiWhitespace(parameter);
+    if (parameter.size() <= 8 || !absl::EqualsIgnoreCase(parameter.substr(0, 8), "timeout=")) {
+      continue;
+    }
+    uint32_t seconds;
+    if (!absl::SimpleAtoi(parameter.substr(8), &seconds)) return std::nullopt;
+    return std::chrono::seconds(seconds);
+  }
+  return std::nullopt;
 }
 
 RequestId generateRequestId(const std::function<uint64_t()>& random) {

@@ -2,8 +2,10 @@
 
 // Header rules a proxy applies on both directions.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,11 @@ void removeHopByHopHeaders(HeaderMap& headers);
 // The transfer codings of every Transfer-Encoding field, in order, lower-cased and trimmed
 // ("gzip, Chunked" -> {"gzip", "chunked"}); empty when there is none.
 std::vector<std::string> transferCodings(const HeaderMap& headers);
+
+// The idle timeout a server announces in `Keep-Alive: timeout=N[, max=M]` (RFC 2068 19.7.1,
+// still sent by Node, Apache and others): after N seconds idle it closes the connection.
+// nullopt when there is no such header or its timeout is not a number.
+std::optional<std::chrono::seconds> keepAliveTimeout(const HeaderMap& headers);
 
 // A random UUID (version 4) for x-request-id, written into a fixed buffer: nothing is
 // allocated per request (the header map copies it into storage it reuses).

@@ -75,8 +75,8 @@ TEST(RemoveHopByHopHeadersTest, ConnectionCannotRemoveHost) {
 }
 
 // Connection is a list-valued field: several Connection lines are one list (RFC 9110 5.3).
-// Regression (was a bug) in removeHopByHopHeaders(): only the first Connection field's tokens are read
-// (headers.get("connection")), so "Connection: keep-alive" + "Connection: x-secret" forwards
+// Regression (was a bug) in removeHopByHopHeaders(): only the first Connection field's tokens are
+// read (headers.get("connection")), so "Connection: keep-alive" + "Connection: x-secret" forwards
 // x-secret upstream although the client marked it hop-by-hop.
 TEST(RemoveHopByHopHeadersTest, FieldsNamedInEveryConnectionLineAreRemoved) {
   HeaderMap h = headersOf({{"connection", "keep-alive"},
@@ -97,6 +97,23 @@ TEST(RemoveHopByHopHeadersTest, EndToEndOnlyHeadersAreUntouched) {
 std::function<uint64_t()> sequence(std::vector<uint64_t> values) {
   auto i = std::make_shared<size_t>(0);
   return [values, i] { return values[std::min(values.size() - 1, (*i)++)]; };
+}
+
+TEST(KeepAliveTimeoutTest, ReadsTheTimeoutParameter) {
+  using std::chrono::seconds;
+  EXPECT_EQ(keepAliveTimeout(headersOf({{"keep-alive", "timeout=5"}})), seconds(5));
+  EXPECT_EQ(keepAliveTimeout(headersOf({{"keep-alive", "max=100, Timeout=15"}})), seconds(15));
+  EXPECT_EQ(keepAliveTimeout(headersOf({{"keep-alive", " timeout=0 ,max=1"}})), seconds(0));
+}
+
+TEST(KeepAliveTimeoutTest, NothingWithoutAValidTimeout) {
+  EXPECT_EQ(keepAliveTimeout(headersOf({{"connection", "keep-alive"}})), std::nullopt);
+  EXPECT_EQ(keepAliveTimeout(headersOf({{"keep-alive", "max=100"}})), std::nullopt);
+  EXPECT_EQ(keepAliveTimeout(headersOf({{"keep-alive", "timeout="}})), std::nullopt);
+  EXPECT_EQ(keepAliveTimeout(headersOf({{"keep-alive", "timeout=5s"}})), std::nullopt);
+  EXPECT_EQ(keepAliveTimeout(headersOf({{"keep-alive", "timeout=-1"}})), std::nullopt);
+  EXPECT_EQ(keepAliveTimeout(headersOf({{"keep-alive", "timeout=99999999999"}})), std::nullopt);
+  EXPECT_EQ(keepAliveTimeout(headersOf({{"keep-alive", "timeouts=5"}})), std::nullopt);
 }
 
 TEST(GenerateRequestIdTest, FormatsAVersion4Uuid) {

@@ -129,6 +129,7 @@ bool ClientCodec::onHeadersComplete() {
   // only skips it when told.
   if (request_is_head_ || head_.status == 204 || head_.status == 304) parser_.skipBody();
   keep_alive_ = parser_.keepAlive();
+  keep_alive_timeout_ = http::keepAliveTimeout(head_.headers);
   const bool no_body =
       request_is_head_ || head_.status == 204 || head_.status == 304 ||
       (parser_.hasContentLength() && parser_.contentLength() == 0 && !parser_.chunked());

@@ -3,6 +3,9 @@
 // ClientCodec: the upstream side of an HTTP/1.1 connection. Encodes one request at a time and
 // parses its response (1xx interim responses are passed through separately).
 
+#include <chrono>
+#include <optional>
+
 #include "source/common/buffer/buffer.h"
 #include "source/common/http/header_map.h"
 #include "source/common/http/http1/encoder.h"
@@ -58,6 +61,8 @@ class ClientCodec : private ParserCallbacks {
   bool responseComplete() const { return response_complete_; }
   // The connection can carry another request after this response.
   bool keepAlive() const { return keep_alive_; }
+  // What the last response said the server's idle timeout is (Keep-Alive: timeout=N).
+  std::optional<std::chrono::seconds> keepAliveTimeout() const { return keep_alive_timeout_; }
   bool responseStarted() const { return response_started_; }
 
  private:
@@ -78,6 +83,7 @@ class ClientCodec : private ParserCallbacks {
   uint32_t interim_count_ = 0;  // 1xx responses to the current request
   static constexpr uint32_t kMaxInterimResponses = 5;
   bool keep_alive_ = true;
+  std::optional<std::chrono::seconds> keep_alive_timeout_;
   bool failed_ = false;
 };
 
