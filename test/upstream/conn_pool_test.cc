@@ -116,6 +116,46 @@ class ConnPoolTest : public event::test::DispatcherTestBase {
     poll->disableTimer();
   }
 
+  // The pool for the one host of cluster "backend".
+  static ConnPool& backendPool(ClusterManager& manager) {
+    WorkerCluster* cluster = manager.get("backend");
+    return cluster->pool(cluster->hosts()[0]);
+  }
+
+  // A new connection from `pool`, once it is connected and accepted.
+  UpstreamConnection& connectOne(ConnPool& pool, RecordingPoolCallbacks& callbacks) {
+    const size_t accepted = accepted_.size();
+    pool.newStream(callbacks);
+    runUntil([&] { return !callbacks.ready.empty() && accepted_.size() > accepted; });
+    return *callbacks.ready.at(0);
+  }
+
+  // Starts a request on `connection` as the router would, so that its codec expects a
+  // response; nothing is sent (the test plays the server on an accepted socket).
+  void startRequest(UpstreamConnection& connection, RecordingStream& stream) {
+    http::RequestHead request;
+    request.method = "GET";
+    buffer::Buffer unsent;
+    connection.attach(stream);
+    connection.codec().encodeRequestHeaders(request, "/", http::http1::BodyFraming::kNone, unsent);
+  }
+
+  // Writes `response` on accepted socket `i` and runs until `stream` has received all of it.
+  void answer(size_t i, absl::string_view response, RecordingStream& stream) {
+    ASSERT_EQ(write(accepted_[i], response.data(), response.size()),
+              static_cast<ssize_t>(response.size()));
+    runUntil([&] { return stream.complete; });
+  }
+
+  // A busy and an idle connection in `pool` (accepted sockets 0 and 1, in some order).
+  void busyAndIdle(ConnPool& pool, RecordingPoolCallbacks& busy, RecordingPoolCallbacks& idle) {
+    pool.newStream(busy);
+    pool.newStream(idle);
+    runUntil(
+        [&] { return busy.ready.size() == 1 && idle.ready.size() == 1 && accepted_.size() == 2; });
+    pool.release(*idle.ready[0], true);  // parked in the idle list
+  }
+
   // True once the peer of accepted socket `i` has closed it (EOF on read).
   bool peerClosed(size_t i) {
     char c;
@@ -153,12 +193,10 @@ TEST_F(ConnPoolTest, ReusesAnIdleConnectionAtOnce) {
 TEST_F(ConnPoolTest, PreferNewOpensAConnectionBelowTheCapAndTakesAnIdleOneAtIt) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/2)}});
-  WorkerCluster* cluster = manager.get("backend");
-  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+  ConnPool& pool = backendPool(manager);
 
   RecordingPoolCallbacks first;
-  pool.newStream(first);
-  runUntil([&] { return !first.ready.empty(); });
+  connectOne(pool, first);
   ASSERT_EQ(first.ready.size(), 1u);
   pool.release(*first.ready[0], true);
 
@@ -180,34 +218,23 @@ TEST_F(ConnPoolTest, PreferNewOpensAConnectionBelowTheCapAndTakesAnIdleOneAtIt) 
 TEST_F(ConnPoolTest, ClosedUnansweredOnReuseOnlyForAReusedConnectionThatGotNothing) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort())}});
-  WorkerCluster* cluster = manager.get("backend");
-  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+  ConnPool& pool = backendPool(manager);
 
   RecordingPoolCallbacks first;
-  pool.newStream(first);
-  runUntil([&] { return !first.ready.empty() && !accepted_.empty(); });
+  connectOne(pool, first);
   ASSERT_EQ(first.ready.size(), 1u);
   UpstreamConnection& connection = *first.ready[0];
   RecordingStream stream;
-  // The codec expects a response only after a request (not sent: the test plays the server).
-  http::RequestHead request;
-  request.method = "GET";
-  buffer::Buffer unsent;
-  connection.attach(stream);
-  connection.codec().encodeRequestHeaders(request, "/", http::http1::BodyFraming::kNone, unsent);
+  startRequest(connection, stream);
   EXPECT_FALSE(connection.closedUnansweredOnReuse());  // its first request
-  const char response[] = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
-  ASSERT_EQ(write(accepted_[0], response, sizeof(response) - 1),
-            static_cast<ssize_t>(sizeof(response) - 1));
-  runUntil([&] { return stream.complete; });
+  answer(0, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", stream);
   pool.release(connection, true);
 
   RecordingPoolCallbacks second;
   pool.newStream(second);
   ASSERT_EQ(second.ready.size(), 1u);
   ASSERT_EQ(second.ready[0], &connection);
-  connection.attach(stream);
-  connection.codec().encodeRequestHeaders(request, "/", http::http1::BodyFraming::kNone, unsent);
+  startRequest(connection, stream);
   EXPECT_TRUE(connection.closedUnansweredOnReuse());  // reused, nothing read for it yet
   ASSERT_EQ(write(accepted_[0], "H", 1), 1);          // one byte of a response: it was answered
   runUntil([&] {
@@ -221,8 +248,7 @@ TEST_F(ConnPoolTest, QueuesBeyondTheConnectionCapAndOverflowsBeyondThePendingCap
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1,
                                           /*max_pending=*/2)}});
-  WorkerCluster* cluster = manager.get("backend");
-  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+  ConnPool& pool = backendPool(manager);
 
   RecordingPoolCallbacks a, b, c;
   EXPECT_NE(pool.newStream(a), nullptr);
@@ -247,8 +273,7 @@ TEST_F(ConnPoolTest, QueuesBeyondTheConnectionCapAndOverflowsBeyondThePendingCap
 TEST_F(ConnPoolTest, AReleasedConnectionGoesToTheQueueBeforeNewcomers) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
-  WorkerCluster* cluster = manager.get("backend");
-  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+  ConnPool& pool = backendPool(manager);
 
   RecordingPoolCallbacks a, waiting, newcomer;
   pool.newStream(a);
@@ -269,8 +294,7 @@ TEST_F(ConnPoolTest, AReleasedConnectionGoesToTheQueueBeforeNewcomers) {
 TEST_F(ConnPoolTest, AConnectionClosedAtTheCapIsReplacedForWaitingRequests) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
-  WorkerCluster* cluster = manager.get("backend");
-  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+  ConnPool& pool = backendPool(manager);
 
   RecordingPoolCallbacks a, b;
   pool.newStream(a);
@@ -289,8 +313,7 @@ TEST_F(ConnPoolTest, AConnectionClosedAtTheCapIsReplacedForWaitingRequests) {
 TEST_F(ConnPoolTest, RefusedConnectFailsThePendingRequest) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(closedPort())}});
-  WorkerCluster* cluster = manager.get("backend");
-  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+  ConnPool& pool = backendPool(manager);
 
   RecordingPoolCallbacks callbacks;
   pool.newStream(callbacks);
@@ -314,13 +337,9 @@ TEST_F(ConnPoolTest, ReplacedClusterDrainsAndIsReapedWithoutAnotherUpdate) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort())}});
   WorkerCluster* old_cluster = manager.get("backend");
-  ConnPool& old_pool = old_cluster->pool(old_cluster->hosts()[0]);
+  ConnPool& old_pool = backendPool(manager);
   RecordingPoolCallbacks busy, idle;
-  old_pool.newStream(busy);
-  old_pool.newStream(idle);
-  runUntil(
-      [&] { return busy.ready.size() == 1 && idle.ready.size() == 1 && accepted_.size() == 2; });
-  old_pool.release(*idle.ready[0], true);  // parked in the idle list
+  busyAndIdle(old_pool, busy, idle);
 
   // Connections made with other response head limits cannot move to the new generation.
   manager.update({{"backend", clusterInfo(listener_->boundPort(), 0, 0, 0,
@@ -352,13 +371,9 @@ TEST_F(ConnPoolTest, AnEndpointChangeKeepsTheConnectionsToHostsThatStay) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort())}});
   WorkerCluster* old_cluster = manager.get("backend");
-  ConnPool& old_pool = old_cluster->pool(old_cluster->hosts()[0]);
+  ConnPool& old_pool = backendPool(manager);
   RecordingPoolCallbacks busy, idle;
-  old_pool.newStream(busy);
-  old_pool.newStream(idle);
-  runUntil(
-      [&] { return busy.ready.size() == 1 && idle.ready.size() == 1 && accepted_.size() == 2; });
-  old_pool.release(*idle.ready[0], true);
+  busyAndIdle(old_pool, busy, idle);
 
   // A host is added: the new generation takes over the idle connection at once.
   manager.update({{"backend", clusterInfo(listener_->boundPort(), 0, 0, closedPort())}});
@@ -399,10 +414,9 @@ TEST_F(ConnPoolTest, ConnectionsToARemovedHostClose) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort())}});
   WorkerCluster* old_cluster = manager.get("backend");
-  ConnPool& old_pool = old_cluster->pool(old_cluster->hosts()[0]);
+  ConnPool& old_pool = backendPool(manager);
   RecordingPoolCallbacks idle;
-  old_pool.newStream(idle);
-  runUntil([&] { return idle.ready.size() == 1 && accepted_.size() == 1; });
+  connectOne(old_pool, idle);
   old_pool.release(*idle.ready[0], true);
 
   manager.update({{"backend", clusterInfo(closedPort())}});
@@ -414,7 +428,7 @@ TEST_F(ConnPoolTest, RequestsWaitingOnAReplacedPoolAreServedBeforeItsConnections
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
   WorkerCluster* old_cluster = manager.get("backend");
-  ConnPool& old_pool = old_cluster->pool(old_cluster->hosts()[0]);
+  ConnPool& old_pool = backendPool(manager);
   RecordingPoolCallbacks busy, waiting;
   old_pool.newStream(busy);
   old_pool.newStream(waiting);  // at the cap: waits for busy's connection
@@ -440,10 +454,9 @@ TEST_F(ConnPoolTest, AHandedOffConnectionKeepsItsIdleAge) {
   auto info = [&] { return clusterInfo(listener_->boundPort(), 0, 0, 0, 0, /*idle_ms=*/600); };
   manager.update({{"backend", info()}});
   WorkerCluster* old_cluster = manager.get("backend");
-  ConnPool& old_pool = old_cluster->pool(old_cluster->hosts()[0]);
+  ConnPool& old_pool = backendPool(manager);
   RecordingPoolCallbacks first;
-  old_pool.newStream(first);
-  runUntil([&] { return first.ready.size() == 1 && accepted_.size() == 1; });
+  connectOne(old_pool, first);
   old_pool.release(*first.ready[0], true);
   const auto parked = std::chrono::steady_clock::now();
 
@@ -462,7 +475,7 @@ TEST_F(ConnPoolTest, ARequestCancelledOnAReplacedPoolLetsTheConnectionKeptForItM
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
   WorkerCluster* old_cluster = manager.get("backend");
-  ConnPool& old_pool = old_cluster->pool(old_cluster->hosts()[0]);
+  ConnPool& old_pool = backendPool(manager);
   RecordingPoolCallbacks busy, waiting;
   old_pool.newStream(busy);
   PendingRequest* handle = old_pool.newStream(waiting);
@@ -485,23 +498,14 @@ TEST_F(ConnPoolTest, ARequestCancelledOnAReplacedPoolLetsTheConnectionKeptForItM
 TEST_F(ConnPoolTest, AnIdleConnectionClosesBeforeTheTimeoutItsServerAnnounced) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort())}});  // idle_timeout 60 s
-  WorkerCluster* cluster = manager.get("backend");
-  ConnPool& pool = cluster->pool(cluster->hosts()[0]);
+  ConnPool& pool = backendPool(manager);
   RecordingPoolCallbacks first;
-  pool.newStream(first);
-  runUntil([&] { return !first.ready.empty() && !accepted_.empty(); });
+  connectOne(pool, first);
   UpstreamConnection& connection = *first.ready[0];
-  http::RequestHead request;
-  request.method = "GET";
-  buffer::Buffer unsent;
   RecordingStream stream;
-  connection.attach(stream);
-  connection.codec().encodeRequestHeaders(request, "/", http::http1::BodyFraming::kNone, unsent);
-  const char response[] =
-      "HTTP/1.1 200 OK\r\nkeep-alive: timeout=1, max=100\r\ncontent-length: 0\r\n\r\n";
-  ASSERT_EQ(write(accepted_[0], response, sizeof(response) - 1),
-            static_cast<ssize_t>(sizeof(response) - 1));
-  runUntil([&] { return stream.complete; });
+  startRequest(connection, stream);
+  answer(0, "HTTP/1.1 200 OK\r\nkeep-alive: timeout=1, max=100\r\ncontent-length: 0\r\n\r\n",
+         stream);
   pool.release(connection, true);
   const auto parked = std::chrono::steady_clock::now();
 
