@@ -81,6 +81,8 @@ class ConnPool {
   void park(UpstreamConnection& connection);
   // How long `connection` may stay idle: the cluster's idle_timeout, or less when the server
   // announced a shorter one (Keep-Alive: timeout=N): closing first avoids the keep-alive race.
+  // Zero (timeout=0, or idle_timeout 0s) closes it when released, even with requests queued:
+  // they get a new connection (onConnectionClosed).
   std::chrono::milliseconds idleTimeout(const UpstreamConnection& connection) const;
   // Draining: moves an idle or just released connection into the successor pool's idle list.
   bool handOff(UpstreamConnection& connection);

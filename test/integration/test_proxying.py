@@ -266,10 +266,10 @@ class ProxyingTest(PorticoTestCase):
         # Node and Apache say "Keep-Alive: timeout=N" and close after N s idle: reusing the
         # connection near that moment is the keep-alive race, which a POST cannot survive.
         with RawConnection(self.proxy.port) as conn:  # one worker, one pool
-            hinted = conn.request("GET", "/keep-alive/1")
+            hinted = conn.request("GET", "/keep-alive/2")
             time.sleep(0.1)
-            soon = conn.request("GET", "/keep-alive/1")
-            time.sleep(0.8)  # past 1 s minus the margin (0.5 s), before the server's 1 s
+            soon = conn.request("GET", "/keep-alive/2")
+            time.sleep(1.6)  # past 2 s minus the margin (1 s), before the server's 2 s
             later = conn.request("POST", "/echo", {}, b"x" * 10)
         self.assertEqual((hinted.status, soon.status, later.status), (200, 200, 200))
         self.assertIsNone(hinted.header("keep-alive"))  # hop-by-hop: not forwarded

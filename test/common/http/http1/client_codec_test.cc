@@ -1,5 +1,7 @@
 #include "source/common/http/http1/client_codec.h"
 
+#include <chrono>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -144,6 +146,17 @@ TEST_F(ClientCodecTest, MoreThanFiveInterimResponsesAreAnError) {
   exchange(five + "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\n\r\n");
   EXPECT_FALSE(driver_.codec.responseStarted());
   EXPECT_EQ(driver_.callbacks.error, "too many 1xx responses");
+}
+
+TEST_F(ClientCodecTest, KeepAliveTimeoutComesFromTheLastFinalResponse) {
+  exchange(
+      "HTTP/1.1 103 Early Hints\r\nKeep-Alive: timeout=1\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(driver_.codec.keepAliveTimeout(), std::nullopt);  // not from the 1xx
+  exchange("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(driver_.codec.keepAliveTimeout(), std::chrono::seconds(5));
+  exchange("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(driver_.codec.keepAliveTimeout(), std::nullopt);  // not kept from the one before
 }
 
 TEST_F(ClientCodecTest, InterimResponseArrivingAloneWaitsForTheFinalOne) {
