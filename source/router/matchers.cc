@@ -84,8 +84,10 @@ bool HeaderMatcher::matches(const http::HeaderMap& headers) const {
   } else {
     // Rare: a repeated header is matched as one comma-joined value (RFC 9110 5.3).
     std::string joined;
+    bool first_value = true;  // not joined.empty(): an empty first value still takes a comma
     headers.forEachValue(name_, [&](const std::string& v) {
-      if (!joined.empty()) joined.push_back(',');
+      if (!first_value) joined.push_back(',');
+      first_value = false;
       joined.append(v);
     });
     absl::string_view v = joined;

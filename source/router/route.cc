@@ -119,9 +119,15 @@ absl::Status Route::initCluster(const config::v1::RouteAction& config,
     cluster_ = config.cluster();
   }
   if (!config.prefix_rewrite().empty()) {
-    absl::Status status =
-        validateUriPart(config.prefix_rewrite(), fieldPath(field_path, "prefix_rewrite"));
+    const std::string rewrite_field = fieldPath(field_path, "prefix_rewrite");
+    absl::Status status = validateUriPart(config.prefix_rewrite(), rewrite_field);
     if (!status.ok()) return status;
+    // It becomes the start of the upstream request target: "v2/x" is not one, and a '?' or
+    // '#' would put the rest of the client's path into a query or fragment.
+    if (config.prefix_rewrite()[0] != '/') return fieldError(rewrite_field, "must start with '/'");
+    if (config.prefix_rewrite().find_first_of("?#") != std::string::npos) {
+      return fieldError(rewrite_field, "must not contain '?' or '#'");
+    }
     prefix_rewrite_ = config.prefix_rewrite();
   }
   absl::Status status = validateAuthority(config.host_rewrite_literal(),
@@ -132,6 +138,10 @@ absl::Status Route::initCluster(const config::v1::RouteAction& config,
     const auto& t = config.timeout();
     if (t.seconds() < 0 || t.nanos() < 0 || t.nanos() >= 1000000000) {
       return fieldError(fieldPath(field_path, "timeout"), "must be a non-negative duration");
+    }
+    // Longer would overflow the timer's deadline (nanoseconds) and fire at once; 0 disables.
+    if (t.seconds() > 365LL * 24 * 3600) {
+      return fieldError(fieldPath(field_path, "timeout"), "must be at most one year (0 disables)");
     }
     int64_t ms = t.seconds() * 1000 + t.nanos() / 1000000;
     // A sub-millisecond timeout must not turn into 0, which means "disabled".
@@ -167,9 +177,10 @@ absl::Status Route::initRedirect(const config::v1::RedirectAction& config,
 
 absl::Status Route::initDirectResponse(const config::v1::DirectResponseAction& config,
                                        absl::string_view field_path) {
-  if (config.status() < 100 || config.status() > 599) {
+  // Not 1xx: an interim response is no answer, and the client would wait for the final one.
+  if (config.status() < 200 || config.status() > 599) {
     return fieldError(fieldPath(field_path, "status"),
-                      absl::StrCat("must be in [100, 599] (got ", config.status(), ")"));
+                      absl::StrCat("must be in [200, 599] (got ", config.status(), ")"));
   }
   absl::Status status =
       validateHeaderValue(config.content_type(), fieldPath(field_path, "content_type"));
@@ -245,7 +256,12 @@ std::string Route::redirectLocation(const http::RequestHead& request, bool is_tl
   }
   if (query == "?") query = absl::string_view();
   absl::string_view authority = host_redirect_.empty() ? request.host() : host_redirect_;
-  if (authority.empty()) return absl::StrCat(path, query);
+  if (authority.empty()) {
+    // A relative Location (a request without Host). "//evil.example/x" would read as a
+    // reference to another host (an open redirect): keep a single leading slash.
+    while (path.size() > 1 && path[0] == '/' && path[1] == '/') path.remove_prefix(1);
+    return absl::StrCat(path, query);
+  }
   const bool https = https_redirect_ || is_tls;
   if (https_redirect_ && !is_tls && host_redirect_.empty() && absl::EndsWith(authority, ":80")) {
     authority.remove_suffix(3);  // the http default port is wrong for https

@@ -106,6 +106,10 @@ TEST(HeaderMatcherTest, RepeatedHeaderIsJoinedWithComma) {
   EXPECT_TRUE(header(R"(name: "x-a" exact_match: "1,2")").matches(headers));
   EXPECT_FALSE(header(R"(name: "x-a" exact_match: "1")").matches(headers));
   EXPECT_TRUE(header(R"(name: "x-a" suffix_match: ",2")").matches(headers));
+  // An empty first value still takes its comma: "X-A:" then "X-A: b" is ",b", not "b".
+  http::HeaderMap empty_first = makeHeaders({{"x-a", ""}, {"x-a", "b"}});
+  EXPECT_FALSE(header(R"(name: "x-a" exact_match: "b")").matches(empty_first));
+  EXPECT_TRUE(header(R"(name: "x-a" exact_match: ",b")").matches(empty_first));
 }
 
 TEST(FindQueryParameterTest, Forms) {

@@ -127,6 +127,9 @@ TEST(RouteTest, RedirectDefaults) {
   EXPECT_EQ(r->redirectLocation(request("example.com", "/a"), true), "https://example.com/a");
   // No Host (HTTP/1.0): a relative reference.
   EXPECT_EQ(r->redirectLocation(request("", "/a?b"), false), "/a?b");
+  // Without a Host the Location is relative: "//evil.example/" must not name another host.
+  EXPECT_EQ(r->redirectLocation(request("", "//evil.example/x?q"), false), "/evil.example/x?q");
+  EXPECT_EQ(r->redirectLocation(request("", "///a"), false), "/a");
   EXPECT_EQ(r->clusterName(0), "");
 }
 

@@ -11,6 +11,7 @@ namespace portico::router {
 namespace {
 
 using test::createError;
+using test::makeRoutes;
 
 // One virtual host "*" with a valid route first, then `route` as routes[1].
 std::string routeError(absl::string_view route) {
@@ -110,10 +111,10 @@ TEST(ValidationTest, RedirectFields) {
 }
 
 TEST(ValidationTest, DirectResponseStatus) {
-  for (int status : {0, 99, 600, 1000}) {
+  for (int status : {0, 99, 100, 103, 199, 600, 1000}) {
     EXPECT_EQ(routeError(absl::StrCat(R"(match { prefix: "/" } direct_response { status: )", status,
                                       " }")),
-              absl::StrCat("virtual_hosts[0].routes[1].direct_response.status: must be in [100, "
+              absl::StrCat("virtual_hosts[0].routes[1].direct_response.status: must be in [200, "
                            "599] (got ",
                            status, ")"));
   }
@@ -121,6 +122,32 @@ TEST(ValidationTest, DirectResponseStatus) {
                           content_type: "text/html\r\nx: y" })"),
             "virtual_hosts[0].routes[1].direct_response.content_type: header value must not "
             "contain control characters other than HTAB (CR, LF, NUL, DEL, ...)");
+}
+
+TEST(ValidationTest, PrefixRewriteMustStartATarget) {
+  auto rewrite = [](const char* value) {
+    return routeError(absl::StrCat(
+        R"(match { prefix: "/api/" } route { cluster: "c" prefix_rewrite: ")", value, "\" }"));
+  };
+  EXPECT_EQ(rewrite("v2/"), "virtual_hosts[0].routes[1].route.prefix_rewrite: must start with '/'");
+  EXPECT_EQ(rewrite("/n?a=1"),
+            "virtual_hosts[0].routes[1].route.prefix_rewrite: must not contain '?' or '#'");
+  EXPECT_EQ(rewrite("/n#f"),
+            "virtual_hosts[0].routes[1].route.prefix_rewrite: must not contain '?' or '#'");
+  EXPECT_NE(
+      makeRoutes(
+          R"(routes { match { prefix: "/api/" } route { cluster: "c" prefix_rewrite: "/v2/" } })"),
+      nullptr);
+}
+
+TEST(ValidationTest, RouteTimeoutAtMostOneYear) {
+  EXPECT_EQ(routeError(
+                R"(match { prefix: "/" } route { cluster: "c" timeout { seconds: 10000000000 } })"),
+            "virtual_hosts[0].routes[1].route.timeout: must be at most one year (0 disables)");
+  EXPECT_NE(
+      makeRoutes(
+          R"(routes { match { prefix: "/" } route { cluster: "c" timeout { seconds: 31536000 } } })"),
+      nullptr);
 }
 
 TEST(ValidationTest, InvalidRegexNamesItsField) {
