@@ -23,6 +23,11 @@ class CompressionTest(PorticoTestCase):
         upstream = env.start_upstream("a")
         routes = [{**route_to("a", {"prefix": "/plain/"}, prefix_rewrite="/"),
                    "disabled_filters": ["gzip"]},
+                  # The usual set-up when the proxy, not the upstream, is to compress.
+                  {**route_to("a", {"prefix": "/strip/"}, prefix_rewrite="/"),
+                   "request_headers_to_remove": ["accept-encoding"]},
+                  {**route_to("a", {"prefix": "/force/"}, prefix_rewrite="/"),
+                   "request_headers_to_add": [{"key": "accept-encoding", "value": "gzip"}]},
                   route_to("a", {"prefix": "/"})]
         filters = [{"name": "gzip",
                     "compressor": {"content_types": ["application/json",
@@ -69,6 +74,18 @@ class CompressionTest(PorticoTestCase):
         self.assertEqual(document["upstream"], "a")
         # The upstream was asked as usual (the filter only touches the response).
         self.assertIn(["accept-encoding", "br;q=1, gzip;q=0.5"], document["headers"])
+
+    def test_what_the_client_accepts_is_read_before_the_route_edits_the_request(self):
+        # Regression: the filter read accept-encoding after the route's header ops: a route
+        # that strips it (so the upstream sends plain bodies) never compressed, and one that
+        # adds it sent gzip to clients that had not asked for it.
+        stripped = self.get("/strip/echo", {"Accept-Encoding": "gzip"})
+        self.assertEqual(stripped.header("content-encoding"), "gzip")
+        document = json.loads(gzip.decompress(stripped.body))
+        self.assertNotIn("accept-encoding", [name for name, _ in document["headers"]])
+        forced = self.get("/force/echo")
+        self.assertIsNone(forced.header("content-encoding"))
+        self.assertIn(["accept-encoding", "gzip"], forced.json()["headers"])
 
     def test_clients_without_gzip_get_it_plain_with_vary(self):
         for accept in (None, "gzip;q=0", "identity"):

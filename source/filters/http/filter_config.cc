@@ -30,7 +30,7 @@ absl::StatusOr<std::vector<http::FilterFactoryCb>> createHttpFilterFactories(
         if (!config.ok()) return config.status();
         factories.push_back([config = *config](http::FilterChainFactoryCallbacks& chain,
                                                http::WorkerServices& services) {
-          chain.addStreamEncoderFilter(
+          chain.addStreamFilter(
               std::make_unique<compressor::CompressorFilter>(config, services.stats));
         });
         break;

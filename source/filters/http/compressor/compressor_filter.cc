@@ -75,6 +75,11 @@ bool CompressorFilter::eligible(const http::ResponseHead& head) const {
   return true;
 }
 
+http::FilterHeadersStatus CompressorFilter::decodeHeaders(http::RequestHead& head, bool) {
+  client_accepts_gzip_ = acceptsGzip(head.headers);
+  return http::FilterHeadersStatus::kContinue;
+}
+
 http::FilterHeadersStatus CompressorFilter::encodeHeaders(http::ResponseHead& head,
                                                           bool end_stream) {
   const CompressorStats& s = *config_->stats;
@@ -91,7 +96,10 @@ http::FilterHeadersStatus CompressorFilter::encodeHeaders(http::ResponseHead& he
       !containsToken(head.headers, "vary", "*")) {
     head.headers.add("vary", "accept-encoding");
   }
-  if (head_request || !acceptsGzip(callbacks_->requestHead().headers)) {
+  const bool accepts = client_accepts_gzip_.has_value()
+                           ? *client_accepts_gzip_
+                           : acceptsGzip(callbacks_->requestHead().headers);
+  if (head_request || !accepts) {
     stats_.inc(s.not_compressed);
     return http::FilterHeadersStatus::kContinue;
   }

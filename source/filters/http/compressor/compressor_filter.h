@@ -1,8 +1,9 @@
 #pragma once
 
-// CompressorFilter: gzip for responses, per http_filter.proto's Compressor. An encoder-only
-// filter: it reads the request's accept-encoding and method through the callbacks, decides at
-// the response headers, and rewrites each body piece in place.
+// CompressorFilter: gzip for responses, per http_filter.proto's Compressor. Its decoder half
+// notes what the client accepts before a route's header ops can change the request (a route
+// may remove accept-encoding so the upstream sends plain bodies for us to compress); the
+// encoder half decides at the response headers and rewrites each body piece in place.
 
 #include <memory>
 #include <optional>
@@ -18,10 +19,17 @@ namespace portico::filters::compressor {
 // "gzip;q=0" refuses).
 bool acceptsGzip(const http::HeaderMap& request_headers);
 
-class CompressorFilter : public http::StreamEncoderFilter {
+class CompressorFilter : public http::StreamFilter {
  public:
   CompressorFilter(CompressorConfigConstSharedPtr config, stats::WorkerStats& stats)
       : config_(std::move(config)), stats_(stats) {}
+
+  // http::StreamDecoderFilter: only looks.
+  void setDecoderFilterCallbacks(http::StreamDecoderFilterCallbacks&) override {}
+  http::FilterHeadersStatus decodeHeaders(http::RequestHead& head, bool end_stream) override;
+  http::FilterDataStatus decodeData(buffer::Buffer&, bool) override {
+    return http::FilterDataStatus::kContinue;
+  }
 
   void setEncoderFilterCallbacks(http::StreamEncoderFilterCallbacks& callbacks) override {
     callbacks_ = &callbacks;
@@ -40,6 +48,9 @@ class CompressorFilter : public http::StreamEncoderFilter {
   stats::WorkerStats& stats_;
   http::StreamEncoderFilterCallbacks* callbacks_ = nullptr;
   std::unique_ptr<GzipStream> gzip_;  // set while compressing
+  // From the client's request as it arrived; unset when an earlier filter answered before
+  // our decoder half ran (then the request head is as the client sent it anyway).
+  std::optional<bool> client_accepts_gzip_;
 };
 
 }  // namespace portico::filters::compressor
