@@ -36,6 +36,22 @@ absl::string_view responseField(const http::StreamInfo& info, const std::string&
   return v != nullptr ? absl::string_view(*v) : absl::string_view("-");
 }
 
+// A request or response field in a text line: '"', '\' and bytes outside printable ASCII
+// become \xHH, as in nginx's default log escaping, so that a client's header value can neither
+// end a quoted field of the format nor write terminal control codes into the file.
+void appendTextField(absl::string_view value, std::string& out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (char c : value) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b >= 0x7f || c == '"' || c == '\\') {
+      const char escaped[4] = {'\\', 'x', kHex[b >> 4], kHex[b & 0xf]};
+      out.append(escaped, sizeof(escaped));
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
 absl::StatusOr<Piece> compileCommand(const std::string& command) {
   auto dash = [](absl::string_view s) { return s.empty() ? absl::string_view("-") : s; };
   if (command == "START_TIME") {
@@ -47,37 +63,54 @@ absl::StatusOr<Piece> compileCommand(const std::string& command) {
     });
   }
   if (command == "RESPONSE_CODE") {
-    return Piece([](const http::StreamInfo& i, std::string& o) { absl::StrAppend(&o, i.response_code); });
+    return Piece(
+        [](const http::StreamInfo& i, std::string& o) { absl::StrAppend(&o, i.response_code); });
   }
   if (command == "RESPONSE_CODE_DETAILS") {
-    return Piece([dash](const http::StreamInfo& i, std::string& o) { absl::StrAppend(&o, dash(i.response_code_details)); });
+    return Piece([dash](const http::StreamInfo& i, std::string& o) {
+      absl::StrAppend(&o, dash(i.response_code_details));
+    });
   }
   if (command == "BYTES_RECEIVED") {
-    return Piece([](const http::StreamInfo& i, std::string& o) { absl::StrAppend(&o, i.bytes_received); });
+    return Piece(
+        [](const http::StreamInfo& i, std::string& o) { absl::StrAppend(&o, i.bytes_received); });
   }
   if (command == "BYTES_SENT") {
-    return Piece([](const http::StreamInfo& i, std::string& o) { absl::StrAppend(&o, i.bytes_sent); });
+    return Piece(
+        [](const http::StreamInfo& i, std::string& o) { absl::StrAppend(&o, i.bytes_sent); });
   }
   if (command == "DURATION") {
-    return Piece([](const http::StreamInfo& i, std::string& o) { absl::StrAppend(&o, i.duration.count() / 1000); });
+    return Piece([](const http::StreamInfo& i, std::string& o) {
+      absl::StrAppend(&o, i.duration.count() / 1000);
+    });
   }
   if (command == "UPSTREAM_HOST") {
-    return Piece([dash](const http::StreamInfo& i, std::string& o) { absl::StrAppend(&o, dash(i.upstream_host)); });
+    return Piece([dash](const http::StreamInfo& i, std::string& o) {
+      absl::StrAppend(&o, dash(i.upstream_host));
+    });
   }
   if (command == "ROUTE_NAME") {
-    return Piece([dash](const http::StreamInfo& i, std::string& o) { absl::StrAppend(&o, dash(i.route_name)); });
+    return Piece([dash](const http::StreamInfo& i, std::string& o) {
+      absl::StrAppend(&o, dash(i.route_name));
+    });
   }
   if (command == "DOWNSTREAM_REMOTE_ADDRESS") {
-    return Piece([dash](const http::StreamInfo& i, std::string& o) { absl::StrAppend(&o, dash(i.downstream_address)); });
+    return Piece([dash](const http::StreamInfo& i, std::string& o) {
+      absl::StrAppend(&o, dash(i.downstream_address));
+    });
   }
   for (absl::string_view prefix : {"REQ(", "RESP("}) {
     if (absl::StartsWith(command, prefix) && absl::EndsWith(command, ")")) {
-      std::string name = absl::AsciiStrToLower(
-          command.substr(prefix.size(), command.size() - prefix.size() - 1));
+      std::string name =
+          absl::AsciiStrToLower(command.substr(prefix.size(), command.size() - prefix.size() - 1));
       if (prefix == "REQ(") {
-        return Piece([name](const http::StreamInfo& i, std::string& o) { absl::StrAppend(&o, requestField(i, name)); });
+        return Piece([name](const http::StreamInfo& i, std::string& o) {
+          appendTextField(requestField(i, name), o);
+        });
       }
-      return Piece([name](const http::StreamInfo& i, std::string& o) { absl::StrAppend(&o, responseField(i, name)); });
+      return Piece([name](const http::StreamInfo& i, std::string& o) {
+        appendTextField(responseField(i, name), o);
+      });
     }
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown access log command %", command, "%"));
@@ -94,7 +127,6 @@ class TextFormatter : public Formatter {
   std::vector<Piece> pieces_;
 };
 
-
 class JsonFormatter : public Formatter {
  public:
   void format(const http::StreamInfo& i, std::string& o) const override {
@@ -109,8 +141,8 @@ class JsonFormatter : public Formatter {
     field("method", requestField(i, ":method"));
     field("path", requestField(i, ":path"));
     field("authority", requestField(i, ":authority"));
-    absl::StrAppend(&o, ",\"response_code\":", i.response_code, ",\"bytes_received\":",
-                    i.bytes_received, ",\"bytes_sent\":", i.bytes_sent,
+    absl::StrAppend(&o, ",\"response_code\":", i.response_code,
+                    ",\"bytes_received\":", i.bytes_received, ",\"bytes_sent\":", i.bytes_sent,
                     ",\"duration_ms\":", i.duration.count() / 1000);
     field("response_code_details", i.response_code_details);
     field("upstream_host", i.upstream_host);

@@ -146,6 +146,13 @@ TEST_F(FormatterTest, ResponseHeaderLookup) {
   EXPECT_EQ(text("%RESP(content-type)%"), "-\n");
 }
 
+TEST_F(FormatterTest, RequestAndResponseFieldsAreEscapedInText) {
+  // A quote would end the default format's quoted field early and forge the next one; bytes
+  // outside printable ASCII (tabs, UTF-8, 0x9B CSI) go in as \xHH, as nginx writes them.
+  request_.headers.set("user-agent", "a\" \"forged\tx\\y\xc3\xa9\x9b");
+  EXPECT_EQ(text("\"%REQ(USER-AGENT)%\""), "\"a\\x22 \\x22forged\\x09x\\x5Cy\\xC3\\xA9\\x9B\"\n");
+}
+
 TEST_F(FormatterTest, MissingRequestHeaderOrRequestIsADash) {
   EXPECT_EQ(text("%REQ(x-missing)%"), "-\n");
   info_.request = nullptr;
