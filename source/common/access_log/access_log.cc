@@ -1,5 +1,6 @@
 #include "source/common/access_log/access_log.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -41,8 +42,9 @@ WriterRegistry& registry() {
 
 struct AccessLogWriter::Core {
   Core(FILE* f, std::string p) : file(f), path(std::move(p)) {}
-  void run();         // the writer thread
-  void reopenFile();  // on the writer thread
+  void run();                                             // the writer thread
+  void reopenFile();                                      // on the writer thread
+  void writeBatch(const std::deque<std::string>& batch);  // on the writer thread
 
   FILE* file;  // owned by the writer thread after construction
   const std::string path;
@@ -50,7 +52,10 @@ struct AccessLogWriter::Core {
   std::condition_variable cv;
   std::deque<std::string> queue ABSL_GUARDED_BY(mutex);
   size_t queued_bytes ABSL_GUARDED_BY(mutex) = 0;
-  uint64_t dropped ABSL_GUARDED_BY(mutex) = 0;
+  uint64_t dropped ABSL_GUARDED_BY(mutex) = 0;  // lines
+  uint64_t dropped_reported = 0;                // writer thread only
+  std::atomic<uint64_t> write_errors{0};  // batches that failed (written by the writer thread)
+  bool last_write_failed = false;         // writer thread only
   bool stop ABSL_GUARDED_BY(mutex) = false;
   bool reopen ABSL_GUARDED_BY(mutex) = false;
   uint64_t reopens ABSL_GUARDED_BY(mutex) = 0;
@@ -164,7 +169,7 @@ bool AccessLogWriter::submit(std::string&& batch) {
   {
     std::lock_guard<std::mutex> lock(core_->mutex);
     if (core_->queued_bytes + batch.size() > kMaxQueuedBytes) {
-      core_->dropped++;
+      core_->dropped += std::count(batch.begin(), batch.end(), '\n');  // the writer reports it
       return false;
     }
     core_->queued_bytes += batch.size();
@@ -172,6 +177,10 @@ bool AccessLogWriter::submit(std::string&& batch) {
   }
   core_->cv.notify_one();
   return true;
+}
+
+uint64_t AccessLogWriter::writeErrors() const {
+  return core_->write_errors.load(std::memory_order_relaxed);
 }
 
 uint64_t AccessLogWriter::dropped() const {
@@ -191,6 +200,27 @@ void AccessLogWriter::Core::reopenFile() {
   file = f;
 }
 
+void AccessLogWriter::Core::writeBatch(const std::deque<std::string>& batch) {
+  // After a failed write the file may end in a partial line: start on a new one, so each
+  // line stays parseable (JSON lines above all).
+  if (last_write_failed && !batch.empty()) fputc('\n', file);
+  bool ok = true;
+  for (const std::string& s : batch) ok = fwrite(s.data(), 1, s.size(), file) == s.size() && ok;
+  ok = fflush(file) == 0 && ok;
+  if (ok) {
+    last_write_failed = false;
+    return;
+  }
+  const int error = errno;
+  clearerr(file);
+  write_errors++;
+  if (!last_write_failed) {  // once per run of failures (a full disk fails every batch)
+    PORTICO_LOG(kError, "access log '%s': write failed: %s; lines are being lost", path.c_str(),
+                strerror(error));
+  }
+  last_write_failed = true;
+}
+
 void AccessLogWriter::Core::run() {
   std::unique_lock<std::mutex> lock(mutex);
   while (true) {
@@ -201,10 +231,17 @@ void AccessLogWriter::Core::run() {
     bool stopping = stop;
     bool reopening = reopen;
     reopen = false;
+    const uint64_t dropped_now = dropped;
     lock.unlock();
+    if (dropped_now > dropped_reported) {
+      // Said here, off the workers, once per batch at most: the writer fell behind.
+      PORTICO_LOG(kWarn,
+                  "access log '%s': %llu lines dropped (the disk is slower than the traffic)",
+                  path.c_str(), static_cast<unsigned long long>(dropped_now - dropped_reported));
+      dropped_reported = dropped_now;
+    }
     if (reopening) reopenFile();
-    for (const std::string& s : batch) fwrite(s.data(), 1, s.size(), file);
-    fflush(file);
+    writeBatch(batch);
     lock.lock();
     if (reopening) reopens++;
     if (stopping && queue.empty()) break;

@@ -37,7 +37,9 @@ class AccessLogWriter {
 
   // Thread-safe. Takes the batch; returns false (dropping it) when the queue is full.
   bool submit(std::string&& batch);
-  uint64_t dropped() const;
+  uint64_t dropped() const;  // lines
+  // Batches the file refused (a full disk, an I/O error); each run of them is logged once.
+  uint64_t writeErrors() const;
   // Thread-safe. The writer thread reopens the path before its next write; if that fails the
   // old file stays in use and the error is logged.
   void reopen();
