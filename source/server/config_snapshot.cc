@@ -82,8 +82,7 @@ bool overlaps(const network::Address& a, const network::Address& b) {
 absl::StatusOr<std::shared_ptr<access_log::AccessLog>> buildAccessLog(
     const config::v1::AccessLog& config, const std::string& field) {
   if (config.path().empty()) return std::shared_ptr<access_log::AccessLog>();
-  auto writer = access_log::AccessLogWriter::openShared(config.path());
-  if (!writer.ok()) return fieldError(field + ".path", writer.status().message());
+  // The format first: a config refused for it must not create the file nor start a writer.
   std::unique_ptr<access_log::Formatter> formatter;
   if (config.json()) {
     formatter = access_log::createJsonFormatter();
@@ -93,6 +92,8 @@ absl::StatusOr<std::shared_ptr<access_log::AccessLog>> buildAccessLog(
     if (!f.ok()) return fieldError(field + ".format", f.status().message());
     formatter = std::move(*f);
   }
+  auto writer = access_log::AccessLogWriter::openShared(config.path());
+  if (!writer.ok()) return fieldError(field + ".path", writer.status().message());
   return std::make_shared<access_log::AccessLog>(*writer, std::move(formatter));
 }
 
