@@ -23,6 +23,7 @@ class LocalRepliesTest(PorticoTestCase):
                   route_to("backend", {"prefix": "/te/"}),
                   route_to("backend", {"prefix": "/reset-unframed"}),
                   route_to("backend", {"prefix": "/drop-next"}),
+                  route_to("backend", {"prefix": "/chunked-reset"}),
                   route_to("roomy", {"prefix": "/roomy/"}, prefix_rewrite="/")]
         hosts = [virtual_host("known", ["localhost", "127.0.0.1"], routes)]
         # Nothing listens on the dead cluster's port.
@@ -122,6 +123,26 @@ class LocalRepliesTest(PorticoTestCase):
         self.assertFalse(response.complete, "the truncated body ended with its last chunk")
         self.assertEqual(len(response.body), 10)
         self.assertTrue(reply.closed, "downstream left open after the upstream reset")
+
+    def test_truncated_close_delimited_response_ends_with_a_reset(self):
+        # Regression: an HTTP/1.0 client gets a chunked upstream response without a length,
+        # delimited by the close; when the upstream reset mid-body, the proxy closed with a
+        # FIN and the client took the truncated body as complete.
+        with RawConnection(self.proxy.port, timeout=5) as conn:
+            conn.send(b"GET /chunked-reset/10 HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            data, ended_by = conn.reader.buffer, None
+            conn.reader.buffer = b""
+            while ended_by is None:
+                try:
+                    chunk = conn.sock.recv(65536)
+                except ConnectionResetError:
+                    ended_by = "reset"
+                else:
+                    data += chunk
+                    ended_by = None if chunk else "fin"
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data[:100])
+        self.assertNotIn(b"content-length", data.lower())
+        self.assertEqual(ended_by, "reset")
 
     def race_keepalive(self, method, body=None, drop="fin"):
         """Answers a first request on a pooled upstream connection, then sends a second

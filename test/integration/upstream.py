@@ -24,6 +24,7 @@ Endpoints (the path without its query string selects them; HEAD works on every p
   /te/<codings>             Transfer-Encoding: <codings> (commas as sent), body "2 ok 0" chunked,
                             then closes
   /reset-unframed[/S]       200 with neither length nor chunked, S bytes (10), then a reset (RST)
+  /chunked-reset[/S]        200 chunked, one chunk of S bytes (10), then a reset (RST)
   /keep-alive/<s>           200 with "keep-alive: timeout=<s>, max=100" (the connection stays
                             open: the test sees whether the proxy closes it first)
   /drop-next[/rst]          200; the next request on this connection gets no answer: the
@@ -492,6 +493,14 @@ class Connection:
                           b"connection: close\r\n\r\n2\r\nok\r\n0\r\n\r\n"
                           % (self.server.name.encode(), codings.encode()))
 
+    def handle_chunked_reset(self, _request, args):
+        sent = int(args[0]) if args and args[0].isdigit() else 10
+        self.close_after_response = True
+        self.send_head(200, [("content-type", "application/octet-stream")], chunked=True,
+                       body=b"%x\r\n%s\r\n" % (sent, pattern_bytes(0, sent)))
+        time.sleep(0.1)  # the head and chunk go out first; then RST, no last chunk
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
     def handle_reset_unframed(self, _request, args):
         sent = int(args[0]) if args and args[0].isdigit() else 10
         self.close_after_response = True
@@ -531,6 +540,7 @@ class Connection:
         "status-line": handle_status_line,
         "te": handle_te,
         "reset-unframed": handle_reset_unframed,
+        "chunked-reset": handle_chunked_reset,
         "drop-next": handle_drop_next,
         "keep-alive": handle_keep_alive,
         "stats": handle_stats,

@@ -338,6 +338,10 @@ void ActiveStream::resetStream(absl::string_view details) {
   }
   close_connection_ = true;
   request_complete_ = false;
+  // A body delimited by the close (an HTTP/1.0 client, no length) would read as complete
+  // if the connection ended with a FIN: end it with a reset instead.
+  abort_connection_ = headers_written_ &&
+                      connection_.codec_.responseFraming() == http1::BodyFraming::kCloseDelimited;
   complete();
 }
 
@@ -397,7 +401,7 @@ void ActiveStream::complete() {
   s.gaugeAdd(config.stats->downstream_rq_active, -1);
   if (config.access_log != nullptr) config.access_log->log(info_, connection_.services_.dispatcher);
   // A request whose body was not fully read leaves unparsed bytes: the connection can't go on.
-  connection_.onStreamComplete(close_connection_ || !request_complete_);
+  connection_.onStreamComplete(close_connection_ || !request_complete_, abort_connection_);
 }
 
 }  // namespace portico::http

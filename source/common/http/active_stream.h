@@ -132,6 +132,7 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
   bool response_spliced_ = false;  // body bytes went to the socket by raw forwarding
   bool request_complete_ = false;
   bool close_connection_ = false;
+  bool abort_connection_ = false;  // reset mid-body of a close-delimited response
   bool destroyed_ = false;
 };
 

@@ -164,8 +164,12 @@ void HttpConnection::write(buffer::Buffer& data) {
   if (!closed_) connection_->write(data);
 }
 
-void HttpConnection::onStreamComplete(bool close_connection) {
+void HttpConnection::onStreamComplete(bool close_connection, bool abort) {
   services_.dispatcher.deferredDelete(std::move(stream_));
+  if (abort) {
+    closeConnection(network::CloseType::kAbort);
+    return;
+  }
   if (close_connection || draining_) {
     if (draining_) services_.stats.inc(config_->stats->downstream_cx_drain_close);
     closeConnection(network::CloseType::kFlushWrite);

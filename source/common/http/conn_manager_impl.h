@@ -52,7 +52,8 @@ class HttpConnection : public network::ConnectionCallbacks,
   friend class ActiveStream;
 
   // Called by the stream when its response is fully encoded.
-  void onStreamComplete(bool close_connection);
+  // `abort`: close with a reset (RST), not a FIN (see CloseType::kAbort).
+  void onStreamComplete(bool close_connection, bool abort = false);
   // Called by the stream to write encoded bytes.
   void write(buffer::Buffer& data);
   void dispatchBuffered();

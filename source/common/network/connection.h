@@ -16,6 +16,7 @@ enum class ConnectionEvent { kConnected, kRemoteClose, kLocalClose };
 enum class CloseType {
   kFlushWrite,  // send what is buffered, then close (bounded by a delay timeout)
   kNoFlush,     // close now; unsent data is lost (used for resets)
+  kAbort,       // close now with a reset (RST): the peer must not take what it got as whole
 };
 
 class ConnectionCallbacks {

@@ -267,6 +267,12 @@ void ConnectionImpl::noteWriteProgress() {
 
 void ConnectionImpl::close(CloseType type) {
   if (fd_ < 0) return;
+  if (type == CloseType::kAbort) {
+    const linger reset{1, 0};  // close(2) then sends RST instead of FIN
+    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    closeSocket(ConnectionEvent::kLocalClose, /*graceful=*/false);
+    return;
+  }
   if (type == CloseType::kFlushWrite && close_after_flush_) return;  // already closing so
   if (type == CloseType::kFlushWrite && !connecting_) flush();
   if (fd_ < 0) return;
