@@ -143,6 +143,8 @@ absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
     }
     http->buffer_limit = hcm.per_connection_buffer_limit_bytes();
   }
+  http->normalize_path = hcm.normalize_path();
+  http->merge_slashes = hcm.merge_slashes();
   auto log = buildAccessLog(hcm.access_log(), f + ".access_log");
   if (!log.ok()) return log.status();
   http->access_log = *log;

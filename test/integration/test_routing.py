@@ -212,5 +212,43 @@ class RoutingTest(PorticoTestCase):
         self.assertLess(counts["slow"], 0.4 * len(results), counts)
 
 
+class PathNormalizationTest(PorticoTestCase):
+    """normalize_path and merge_slashes: a route that keeps clients away from /admin also
+    sees /%61dmin, /x/../admin and //admin."""
+
+    @classmethod
+    def start_class_env(cls, env):
+        upstream = env.start_upstream("a")
+        routes = [{"match": {"prefix": "/admin"},
+                   "direct_response": {"status": 403, "body": "no\n"}},
+                  route_to("a", {"prefix": "/"})]
+        listeners = [listener("plain", free_port(), [virtual_host("all", ["*"], routes)]),
+                     listener("normalized", free_port(), [virtual_host("all", ["*"], routes)],
+                              normalize_path=True, merge_slashes=True)]
+        cls.proxy = env.start_portico(bootstrap(listeners, [cluster("a", [upstream])]))
+
+    def get_on(self, listener_name, target):
+        with RawConnection(self.proxy.ports[listener_name]) as conn:
+            return conn.request("GET", target)
+
+    def test_disguised_paths_reach_the_deny_route(self):
+        for target in ("/admin", "/%61dmin", "/x/../admin", "//admin", "/%2e%2e/admin/x"):
+            with self.subTest(target=target):
+                self.assertEqual(self.get_on("normalized", target).status, 403)
+        # Without normalisation they pass the deny route (to an upstream that may normalise).
+        for target in ("/%61dmin", "/x/../admin", "//admin"):
+            with self.subTest(plain=target):
+                self.assertEqual(self.get_on("plain", target).status, 200)
+
+    def test_the_upstream_gets_the_normalized_path_and_the_query_as_sent(self):
+        echo = self.get_on("normalized", "/a/./b/../%7euser//x?q=/../%zz").json()
+        self.assertEqual(echo["path"], "/a/~user/x?q=/../%zz")
+
+    def test_a_malformed_escape_is_400(self):
+        response = self.get_on("normalized", "/bad%zz")
+        self.assertEqual(response.status, 400)
+        self.assertIsNone(response.header("x-upstream"))
+
+
 if __name__ == "__main__":
     unittest.main()

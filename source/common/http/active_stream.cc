@@ -8,6 +8,7 @@
 #include "source/common/access_log/access_log.h"
 #include "source/common/http/conn_manager_impl.h"
 #include "source/common/http/headers.h"
+#include "source/common/http/path_normalization.h"
 #include "source/router/route_table.h"
 
 namespace portico::http {
@@ -105,6 +106,11 @@ void ActiveStream::decodeHeaders(bool end_stream) {
   prepareRequestHeaders();
   headers_end_stream_ = end_stream;
   request_complete_ = end_stream;
+  if ((config_->normalize_path || config_->merge_slashes) &&
+      !normalizePath(head_.path, config_->normalize_path, config_->merge_slashes)) {
+    sendLocalReply(400, "", "path_normalization_failed");
+    return;
+  }
   const auto& routes = config_->routes;
   if (routes != nullptr) {
     absl::string_view path = head_.path;

@@ -64,6 +64,8 @@ struct HttpConnectionManagerConfig {
   std::chrono::milliseconds idle_timeout{300000};
   std::chrono::milliseconds request_headers_timeout{10000};
   uint32_t buffer_limit = 1024 * 1024;
+  bool normalize_path = false;  // RFC 3986 normalisation before routing
+  bool merge_slashes = false;
   std::unique_ptr<HttpStats> stats;
   // The chain in config order; the router is the last decoder. Encoders run in reverse.
   std::vector<FilterFactoryCb> filter_factories;

@@ -1,0 +1,110 @@
+#include "source/common/http/path_normalization.h"
+
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+
+namespace portico::http {
+namespace {
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  c = absl::ascii_tolower(c);
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+bool isUnreserved(char c) {  // RFC 3986 2.3
+  return absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+// Whether there is anything to do (the common case is nothing: one scan, no allocation).
+bool needsWork(absl::string_view path, bool normalize, bool merge_slashes) {
+  for (size_t i = 0; i < path.size(); i++) {
+    if (normalize && path[i] == '%') return true;
+    if (path[i] != '/' || i + 1 >= path.size()) continue;
+    if (merge_slashes && path[i + 1] == '/') return true;
+    if (normalize && path[i + 1] == '.') return true;
+  }
+  return false;
+}
+
+// Decodes unreserved characters and upper-cases the other escapes; false if one is malformed.
+bool normalizeEscapes(absl::string_view path, std::string& out) {
+  out.reserve(path.size());
+  for (size_t i = 0; i < path.size(); i++) {
+    if (path[i] != '%') {
+      out.push_back(path[i]);
+      continue;
+    }
+    if (i + 2 >= path.size()) return false;  // "%" or "%4" at the end
+    const int hi = hexValue(path[i + 1]), lo = hexValue(path[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    const char decoded = static_cast<char>(hi * 16 + lo);
+    if (isUnreserved(decoded)) {
+      out.push_back(decoded);
+    } else {
+      out.push_back('%');
+      out.push_back(absl::ascii_toupper(path[i + 1]));
+      out.push_back(absl::ascii_toupper(path[i + 2]));
+    }
+    i += 2;
+  }
+  return true;
+}
+
+// RFC 3986 5.2.4 for a path that starts with '/'.
+std::string removeDotSegments(absl::string_view path) {
+  std::vector<absl::string_view> segments = absl::StrSplit(path.substr(1), '/');
+  std::vector<absl::string_view> out;
+  out.reserve(segments.size());
+  for (size_t i = 0; i < segments.size(); i++) {
+    const bool last = i + 1 == segments.size();
+    if (segments[i] == ".") {
+      if (last) out.push_back("");  // "/a/." -> "/a/"
+      continue;
+    }
+    if (segments[i] == "..") {
+      if (!out.empty()) out.pop_back();
+      if (last) out.push_back("");  // "/a/b/.." -> "/a/"
+      continue;
+    }
+    out.push_back(segments[i]);
+  }
+  return absl::StrCat("/", absl::StrJoin(out, "/"));
+}
+
+std::string mergeSlashes(absl::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  for (char c : path) {
+    if (c == '/' && !out.empty() && out.back() == '/') continue;
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool normalizePath(std::string& target, bool normalize, bool merge_slashes) {
+  const size_t query = target.find('?');
+  absl::string_view path(target.data(), query == std::string::npos ? target.size() : query);
+  if (path.empty() || path[0] != '/' || !needsWork(path, normalize, merge_slashes)) return true;
+  std::string result(path);
+  if (normalize) {
+    std::string unescaped;
+    if (!normalizeEscapes(result, unescaped)) return false;
+    result = std::move(unescaped);
+  }
+  if (merge_slashes) result = mergeSlashes(result);
+  if (normalize) result = removeDotSegments(result);
+  if (query != std::string::npos) result.append(target, query, std::string::npos);
+  target = std::move(result);
+  return true;
+}
+
+}  // namespace portico::http
