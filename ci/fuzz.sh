@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-60}"
-targets="${FUZZ_TARGETS:-http1_request_fuzz http1_response_fuzz bootstrap_config_fuzz compressor_fuzz xds_response_fuzz xds_grpc_session_fuzz control_plane_resources_fuzz control_plane_stream_fuzz control_plane_rest_api_fuzz}"
+targets="${FUZZ_TARGETS:-http1_request_fuzz http1_response_fuzz bootstrap_config_fuzz compressor_fuzz xds_response_fuzz xds_grpc_session_fuzz control_plane_resources_fuzz control_plane_stream_fuzz control_plane_rest_api_fuzz path_normalization_fuzz}"
 workdir="${FUZZ_WORKDIR:-$(mktemp -d -t portico-fuzz.XXXXXX)}"
 
 labels=()
