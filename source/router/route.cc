@@ -258,9 +258,10 @@ std::string Route::redirectLocation(const http::RequestHead& request, bool is_tl
   absl::string_view authority = host_redirect_.empty() ? request.host() : host_redirect_;
   if (authority.empty()) {
     // A relative Location (a request without Host). "//evil.example/x" would read as a
-    // reference to another host (an open redirect): keep a single leading slash.
-    while (path.size() > 1 && path[0] == '/' && path[1] == '/') path.remove_prefix(1);
-    return absl::StrCat(path, query);
+    // reference to another host (an open redirect), and browsers read '\' as '/': one '/'
+    // in place of any leading run of them.
+    while (!path.empty() && (path[0] == '/' || path[0] == '\\')) path.remove_prefix(1);
+    return absl::StrCat("/", path, query);
   }
   const bool https = https_redirect_ || is_tls;
   if (https_redirect_ && !is_tls && host_redirect_.empty() && absl::EndsWith(authority, ":80")) {

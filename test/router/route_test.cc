@@ -130,6 +130,7 @@ TEST(RouteTest, RedirectDefaults) {
   // Without a Host the Location is relative: "//evil.example/" must not name another host.
   EXPECT_EQ(r->redirectLocation(request("", "//evil.example/x?q"), false), "/evil.example/x?q");
   EXPECT_EQ(r->redirectLocation(request("", "///a"), false), "/a");
+  EXPECT_EQ(r->redirectLocation(request("", "/\\\\evil.example/"), false), "/evil.example/");
   EXPECT_EQ(r->clusterName(0), "");
 }
 

@@ -337,6 +337,11 @@ void ActiveStream::sendLocalReply(int status, absl::string_view body, absl::stri
   if (!body.empty()) encodeData(body, true);
 }
 
+bool ActiveStream::closeDelimitedBodyInFlight() const {
+  return headers_written_ && !response_complete_ &&
+         connection_.codec_.responseFraming() == http1::BodyFraming::kCloseDelimited;
+}
+
 void ActiveStream::resetStream(absl::string_view details) {
   if (response_complete_) return;
   if (info_.response_code_details.empty() || info_.response_code_details == "via_upstream") {
@@ -346,8 +351,7 @@ void ActiveStream::resetStream(absl::string_view details) {
   request_complete_ = false;
   // A body delimited by the close (an HTTP/1.0 client, no length) would read as complete
   // if the connection ended with a FIN: end it with a reset instead.
-  abort_connection_ = headers_written_ &&
-                      connection_.codec_.responseFraming() == http1::BodyFraming::kCloseDelimited;
+  abort_connection_ = closeDelimitedBodyInFlight();
   complete();
 }
 

@@ -61,6 +61,9 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
   void addStreamEncoderFilter(StreamEncoderFilterPtr filter) override;
   void addStreamFilter(StreamFilterPtr filter) override;
 
+  // A response body delimited by the connection's close is on its way and not complete.
+  bool closeDelimitedBodyInFlight() const;
+
  private:
   // One encoder filter's place in the chain: its callbacks know where to resume.
   class EncoderSlot : public StreamEncoderFilterCallbacks {

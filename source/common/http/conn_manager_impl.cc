@@ -27,6 +27,9 @@ HttpConnection::HttpConnection(HttpConnectionManagerConfigConstSharedPtr config,
 }
 
 HttpConnection::~HttpConnection() {
+  // Destroyed with a response still streaming (the drain deadline passed, the worker stops):
+  // a body delimited by the close must not end with a FIN, which says it is complete.
+  if (stream_ != nullptr && stream_->closeDelimitedBodyInFlight()) connection_->setResetOnClose();
   stream_.reset();
   services_.stats.gaugeAdd(config_->stats->downstream_cx_active, -1);
 }

@@ -100,8 +100,9 @@ bool normalizePath(std::string& target, bool normalize, bool merge_slashes) {
     if (!normalizeEscapes(result, unescaped)) return false;
     result = std::move(unescaped);
   }
-  if (merge_slashes) result = mergeSlashes(result);
+  // Dot segments first, then slashes, as Envoy does: "/a//../b" is "/a/b".
   if (normalize) result = removeDotSegments(result);
+  if (merge_slashes) result = mergeSlashes(result);
   if (query != std::string::npos) result.append(target, query, std::string::npos);
   target = std::move(result);
   return true;

@@ -46,6 +46,12 @@ ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Addr
       fd_, [this](uint32_t events) { onFileEvent(events); }, connecting_);
 }
 
+void ConnectionImpl::setResetOnClose() {
+  if (fd_ < 0) return;
+  const linger reset{1, 0};  // close(2) then sends RST instead of FIN
+  setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+}
+
 ConnectionImpl::~ConnectionImpl() {
   detachForwards();
   if (flush_pending_) {
@@ -268,8 +274,7 @@ void ConnectionImpl::noteWriteProgress() {
 void ConnectionImpl::close(CloseType type) {
   if (fd_ < 0) return;
   if (type == CloseType::kAbort) {
-    const linger reset{1, 0};  // close(2) then sends RST instead of FIN
-    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    setResetOnClose();
     closeSocket(ConnectionEvent::kLocalClose, /*graceful=*/false);
     return;
   }

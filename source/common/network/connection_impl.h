@@ -39,6 +39,9 @@ class ConnectionImpl : public Connection {
   // accepted connections, whose client may still be sending.
   void setLingeringCloser(LingeringCloser* closer) { lingering_closer_ = closer; }
   bool closedByReset() const override { return reset_; }
+  // The socket's close, whenever it comes (destruction included), sends a reset (RST), not a
+  // FIN. No callbacks.
+  void setResetOnClose();
   const Address& remoteAddress() const override { return remote_; }
   uint64_t id() const override { return id_; }
   int fd() const { return fd_; }  // for socket options; -1 once closed
