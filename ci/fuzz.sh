@@ -7,6 +7,7 @@
 #   FUZZ_SECONDS   fuzzing time per target in seconds (default 60)
 #   FUZZ_TARGETS   which targets (default: all below)
 #   FUZZ_WORKDIR   where the growing corpora and crash artifacts go (default: a new temp dir)
+#   --list         prints the targets and exits
 #
 # Reproduce a crash:  bazel build --config=fuzz //test/fuzz:<target> &&
 #                     bazel-bin/test/fuzz/<target> <crash-file>
@@ -14,7 +15,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-60}"
-targets="${FUZZ_TARGETS:-http1_request_fuzz http1_response_fuzz bootstrap_config_fuzz compressor_fuzz xds_response_fuzz xds_grpc_session_fuzz control_plane_resources_fuzz control_plane_stream_fuzz control_plane_rest_api_fuzz path_normalization_fuzz}"
+all_targets="http1_request_fuzz http1_response_fuzz bootstrap_config_fuzz compressor_fuzz xds_response_fuzz xds_grpc_session_fuzz control_plane_resources_fuzz control_plane_stream_fuzz control_plane_rest_api_fuzz path_normalization_fuzz"
+if [[ "${1:-}" == "--list" ]]; then
+  echo "$all_targets"  # for ci/test.sh, which fuzzes them one at a time
+  exit 0
+fi
+targets="${FUZZ_TARGETS:-$all_targets}"
 workdir="${FUZZ_WORKDIR:-$(mktemp -d -t portico-fuzz.XXXXXX)}"
 
 labels=()

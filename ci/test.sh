@@ -65,7 +65,7 @@ for sanitizer in ${SANITIZERS-asan tsan}; do
 done
 
 echo "== fuzz (bounded)"
-for target in http1_request_fuzz http1_response_fuzz bootstrap_config_fuzz compressor_fuzz xds_response_fuzz xds_grpc_session_fuzz control_plane_resources_fuzz control_plane_stream_fuzz control_plane_rest_api_fuzz; do
+for target in $(bash ci/fuzz.sh --list); do
   if FUZZ_SECONDS="${FUZZ_SECONDS:-30}" FUZZ_TARGETS="$target" bash ci/fuzz.sh; then
     add 1 0
   else
