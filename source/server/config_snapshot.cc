@@ -79,6 +79,21 @@ bool overlaps(const network::Address& a, const network::Address& b) {
 }
 
 // Access log writers are shared by path, so two listeners logging to one file share a thread.
+http::EscapedSlashesAction escapedSlashesAction(
+    config::v1::HttpConnectionManager::PathWithEscapedSlashesAction action) {
+  using Proto = config::v1::HttpConnectionManager;
+  switch (action) {
+    case Proto::REJECT_REQUEST:
+      return http::EscapedSlashesAction::kRejectRequest;
+    case Proto::UNESCAPE_AND_REDIRECT:
+      return http::EscapedSlashesAction::kUnescapeAndRedirect;
+    case Proto::UNESCAPE_AND_FORWARD:
+      return http::EscapedSlashesAction::kUnescapeAndForward;
+    default:
+      return http::EscapedSlashesAction::kKeepUnchanged;
+  }
+}
+
 absl::StatusOr<std::shared_ptr<access_log::AccessLog>> buildAccessLog(
     const config::v1::AccessLog& config, const std::string& field) {
   if (config.path().empty()) return std::shared_ptr<access_log::AccessLog>();
@@ -143,8 +158,10 @@ absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
     }
     http->buffer_limit = hcm.per_connection_buffer_limit_bytes();
   }
-  http->normalize_path = hcm.normalize_path();
-  http->merge_slashes = hcm.merge_slashes();
+  http->path_normalization.normalize = hcm.normalize_path();
+  http->path_normalization.merge_slashes = hcm.merge_slashes();
+  http->path_normalization.escaped_slashes =
+      escapedSlashesAction(hcm.path_with_escaped_slashes_action());
   auto log = buildAccessLog(hcm.access_log(), f + ".access_log");
   if (!log.ok()) return log.status();
   http->access_log = *log;

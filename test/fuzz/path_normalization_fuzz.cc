@@ -1,11 +1,13 @@
 // libFuzzer target: arbitrary request targets through normalizePath() with every combination
-// of its two options.
+// of its options.
 //
-// Input layout: byte 0 = options (bit 0 normalize, bit 1 merge_slashes), rest = the target.
+// Input layout: byte 0 = options (bit 0 normalize, bit 1 merge_slashes, bits 2-3 the escaped
+// slashes action), rest = the target.
 //
 // Beyond "no crash / no sanitizer report", every accepted result is checked: the query is as
-// sent, a path stays a path ('/' first), normalising again changes nothing, no dot segment is
-// left after normalize, and no "//" after merge_slashes.
+// sent, a path stays a path ('/' first), normalising again changes nothing (and a redirect's
+// Location is accepted as it is: no redirect loop), no dot segment is left after normalize,
+// no "//" after merge_slashes, no '\\' after normalize, and a Location never starts with "//".
 
 #include <cstdint>
 #include <string>
@@ -27,14 +29,28 @@ bool hasDotSegment(absl::string_view path) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using portico::http::EscapedSlashesAction;
+  using portico::http::PathNormalizationResult;
   if (size < 1) return 0;
-  const bool normalize = (data[0] & 1) != 0;
-  const bool merge_slashes = (data[0] & 2) != 0;
+  portico::http::PathNormalizationOptions options;
+  options.normalize = (data[0] & 1) != 0;
+  options.merge_slashes = (data[0] & 2) != 0;
+  options.escaped_slashes = static_cast<EscapedSlashesAction>((data[0] >> 2) & 3);
   const std::string original(reinterpret_cast<const char*>(data + 1), size - 1);
   std::string target = original;
-  if (!portico::http::normalizePath(target, normalize, merge_slashes)) {
-    check(normalize, "refused although only merge_slashes was asked");
+  const PathNormalizationResult result = portico::http::normalizePath(target, options);
+  if (result == PathNormalizationResult::kMalformed) {
+    check(options.normalize, "refused as malformed although normalize was not asked");
     return 0;
+  }
+  if (result == PathNormalizationResult::kEscapedSlash) {
+    check(options.escaped_slashes == EscapedSlashesAction::kRejectRequest,
+          "refused an escaped slash without being asked to");
+    return 0;
+  }
+  if (result == PathNormalizationResult::kRedirect) {
+    check(options.escaped_slashes == EscapedSlashesAction::kUnescapeAndRedirect,
+          "redirected without being asked to");
   }
   const size_t q_in = original.find('?'), q_out = target.find('?');
   check((q_in == std::string::npos) == (q_out == std::string::npos), "query appeared or went");
@@ -44,14 +60,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view path(target.data(), q_out == std::string::npos ? target.size() : q_out);
   const bool was_path = !original.empty() && original[0] == '/';
   if (!was_path) {
-    check(target == original, "a target that is not a path changed");
+    check(target == original && result == PathNormalizationResult::kContinue,
+          "a target that is not a path changed");
     return 0;
   }
   check(!path.empty() && path[0] == '/', "a path no longer starts with '/'");
-  if (normalize) check(!hasDotSegment(path), "a dot segment is left");
-  if (merge_slashes) check(!absl::StrContains(path, "//"), "\"//\" is left");
-  std::string again = target;
-  check(portico::http::normalizePath(again, normalize, merge_slashes), "result refused");
-  check(again == target, "normalising twice changed the result");
+  if (options.normalize) {
+    check(!hasDotSegment(path), "a dot segment is left");
+    check(!absl::StrContains(path, "\\"), "a backslash is left");
+  }
+  if (options.merge_slashes) check(!absl::StrContains(path, "//"), "\"//\" is left");
+  std::string again = result == PathNormalizationResult::kRedirect
+                          ? portico::http::normalizedPathRedirectLocation(target)
+                          : target;
+  if (result == PathNormalizationResult::kRedirect) {
+    check(!absl::StartsWith(again, "//") && !absl::StartsWith(again, "/\\"),
+          "a Location another host could be read from");
+  }
+  const std::string location = again;
+  check(portico::http::normalizePath(again, options) == PathNormalizationResult::kContinue,
+        "the result is refused or redirected again");
+  check(again == location, "normalising twice changed the result");
   return 0;
 }

@@ -225,6 +225,10 @@ class PathNormalizationTest(PorticoTestCase):
         listeners = [listener("plain", free_port(), [virtual_host("all", ["*"], routes)]),
                      listener("normalized", free_port(), [virtual_host("all", ["*"], routes)],
                               normalize_path=True, merge_slashes=True)]
+        for action in ("REJECT_REQUEST", "UNESCAPE_AND_REDIRECT", "UNESCAPE_AND_FORWARD"):
+            listeners.append(listener(action.lower(), free_port(),
+                                      [virtual_host("all", ["*"], routes)], normalize_path=True,
+                                      path_with_escaped_slashes_action=action))
         cls.proxy = env.start_portico(bootstrap(listeners, [cluster("a", [upstream])]))
 
     def get_on(self, listener_name, target):
@@ -248,6 +252,47 @@ class PathNormalizationTest(PorticoTestCase):
         response = self.get_on("normalized", "/bad%zz")
         self.assertEqual(response.status, 400)
         self.assertIsNone(response.header("x-upstream"))
+        self.assertGreaterEqual(
+            self.proxy.counter("http.normalized.downstream_rq_failed_path_normalization"), 1)
+
+    def test_a_backslash_is_a_slash_when_normalizing(self):
+        self.assertEqual(self.get_on("normalized", "/x/..\\admin").status, 403)
+        self.assertEqual(self.get_on("plain", "/x/..\\admin").status, 200)
+
+    def test_escaped_slashes_kept_by_default(self):
+        # Routes see %2F as an ordinary character: /x%2F..%2Fadmin is not /admin here.
+        echo = self.get_on("normalized", "/x%2F..%2Fadmin").json()
+        self.assertEqual(echo["path"], "/x%2F..%2Fadmin")
+
+    def test_escaped_slashes_refused(self):
+        for target in ("/x%2F..%2Fadmin", "/a%5cb", "/a%2fb"):
+            with self.subTest(target=target):
+                response = self.get_on("reject_request", target)
+                self.assertEqual(response.status, 400)
+                self.assertIsNone(response.header("x-upstream"))
+        self.assertEqual(self.get_on("reject_request", "/a/b?x=%2F").status, 200)
+
+    def test_escaped_slashes_decoded_and_forwarded(self):
+        self.assertEqual(self.get_on("unescape_and_forward", "/x%2F..%2Fadmin").status, 403)
+        self.assertEqual(self.get_on("unescape_and_forward", "/x%5C..%5Cadmin").status, 403)
+        echo = self.get_on("unescape_and_forward", "/a%2Fb%5Cc?q=%2F").json()
+        self.assertEqual(echo["path"], "/a/b/c?q=%2F")
+
+    def test_escaped_slashes_redirect_to_the_decoded_path(self):
+        before = self.proxy.counter(
+            "http.unescape_and_redirect.downstream_rq_redirected_with_normalized_path")
+        response = self.get_on("unescape_and_redirect", "/x%2F..%2Fadmin?q=1")
+        self.assertEqual(response.status, 307)
+        self.assertEqual(response.header("location"), "/admin?q=1")
+        self.assertIsNone(response.header("x-upstream"))
+        # No open redirect: "//evil.example/" would name another host.
+        response = self.get_on("unescape_and_redirect", "/%2Fevil.example/")
+        self.assertEqual(response.status, 307)
+        self.assertEqual(response.header("location"), "/evil.example/")
+        self.assertEqual(self.get_on("unescape_and_redirect", "/a/../b").json()["path"], "/b")
+        self.assertEqual(self.proxy.counter(
+            "http.unescape_and_redirect.downstream_rq_redirected_with_normalized_path"),
+            before + 2)
 
 
 if __name__ == "__main__":

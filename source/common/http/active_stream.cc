@@ -106,11 +106,7 @@ void ActiveStream::decodeHeaders(bool end_stream) {
   prepareRequestHeaders();
   headers_end_stream_ = end_stream;
   request_complete_ = end_stream;
-  if ((config_->normalize_path || config_->merge_slashes) &&
-      !normalizePath(head_.path, config_->normalize_path, config_->merge_slashes)) {
-    sendLocalReply(400, "", "path_normalization_failed");
-    return;
-  }
+  if (config_->path_normalization.any() && !normalizeRequestPath()) return;
   const auto& routes = config_->routes;
   if (routes != nullptr) {
     absl::string_view path = head_.path;
@@ -118,6 +114,33 @@ void ActiveStream::decodeHeaders(bool end_stream) {
   }
   if (route_ != nullptr) info_.route_name = route_->name();
   runHeaders();
+}
+
+bool ActiveStream::normalizeRequestPath() {
+  switch (normalizePath(head_.path, config_->path_normalization)) {
+    case PathNormalizationResult::kContinue:
+      return true;
+    case PathNormalizationResult::kMalformed:
+      connection_.services_.stats.inc(config_->stats->downstream_rq_failed_path_normalization);
+      sendLocalReply(400, "", "path_normalization_failed");
+      return false;
+    case PathNormalizationResult::kEscapedSlash:
+      connection_.services_.stats.inc(config_->stats->downstream_rq_failed_path_normalization);
+      sendLocalReply(400, "", "path_has_escaped_slashes");
+      return false;
+    case PathNormalizationResult::kRedirect:
+      break;
+  }
+  // The client asks again for the decoded path, so every party on the way (and its logs)
+  // sees what the upstream will serve. No route is chosen, so no route header ops apply.
+  connection_.services_.stats.inc(config_->stats->downstream_rq_redirected_with_normalized_path);
+  info_.response_code_details = "path_normalization_redirect";
+  local_reply_head_ = ResponseHead();
+  local_reply_head_.status = 307;
+  local_reply_head_.headers.add("location", normalizedPathRedirectLocation(head_.path));
+  local_reply_head_.headers.add("content-length", "0");
+  encodeHeaders(local_reply_head_, true);
+  return false;
 }
 
 void ActiveStream::runHeaders() {

@@ -91,6 +91,8 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
 
   void addEncoder(StreamEncoderFilter& filter);
   void prepareRequestHeaders();
+  // Applies the listener's path options; false when it answered (400 or 307) instead.
+  bool normalizeRequestPath();
   void runHeaders();
   void runData(buffer::Buffer& data, bool end_stream);
   void runEncodeHeaders();

@@ -13,6 +13,7 @@
 #include "source/common/event/dispatcher.h"
 #include "source/common/http/filter.h"
 #include "source/common/http/http1/server_codec.h"
+#include "source/common/http/path_normalization.h"
 #include "source/common/stats/store.h"
 #include "source/common/stats/worker_stats.h"
 
@@ -38,7 +39,8 @@ struct HttpStats {
       downstream_cx_tx_bytes_total, downstream_cx_protocol_error, downstream_rq_timeout,
       downstream_rq_headers_timeout, downstream_cx_idle_timeout, downstream_cx_drain_close,
       downstream_cx_overflow, downstream_rq_rx_reset, downstream_rq_local_reply,
-      downstream_rs_spliced;
+      downstream_rs_spliced, downstream_rq_failed_path_normalization,
+      downstream_rq_redirected_with_normalized_path;
 };
 
 // One worker's services, handed to filter factories.
@@ -64,8 +66,7 @@ struct HttpConnectionManagerConfig {
   std::chrono::milliseconds idle_timeout{300000};
   std::chrono::milliseconds request_headers_timeout{10000};
   uint32_t buffer_limit = 1024 * 1024;
-  bool normalize_path = false;  // RFC 3986 normalisation before routing
-  bool merge_slashes = false;
+  PathNormalizationOptions path_normalization;  // before routing
   std::unique_ptr<HttpStats> stats;
   // The chain in config order; the router is the last decoder. Encoders run in reverse.
   std::vector<FilterFactoryCb> filter_factories;

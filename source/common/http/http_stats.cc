@@ -30,6 +30,11 @@ HttpStats::HttpStats(stats::Store& store, const std::string& stat_prefix) {
   downstream_rq_local_reply = c("downstream_rq_local_reply");
   // Responses whose body went from the upstream socket to the client's through a kernel pipe.
   downstream_rs_spliced = c("downstream_rs_spliced");
+  // Path normalisation (Envoy's names): 400s for a malformed escape or a refused encoded
+  // slash, and 307s to the decoded path.
+  downstream_rq_failed_path_normalization = c("downstream_rq_failed_path_normalization");
+  downstream_rq_redirected_with_normalized_path =
+      c("downstream_rq_redirected_with_normalized_path");
 }
 
 stats::StatId HttpStats::rqClass(int status) const {

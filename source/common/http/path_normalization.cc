@@ -23,22 +23,51 @@ bool isUnreserved(char c) {  // RFC 3986 2.3
 }
 
 // Whether there is anything to do (the common case is nothing: one scan, no allocation).
-bool needsWork(absl::string_view path, bool normalize, bool merge_slashes) {
+bool needsWork(absl::string_view path, const PathNormalizationOptions& options) {
+  const bool escapes =
+      options.normalize || options.escaped_slashes != EscapedSlashesAction::kKeepUnchanged;
   for (size_t i = 0; i < path.size(); i++) {
-    if (normalize && path[i] == '%') return true;
+    if (escapes && path[i] == '%') return true;
+    if (options.normalize && path[i] == '\\') return true;
     if (path[i] != '/' || i + 1 >= path.size()) continue;
-    if (merge_slashes && path[i + 1] == '/') return true;
-    if (normalize && path[i + 1] == '.') return true;
+    if (options.merge_slashes && path[i + 1] == '/') return true;
+    if (options.normalize && path[i + 1] == '.') return true;
   }
   return false;
 }
 
-// Decodes unreserved characters and upper-cases the other escapes; false if one is malformed.
+// Decodes %2F and %5C (either case); escapes are read left to right, so "%252F" stays.
+// Returns whether there was one.
+bool unescapeSlashes(std::string& path) {
+  std::string out;
+  bool found = false;
+  for (size_t i = 0; i < path.size(); i++) {
+    if (path[i] == '%' && i + 2 < path.size() && hexValue(path[i + 1]) >= 0 &&
+        hexValue(path[i + 2]) >= 0) {
+      const char decoded = static_cast<char>(hexValue(path[i + 1]) * 16 + hexValue(path[i + 2]));
+      if (decoded == '/' || decoded == '\\') {
+        if (!found) out.assign(path, 0, i);
+        found = true;
+        out.push_back(decoded);
+      } else if (found) {
+        out.append(path, i, 3);
+      }
+      i += 2;
+      continue;
+    }
+    if (found) out.push_back(path[i]);
+  }
+  if (found) path = std::move(out);
+  return found;
+}
+
+// Decodes unreserved characters, upper-cases the other escapes and turns '\' into '/'; false
+// if an escape is malformed.
 bool normalizeEscapes(absl::string_view path, std::string& out) {
   out.reserve(path.size());
   for (size_t i = 0; i < path.size(); i++) {
     if (path[i] != '%') {
-      out.push_back(path[i]);
+      out.push_back(path[i] == '\\' ? '/' : path[i]);
       continue;
     }
     if (i + 2 >= path.size()) return false;  // "%" or "%4" at the end
@@ -90,22 +119,37 @@ std::string mergeSlashes(absl::string_view path) {
 
 }  // namespace
 
-bool normalizePath(std::string& target, bool normalize, bool merge_slashes) {
+PathNormalizationResult normalizePath(std::string& target,
+                                      const PathNormalizationOptions& options) {
   const size_t query = target.find('?');
   absl::string_view path(target.data(), query == std::string::npos ? target.size() : query);
-  if (path.empty() || path[0] != '/' || !needsWork(path, normalize, merge_slashes)) return true;
-  std::string result(path);
-  if (normalize) {
-    std::string unescaped;
-    if (!normalizeEscapes(result, unescaped)) return false;
-    result = std::move(unescaped);
+  if (path.empty() || path[0] != '/' || !needsWork(path, options)) {
+    return PathNormalizationResult::kContinue;
   }
-  // Dot segments first, then slashes, as Envoy does: "/a//../b" is "/a/b".
-  if (normalize) result = removeDotSegments(result);
-  if (merge_slashes) result = mergeSlashes(result);
+  std::string result(path);
+  bool redirect = false;
+  if (options.escaped_slashes != EscapedSlashesAction::kKeepUnchanged && unescapeSlashes(result)) {
+    if (options.escaped_slashes == EscapedSlashesAction::kRejectRequest) {
+      return PathNormalizationResult::kEscapedSlash;
+    }
+    redirect = options.escaped_slashes == EscapedSlashesAction::kUnescapeAndRedirect;
+  }
+  if (options.normalize) {
+    std::string unescaped;
+    if (!normalizeEscapes(result, unescaped)) return PathNormalizationResult::kMalformed;
+    // Dot segments first, then slashes, as Envoy does: "/a//../b" is "/a/b".
+    result = removeDotSegments(unescaped);
+  }
+  if (options.merge_slashes) result = mergeSlashes(result);
   if (query != std::string::npos) result.append(target, query, std::string::npos);
   target = std::move(result);
-  return true;
+  return redirect ? PathNormalizationResult::kRedirect : PathNormalizationResult::kContinue;
+}
+
+std::string normalizedPathRedirectLocation(const std::string& target) {
+  const size_t first = target.find_first_not_of("/\\");
+  if (first == std::string::npos) return "/";
+  return first <= 1 ? target : absl::StrCat("/", absl::string_view(target).substr(first));
 }
 
 }  // namespace portico::http

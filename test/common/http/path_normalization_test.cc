@@ -7,9 +7,19 @@
 namespace portico::http {
 namespace {
 
-// The target after normalisation, or "400" when it is refused.
-std::string normalized(std::string target, bool normalize = true, bool merge_slashes = false) {
-  return normalizePath(target, normalize, merge_slashes) ? target : "400";
+// The target after normalisation, "400" when it is refused, "307 <location>" for a redirect.
+std::string normalized(std::string target, bool normalize = true, bool merge_slashes = false,
+                       EscapedSlashesAction escaped = EscapedSlashesAction::kKeepUnchanged) {
+  switch (normalizePath(target, {normalize, merge_slashes, escaped})) {
+    case PathNormalizationResult::kContinue:
+      return target;
+    case PathNormalizationResult::kMalformed:
+    case PathNormalizationResult::kEscapedSlash:
+      return "400";
+    case PathNormalizationResult::kRedirect:
+      return "307 " + normalizedPathRedirectLocation(target);
+  }
+  return "?";
 }
 
 TEST(PathNormalizationTest, DotSegmentsAreRemoved) {  // RFC 3986 5.2.4 and 5.4
@@ -48,6 +58,48 @@ TEST(PathNormalizationTest, QueryAndNonPathTargetsAreLeftAlone) {
   EXPECT_EQ(normalized("/a/../b?x=/../%zz//y", true, true), "/b?x=/../%zz//y");
   EXPECT_EQ(normalized("*"), "*");
   EXPECT_EQ(normalized("/plain/path?q"), "/plain/path?q");
+}
+
+TEST(PathNormalizationTest, BackslashIsASlashWhenNormalizing) {  // as browsers and Envoy read it
+  EXPECT_EQ(normalized("/a/..\\admin"), "/admin");
+  EXPECT_EQ(normalized("/a\\b?x=\\"), "/a/b?x=\\");
+  EXPECT_EQ(normalized("/a\\b", false, true), "/a\\b");
+}
+
+TEST(PathNormalizationTest, EscapedSlashesKeptByDefault) {
+  EXPECT_EQ(normalized("/a%2F..%2Fadmin", true, true), "/a%2F..%2Fadmin");
+  EXPECT_EQ(normalized("/a%5cb"), "/a%5Cb");
+}
+
+TEST(PathNormalizationTest, EscapedSlashesRefused) {
+  const auto reject = EscapedSlashesAction::kRejectRequest;
+  EXPECT_EQ(normalized("/a%2fb", false, false, reject), "400");
+  EXPECT_EQ(normalized("/a%5Cb", false, false, reject), "400");
+  EXPECT_EQ(normalized("/a/b?x=%2F", false, false, reject), "/a/b?x=%2F");  // the query is not
+  EXPECT_EQ(normalized("/a%252Fb", false, false, reject), "/a%252Fb");      // %25 then "2F"
+}
+
+TEST(PathNormalizationTest, EscapedSlashesDecodedThenNormalized) {
+  const auto forward = EscapedSlashesAction::kUnescapeAndForward;
+  EXPECT_EQ(normalized("/a%2F..%2Fadmin", true, false, forward), "/admin");
+  EXPECT_EQ(normalized("/a%5c..%5Cadmin", true, false, forward), "/admin");
+  EXPECT_EQ(normalized("/a%2Fb", false, false, forward), "/a/b");
+  EXPECT_EQ(normalized("/a%5Cb", false, false, forward), "/a\\b");  // '\\' stays without normalize
+  EXPECT_EQ(normalized("/x%2F%2Fy", false, true, forward), "/x/y");
+  EXPECT_EQ(normalized("/a%252F%41", false, false, forward), "/a%252F%41");  // nothing else
+  EXPECT_EQ(normalized("/a%2F%zz", false, false, forward), "/a/%zz");
+  EXPECT_EQ(normalized("/a%2F%zz", true, false, forward), "400");
+}
+
+TEST(PathNormalizationTest, EscapedSlashesRedirectToTheDecodedPath) {
+  const auto redirect = EscapedSlashesAction::kUnescapeAndRedirect;
+  EXPECT_EQ(normalized("/a%2F..%2Fadmin?q=%2F", true, true, redirect), "307 /admin?q=%2F");
+  EXPECT_EQ(normalized("/a/b", true, true, redirect), "/a/b");   // nothing to decode
+  EXPECT_EQ(normalized("/a/../b", true, true, redirect), "/b");  // normalised, not redirected
+  // Never a Location another host could be read from ("//evil.example/x").
+  EXPECT_EQ(normalized("/%2Fevil.example/x", false, false, redirect), "307 /evil.example/x");
+  EXPECT_EQ(normalized("/%5C%5Cevil.example", false, false, redirect), "307 /evil.example");
+  EXPECT_EQ(normalized("/%2F", false, false, redirect), "307 /");
 }
 
 }  // namespace
