@@ -231,6 +231,11 @@ void ActiveStream::runEncodeHeaders() {
     if (slot.filter().encodeHeaders(*encode_head_, encode_end_stream_) ==
         FilterHeadersStatus::kStopIteration) {
       encoder_stopped_ = true;
+      if (encode_head_ != &held_response_head_) {
+        held_response_head_ = *encode_head_;
+        encode_head_ = &held_response_head_;
+        info_.response = encode_head_;
+      }
       return;
     }
   }

@@ -77,6 +77,7 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
     uint32_t bufferLimit() const override { return stream_.bufferLimit(); }
     void resetStream(absl::string_view details) override { stream_.resetStream(details); }
     void continueEncoding() override { stream_.continueEncoding(index_); }
+    ResponseHead& responseHead() override { return *stream_.encode_head_; }
     void injectEncodedData(buffer::Buffer& data, bool end_stream) override {
       stream_.runEncodeData(data, end_stream, index_ + 1);
     }
@@ -129,6 +130,9 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
   bool encoder_buffer_above_limit_ = false;
   int response_pressure_ = 0;
   ResponseHead local_reply_head_;
+  // The response head while an encoder filter holds the chain (copied when it stops: the
+  // producer's head may not outlive its encodeHeaders call).
+  ResponseHead held_response_head_;
   StreamInfo info_;
   uint32_t downstream_read_disables_ = 0;
   bool response_started_ = false;  // headers entered the encoder chain

@@ -19,6 +19,8 @@
 // - kStopIterationAndBuffer from a data callback ends the piece's trip at that filter: the
 //   filter took it. An encoder filter that took data hands its output on later with
 //   injectEncodedData(), which runs the filters after it.
+// - The head given to encodeHeaders() is valid during that call; a filter that stopped there
+//   reaches it later through responseHead().
 // - A decoder filter may answer by itself with sendLocalReply(); the decoder chain stops there
 //   and the reply goes through the encoder filters like any response.
 // - An encoder filter that will pass the rest of a body on untouched says so with
@@ -109,6 +111,11 @@ class StreamEncoderFilterCallbacks : public virtual StreamFilterCallbacks {
  public:
   // Resumes a chain this filter stopped at headers.
   virtual void continueEncoding() = 0;
+  // The response head while the chain is stopped at this filter, to change before
+  // continueEncoding(). The reference given to encodeHeaders() is valid during that call only:
+  // it may be on the producer's stack, or in an upstream codec that serves another response
+  // meanwhile. The stream keeps its own copy from the moment a filter stops the chain.
+  virtual ResponseHead& responseHead() = 0;
   // Passes `data` (taken whole) to the encoder filters after this one, then the codec.
   virtual void injectEncodedData(buffer::Buffer& data, bool end_stream) = 0;
 };

@@ -77,6 +77,9 @@ class ScriptedFilter : public StreamFilter {
 struct ResponderRecord {
   std::string received_body;
   bool body_sink_offered = false;  // responseBodySink() after the head: raw forwarding allowed
+  // The head is a local that is wiped when encodeHeaders returns (as the router's direct
+  // responses and an upstream codec that moves on to the next response).
+  bool head_on_stack = false;
   int above = 0;
   int below = 0;
 };
@@ -108,10 +111,14 @@ class Responder : public StreamDecoderFilter, public DownstreamWatermarkCallback
     responded_ = true;
     size_t total = 0;
     for (const auto& p : pieces_) total += p.size();
-    head_.status = 200;
-    head_.headers.add("content-length", absl::StrCat(total));
-    head_.headers.add("x-received", absl::StrCat(record_.received_body.size()));
-    cb_->encodeHeaders(head_, total == 0);
+    ResponseHead on_stack;
+    ResponseHead& head = record_.head_on_stack ? on_stack : head_;
+    head.status = 200;
+    head.headers.add("content-length", absl::StrCat(total));
+    head.headers.add("x-received", absl::StrCat(record_.received_body.size()));
+    cb_->encodeHeaders(head, total == 0);
+    on_stack.status = 599;
+    on_stack.headers.clear();
     if (total == 0) return;
     record_.body_sink_offered = cb_->responseBodySink() != nullptr;
     buffer::Buffer first;
@@ -183,6 +190,30 @@ class FilterChainTest : public event::test::DispatcherTestBase {
       };
     });
   }
+  // A response from a producer whose head is a local wiped when encodeHeaders returns, through
+  // an encoder that stops at the headers and edits them 50 ms later.
+  std::string responseThroughAnEncoderThatResumesLater(std::vector<std::string> pieces) {
+    responder_.head_on_stack = true;
+    addScripted("auth", [this](ScriptedFilter& f) {
+      f.on_encode_headers = [this, &f](ResponseHead& head) {
+        EXPECT_EQ(head.status, 200);
+        at(milliseconds(50), [&f] {
+          f.encoder->responseHead().headers.add("x-checked", "yes");
+          f.encoder->continueEncoding();
+        });
+        return FilterHeadersStatus::kStopIteration;
+      };
+    });
+    addResponder(std::move(pieces));
+    start();
+    send("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+    std::string r = readResponse();
+    EXPECT_TRUE(absl::StartsWith(r, "HTTP/1.1 200 ")) << r;
+    EXPECT_TRUE(absl::StrContains(r, "x-checked: yes")) << r;
+    EXPECT_TRUE(absl::StrContains(r, "x-seen-by: auth")) << r;
+    return r;
+  }
+
   void start() {
     auto remote = network::Address::parse("127.0.0.1", 40000);
     ASSERT_TRUE(remote.ok());
@@ -307,8 +338,8 @@ TEST_F(FilterChainTest, EncoderStoppedAtHeadersHoldsTheBodyUntilItContinues) {
     f.on_encode_headers = [this, &f](ResponseHead& head) {
       // An async check: resume later, after the whole body has been produced (pieces come
       // every 5 ms; 200 ms leaves room for a loaded machine).
-      at(milliseconds(200), [&f, &head] {
-        head.headers.add("x-checked", "yes");
+      at(milliseconds(200), [&f] {
+        f.encoder->responseHead().headers.add("x-checked", "yes");
         f.encoder->continueEncoding();
       });
       return FilterHeadersStatus::kStopIteration;
@@ -327,6 +358,19 @@ TEST_F(FilterChainTest, EncoderStoppedAtHeadersHoldsTheBodyUntilItContinues) {
                                        "inner encodeHeaders",     "auth encodeHeaders",
                                        "inner encodeData 13 end", "auth encodeData 13 end"};
   EXPECT_EQ(log_, expected);
+}
+
+// The producer's head may be gone by the time a stopped encoder resumes: the stream holds a
+// copy (here the producer's local head is wiped as soon as encodeHeaders returns).
+TEST_F(FilterChainTest, EncoderStoppedAtHeadersOutlivesTheProducersHeadWithoutBody) {
+  std::string r = responseThroughAnEncoderThatResumesLater({});
+  EXPECT_TRUE(absl::StrContains(r, "content-length: 0")) << r;
+}
+
+TEST_F(FilterChainTest, EncoderStoppedAtHeadersOutlivesTheProducersHeadWithBody) {
+  std::string r = responseThroughAnEncoderThatResumesLater({"body"});
+  EXPECT_TRUE(absl::StrContains(r, "content-length: 4\r\n")) << r;
+  EXPECT_TRUE(absl::EndsWith(r, "\r\n\r\nbody")) << r;
 }
 
 TEST_F(FilterChainTest, ResponseBodyHeldPastTheBufferLimitPushesBackOnTheProducer) {
