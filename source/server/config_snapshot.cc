@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "source/common/access_log/access_log.h"
+#include "source/common/common/logger.h"
 #include "source/common/config/duration.h"
 #include "source/common/stats/prometheus.h"
 #include "source/filters/http/filter_config.h"
@@ -180,15 +181,33 @@ absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
   return http;
 }
 
+// A new or changed route table that names an unknown cluster is refused. One accepted before
+// is not: when a later update removes a cluster it names, the update is taken and the route
+// answers 503 (cluster_not_found) until its table changes, as Envoy does. Refusing it would
+// leave a control plane that re-sends its state after a reconnect, clusters first, unable to
+// remove the cluster at all (every cluster update refused, routes held back behind them).
 absl::Status checkClusterReferences(const router::RouteTable& routes,
                                     const upstream::ClusterInfoMap& clusters,
-                                    const std::string& field) {
+                                    const std::string& field, bool accepted_before) {
   for (const std::string& name : routes.referencedClusters()) {
-    if (!clusters.contains(name)) {
+    if (clusters.contains(name)) continue;
+    if (!accepted_before) {
       return fieldError(field, absl::StrCat("route names unknown cluster '", name, "'"));
     }
+    PORTICO_LOG(kWarn, "%s: route names cluster '%s', which is gone: its requests get 503", field,
+                name);
   }
   return absl::OkStatus();
+}
+
+// The inline route configuration of each listener of `previous`, serialised, by listener name.
+absl::flat_hash_map<std::string, std::string> inlineRouteConfigs(const ConfigSnapshot* previous) {
+  absl::flat_hash_map<std::string, std::string> out;
+  if (previous == nullptr) return out;
+  for (const auto& l : previous->bootstrap.static_resources().listeners()) {
+    if (l.http().has_route_config()) out[l.name()] = l.http().route_config().SerializeAsString();
+  }
+  return out;
 }
 
 }  // namespace
@@ -213,6 +232,10 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     auto a = parseAddress(control_planes[i], field);
     if (!a.ok()) return a.status();
     if (control_planes[i].port() == 0) return fieldError(field + ".port", "must be set");
+  }
+  if (!control_planes.empty() && bootstrap.node().id().empty()) {
+    // The control plane refuses a stream without it: the proxy would reconnect forever.
+    return fieldError("node.id", "must be set when dynamic_resources.control_plane is");
   }
   if (bootstrap.dynamic_resources().has_keepalive_interval()) {
     auto k = config::toMilliseconds(bootstrap.dynamic_resources().keepalive_interval(),
@@ -281,17 +304,20 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
         named.table = it->second.table;
       }
     }
+    const bool lent = named.table != nullptr;
     if (named.table == nullptr) {
       auto table = router::RouteTable::create(rc, field);
       if (!table.ok()) return table.status();
       named.table = *table;
     }
-    absl::Status refs = checkClusterReferences(*named.table, snapshot->clusters, field);
+    absl::Status refs = checkClusterReferences(*named.table, snapshot->clusters, field,
+                                               /*accepted_before=*/lent);
     if (!refs.ok()) return refs;
     named_routes[rc.name()] = named.table;
     snapshot->route_tables[rc.name()] = std::move(named);
   }
 
+  const auto previous_inline_routes = inlineRouteConfigs(previous);
   absl::flat_hash_set<std::string> names;
   absl::flat_hash_set<std::string> addresses;
   absl::flat_hash_map<std::string, std::string> prometheus_prefixes;
@@ -327,8 +353,15 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     if (!l.has_http()) return fieldError(field + ".http", "must be set");
     auto http = buildHttp(l, field, named_routes, store);
     if (!http.ok()) return http.status();
-    absl::Status refs =
-        checkClusterReferences(*(*http)->routes, snapshot->clusters, field + ".http.route_config");
+    // A named table was checked above; an inline one was accepted before if it is unchanged.
+    bool accepted_before = !l.http().has_route_config();
+    if (!accepted_before) {
+      auto it = previous_inline_routes.find(l.name());
+      accepted_before = it != previous_inline_routes.end() &&
+                        it->second == l.http().route_config().SerializeAsString();
+    }
+    absl::Status refs = checkClusterReferences(*(*http)->routes, snapshot->clusters,
+                                               field + ".http.route_config", accepted_before);
     if (!refs.ok()) return refs;
     auto listener = std::make_shared<ListenerConfig>();
     listener->name = l.name();

@@ -159,6 +159,21 @@ class XdsTest(PorticoTestCase):
         self.assertEqual(state["version"], "v1")
         self.assertIn("no_such_cluster", state["last_nack_error"])
 
+    def test_removing_a_cluster_an_accepted_route_names_is_acked(self):
+        # As Envoy: the route answers 503 until it changes. A NACK here left a control plane that
+        # re-sends its state after a reconnect (clusters first) unable to remove the cluster.
+        self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        self.cp.push("Cluster", "v2", [{"name": "spare", "connect_timeout": "1s"}])
+        wait_until(lambda: self.acked("Cluster", "v2"), 5, message="CDS v2 ACK")
+        response = self.get()
+        self.assertEqual(response.status, 503)
+        self.assertIn(b"cluster not found", response.body)
+        self.cp.push("RouteConfiguration", "v2", [routes("say:fixed")])
+        wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="RDS v2 ACK")
+        wait_until(lambda: self.get().body == b"say:fixed", 5, message="the new route")
+
     def test_control_plane_outage_keeps_serving_then_resubscribes(self):
         env = self.start()
         self.push_all()

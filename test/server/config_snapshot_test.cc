@@ -145,14 +145,60 @@ TEST_F(ConfigSnapshotTest, UnchangedRouteConfigurationKeepsItsTableAcrossUpdates
   auto third = buildConfigSnapshot(b, store_, second->get());
   ASSERT_TRUE(third.ok()) << third.status();
   EXPECT_NE((*third)->listeners[0]->http->routes, table);
+}
 
-  // A lent table still has its cluster references checked against the new clusters.
-  b.mutable_static_resources()->mutable_clusters(0)->set_name("renamed");
-  b.mutable_static_resources()->mutable_clusters(0)->mutable_load_assignment()->set_cluster_name(
-      "renamed");
-  auto fourth = buildConfigSnapshot(b, store_, third->get());
+// A route table accepted before may be left naming a cluster that a later update removes (its
+// requests get 503, as in Envoy); a new or changed table may not name an unknown cluster.
+TEST_F(ConfigSnapshotTest, RemovingAClusterAcceptedRoutesNameIsAcceptedChangingThemIsNot) {
+  Bootstrap b = base_;
+  auto first = build(b);
+  ASSERT_TRUE(first.ok()) << first.status();
+  Bootstrap renamed = b;
+  renamed.mutable_static_resources()->mutable_clusters(0)->set_name("renamed");
+  renamed.mutable_static_resources()
+      ->mutable_clusters(0)
+      ->mutable_load_assignment()
+      ->set_cluster_name("renamed");
+  // Both the named table ("shared") and the listener's inline one still name "backend".
+  auto second = buildConfigSnapshot(renamed, store_, first->get());
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE((*second)->clusters.contains("backend"));
+  // Without an accepted config to compare with (startup, --validate): refused.
+  auto fresh = build(renamed);
+  ASSERT_FALSE(fresh.ok());
+  EXPECT_THAT(fresh.status().message(), HasSubstr("route names unknown cluster 'backend'"));
+  // A changed table, named or inline, is checked again.
+  Bootstrap named_changed = renamed;
+  named_changed.mutable_static_resources()
+      ->mutable_route_configs(0)
+      ->mutable_virtual_hosts(0)
+      ->add_domains("extra.example.com");
+  auto third = buildConfigSnapshot(named_changed, store_, second->get());
+  ASSERT_FALSE(third.ok());
+  EXPECT_THAT(third.status().message(),
+              HasSubstr("static_resources.route_configs[0]: route names unknown cluster"));
+  Bootstrap inline_changed = renamed;
+  listener(inline_changed)
+      .mutable_http()
+      ->mutable_route_config()
+      ->mutable_virtual_hosts(0)
+      ->add_domains("extra.example.com");
+  auto fourth = buildConfigSnapshot(inline_changed, store_, second->get());
   ASSERT_FALSE(fourth.ok());
-  EXPECT_THAT(fourth.status().message(), HasSubstr("route names unknown cluster 'backend'"));
+  EXPECT_THAT(fourth.status().message(),
+              HasSubstr("listeners[0].http.route_config: route names unknown cluster"));
+}
+
+TEST_F(ConfigSnapshotTest, AControlPlaneNeedsANodeId) {
+  Bootstrap b = base_;
+  auto* cp = b.mutable_dynamic_resources()->add_control_plane();
+  cp->set_address("127.0.0.1");
+  cp->set_port(18000);
+  auto refused = build(b);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("node.id: must be set"));
+  b.mutable_node()->set_id("proxy-1");
+  EXPECT_TRUE(build(b).ok());
 }
 
 TEST_F(ConfigSnapshotTest, UnknownYamlFieldIsRefusedBeforeTheSnapshot) {
