@@ -233,10 +233,6 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     if (!a.ok()) return a.status();
     if (control_planes[i].port() == 0) return fieldError(field + ".port", "must be set");
   }
-  if (!control_planes.empty() && bootstrap.node().id().empty()) {
-    // The control plane refuses a stream without it: the proxy would reconnect forever.
-    return fieldError("node.id", "must be set when dynamic_resources.control_plane is");
-  }
   if (bootstrap.dynamic_resources().has_keepalive_interval()) {
     auto k = config::toMilliseconds(bootstrap.dynamic_resources().keepalive_interval(),
                                     "dynamic_resources.keepalive_interval");
@@ -254,6 +250,10 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
                         "must be set: the name (DNS or IP) the control plane's certificate "
                         "must carry");
     }
+  }
+  if (!control_planes.empty() && bootstrap.node().id().empty()) {
+    // The control plane refuses a stream without it: the proxy would reconnect forever.
+    return fieldError("node.id", "must be set when dynamic_resources.control_plane is");
   }
   std::optional<network::Address> admin_address;
   if (bootstrap.has_admin()) {

@@ -143,8 +143,12 @@ void AdsClient::reject(TypeState& state, const std::string& type_url, const std:
 void AdsClient::onDeltaResponse(absl::string_view message) {
   service::discovery::v1::DeltaDiscoveryResponse response;
   if (!response.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
-    PORTICO_LOG(kWarn, "xds: unparsable DeltaDiscoveryResponse (%d bytes)",
-                static_cast<int>(message.size()));
+    // Neither ACK nor NACK can answer it (no nonce to echo): start the stream over, as Envoy
+    // does, or the server waits for an answer to it forever.
+    const std::string error =
+        absl::StrCat("unparsable DeltaDiscoveryResponse (", message.size(), " bytes)");
+    PORTICO_LOG(kWarn, "xds: %s", error);
+    if (stream_ != nullptr) stream_->abort(kGrpcInternal, error);
     return;
   }
   auto it = types_.find(response.type_url());
@@ -161,13 +165,19 @@ void AdsClient::onDeltaResponse(absl::string_view message) {
   for (int i = 0; i < response.resources_size(); i++) {
     const service::discovery::v1::Resource& r = response.resources(i);
     absl::StatusOr<std::string> own = resourceName(response.type_url(), r.resource());
-    if (own.ok() && *own != r.name()) {
-      const std::string error = absl::StrCat("resources[", i, "]: sent as '", r.name(),
-                                             "' but the resource is named '", *own, "'");
+    std::string error;
+    if (!own.ok()) {
+      // Named here, by its place in this response: apply() sees the merged set.
+      error = absl::StrCat("resources[", i, "] ('", r.name(), "'): ", own.status().message());
+    } else if (*own != r.name()) {
+      error = absl::StrCat("resources[", i, "]: sent as '", r.name(),
+                           "' but the resource is named '", *own, "'");
+    }
+    if (!error.empty()) {
       reject(state, response.type_url(), response.system_version_info(), error);
       sendDeltaRequest(response.type_url(), response.nonce(), error, false);
       return;
-    }  // an unparsable one is refused by apply(), with its index
+    }
   }
   // The next complete set: what we hold, plus changes, minus removals. Applied as a whole so
   // validation sees references across resources; kept only if accepted.
@@ -187,8 +197,12 @@ void AdsClient::onDeltaResponse(absl::string_view message) {
 void AdsClient::onSotwResponse(absl::string_view message) {
   service::discovery::v1::DiscoveryResponse response;
   if (!response.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
-    PORTICO_LOG(kWarn, "xds: unparsable DiscoveryResponse (%d bytes)",
-                static_cast<int>(message.size()));
+    // Neither ACK nor NACK can answer it (no nonce to echo): start the stream over, as Envoy
+    // does, or the server waits for an answer to it forever.
+    const std::string error =
+        absl::StrCat("unparsable DiscoveryResponse (", message.size(), " bytes)");
+    PORTICO_LOG(kWarn, "xds: %s", error);
+    if (stream_ != nullptr) stream_->abort(kGrpcInternal, error);
     return;
   }
   auto it = types_.find(response.type_url());

@@ -28,6 +28,9 @@ int onDataChunkCb(nghttp2_session*, uint8_t, int32_t, const uint8_t* data, size_
 }
 
 int onFrameRecvCb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  if (frame->hd.type == NGHTTP2_SETTINGS && (frame->hd.flags & NGHTTP2_FLAG_ACK) == 0) {
+    self(user_data).onServerSettings();
+  }
   if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
     self(user_data).onResponseEnd(frame->hd.stream_id);

@@ -67,11 +67,14 @@ class GrpcSession {
 
   bool ready() const { return stream_id_ > 0 && !closed_; }
   bool closed() const { return closed_; }
+  // The server's SETTINGS arrived: an HTTP/2 server answers (not only a TLS terminator).
+  bool serverSettingsReceived() const { return server_settings_received_; }
 
   // Called from the nghttp2 C callbacks.
   void onHeader(absl::string_view name, absl::string_view value);
   void onDataChunk(const uint8_t* data, size_t len);
   void onResponseEnd(int32_t stream_id);
+  void onServerSettings() { server_settings_received_ = true; }
   void onStreamClose(uint32_t error_code);
   ssize_t readOutgoing(uint8_t* buf, size_t length, uint32_t* data_flags);
 
@@ -95,6 +98,7 @@ class GrpcSession {
   std::string grpc_message_;
   int http_status_ = 0;
   bool closed_ = false;
+  bool server_settings_received_ = false;
 };
 
 }  // namespace portico::xds

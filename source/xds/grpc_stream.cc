@@ -53,9 +53,10 @@ void GrpcStream::start() {
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &seconds, sizeof(seconds));
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof(probes));
   setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof(user_timeout_ms));
-  // Set-up (connect, TLS, the server's HTTP/2 SETTINGS) must show some answer in time.
+  // Set-up (connect, TLS, the server's HTTP/2 SETTINGS) must be done in time: a TLS
+  // terminator in front of a hung control plane completes the handshake and no more.
   setup_timer_ = dispatcher_.createTimer([this] {
-    if (!closed_ && !heard_from_server_) {
+    if (!closed_ && !session_.serverSettingsReceived()) {
       fail(kGrpcUnavailable,
            absl::StrCat("no answer from the control plane within ", keepalive_.count(), " ms"));
     }
@@ -81,7 +82,6 @@ void GrpcStream::write(absl::string_view bytes) {
 }
 
 void GrpcStream::onData(buffer::Buffer& data) {
-  heard_from_server_ = true;
   while (data.length() > 0 && !closed_) {
     absl::string_view piece = data.slice(0);
     if (tls_ != nullptr) {
@@ -93,12 +93,14 @@ void GrpcStream::onData(buffer::Buffer& data) {
         b.add(out);
         connection_->write(b);
       }
+      if (tls_->handshakeDone()) session_.start();  // once; later calls do nothing
+      // What was decrypted before an error or the peer's close_notify (the server's trailers,
+      // say) is read first: it tells why the stream ends.
+      if (!plain.empty()) session_.receive(plain);
       if (!st.ok()) {
         fail(kGrpcUnavailable, st.message());
         return;
       }
-      if (tls_->handshakeDone()) session_.start();  // once; later calls do nothing
-      if (!plain.empty()) session_.receive(plain);
     } else {
       session_.receive(piece);
       data.drain(piece.size());

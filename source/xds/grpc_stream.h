@@ -38,6 +38,8 @@ class GrpcStream : public network::ConnectionCallbacks, public GrpcSession::Tran
   // Queues one message; it leaves as soon as flow control allows.
   void send(const google::protobuf::MessageLite& message) { session_.send(message); }
   bool ready() const { return session_.ready() && !closed_; }
+  // Ends the stream from our side (a message we cannot read); onStreamClosed follows, posted.
+  void abort(int grpc_status, absl::string_view message) { fail(grpc_status, message); }
 
   // network::ConnectionCallbacks
   void onData(buffer::Buffer& data) override;
@@ -60,7 +62,6 @@ class GrpcStream : public network::ConnectionCallbacks, public GrpcSession::Tran
   std::optional<TlsOptions> tls_options_;
   const std::chrono::milliseconds keepalive_;
   event::TimerPtr setup_timer_;
-  bool heard_from_server_ = false;  // any byte (TLS or HTTP/2) since connecting
   std::unique_ptr<TlsClient> tls_;
   std::unique_ptr<network::ConnectionImpl> connection_;
   GrpcSession session_;

@@ -105,6 +105,9 @@ def ads(request_iterator, context):
                 context.set_code(grpc.StatusCode(event[1]))
                 context.set_details(event[2])
                 return
+            if event[0] == "garbage":
+                yield GARBAGE
+                continue
             kind, type_url = event[0], event[1]
             with STATE.lock:
                 known = STATE.resources.get(type_url)
@@ -116,6 +119,14 @@ def ads(request_iterator, context):
     finally:
         with STATE.lock:
             STATE.streams.remove(events)
+
+
+# A message that is no protobuf: field 1 (length-delimited) claims more bytes than follow.
+GARBAGE = b"\x0a\xff\xff\xff\x0f"
+
+
+def serialize(message):
+    return message if isinstance(message, bytes) else message.SerializeToString()
 
 
 def resource_name(type_url, packed):
@@ -141,6 +152,9 @@ def delta_ads(request_iterator, context):
                 context.set_code(grpc.StatusCode(event[1]))
                 context.set_details(event[2])
                 return
+            if event[0] == "garbage":
+                yield GARBAGE
+                continue
             kind, type_url = event[0], event[1]
             if kind == "subscribe":
                 sent[type_url] = event[2]
@@ -199,6 +213,12 @@ class Control(http.server.BaseHTTPRequestHandler):
             for events in streams:
                 events.put(("end", code, body.get("message", "")))
             return self.reply(200, {"ended": len(streams)})
+        if self.path == "/send-garbage":  # one unparsable message on every open call
+            with STATE.lock:
+                streams = list(STATE.streams)
+            for events in streams:
+                events.put(("garbage",))
+            return self.reply(200, {"sent_to": len(streams)})
         if self.path != "/push":
             return self.reply(404, {})
         type_url = body["type_url"]
@@ -232,10 +252,10 @@ def main():
         "portico.service.discovery.v1.AggregatedDiscoveryService",
         {"StreamAggregatedResources": grpc.stream_stream_rpc_method_handler(
             ads, request_deserializer=discovery_pb2.DiscoveryRequest.FromString,
-            response_serializer=discovery_pb2.DiscoveryResponse.SerializeToString),
+            response_serializer=serialize),
          "DeltaAggregatedResources": grpc.stream_stream_rpc_method_handler(
             delta_ads, request_deserializer=discovery_pb2.DeltaDiscoveryRequest.FromString,
-            response_serializer=discovery_pb2.DeltaDiscoveryResponse.SerializeToString)})
+            response_serializer=serialize)})
     server.add_generic_rpc_handlers((handler,))
     if args.tls_cert:
         credentials = grpc.ssl_server_credentials([(pathlib.Path(args.tls_key).read_bytes(),

@@ -187,6 +187,9 @@ def bad_configs():
         "control plane TLS without CA": (edited(lambda c: c.update(dynamic_resources={
             "control_plane": [{"address": "127.0.0.1", "port": 18000}],
             "tls": {"server_name": "x"}})), ["tls.ca_file"]),
+        # Regression (reviewer): the control plane refuses such a stream, again and again.
+        "control plane without a node id": (edited(lambda c: c.update(dynamic_resources={
+            "control_plane": [{"address": "127.0.0.1", "port": 18000}]})), ["node.id"]),
         # Regression (reviewer): without a name any certificate of the CA was accepted.
         "control plane TLS without a server name": (edited(lambda c: c.update(dynamic_resources={
             "control_plane": [{"address": "127.0.0.1", "port": 18000}],

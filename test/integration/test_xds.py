@@ -5,6 +5,7 @@ control-plane outage and 50 pushes under load."""
 
 import json
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -54,6 +55,9 @@ class FakeControlPlane(ManagedProcess):
 
     def end_streams(self, code, message):
         return self._call("/end-streams", {"code": code, "message": message})["ended"]
+
+    def send_garbage(self):
+        return self._call("/send-garbage", {})["sent_to"]
 
 
 def routes(body_or_cluster, name="r1"):
@@ -174,6 +178,21 @@ class XdsTest(PorticoTestCase):
         wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="RDS v2 ACK")
         wait_until(lambda: self.get().body == b"say:fixed", 5, message="the new route")
 
+    def test_an_unparsable_response_restarts_the_stream(self):
+        # Regression (reviewer): it was dropped unanswered, and the server (which waits for an
+        # ACK or NACK) never sent that type again until some unrelated reconnect.
+        self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        subscriptions = len([r for r in self.cp.requests() if not r.get("response_nonce")])
+        self.assertEqual(self.cp.send_garbage(), 1)
+        wait_until(lambda: "unparsable" in self.proxy.output(), 5, message="the log line")
+        wait_until(lambda: len([r for r in self.cp.requests() if not r.get("response_nonce")]) >
+                   subscriptions, 10, message="a new stream's subscriptions")
+        self.assertEqual(self.get().status, 200)  # the config held meanwhile
+        self.cp.push("RouteConfiguration", "v2", [routes("say:after")])
+        wait_until(lambda: self.get().body == b"say:after", 5, message="v2 served")
+
     def test_control_plane_outage_keeps_serving_then_resubscribes(self):
         env = self.start()
         self.push_all()
@@ -269,6 +288,7 @@ class XdsTest(PorticoTestCase):
             static = listener("static", free_port(), [{"name": "s", "domains": ["*"], "routes": [
                 {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": "s"}}]}])
             config = bootstrap([static], [])
+            config["node"] = {"id": "proxy-1"}
             config["dynamic_resources"] = {
                 "control_plane": [address(silent.getsockname()[1]), address(self.cp.grpc_port)],
                 "delta": self.delta, "keepalive_interval": "0.5s"}
@@ -361,6 +381,20 @@ class DeltaXdsTest(XdsTest):
     """The same scenarios over the incremental protocol."""
     delta = True
 
+    def test_a_bad_resource_is_named_by_its_place_in_the_response(self):
+        # Regression (reviewer): the NACK gave its index in the merged set (held + new, sorted
+        # by name), not in the response.
+        self.start()
+        self.push_all(route="say:one")
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        self.cp.push("RouteConfiguration", "v2", [routes("say:two", "r1"),
+                                                  {"@raw_type_url": TYPE + "Listener"}])
+        nack = wait_until(lambda: [r for r in self.cp.requests() if "error_detail" in r], 5,
+                          message="a NACK")[0]
+        message = nack["error_detail"]["message"]
+        self.assertIn("resources[1] (''): resource of type " + TYPE + "Listener", message)
+        self.assertEqual(self.get("/").body, b"say:one")
+
     def test_removed_resource_is_withdrawn(self):
         self.start()
         self.push_all(route="say:one")
@@ -393,6 +427,59 @@ class TlsXdsTest(XdsTest):
     """The same scenarios over TLS (BoringSSL in the proxy, grpcio's TLS in the server)."""
     tls = True
 
+    def test_a_tls_terminator_with_nothing_behind_it_is_left_for_the_next_one(self):
+        # Regression (reviewer): the TLS handshake counted as the control plane's answer, so a
+        # TLS terminator in front of a hung control plane held the stream forever.
+        env = self.new_env()
+        cert = make_certificate(env.dir)
+        cp = FakeControlPlane(env.dir, tls=cert)
+        env.processes.append(cp)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert[0]), str(cert[1]))
+        context.set_alpn_protocols(["h2"])
+        handshakes = []
+        stop = threading.Event()
+        with socket.socket() as terminator:
+            terminator.bind(("127.0.0.1", 0))
+            terminator.listen(16)
+            terminator.settimeout(0.2)
+
+            def serve():  # completes TLS, then never says a word
+                while not stop.is_set():
+                    try:
+                        conn, _ = terminator.accept()
+                    except socket.timeout:
+                        continue
+                    except OSError:
+                        return
+                    try:
+                        conn.settimeout(5)
+                        handshakes.append(context.wrap_socket(conn, server_side=True))
+                    except OSError:
+                        conn.close()
+
+            thread = threading.Thread(target=serve, daemon=True)
+            thread.start()
+            static = listener("static", free_port(), [{"name": "s", "domains": ["*"], "routes": [
+                {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": "s"}}]}])
+            config = bootstrap([static], [])
+            config["node"] = {"id": "proxy-1"}
+            config["dynamic_resources"] = {
+                "control_plane": [address(terminator.getsockname()[1]), address(cp.grpc_port)],
+                "tls": {"ca_file": str(cert[0]), "server_name": "127.0.0.1"},
+                "keepalive_interval": "0.5s"}
+            proxy = env.start_portico(config)
+            try:
+                wait_until(lambda: cp.streams() == 1, 10,
+                           message="portico's stream on the second control plane")
+            finally:
+                stop.set()
+                thread.join(2)
+        self.assertTrue(handshakes, "the proxy never finished a TLS handshake with the first")
+        for conn in handshakes:
+            conn.close()
+        self.assertIn("no answer from the control plane within 500 ms", proxy.output())
+
     def test_wrong_ca_is_refused(self):
         env = self.new_env()
         cert = make_certificate(env.dir)
@@ -404,6 +491,7 @@ class TlsXdsTest(XdsTest):
         static = listener("static", free_port(), [{"name": "s", "domains": ["*"], "routes": [
             {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": "s"}}]}])
         config = bootstrap([static], [])
+        config["node"] = {"id": "proxy-1"}
         config["dynamic_resources"] = {"control_plane": [address(cp.grpc_port)],
                                        "tls": {"ca_file": str(wrong_ca),
                                                "server_name": "127.0.0.1"}}

@@ -44,6 +44,7 @@ def main():
         static = listener("static", free_port(), [{"name": "s", "domains": ["*"], "routes": [
             {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": "s"}}]}])
         config = bootstrap([static], [])
+        config["node"] = {"id": "bench-proxy"}
         config["dynamic_resources"] = {"control_plane": [address(cp.grpc_port)]}
         proxy = env.start_portico(config, log_level="info")
         wait_until(lambda: cp.streams() == 1, 10, message="stream")
