@@ -1,15 +1,71 @@
 #include "source/server/admin.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace portico::server {
 
 namespace {
+
 constexpr char kText[] = "text/plain; charset=utf-8";
+
+http::LocalServerLimits adminLimits() {
+  http::LocalServerLimits limits;
+  limits.max_body_bytes = 64 * 1024;  // no endpoint takes a body
+  return limits;
 }
 
+const std::string* header(const AdminRequest& request, const std::string& name) {
+  auto it = request.headers.find(name);
+  return it == request.headers.end() ? nullptr : &it->second;
+}
+
+// "127.0.0.1:9901", "[::1]:9901", "localhost" (any port): an address, not a DNS name.
+bool isAddressOrLocalhost(absl::string_view host) {
+  if (absl::StartsWith(host, "[")) {
+    const size_t close = host.find(']');
+    return close != absl::string_view::npos &&
+           network::Address::parse(std::string(host.substr(1, close - 1)), 0).ok();
+  }
+  host = host.substr(0, host.find(':'));
+  return absl::AsciiStrToLower(host) == "localhost" ||
+         network::Address::parse(std::string(host), 0).ok();
+}
+
+}  // namespace
+
 AdminServer::AdminServer(event::Dispatcher& dispatcher)
-    : server_(dispatcher, [this](const AdminRequest& request) { return handle(request); }) {}
+    : server_(
+          dispatcher, [this](const AdminRequest& request) { return handle(request); },
+          adminLimits()) {}
+
+std::string AdminServer::refusedOrigin(const AdminRequest& request) {
+  // A web page the operator has open could make the browser POST /quitquitquit here (no body
+  // needed), and with DNS rebinding read /config_dump. Browsers say where a request comes from
+  // (Sec-Fetch-Site, Origin) and which name they resolved (Host); curl, Prometheus and
+  // scripts send neither of the first two, and the address they dialled in the third.
+  const std::string* site = header(request, "sec-fetch-site");
+  if (site != nullptr && *site != "same-origin" && *site != "none") {
+    return absl::StrCat("refused: a request from another site (sec-fetch-site: ", *site, ")\n");
+  }
+  const std::string* host = header(request, "host");
+  const std::string* origin = header(request, "origin");
+  if (origin != nullptr) {
+    absl::string_view authority = *origin;
+    const size_t scheme = authority.find("://");
+    if (scheme != absl::string_view::npos) authority.remove_prefix(scheme + 3);
+    if (host == nullptr || authority != *host) {
+      return absl::StrCat("refused: a request from another origin (", *origin, ")\n");
+    }
+  }
+  if (host != nullptr && !host->empty() && !isAddressOrLocalhost(*host)) {
+    return absl::StrCat("refused: Host '", *host,
+                        "' is not an IP address or localhost (a browser that resolved a name "
+                        "to this address: DNS rebinding)\n");
+  }
+  return "";
+}
 
 void AdminServer::addHandler(const std::string& path, bool post_only, absl::string_view help,
                              Handler handler) {
@@ -27,6 +83,9 @@ std::string AdminServer::helpText() const {
 }
 
 AdminResponse AdminServer::handle(const AdminRequest& request) const {
+  if (std::string refused = refusedOrigin(request); !refused.empty()) {
+    return AdminResponse{403, kText, std::move(refused)};
+  }
   auto it = handlers_.find(request.path);
   if (it == handlers_.end()) {
     if (request.path == "/") return AdminResponse{200, kText, helpText()};
@@ -34,11 +93,11 @@ AdminResponse AdminServer::handle(const AdminRequest& request) const {
   }
   const Entry& e = it->second;
   if (e.post_only && request.method != "POST") {
-    return AdminResponse{405, kText, "this endpoint requires POST\n"};
+    return AdminResponse{405, kText, "this endpoint requires POST\n", {{"allow", "POST"}}};
   }
   if (!e.post_only && request.method != "GET" && request.method != "HEAD" &&
       request.method != "POST") {
-    return AdminResponse{405, kText, "method not allowed\n"};
+    return AdminResponse{405, kText, "method not allowed\n", {{"allow", "GET, HEAD, POST"}}};
   }
   return e.handler(request);
 }

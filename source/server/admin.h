@@ -35,6 +35,8 @@ class AdminServer {
 
   // Serves one parsed request (public for tests).
   AdminResponse handle(const AdminRequest& request) const;
+  // Why a request a browser sent on another site's behalf is refused; "" if it is not.
+  static std::string refusedOrigin(const AdminRequest& request);
 
  private:
   struct Entry {

@@ -4,9 +4,11 @@ POST-only control endpoints."""
 import collections
 import json
 import re
+import socket
+import time
 import unittest
 
-from harness import PorticoTestCase, connection_refused, curl, wait_until
+from harness import PorticoTestCase, RawConnection, connection_refused, curl, wait_until
 
 POST_ONLY = ("/healthcheck/fail", "/healthcheck/ok", "/drain_listeners", "/reset_counters",
              "/reopen_logs",
@@ -133,6 +135,43 @@ class AdminTest(PorticoTestCase):
         self.admin_text("/ready")
         self.assertFalse(connection_refused(self.proxy.port), "GET drained the listeners")
 
+    def test_405_says_which_methods_are_allowed(self):  # RFC 9110 15.5.6
+        self.assertEqual(self.proxy.admin_get("/healthcheck/fail").header("allow"), "POST")
+        with RawConnection(self.proxy.admin_port) as conn:
+            response = conn.request("DELETE", "/stats")
+        self.assertEqual(response.status, 405)
+        self.assertEqual(response.header("allow"), "GET, HEAD, POST")
+
+    def test_requests_a_browser_sends_for_another_site_are_refused(self):
+        # A page the operator has open must not POST /quitquitquit here (no body needed), nor
+        # read /config_dump through DNS rebinding (a name of its own resolved to 127.0.0.1).
+        self.addCleanup(self.proxy.admin_post, "/healthcheck/ok")
+        port = self.proxy.admin_port
+        refused = [
+            ("POST", "/healthcheck/fail", [("Origin", "http://evil.example")], None),
+            ("POST", "/healthcheck/fail", [("Sec-Fetch-Site", "cross-site")], None),
+            ("POST", "/healthcheck/fail", [("Origin", "null")], None),
+            ("GET", "/config_dump", [], "evil.example:%d" % port),
+        ]
+        for method, path, headers, host in refused:
+            with self.subTest(headers=headers, host=host):
+                with RawConnection(port) as conn:
+                    response = conn.request(method, path, headers, host=host)
+                self.assertEqual(response.status, 403, response.body)
+        self.admin_text("/ready")  # still healthy: no /healthcheck/fail went through
+        allowed = [
+            [("Origin", "http://127.0.0.1:%d" % port), ("Sec-Fetch-Site", "same-origin")],
+            [("Sec-Fetch-Site", "none")],  # typed into the address bar
+        ]
+        for headers in allowed:
+            with self.subTest(headers=headers):
+                with RawConnection(port) as conn:
+                    self.assertEqual(conn.request("GET", "/ready", headers).status, 200)
+        for host in ("localhost:%d" % port, "[::1]:%d" % port, "127.0.0.1"):
+            with self.subTest(host=host):
+                with RawConnection(port) as conn:
+                    self.assertEqual(conn.request("GET", "/ready", host=host).status, 200)
+
     def test_healthcheck_fail_and_ok(self):
         self.addCleanup(self.proxy.admin_post, "/healthcheck/ok")
         self.assertEqual(self.proxy.admin_post("/healthcheck/fail").status, 200)
@@ -162,10 +201,55 @@ class AdminControlTest(PorticoTestCase):
         self.assertEqual(proxy.counter("http.ingress.downstream_rq_total"), 0)
         self.assertEqual(proxy.counter("cluster.backend.upstream_rq_total"), 0)
 
+    def test_pipelined_requests_wait_for_the_client_to_read(self):
+        # Regression (reviewer): every pipelined request was answered at once, on the main
+        # thread, and the answers kept in memory however little the client read.
+        proxy = self.start()
+        one = b"GET /stats/prometheus HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        size = len(proxy.admin_get("/stats/prometheus").body)
+        count = max(200, (64 << 20) // size)  # 64 MiB of answers if all were rendered
+        rss_before = rss_kib(proxy.pid)
+        with RawConnection(proxy.admin_port, rcvbuf=4096) as conn:
+            conn.sock.settimeout(3)
+            try:
+                conn.send(one * count)
+            except socket.timeout:
+                pass  # the proxy stopped reading: what we want
+            time.sleep(1)
+            self.assertEqual(proxy.admin_get("/ready", timeout=2).status, 200)
+            grown = rss_kib(proxy.pid) - rss_before
+            self.assertLess(grown, 24 << 10, "RSS grew by %d KiB (%d answers of %d bytes)" % (
+                grown, count, size))
+            for _ in range(50):  # reading lets it go on
+                self.assertEqual(conn.read_response().status, 200)
+
+    def test_requests_behind_a_connection_close_are_not_served(self):
+        # Also while the responses before it wait for the client to read them (RFC 9112 9.6).
+        proxy = self.start()
+        filler = b"GET /stats/prometheus HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 100
+        last = (b"GET /ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                b"POST /healthcheck/fail HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Length: 0\r\n\r\n")
+        with RawConnection(proxy.admin_port, rcvbuf=4096) as conn:
+            conn.send(filler + last)
+            time.sleep(0.5)
+            data, closed = conn.read_until_close(20)
+        self.assertTrue(closed)
+        self.assertEqual(data.count(b"HTTP/1.1 200"), 101)
+        self.assertEqual(proxy.admin_get("/ready").status, 200, "the POST behind it ran")
+
     def test_quitquitquit(self):
         proxy = self.start()
         self.assertEqual(proxy.admin_post("/quitquitquit").status, 200)
         self.assertEqual(proxy.wait(5), 0, "portico did not exit 0 within 5s")
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
 
 
 def json_strings(value):

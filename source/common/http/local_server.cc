@@ -43,7 +43,20 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
 
   // network::ConnectionCallbacks
   void onData(buffer::Buffer& data) override {
-    while (!closed_ && data.length() > 0) {
+    while (!closed_ && !closing_) {
+      if (codec_.waitingForResume()) {
+        // The last response is out. A pipelined request behind it waits while the client
+        // leaves what we wrote unread; reading resumes below the low watermark.
+        if (connection_->aboveHighWatermark()) {
+          if (!read_paused_) {
+            read_paused_ = true;
+            connection_->readDisable(true);
+          }
+          return;
+        }
+        codec_.resume();
+      }
+      if (data.length() == 0) break;
       if (!in_request_) {
         // The first byte of a request (also one pipelined behind the last): from now on it has
         // request_timeout to arrive whole.
@@ -52,7 +65,6 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
       }
       codec_.dispatch(data);
       if (!codec_.waitingForResume()) break;
-      codec_.resume();
     }
     if (!closed_ && in_request_ && !codec_.partialHead() && !codec_.requestInProgress() &&
         data.length() == 0) {
@@ -73,7 +85,11 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
     }
   }
   void onAboveWriteBufferHighWatermark() override {}
-  void onBelowWriteBufferLowWatermark() override {}
+  void onBelowWriteBufferLowWatermark() override {
+    if (!read_paused_ || closed_) return;
+    read_paused_ = false;
+    connection_->readDisable(false);  // re-delivers what is buffered: onData() goes on
+  }
 
   // http1::ServerCodecCallbacks
   void onRequestHeaders(RequestHead& head, bool) override {
@@ -95,7 +111,7 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
     keep_alive_ = codec_.requestKeepAlive();
   }
   void onRequestBody(buffer::Buffer& data) override {
-    if (request_.body.size() + data.length() > kMaxBodyBytes) {
+    if (too_large_ || request_.body.size() + data.length() > server_.limits_.max_body_bytes) {
       too_large_ = true;
       data.clear();
       return;
@@ -114,11 +130,14 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
     head.headers.add("content-length", absl::StrCat(response.body.size()));
     head.headers.add("cache-control", "no-cache");
     if (response.status == 401) head.headers.add("www-authenticate", "Bearer");
+    for (const auto& [name, value] : response.headers) head.headers.add(name, value);
     buffer::Buffer out;
     codec_.encodeResponseHeaders(head, response.body.empty(), !keep_alive_, out);
     if (!response.body.empty()) codec_.encodeResponseData(response.body, true, out);
     connection_->write(out);
     if (!keep_alive_) {
+      // Nothing pipelined behind it is served, even while the response is still being sent.
+      closing_ = true;
       connection_->close(network::CloseType::kFlushWrite);
       return;
     }
@@ -126,6 +145,7 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
     timer_->enableTimer(server_.limits_.idle_timeout);
   }
   void onRequestError(int status, absl::string_view reason) override {
+    closing_ = true;
     timer_->disableTimer();  // closing: the flush has its own bound
     buffer::Buffer out;
     out.add(absl::StrCat("HTTP/1.1 ", status, " ", http1::reasonPhrase(status),
@@ -151,6 +171,8 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
   LocalRequest request_;
   bool keep_alive_ = true;
   bool closed_ = false;
+  bool closing_ = false;      // the last response said close: no more requests
+  bool read_paused_ = false;  // waiting for the client to read our responses
   bool too_large_ = false;
   bool in_request_ = false;
   event::TimerPtr timer_;
@@ -169,8 +191,8 @@ absl::Status LocalServer::start(const network::Address& address) {
           ::close(fd);
           return;
         }
-        auto conn =
-            std::make_unique<network::ConnectionImpl>(dispatcher_, fd, peer, false, 1024 * 1024);
+        auto conn = std::make_unique<network::ConnectionImpl>(dispatcher_, fd, peer, false,
+                                                              limits_.write_buffer_limit);
         auto c = std::make_unique<Connection>(*this, std::move(conn));
         connections_[c.get()] = std::move(c);
       },

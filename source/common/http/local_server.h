@@ -3,12 +3,17 @@
 // LocalServer: a small HTTP/1.1 server for operator endpoints (the proxy's admin port, the
 // control plane's REST API) on the project's own stack (TcpListener, ConnectionImpl,
 // http1::ServerCodec on a Dispatcher). Keep-alive, bounded request bodies, one handler for
-// every request, run on the dispatcher's thread. Not for proxied traffic.
+// every request, run on the dispatcher's thread. Pipelined requests wait while the client
+// leaves earlier responses unread (above the write buffer's watermark), so one client can
+// neither grow memory nor keep the thread rendering answers nobody reads. Not for proxied
+// traffic.
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -30,6 +35,7 @@ struct LocalResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // more response headers
 };
 
 // Bounds that keep a slow or idle client from holding the server's descriptors forever.
@@ -40,12 +46,15 @@ struct LocalServerLimits {
   std::chrono::milliseconds idle_timeout{60000};
   // Connections beyond this are closed as soon as they are accepted.
   size_t max_connections = 1024;
+  // A longer request body is read and dropped, then answered 413.
+  size_t max_body_bytes = 4 * 1024 * 1024;
+  // Responses buffered for one connection above which its next request waits.
+  uint32_t write_buffer_limit = 1024 * 1024;
 };
 
 class LocalServer {
  public:
   using Handler = std::function<LocalResponse(const LocalRequest&)>;
-  static constexpr size_t kMaxBodyBytes = 4 * 1024 * 1024;
 
   LocalServer(event::Dispatcher& dispatcher, Handler handler, LocalServerLimits limits = {});
   ~LocalServer();

@@ -28,7 +28,8 @@ std::string tokenFrom(const Flags& flags) {
 }
 
 absl::StatusOr<std::string> readInput(const std::string& path) {
-  // The server takes bodies up to 4 MiB (LocalServer::kMaxBodyBytes); more still gets its 413.
+  // The server takes bodies up to 4 MiB (LocalServerLimits::max_body_bytes); more still gets
+  // its 413.
   return readFileBounded(path, 8 * 1024 * 1024);
 }
 
