@@ -42,9 +42,10 @@ AdminServer::AdminServer(event::Dispatcher& dispatcher)
 
 std::string AdminServer::refusedOrigin(const AdminRequest& request) {
   // A web page the operator has open could make the browser POST /quitquitquit here (no body
-  // needed), and with DNS rebinding read /config_dump. Browsers say where a request comes from
-  // (Sec-Fetch-Site, Origin) and which name they resolved (Host); curl, Prometheus and
-  // scripts send neither of the first two, and the address they dialled in the third.
+  // needed), and with DNS rebinding (its own name resolved to this address) read /config_dump.
+  // Browsers say where a request comes from (Sec-Fetch-Site, Origin) and which name they
+  // resolved (Host). curl, Prometheus and scripts send no Sec-Fetch-* or Origin, so they may
+  // still dial the admin by a DNS name.
   const std::string* site = header(request, "sec-fetch-site");
   if (site != nullptr && *site != "same-origin" && *site != "none") {
     return absl::StrCat("refused: a request from another site (sec-fetch-site: ", *site, ")\n");
@@ -59,7 +60,7 @@ std::string AdminServer::refusedOrigin(const AdminRequest& request) {
       return absl::StrCat("refused: a request from another origin (", *origin, ")\n");
     }
   }
-  if (host != nullptr && !host->empty() && !isAddressOrLocalhost(*host)) {
+  if (site != nullptr && host != nullptr && !host->empty() && !isAddressOrLocalhost(*host)) {
     return absl::StrCat("refused: Host '", *host,
                         "' is not an IP address or localhost (a browser that resolved a name "
                         "to this address: DNS rebinding)\n");

@@ -151,7 +151,8 @@ class AdminTest(PorticoTestCase):
             ("POST", "/healthcheck/fail", [("Origin", "http://evil.example")], None),
             ("POST", "/healthcheck/fail", [("Sec-Fetch-Site", "cross-site")], None),
             ("POST", "/healthcheck/fail", [("Origin", "null")], None),
-            ("GET", "/config_dump", [], "evil.example:%d" % port),
+            ("GET", "/config_dump", [("Sec-Fetch-Site", "same-origin")],
+             "evil.example:%d" % port),
         ]
         for method, path, headers, host in refused:
             with self.subTest(headers=headers, host=host):
@@ -170,7 +171,13 @@ class AdminTest(PorticoTestCase):
         for host in ("localhost:%d" % port, "[::1]:%d" % port, "127.0.0.1"):
             with self.subTest(host=host):
                 with RawConnection(port) as conn:
-                    self.assertEqual(conn.request("GET", "/ready", host=host).status, 200)
+                    response = conn.request("GET", "/ready", [("Sec-Fetch-Site", "none")],
+                                            host=host)
+                    self.assertEqual(response.status, 200)
+        # Not a browser (no Sec-Fetch-*): a scraper may use a DNS name.
+        with RawConnection(port) as conn:
+            self.assertEqual(conn.request("GET", "/ready", host="admin.internal:%d" % port).status,
+                             200)
 
     def test_healthcheck_fail_and_ok(self):
         self.addCleanup(self.proxy.admin_post, "/healthcheck/ok")
