@@ -193,7 +193,7 @@ std::string Server::serverInfoJson() const {
                       ",\"listeners_drained\":", listeners_drained_ ? "true" : "false", "}\n");
 }
 
-std::vector<Server::ClusterStatus> Server::clusterStatuses() {
+absl::StatusOr<std::vector<Server::ClusterStatus>> Server::clusterStatuses() {
   // Per-host numbers live on the workers: gather them there and add them up.
   std::vector<ClusterStatus> clusters;
   for (const auto& [name, info] : snapshot_->clusters) {
@@ -206,26 +206,40 @@ std::vector<Server::ClusterStatus> Server::clusterStatuses() {
   }
   std::sort(clusters.begin(), clusters.end(),
             [](const ClusterStatus& a, const ClusterStatus& b) { return a.name < b.name; });
-  for (auto& w : workers_) {
-    w->runSync([&](Worker& worker) {
-      for (ClusterStatus& c : clusters) {
-        upstream::WorkerCluster* wc = worker.clusterManager().get(c.name);
-        if (wc == nullptr) continue;
-        for (size_t i = 0; i < c.hosts.size() && i < wc->hosts().size(); i++) {
-          const upstream::HostState& hs = wc->hosts()[i];
-          c.hosts[i].rq_active += hs.active_requests;
-          c.hosts[i].rq_total += hs.total_requests;
-          c.hosts[i].cx_active += hs.pool ? hs.pool->activeConnections() : 0;
+  // Each worker fills its own part, all at once; matched by address, as a worker may not have
+  // applied the latest configuration yet.
+  using Loads = absl::flat_hash_map<std::string, upstream::ClusterManager::HostLoad>;
+  std::vector<std::vector<Loads>> per_worker(workers_.size(), std::vector<Loads>(clusters.size()));
+  const std::vector<uint32_t> missing = Worker::runOnAll(
+      workers_,
+      [&](Worker& worker) {
+        std::vector<Loads>& mine = per_worker[worker.index()];
+        for (size_t i = 0; i < clusters.size(); i++) {
+          mine[i] = worker.clusterManager().hostLoads(clusters[i].name);
         }
+      },
+      std::chrono::seconds(2));
+  if (!missing.empty()) {
+    return absl::UnavailableError(absl::StrCat("worker(s) ", absl::StrJoin(missing, ", "),
+                                               " did not answer within 2 s; try again\n"));
+  }
+  for (const std::vector<Loads>& loads : per_worker) {
+    for (size_t i = 0; i < clusters.size(); i++) {
+      for (HostStatus& h : clusters[i].hosts) {
+        auto it = loads[i].find(h.address);
+        if (it == loads[i].end()) continue;
+        h.rq_active += it->second.rq_active;
+        h.rq_total += it->second.rq_total;
+        h.cx_active += it->second.cx_active;
       }
-    });
+    }
   }
   return clusters;
 }
 
-std::string Server::clustersText() {
+std::string Server::clustersText(const std::vector<ClusterStatus>& clusters) {
   std::string out;
-  for (const ClusterStatus& c : clusterStatuses()) {
+  for (const ClusterStatus& c : clusters) {
     for (const HostStatus& t : c.hosts) {
       const std::string p = absl::StrCat(c.name, "::", t.address, "::");
       absl::StrAppend(&out, p, "weight::", t.weight, "\n", p,
@@ -238,10 +252,10 @@ std::string Server::clustersText() {
 }
 
 // Envoy's /clusters?format=json shape (its ClusterStatuses message as JSON).
-std::string Server::clustersJson() {
+std::string Server::clustersJson(const std::vector<ClusterStatus>& clusters) {
   std::string out = "{\"cluster_statuses\":[";
   bool first_cluster = true;
-  for (const ClusterStatus& c : clusterStatuses()) {
+  for (const ClusterStatus& c : clusters) {
     absl::StrAppend(&out, first_cluster ? "" : ",", "{\"name\":");
     first_cluster = false;
     appendJsonString(c.name, out);
@@ -343,11 +357,14 @@ void Server::registerAdminHandlers() {
       "/clusters", false, "upstream hosts with weights, requests, connections (?format=json)",
       [this, text, json](const AdminRequest& r) {
         auto format = r.query.find("format");
-        if (format == r.query.end() || format->second == "text") {
-          return R{200, text, clustersText()};
+        const bool as_json = format != r.query.end() && format->second == "json";
+        if (format != r.query.end() && !as_json && format->second != "text") {
+          return R{400, text, "unknown format '" + format->second + "': text or json\n"};
         }
-        if (format->second == "json") return R{200, json, clustersJson()};
-        return R{400, text, "unknown format '" + format->second + "': text or json\n"};
+        auto clusters = clusterStatuses();
+        if (!clusters.ok()) return R{503, text, std::string(clusters.status().message())};
+        return as_json ? R{200, json, clustersJson(*clusters)}
+                       : R{200, text, clustersText(*clusters)};
       });
   admin_->addHandler("/listeners", false, "listener names and addresses",
                      [this, text](const AdminRequest&) {

@@ -58,10 +58,11 @@ class Server : public xds::ConfigApplier {
     std::string name;
     std::vector<HostStatus> hosts;
   };
-  // Every cluster (sorted by name) with its hosts' numbers summed over the workers.
-  std::vector<ClusterStatus> clusterStatuses();
-  std::string clustersText();
-  std::string clustersJson();
+  // Every cluster (sorted by name) with its hosts' numbers summed over the workers; an error
+  // when a worker does not answer in time (its part would be missing from the sums).
+  absl::StatusOr<std::vector<ClusterStatus>> clusterStatuses();
+  static std::string clustersText(const std::vector<ClusterStatus>& clusters);
+  static std::string clustersJson(const std::vector<ClusterStatus>& clusters);
   std::string listenersText() const;
   std::string configDumpJson() const;
 

@@ -170,30 +170,50 @@ void Worker::stop() {
   thread_.join();
 }
 
-bool Worker::runSync(const std::function<void(Worker&)>& f) {
-  if (!thread_.joinable()) {
-    f(*this);
-    return true;
-  }
-  // f refers to the caller's stack. After a timeout the caller returns, so a worker that gets
-  // to f later must not run it: `cancelled` (under the mutex f runs under) makes sure.
-  struct Call {
-    std::mutex mutex;
-    bool cancelled = false;
-    std::promise<void> done;
-  };
-  auto call = std::make_shared<Call>();
-  std::future<void> future = call->done.get_future();
+// f refers to the caller's stack. After a timeout the caller returns, so a worker that gets
+// to f later must not run it: `cancelled` (under the mutex f runs under) makes sure.
+struct Worker::SyncCall {
+  std::mutex mutex;
+  bool cancelled = false;
+  std::promise<void> done;
+  std::future<void> future = done.get_future();
+};
+
+std::shared_ptr<Worker::SyncCall> Worker::postSync(const std::function<void(Worker&)>& f) {
+  auto call = std::make_shared<SyncCall>();
   dispatcher_->post([this, f, call] {
     std::lock_guard<std::mutex> lock(call->mutex);
     if (call->cancelled) return;
     f(*this);
     call->done.set_value();
   });
-  if (future.wait_for(std::chrono::seconds(2)) == std::future_status::ready) return true;
-  std::lock_guard<std::mutex> lock(call->mutex);  // waits for an f already running
-  call->cancelled = true;
-  return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  return call;
+}
+
+bool Worker::waitSync(SyncCall& call, std::chrono::steady_clock::time_point deadline) {
+  if (call.future.wait_until(deadline) == std::future_status::ready) return true;
+  std::lock_guard<std::mutex> lock(call.mutex);  // waits for an f already running
+  call.cancelled = true;
+  return call.future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+}
+
+std::vector<uint32_t> Worker::runOnAll(const std::vector<std::unique_ptr<Worker>>& workers,
+                                       const std::function<void(Worker&)>& f,
+                                       std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<std::shared_ptr<SyncCall>> calls;
+  for (const auto& w : workers) {
+    calls.push_back(w->thread_.joinable() ? w->postSync(f) : nullptr);
+  }
+  std::vector<uint32_t> missing;
+  for (size_t i = 0; i < workers.size(); i++) {
+    if (calls[i] == nullptr) {
+      f(*workers[i]);  // not started: nobody else touches it
+    } else if (!waitSync(*calls[i], deadline)) {
+      missing.push_back(workers[i]->index());
+    }
+  }
+  return missing;
 }
 
 }  // namespace portico::server

@@ -42,9 +42,13 @@ class Worker {
   void drain();
   // Main thread: stops the loop and joins the thread; open connections are closed.
   void stop();
-  // Runs f on the worker thread and waits for it (admin reads). Returns false on timeout (2 s);
-  // f then never runs, so it may refer to the caller's stack.
-  bool runSync(const std::function<void(Worker&)>& f);
+  // Admin reads: runs f on every worker's thread at once and waits for all, up to `timeout`
+  // in total. f runs concurrently on different workers: it must write only to the part of
+  // the result that belongs to its worker (index()). A worker that has not answered by then
+  // never runs f (f may refer to the caller's stack). Returns the indexes of those workers.
+  static std::vector<uint32_t> runOnAll(const std::vector<std::unique_ptr<Worker>>& workers,
+                                        const std::function<void(Worker&)>& f,
+                                        std::chrono::milliseconds timeout);
 
   // Read by the main thread.
   uint64_t activeConnections() const { return active_connections_.load(std::memory_order_relaxed); }
@@ -52,6 +56,11 @@ class Worker {
   uint32_t index() const { return index_; }
 
  private:
+  struct SyncCall;
+  std::shared_ptr<SyncCall> postSync(const std::function<void(Worker&)>& f);
+  // False if the call had not run by `deadline`; it is then cancelled.
+  static bool waitSync(SyncCall& call, std::chrono::steady_clock::time_point deadline);
+
   struct ActiveListener {
     ListenerConfigConstSharedPtr config;
     // The slot connections read their per-request config from (see HttpConnection).

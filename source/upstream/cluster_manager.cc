@@ -69,9 +69,18 @@ void ClusterManager::update(const ClusterInfoMap& clusters) {
     }
   }
   for (const auto& [name, info] : clusters) {
-    if (!clusters_.contains(name)) {
-      clusters_[name] = std::make_unique<WorkerCluster>(dispatcher_, info, stats_, this);
+    if (clusters_.contains(name)) continue;
+    auto cluster = std::make_unique<WorkerCluster>(dispatcher_, info, stats_, this);
+    // A new version counts on from its predecessor's totals (admin /clusters rq_total).
+    for (const std::unique_ptr<WorkerCluster>& old : replaced) {
+      if (old->info().name != name) continue;
+      for (HostState& h : cluster->hosts()) {
+        if (HostState* before = old->findHost(h.host->address_string)) {
+          h.total_requests = before->total_requests;
+        }
+      }
     }
+    clusters_[name] = std::move(cluster);
   }
   // Drained once their successors exist, so that their idle connections can move there.
   for (std::unique_ptr<WorkerCluster>& cluster : replaced) {
@@ -79,6 +88,25 @@ void ClusterManager::update(const ClusterInfoMap& clusters) {
     draining_.push_back(std::move(cluster));
   }
   reapDraining();
+}
+
+absl::flat_hash_map<std::string, ClusterManager::HostLoad> ClusterManager::hostLoads(
+    absl::string_view cluster) const {
+  absl::flat_hash_map<std::string, HostLoad> loads;
+  auto add = [&](const WorkerCluster& c, bool current) {
+    for (const HostState& h : c.hosts()) {
+      HostLoad& load = loads[h.host->address_string];
+      load.rq_active += h.active_requests;
+      load.cx_active += h.pool != nullptr ? h.pool->activeConnections() : 0;
+      if (current) load.rq_total = h.total_requests;
+    }
+  };
+  for (const std::unique_ptr<WorkerCluster>& c : draining_) {
+    if (c->info().name == cluster) add(*c, false);
+  }
+  auto it = clusters_.find(cluster);
+  if (it != clusters_.end()) add(*it->second, true);
+  return loads;
 }
 
 ConnPool* ClusterManager::successor(const ClusterInfo& replaced, const Host& host) {

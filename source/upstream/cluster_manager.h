@@ -30,6 +30,7 @@ class WorkerCluster {
   HostState* chooseHost(uint64_t random) { return lb_->chooseHost(random); }
   ConnPool& pool(HostState& host);
   std::vector<HostState>& hosts() { return hosts_; }
+  const std::vector<HostState>& hosts() const { return hosts_; }
   // The host with this address ("127.0.0.1:8080"), or nullptr.
   HostState* findHost(absl::string_view address);
   // True when no connection or request is left (safe to destroy after a removal).
@@ -71,6 +72,16 @@ class ClusterManager : public PoolSuccessors {
   void forEach(F f) {
     for (auto& [name, cluster] : clusters_) f(*cluster);
   }
+
+  // One host's load on this worker (admin /clusters), by address: requests and connections of
+  // the current version of the cluster and of those draining; total requests since the start
+  // (a new version takes over its predecessor's count).
+  struct HostLoad {
+    uint64_t rq_active = 0;
+    uint64_t rq_total = 0;
+    uint64_t cx_active = 0;
+  };
+  absl::flat_hash_map<std::string, HostLoad> hostLoads(absl::string_view cluster) const;
 
  private:
   void reapDraining();

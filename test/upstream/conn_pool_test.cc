@@ -410,6 +410,27 @@ TEST_F(ConnPoolTest, AnEndpointChangeKeepsTheConnectionsToHostsThatStay) {
   runUntil([&] { return peerClosed(0) || peerClosed(1); });
 }
 
+// Admin /clusters: a new version of a cluster counts on from its predecessor's totals, and
+// requests still in flight on the draining one are counted for their host.
+TEST_F(ConnPoolTest, HostLoadsCountOnAcrossVersionsOfACluster) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort())}});
+  HostState& old_host = manager.get("backend")->hosts()[0];
+  const std::string address = old_host.host->address_string;
+  old_host.total_requests = 7;
+  old_host.active_requests = 1;  // in flight on this version: it drains
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), 0, 0, closedPort())}});
+  ASSERT_EQ(manager.drainingCount(), 1u);
+  manager.get("backend")->findHost(address)->active_requests = 2;
+  auto loads = manager.hostLoads("backend");
+  EXPECT_EQ(loads.size(), 2u);  // the added host too, with nothing yet
+  EXPECT_EQ(loads[address].rq_total, 7u);
+  EXPECT_EQ(loads[address].rq_active, 3u);
+  EXPECT_TRUE(manager.hostLoads("other").empty());
+  old_host.active_requests = 0;
+  manager.get("backend")->findHost(address)->active_requests = 0;
+}
+
 TEST_F(ConnPoolTest, ConnectionsToARemovedHostClose) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort())}});
