@@ -32,8 +32,9 @@ absl::StatusOr<DynamicConfig::ByName> DynamicConfig::index(
   return out;
 }
 
-config::v1::Bootstrap DynamicConfig::merge(const std::map<std::string, ByName>& by_type,
-                                           std::vector<std::string>* warming) const {
+config::v1::Bootstrap DynamicConfig::merge(
+    const std::map<std::string, ByName>& by_type, std::vector<std::string>* warming,
+    std::vector<config::v1::Listener>* warming_listeners) const {
   config::v1::Bootstrap merged = bootstrap_;
   auto* sr = merged.mutable_static_resources();
   auto find = [&](const char* type) -> const ByName* {
@@ -69,6 +70,7 @@ config::v1::Bootstrap DynamicConfig::merge(const std::map<std::string, ByName>& 
         continue;
       }
       if (warming != nullptr) warming->push_back(name);
+      if (warming_listeners != nullptr) warming_listeners->push_back(l);
       auto serving = serving_listeners_.find(name);
       if (serving == serving_listeners_.end()) continue;  // new: it starts once it can
       // It serves now: it goes on as it was until the new version can start.
@@ -153,7 +155,8 @@ absl::StatusOr<config::v1::Bootstrap> DynamicConfig::tryApply(
   ByName& slot = by_type_[type_url];
   slot.swap(*indexed);
   pending_warming_.clear();
-  config::v1::Bootstrap merged = merge(by_type_, &pending_warming_);
+  pending_warming_listeners_.clear();
+  config::v1::Bootstrap merged = merge(by_type_, &pending_warming_, &pending_warming_listeners_);
   collectServing(merged, &pending_serving_listeners_, &pending_serving_routes_);
   slot.swap(*indexed);
   if (!existed) by_type_.erase(type_url);

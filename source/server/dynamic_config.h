@@ -40,6 +40,11 @@ class DynamicConfig {
   void commit();
 
   const std::vector<std::string>& warmingListeners() const { return warming_; }
+  // The listeners the last tryApply() left warming (not in its merged config), for the
+  // server to check their addresses can be bound while the update can still be refused.
+  const std::vector<config::v1::Listener>& pendingWarmingListeners() const {
+    return pending_warming_listeners_;
+  }
   // The resource names of a merged config, by position: enough to explain its errors.
   struct MergedNames {
     std::vector<std::string> clusters, route_configs, listeners;
@@ -58,7 +63,8 @@ class DynamicConfig {
   absl::StatusOr<ByName> index(const std::string& type_url,
                                const std::vector<google::protobuf::Any>& resources) const;
   config::v1::Bootstrap merge(const std::map<std::string, ByName>& by_type,
-                              std::vector<std::string>* warming) const;
+                              std::vector<std::string>* warming,
+                              std::vector<config::v1::Listener>* warming_listeners) const;
 
   // The dynamic listeners in `merged` with the route configurations they use.
   void collectServing(const config::v1::Bootstrap& merged,
@@ -75,6 +81,7 @@ class DynamicConfig {
   std::string pending_type_;
   ByName pending_;
   std::vector<std::string> pending_warming_;
+  std::vector<config::v1::Listener> pending_warming_listeners_;
   std::map<std::string, config::v1::Listener> pending_serving_listeners_;
   std::map<std::string, config::v1::RouteConfiguration> pending_serving_routes_;
   bool has_pending_ = false;

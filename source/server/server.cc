@@ -15,6 +15,7 @@
 #include "source/common/common/version.h"
 #include "source/common/config/duration.h"
 #include "source/common/network/listener.h"
+#include "source/xds/resource_types.h"
 
 namespace portico::server {
 
@@ -120,17 +121,29 @@ absl::Status Server::applyResources(const std::string& type_url,
   auto snapshot = dynamic_.buildSnapshot(type_url, resources, store_, snapshot_.get());
   if (!snapshot.ok()) return snapshot.status();
   // New listen addresses must be bindable here before we ACK: the workers bind them later,
-  // where a failure could no longer be reported to the control plane.
+  // where a failure could no longer be reported to the control plane. A listener update also
+  // has the addresses of the listeners it leaves warming (waiting for their routes) checked,
+  // as Envoy binds them at once: refused later, the failure would NACK a route update.
+  std::vector<std::pair<std::string, network::Address>> to_bind;
   for (const ListenerConfigConstSharedPtr& listener : (*snapshot)->listeners) {
+    to_bind.emplace_back(listener->name, listener->address);
+  }
+  if (type_url == xds::kListenerType) {
+    for (const config::v1::Listener& warming : dynamic_.pendingWarmingListeners()) {
+      auto address = network::Address::parse(warming.address().address(), warming.address().port());
+      if (address.ok()) to_bind.emplace_back(warming.name(), *address);
+    }
+  }
+  for (const auto& [name, address] : to_bind) {
     bool known = false;
     for (const ListenerConfigConstSharedPtr& current : snapshot_->listeners) {
-      known = known || current->address.asString() == listener->address.asString();
+      known = known || current->address.asString() == address.asString();
     }
     if (known) continue;
-    absl::Status bindable = network::TcpListener::probeBind(listener->address);
+    absl::Status bindable = network::TcpListener::probeBind(address);
     if (!bindable.ok()) {
       return absl::UnavailableError(
-          absl::StrCat("Listener '", listener->name, "': address: ", bindable.message()));
+          absl::StrCat("Listener '", name, "': address: ", bindable.message()));
     }
   }
   dynamic_.commit();

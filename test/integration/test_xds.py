@@ -254,6 +254,31 @@ class XdsTest(PorticoTestCase):
         self.assertIn("cannot bind", nack["error_detail"]["message"])
         self.assertEqual(self.get().status, 200)  # the accepted listeners keep serving
 
+    def test_a_warming_listener_on_a_taken_port_is_nacked_with_its_listener_update(self):
+        # Regression (reviewer): a listener waiting for its routes was first checked when they
+        # came, and its taken port NACKed that route update (for every listener's routes).
+        self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            self.cp.push("Listener", "v2", [
+                {"name": "dynamic", "address": address(self.dyn_port),
+                 "http": {"route_config_name": "r1"}},
+                {"name": "clash", "address": address(port),
+                 "http": {"route_config_name": "not_sent_yet"}}])
+            nack = wait_until(lambda: [r for r in self.cp.requests() if "error_detail" in r], 5,
+                              message="a NACK")[0]
+            self.assertTrue(nack["type_url"].endswith("Listener"), nack)
+            self.assertIn("Listener 'clash'", nack["error_detail"]["message"])
+            self.assertIn("cannot bind", nack["error_detail"]["message"])
+            # Routes go on changing.
+            self.cp.push("RouteConfiguration", "v2", [routes("say:two")])
+            wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="RDS v2 ACK")
+        self.assertEqual(self.get("/").body, b"say:two")
+
     def test_listener_removal_closes_its_port(self):
         self.start()
         self.push_all()
