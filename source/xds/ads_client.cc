@@ -12,9 +12,11 @@ constexpr char kDeltaMethod[] =
     "/portico.service.discovery.v1.AggregatedDiscoveryService/DeltaAggregatedResources";
 constexpr std::chrono::milliseconds kInitialBackoff{250};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
-// Make-before-break: clusters and endpoints before the listeners and routes that use them.
-constexpr const char* kSubscriptionOrder[] = {kClusterType, kEndpointType, kListenerType,
-                                              kRouteType};
+// Make-before-break: what is used before what uses it (clusters, endpoints, routes,
+// listeners), so that a server that pushes in the order of subscriptions can wait for each
+// dependency's ACK (a listener subscribed before routes would go out before its routes).
+constexpr const char* kSubscriptionOrder[] = {kClusterType, kEndpointType, kRouteType,
+                                              kListenerType};
 constexpr int kInvalidArgument = 3;
 }  // namespace
 

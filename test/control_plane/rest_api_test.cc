@@ -29,7 +29,8 @@ class RestApiTest : public ::testing::Test {
                     const std::string& body = "", const std::string& token = "t0ken") {
     http::LocalRequest r;
     r.method = method;
-    r.path = path;
+    r.raw_path = path;
+    r.path = http::percentDecode(path);
     r.body = body;
     if (!token.empty()) r.headers["authorization"] = "Bearer " + token;
     return api_->handle(r);
@@ -85,6 +86,22 @@ TEST_F(RestApiTest, PutValidatesAndPublishes) {
       call("PUT", "/v1/resources/RouteConfiguration/r", test::routeYaml("r", "nowhere"));
   EXPECT_EQ(dangling.status, 400);
   EXPECT_THAT(dangling.body, HasSubstr("spec.virtual_hosts[0].routes[0].route.cluster"));
+}
+
+// Regression (reviewer): the path was decoded before it was split, so a name with '/' (valid
+// in the store) could not be fetched, replaced or deleted.
+TEST_F(RestApiTest, ANameWithASlashIsOneSegmentWhenEncoded) {
+  const std::string path =
+      "/v1/resources/RouteConfiguration/" + http::percentEncodePathSegment("api/v1");
+  EXPECT_EQ(path, "/v1/resources/RouteConfiguration/api%2Fv1");
+  auto put = call("PUT", path, test::routeYaml("api/v1", "a"));
+  EXPECT_EQ(put.status, 201) << put.body;
+  auto get = call("GET", path);
+  EXPECT_EQ(get.status, 200) << get.body;
+  EXPECT_THAT(get.body, HasSubstr("\"name\":\"api/v1\""));
+  EXPECT_EQ(call("GET", "/v1/resources/RouteConfiguration/api/v1").status, 404);
+  EXPECT_EQ(call("DELETE", path).status, 200);
+  EXPECT_EQ(call("GET", path).status, 404);
 }
 
 TEST_F(RestApiTest, DeleteRefusesWhatIsStillReferenced) {

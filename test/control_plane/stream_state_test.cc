@@ -101,6 +101,60 @@ TEST(StreamStateTest, NackKeepsStateAndIsNotRetriedUntilChange) {
   EXPECT_EQ(s.plan(*v3, "v3").size(), 1);
 }
 
+// Regression (reviewer): a cluster removal on the wire, then the cluster back and a route
+// naming it: the route waited only for the old ACK, reached the proxy after the removal and was
+// refused, then never sent again.
+TEST(StreamStateTest, RoutesWaitForAClusterRemovalOnTheWire) {
+  for (bool delta : {false, true}) {
+    SCOPED_TRACE(delta ? "delta" : "sotw");
+    StreamState s(delta);
+    subscribeAll(s, delta);
+    auto v1 = viewOf(docs({clusterYaml("a"), clusterYaml("b"), routeYaml("r", "b")}));
+    for (int i = 0; i < 3; i++) ackAll(s, s.plan(*v1, "v1"));
+    // "a" is deleted: the cluster set without it goes out.
+    auto v2 = viewOf(docs({clusterYaml("b"), routeYaml("r", "b")}));
+    auto removal = s.plan(*v2, "v2");
+    ASSERT_EQ(removal.size(), 1);
+    ASSERT_EQ(removal[0].kind, Kind::kCluster);
+    // Before its ACK, "a" is back and the route names it: the route waits.
+    auto v3 = viewOf(docs({clusterYaml("a"), clusterYaml("b"), routeYaml("r", "a")}));
+    EXPECT_TRUE(s.plan(*v3, "v3").empty());
+    ackAll(s, removal);
+    auto readd = s.plan(*v3, "v3");
+    ASSERT_EQ(readd.size(), 1);
+    EXPECT_EQ(readd[0].kind, Kind::kCluster);
+    ackAll(s, readd);
+    auto route = s.plan(*v3, "v3");
+    ASSERT_EQ(route.size(), 1);
+    EXPECT_EQ(route[0].kind, Kind::kRouteConfiguration);
+  }
+}
+
+// A route refused while a cluster it names was missing is tried again once the proxy's
+// clusters change, even if the route itself did not.
+TEST(StreamStateTest, ARefusedRouteIsRetriedAfterItsClustersChange) {
+  StreamState s(false);
+  subscribeAll(s, false);
+  auto v1 = viewOf(docs({clusterYaml("a"), routeYaml("r", "a")}));
+  for (int i = 0; i < 3; i++) ackAll(s, s.plan(*v1, "v1"));
+  auto v2 = viewOf(docs({clusterYaml("a"), clusterYaml("b"), routeYaml("r", "b")}));
+  auto clusters = s.plan(*v2, "v2");
+  ASSERT_EQ(clusters.size(), 1);
+  ackAll(s, clusters);
+  auto route = s.plan(*v2, "v2");
+  ASSERT_EQ(route.size(), 1);
+  ASSERT_EQ(s.onReply(Kind::kRouteConfiguration, route[0].nonce, true), ReplyKind::kNack);
+  EXPECT_TRUE(s.plan(*v2, "v2").empty());  // not retried as it is
+  auto v3 = viewOf(docs({clusterYaml("a"), clusterYaml("b", 81), routeYaml("r", "b")}));
+  auto changed = s.plan(*v3, "v3");
+  ASSERT_EQ(changed.size(), 1);
+  EXPECT_EQ(changed[0].kind, Kind::kCluster);
+  ackAll(s, changed);
+  auto retried = s.plan(*v3, "v3");
+  ASSERT_EQ(retried.size(), 1);
+  EXPECT_EQ(retried[0].kind, Kind::kRouteConfiguration);
+}
+
 TEST(StreamStateTest, SotwNamedSubscriptionsAndResume) {
   StreamState s(false);
   s.setSotwNames(Kind::kCluster, {"b"});

@@ -9,8 +9,6 @@
 #include "source/common/network/connection_impl.h"
 
 namespace portico::http {
-namespace {
-
 std::string percentDecode(absl::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); i++) {
@@ -25,7 +23,20 @@ std::string percentDecode(absl::string_view s) {
   return out;
 }
 
-}  // namespace
+std::string percentEncodePathSegment(absl::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
 
 // One connection: one request at a time, keep-alive.
 class LocalServer::Connection : public network::ConnectionCallbacks,
@@ -98,7 +109,8 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
     request_.method = head.method;
     absl::string_view target = head.path;
     size_t q = target.find('?');
-    request_.path = percentDecode(target.substr(0, q));
+    request_.raw_path = std::string(target.substr(0, q));
+    request_.path = percentDecode(request_.raw_path);
     if (q != absl::string_view::npos) {
       for (absl::string_view kv : absl::StrSplit(target.substr(q + 1), '&', absl::SkipEmpty())) {
         std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));

@@ -25,7 +25,8 @@ namespace portico::http {
 
 struct LocalRequest {
   std::string method;
-  std::string path;  // without the query, percent-decoded
+  std::string path;      // without the query, percent-decoded
+  std::string raw_path;  // without the query, as sent (to split before decoding: "a%2Fb")
   absl::flat_hash_map<std::string, std::string> query;
   absl::flat_hash_map<std::string, std::string> headers;  // lower-case names
   std::string body;
@@ -51,6 +52,11 @@ struct LocalServerLimits {
   // Responses buffered for one connection above which its next request waits.
   uint32_t write_buffer_limit = 1024 * 1024;
 };
+
+// "%41" -> "A"; a '%' without two hex digits stays as it is.
+std::string percentDecode(absl::string_view s);
+// Percent-encodes all but RFC 3986's unreserved characters: a name as one path segment.
+std::string percentEncodePathSegment(absl::string_view s);
 
 class LocalServer {
  public:

@@ -66,11 +66,11 @@ http::LocalResponse RestApi::handle(const http::LocalRequest& request) {
   if (request.path == "/healthz") {
     auto s = controller_.current();
     return http::LocalResponse{200, "application/json",
-                        json::ObjectWriter()
-                                .string("status", "ok")
-                                .string("snapshot_version", s ? s->version() : "")
-                                .finish() +
-                            "\n"};
+                               json::ObjectWriter()
+                                       .string("status", "ok")
+                                       .string("snapshot_version", s ? s->version() : "")
+                                       .finish() +
+                                   "\n"};
   }
   if (!token_.empty()) {
     auto it = request.headers.find("authorization");
@@ -92,7 +92,8 @@ http::LocalResponse RestApi::handle(const http::LocalRequest& request) {
     if (request.method != "POST") return errorResponse(405, "POST only");
     return apply(request);
   }
-  absl::string_view rest = request.path;
+  // Split before decoding: a name may hold '/' (sent as %2F).
+  absl::string_view rest = request.raw_path;
   if (absl::ConsumePrefix(&rest, "/v1/resources")) return resources(request, rest);
   return errorResponse(404, absl::StrCat("no such path '", request.path,
                                          "' (see /v1/resources, /v1/apply, /v1/fleet, /metrics)"));
@@ -101,8 +102,9 @@ http::LocalResponse RestApi::handle(const http::LocalRequest& request) {
 http::LocalResponse RestApi::resources(const http::LocalRequest& request, absl::string_view rest) {
   std::vector<std::string> parts = absl::StrSplit(rest, '/', absl::SkipEmpty());
   if (parts.size() > 2 || (!rest.empty() && rest[0] != '/')) {
-    return errorResponse(404, "use /v1/resources[/KIND[/NAME]]");
+    return errorResponse(404, "use /v1/resources[/KIND[/NAME]] (a '/' in NAME as %2F)");
   }
+  for (std::string& part : parts) part = http::percentDecode(part);
   std::optional<Kind> kind;
   if (!parts.empty()) {
     auto k = parseKind(parts[0]);
@@ -124,11 +126,11 @@ http::LocalResponse RestApi::resources(const http::LocalRequest& request, absl::
     }
     auto s = controller_.current();
     return http::LocalResponse{200, "application/json",
-                        json::ObjectWriter()
-                                .string("snapshot_version", s ? s->version() : "")
-                                .raw("resources", list.finish())
-                                .finish() +
-                            "\n"};
+                               json::ObjectWriter()
+                                       .string("snapshot_version", s ? s->version() : "")
+                                       .raw("resources", list.finish())
+                                       .finish() +
+                                   "\n"};
   }
   if (parts.size() != 2) return errorResponse(405, "PUT and DELETE need /v1/resources/KIND/NAME");
   const std::string& name = parts[1];
@@ -136,11 +138,11 @@ http::LocalResponse RestApi::resources(const http::LocalRequest& request, absl::
     auto s = controller_.apply({}, {ResourceKey{*kind, name}});
     if (!s.ok()) return errorResponse(httpStatus(s.status()), s.status().message());
     return http::LocalResponse{200, "application/json",
-                        json::ObjectWriter()
-                                .string("deleted", absl::StrCat(kindName(*kind), "/", name))
-                                .string("snapshot_version", (*s)->version())
-                                .finish() +
-                            "\n"};
+                               json::ObjectWriter()
+                                       .string("deleted", absl::StrCat(kindName(*kind), "/", name))
+                                       .string("snapshot_version", (*s)->version())
+                                       .finish() +
+                                   "\n"};
   }
   if (request.method != "PUT") return errorResponse(405, "GET, PUT or DELETE");
   auto r = parseResourceWithKind(request.body, *kind, "api");
@@ -153,12 +155,12 @@ http::LocalResponse RestApi::resources(const http::LocalRequest& request, absl::
   auto s = controller_.apply({*r}, {});
   if (!s.ok()) return errorResponse(httpStatus(s.status()), s.status().message());
   return http::LocalResponse{existed ? 200 : 201, "application/json",
-                      json::ObjectWriter()
-                              .string("resource", absl::StrCat(kindName(*kind), "/", name))
-                              .string("version", (*r)->version)
-                              .string("snapshot_version", (*s)->version())
-                              .finish() +
-                          "\n"};
+                             json::ObjectWriter()
+                                     .string("resource", absl::StrCat(kindName(*kind), "/", name))
+                                     .string("version", (*r)->version)
+                                     .string("snapshot_version", (*s)->version())
+                                     .finish() +
+                                 "\n"};
 }
 
 http::LocalResponse RestApi::apply(const http::LocalRequest& request) {
@@ -187,11 +189,11 @@ http::LocalResponse RestApi::apply(const http::LocalRequest& request) {
     version = (*s)->version();
   }
   return http::LocalResponse{200, "application/json",
-                      json::ObjectWriter()
-                              .raw("results", results.finish())
-                              .string("snapshot_version", version)
-                              .finish() +
-                          "\n"};
+                             json::ObjectWriter()
+                                     .raw("results", results.finish())
+                                     .string("snapshot_version", version)
+                                     .finish() +
+                                 "\n"};
 }
 
 std::string RestApi::metrics() const {

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "source/common/http/local_server.h"
 #include "source/control_plane/cli/client_common.h"
 #include "source/control_plane/cli/commands.h"
 #include "source/control_plane/store/resource.h"
@@ -111,7 +112,7 @@ Lists the resources of KIND (Cluster, ClusterLoadAssignment, Listener, RouteConf
     auto kind = parseKind(pos[0]);
     if (!kind.ok()) return usage("get", kHelp, kind.status().message());
     absl::StrAppend(&path, "/", kindName(*kind));
-    if (pos.size() == 2) absl::StrAppend(&path, "/", pos[1]);
+    if (pos.size() == 2) absl::StrAppend(&path, "/", http::percentEncodePathSegment(pos[1]));
   }
   ClientResponse r;
   if (int rc = call(*flags, "GET", path, "", r); rc != kExitOk) return rc;
@@ -168,8 +169,8 @@ that a route sends to: change the route first.)";
   auto kind = parseKind(flags->positional[0]);
   if (!kind.ok()) return usage("delete", kHelp, kind.status().message());
   ClientResponse r;
-  const std::string path =
-      absl::StrCat("/v1/resources/", kindName(*kind), "/", flags->positional[1]);
+  const std::string path = absl::StrCat("/v1/resources/", kindName(*kind), "/",
+                                        http::percentEncodePathSegment(flags->positional[1]));
   if (int rc = call(*flags, "DELETE", path, "", r); rc != kExitOk) return rc;
   Struct body;
   parseJson(r.body, body);

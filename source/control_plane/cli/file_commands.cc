@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "source/common/http/local_server.h"
 #include "source/control_plane/cli/client_common.h"
 #include "source/control_plane/cli/commands.h"
 #include "source/control_plane/cli/line_diff.h"
@@ -105,7 +106,9 @@ of the canonical JSON. Exit 0 no differences, 1 differences, 2 usage or invalid 
   for (const auto& local : *parsed) {
     const std::string id = absl::StrCat(kindName(local->kind), "/", local->name);
     auto r = httpRequest(flags->get("server", kDefaultServer), "GET",
-                         absl::StrCat("/v1/resources/", id), tokenFrom(*flags));
+                         absl::StrCat("/v1/resources/", kindName(local->kind), "/",
+                                      http::percentEncodePathSegment(local->name)),
+                         tokenFrom(*flags));
     if (!r.ok()) {
       std::cerr << "error: " << r.status().message() << "\n";
       return kExitUnreachable;

@@ -131,6 +131,11 @@ int serveCommand(const Args& args) {
   int grpc_port = 0;
   builder.AddListeningPort(flags->get("grpc", "127.0.0.1:18000"), credentials, &grpc_port);
   builder.RegisterService(&ads);
+  // A delta reconnect names every resource it holds (initial_resource_versions): past gRPC's
+  // default 4 MiB that is refused, and the proxy would retry the same request forever. The
+  // proxy's own limit for what it receives is 64 MiB; the same here.
+  builder.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+  builder.SetMaxSendMessageSize(64 * 1024 * 1024);
   // Dead proxies are noticed within a minute; a proxy may ping every 10 s without data.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);

@@ -19,6 +19,12 @@ void collectRefs(const TypeState& t, Kind ref_kind, std::set<std::string>& out) 
   }
 }
 
+// Whether the proxy holds `name` now and still will once a response on the wire is applied
+// (a removal in flight would leave a dependant pushed meanwhile naming something gone).
+bool holdsThrough(const TypeState& t, const std::string& name) {
+  return t.acked.contains(name) && (!t.in_flight || t.pending.contains(name));
+}
+
 const Held* findHeld(const TypeState& t, const std::string& name) {
   for (const HeldMap* m : {&t.pending, &t.acked}) {
     auto it = m->find(name);
@@ -129,11 +135,11 @@ bool StreamState::dependenciesMet(Kind kind, const CachedMap& want) const {
   for (const auto& [name, r] : want) {
     if (clusters.subscribed) {
       for (const std::string& c : r->cluster_refs) {
-        if (!clusters.acked.contains(c)) return false;
+        if (!holdsThrough(clusters, c)) return false;
       }
     }
     if (routes.subscribed && !r->route_config_ref.empty() &&
-        !routes.acked.contains(r->route_config_ref)) {
+        !holdsThrough(routes, r->route_config_ref)) {
       return false;
     }
   }
@@ -212,6 +218,12 @@ ReplyKind StreamState::onReply(Kind kind, const std::string& nonce, bool error) 
   t.acked = std::move(pending);
   t.acked_version = t.pending_version;
   t.nacked_signature.clear();
+  // What the proxy holds of a dependency changed: a dependant it refused (a route naming a
+  // cluster it lacked then) is worth one more try, even unchanged.
+  if (kind == Kind::kCluster) type(Kind::kRouteConfiguration).nacked_signature.clear();
+  if (kind == Kind::kCluster || kind == Kind::kRouteConfiguration) {
+    type(Kind::kListener).nacked_signature.clear();
+  }
   return ReplyKind::kAck;
 }
 
