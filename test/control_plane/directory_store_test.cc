@@ -1,6 +1,7 @@
 #include "source/control_plane/store/directory_store.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -171,17 +172,18 @@ TEST_F(DirectoryStoreTest, WatcherReloadsDebouncedAndKeepsServingOnErrors) {
   int reloads = 0;
   std::string v2;
   size_t count_after_first = 0;
-  auto watcher = DirectoryWatcher::create(*dispatcher, dir_, std::chrono::milliseconds(50), [&] {
-    reloads++;
-    (void)controller.reload();
-    if (reloads == 1) {
-      v2 = cache.current()->version();
-      count_after_first = controller.resources().size();
-      write("b.yaml", routeYaml("r", "nope"));  // a broken edit
-    } else {
-      dispatcher->exit();
-    }
-  });
+  auto watcher = DirectoryWatcher::create(
+      *dispatcher, dir_, std::chrono::milliseconds(50), DirectoryStore::isResourceFile, [&] {
+        reloads++;
+        (void)controller.reload();
+        if (reloads == 1) {
+          v2 = cache.current()->version();
+          count_after_first = controller.resources().size();
+          write("b.yaml", routeYaml("r", "nope"));  // a broken edit
+        } else {
+          dispatcher->exit();
+        }
+      });
   ASSERT_TRUE(watcher.ok()) << watcher.status();
   auto guard = dispatcher->createTimer([&] { dispatcher->exit(); });
   guard->enableTimer(std::chrono::seconds(5));
@@ -196,6 +198,69 @@ TEST_F(DirectoryStoreTest, WatcherReloadsDebouncedAndKeepsServingOnErrors) {
   EXPECT_EQ(cache.current()->version(), v2);
   EXPECT_THAT(controller.lastError(), HasSubstr("unknown Cluster 'nope'"));
   EXPECT_EQ(controller.reloadFailures(), 1);
+}
+
+// A Kubernetes ConfigMap volume: the files are links through "..data" to a timestamped
+// directory, and an update swaps "..data" (every name it touches is hidden).
+TEST_F(DirectoryStoreTest, WatcherSeesAConfigMapUpdate) {
+  ASSERT_EQ(mkdir((dir_ + "/..v1").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((dir_ + "/..v2").c_str(), 0755), 0);
+  write("..v1/a.yaml", clusterYaml("a", 81));
+  write("..v2/a.yaml", clusterYaml("a", 82));
+  ASSERT_EQ(symlink("..v1", (dir_ + "/..data").c_str()), 0);
+  ASSERT_EQ(symlink("..data/a.yaml", (dir_ + "/a.yaml").c_str()), 0);
+  DirectoryStore store(dir_);
+  SnapshotCacheImpl cache;
+  Controller controller(store, cache);
+  ASSERT_TRUE(controller.reload().ok());
+  const std::string v1 = cache.current()->version();
+  event::DispatcherPtr dispatcher = event::createDispatcher();
+  auto watcher = DirectoryWatcher::create(*dispatcher, dir_, std::chrono::milliseconds(50),
+                                          DirectoryStore::isResourceFile, [&] {
+                                            (void)controller.reload();
+                                            dispatcher->exit();
+                                          });
+  ASSERT_TRUE(watcher.ok()) << watcher.status();
+  auto guard = dispatcher->createTimer([&] { dispatcher->exit(); });
+  guard->enableTimer(std::chrono::seconds(5));
+  ASSERT_EQ(symlink("..v2", (dir_ + "/..data_tmp").c_str()), 0);
+  ASSERT_EQ(rename((dir_ + "/..data_tmp").c_str(), (dir_ + "/..data").c_str()), 0);
+  dispatcher->run();
+  EXPECT_NE(cache.current()->version(), v1);
+}
+
+// Files the store does not read do not count; one rewritten faster than the debounce holds a
+// reload back at most kMaxDelayFactor debounces.
+TEST_F(DirectoryStoreTest, WatcherIgnoresOtherFilesAndBoundsTheDelay) {
+  event::DispatcherPtr dispatcher = event::createDispatcher();
+  int reloads = 0;
+  auto started = std::chrono::steady_clock::now();
+  std::chrono::milliseconds waited{0};
+  auto watcher = DirectoryWatcher::create(
+      *dispatcher, dir_, std::chrono::milliseconds(50), DirectoryStore::isResourceFile, [&] {
+        if (reloads++ == 0) {
+          waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::steady_clock::now() - started);
+        }
+      });
+  ASSERT_TRUE(watcher.ok()) << watcher.status();
+  int writes = 0;
+  event::TimerPtr writer;
+  writer = dispatcher->createTimer([&] {
+    // 30 ms apart: other.txt for 0.6 s (ignored), then a.yaml for 1.2 s.
+    write(writes < 20 ? "other.txt" : "a.yaml", clusterYaml("a", 8000 + writes));
+    if (writes == 20) started = std::chrono::steady_clock::now();
+    if (++writes < 60) {
+      writer->enableTimer(std::chrono::milliseconds(30));
+    } else {
+      dispatcher->exit();
+    }
+  });
+  writer->enableTimer(std::chrono::milliseconds(0));
+  dispatcher->run();
+  ASSERT_GE(reloads, 1);
+  EXPECT_GE(waited.count(), 400);   // not before the cap (and not for other.txt)
+  EXPECT_LE(waited.count(), 1000);  // without it: after the last write, 1.2 s on
 }
 
 }  // namespace

@@ -154,15 +154,16 @@ int serveCommand(const Args& args) {
     std::cerr << "serve: --http: " << st.message() << "\n";
     return kExitFailed;
   }
-  auto watcher = DirectoryWatcher::create(*dispatcher, store.dir(),
-                                          std::chrono::milliseconds(debounce_ms), [&controller] {
-                                            absl::Status st = controller.reload();
-                                            if (!st.ok()) {
-                                              std::cerr << "reload rejected, still serving the "
-                                                           "previous snapshot:\n"
-                                                        << st.message() << "\n";
-                                            }
-                                          });
+  auto watcher =
+      DirectoryWatcher::create(*dispatcher, store.dir(), std::chrono::milliseconds(debounce_ms),
+                               DirectoryStore::isResourceFile, [&controller] {
+                                 absl::Status st = controller.reload();
+                                 if (!st.ok()) {
+                                   std::cerr << "reload rejected, still serving the "
+                                                "previous snapshot:\n"
+                                             << st.message() << "\n";
+                                 }
+                               });
   if (!watcher.ok()) {
     std::cerr << "serve: " << watcher.status().message() << "\n";
     return kExitFailed;

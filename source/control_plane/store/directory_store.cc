@@ -21,12 +21,6 @@
 namespace portico::control_plane {
 namespace {
 
-bool isResourceFile(const std::string& name) {
-  if (name.empty() || name[0] == '.') return false;
-  return absl::EndsWith(name, ".yaml") || absl::EndsWith(name, ".yml") ||
-         absl::EndsWith(name, ".json");
-}
-
 int originIndex(absl::string_view origin) {
   size_t hash = origin.rfind('#');
   int index = 0;
@@ -71,6 +65,12 @@ std::string originFile(absl::string_view origin) {
   size_t hash = origin.rfind('#');
   if (hash == absl::string_view::npos) return "";
   return std::string(origin.substr(0, hash));
+}
+
+bool DirectoryStore::isResourceFile(absl::string_view name) {
+  if (name.empty() || name[0] == '.') return false;
+  return absl::EndsWith(name, ".yaml") || absl::EndsWith(name, ".yml") ||
+         absl::EndsWith(name, ".json");
 }
 
 absl::StatusOr<ResourceMap> DirectoryStore::load() const {

@@ -20,6 +20,9 @@ class DirectoryStore {
  public:
   explicit DirectoryStore(std::string dir) : dir_(std::move(dir)) {}
 
+  // Whether a file of this name is read: *.yaml, *.yml, *.json, not hidden.
+  static bool isResourceFile(absl::string_view name);
+
   // Parses every *.yaml, *.yml and *.json file (hidden files are skipped) and validates the
   // whole set. Errors name the file, document, resource and field path.
   absl::StatusOr<ResourceMap> load() const;
