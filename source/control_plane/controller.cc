@@ -1,5 +1,7 @@
 #include "source/control_plane/controller.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace portico::control_plane {
 
 absl::Status Controller::publishLocked(ResourceMap resources) {
@@ -24,15 +26,30 @@ absl::Status Controller::reload() {
   return st;
 }
 
+absl::StatusOr<ResourceMap> Controller::loadForWriteLocked() {
+  // What is on disk, not the last load: an edit by hand since (still in the watcher's
+  // debounce) must not be overwritten by a file rewritten from older contents, and one that
+  // does not load must be fixed (or reverted) before the API writes next to it.
+  auto on_disk = store_.load();
+  if (!on_disk.ok()) {
+    return absl::AbortedError(absl::StrCat(
+        "the store directory does not load as it is now; fix or revert the edit first:\n",
+        on_disk.status().message()));
+  }
+  return on_disk;
+}
+
 absl::StatusOr<SnapshotConstSharedPtr> Controller::apply(
     const std::vector<ResourceConstSharedPtr>& upserts, const std::vector<ResourceKey>& deletes) {
   std::lock_guard<std::mutex> lock(mutex_);
+  auto current = loadForWriteLocked();
+  if (!current.ok()) return current.status();
   // Check consistency (targets) before touching the disk.
-  auto next = store_.preview(resources_, upserts, deletes);
+  auto next = store_.preview(*current, upserts, deletes);
   if (!next.ok()) return next.status();
   auto check = Snapshot::create(*next);
   if (!check.ok()) return absl::InvalidArgumentError(check.status().message());
-  auto written = store_.apply(resources_, upserts, deletes);
+  auto written = store_.apply(*current, upserts, deletes);
   if (!written.ok()) return written.status();
   absl::Status st = publishLocked(std::move(*written));
   if (!st.ok()) return st;
@@ -43,7 +60,9 @@ absl::StatusOr<SnapshotConstSharedPtr> Controller::apply(
 absl::Status Controller::check(const std::vector<ResourceConstSharedPtr>& upserts,
                                const std::vector<ResourceKey>& deletes) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto next = store_.preview(resources_, upserts, deletes);
+  auto current = loadForWriteLocked();
+  if (!current.ok()) return current.status();
+  auto next = store_.preview(*current, upserts, deletes);
   if (!next.ok()) return next.status();
   auto snapshot = Snapshot::create(*next);
   if (!snapshot.ok()) return absl::InvalidArgumentError(snapshot.status().message());

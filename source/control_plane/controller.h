@@ -38,6 +38,8 @@ class Controller {
 
  private:
   absl::Status publishLocked(ResourceMap resources);
+  // The store as it is on disk now, the base of an API write (Aborted if it does not load).
+  absl::StatusOr<ResourceMap> loadForWriteLocked();
 
   DirectoryStore& store_;
   SnapshotCacheImpl& cache_;

@@ -26,7 +26,7 @@ class RestApiTest : public ::testing::Test {
     api_ = std::make_unique<RestApi>(*controller_, fleet_, "t0ken");
   }
   http::LocalResponse call(const std::string& method, const std::string& path,
-                    const std::string& body = "", const std::string& token = "t0ken") {
+                           const std::string& body = "", const std::string& token = "t0ken") {
     http::LocalRequest r;
     r.method = method;
     r.raw_path = path;
@@ -102,6 +102,26 @@ TEST_F(RestApiTest, ANameWithASlashIsOneSegmentWhenEncoded) {
   EXPECT_EQ(call("GET", "/v1/resources/RouteConfiguration/api/v1").status, 404);
   EXPECT_EQ(call("DELETE", path).status, 200);
   EXPECT_EQ(call("GET", path).status, 404);
+}
+
+// Regression (reviewer): a write started from the last load, so an edit by hand not reloaded
+// yet was overwritten, and one that did not load was written next to.
+TEST_F(RestApiTest, WritesStartFromWhatIsOnDisk) {
+  std::ofstream(dir_ + "/base.yaml") << test::docs(
+      {test::clusterYaml("a"), test::routeYaml("r", "a"), test::clusterYaml("by_hand")});
+  auto put = call("PUT", "/v1/resources/Cluster/a", "spec: {name: a, connect_timeout: 3s}");
+  EXPECT_EQ(put.status, 200) << put.body;
+  std::ifstream in(dir_ + "/base.yaml");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, HasSubstr("by_hand"));
+  EXPECT_TRUE(controller_->resources().contains(ResourceKey{Kind::kCluster, "by_hand"}));
+
+  std::ofstream(dir_ + "/broken.yaml") << test::routeYaml("broken", "nowhere");
+  auto refused = call("PUT", "/v1/resources/Cluster/b", "spec: {name: b}");
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_THAT(refused.body, HasSubstr("fix or revert"));
+  std::ifstream b_file(dir_ + "/cluster-b.yaml");
+  EXPECT_FALSE(b_file.good());
 }
 
 TEST_F(RestApiTest, DeleteRefusesWhatIsStillReferenced) {

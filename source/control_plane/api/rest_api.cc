@@ -47,6 +47,8 @@ int httpStatus(const absl::Status& st) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kFailedPrecondition:
       return 400;
+    case absl::StatusCode::kAborted:  // the store on disk does not load: fix it first
+      return 409;
     default:
       return 500;
   }
