@@ -1,6 +1,7 @@
 #include "source/common/event/dispatcher_impl.h"
 
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -70,13 +71,18 @@ class FileEventImpl : public FileEvent {
     ev.events = mask();
     ev.data.ptr = this;
     if (epoll_ctl(dispatcher_.epollFd(), EPOLL_CTL_ADD, fd_, &ev) != 0) {
-      // Only happens for invalid fds: a programming error.
-      std::abort();
+      if (errno != ENOSPC && errno != ENOMEM) std::abort();  // an invalid fd: a programming error
+      // Out of epoll watches (fs.epoll.max_user_watches) or memory, as under a connection
+      // flood: this socket can never be waited for. Shut it down and report it closed, so
+      // its owner closes it through its usual path instead of waiting for ever.
+      ::shutdown(fd_, SHUT_RDWR);
+      registered_ = false;
+      activate(kRead | kWrite | kClosed);
     }
   }
 
   void setWriteInterest(bool enabled) override {
-    if (enabled == write_interest_) return;
+    if (enabled == write_interest_ || !registered_) return;
     write_interest_ = enabled;
     epoll_event ev{};
     ev.events = mask();
@@ -84,7 +90,7 @@ class FileEventImpl : public FileEvent {
     epoll_ctl(dispatcher_.epollFd(), EPOLL_CTL_MOD, fd_, &ev);
   }
   ~FileEventImpl() override {
-    epoll_ctl(dispatcher_.epollFd(), EPOLL_CTL_DEL, fd_, nullptr);
+    if (registered_) epoll_ctl(dispatcher_.epollFd(), EPOLL_CTL_DEL, fd_, nullptr);
     if (activated_events_ != 0) dispatcher_.removeActivated(this);
   }
 
@@ -110,6 +116,7 @@ class FileEventImpl : public FileEvent {
   std::function<void(uint32_t)> cb_;
   uint32_t activated_events_ = 0;
   bool write_interest_;
+  bool registered_ = true;  // false if epoll refused the fd
 };
 
 DispatcherImpl::DispatcherImpl()

@@ -97,12 +97,19 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
     if (callbacks_ != nullptr) callbacks_->onEvent(ConnectionEvent::kConnected);
     if (fd_ < 0) return;
   }
+  if (events & event::kClosed) peer_closed_ = true;
+  // The peer hung up or reset: what it sent first is read first. A send would fail on the
+  // reset and close the socket with, say, an upstream's final 413 still unread.
+  const bool read_first = (events & event::kClosed) && (events & event::kRead);
+  if (read_first) {
+    onReadReady();
+    if (fd_ < 0) return;
+  }
   if (events & event::kWrite) {
     onWriteReady();
     if (fd_ < 0) return;
   }
-  if (events & event::kClosed) peer_closed_ = true;
-  if (events & event::kRead) onReadReady();
+  if ((events & event::kRead) && !read_first) onReadReady();
 }
 
 void ConnectionImpl::onReadReady() {
@@ -133,7 +140,7 @@ void ConnectionImpl::onReadReady() {
         total_before_delivery += total;
         total = 0;
         forward_started_ = false;
-        callbacks_->onData(read_buffer_);
+        deliverRead();
         if (fd_ < 0 || forward_started_ || read_disable_count_ > 0) return;
       }
       continue;
@@ -153,13 +160,21 @@ void ConnectionImpl::onReadReady() {
     file_event_->activate(event::kRead);  // more may be waiting
   }
   if (read_buffer_.length() > 0 && callbacks_ != nullptr) {
-    callbacks_->onData(read_buffer_);
+    deliverRead();
     if (fd_ < 0) return;
   }
   if (eof) {
     remote_closed_ = true;
     closeSocket(ConnectionEvent::kRemoteClose);
   }
+}
+
+void ConnectionImpl::deliverRead() {
+  ++delivering_;
+  callbacks_->onData(read_buffer_);
+  --delivering_;
+  // Closed meanwhile: the owner's parser was reading the buffer's memory until now.
+  if (fd_ < 0 && delivering_ == 0) read_buffer_.clear();
 }
 
 void ConnectionImpl::onWriteReady() { flush(); }
@@ -177,6 +192,7 @@ void ConnectionImpl::flush() {
       file_event_->setWriteInterest(true);  // tell us when the peer has taken some
       break;
     }
+    reset_ = true;  // EPIPE, ECONNRESET: the peer is gone, whatever it sent last may be cut
     closeSocket(ConnectionEvent::kRemoteClose);
     return;
   }
@@ -307,7 +323,9 @@ void ConnectionImpl::closeSocket(ConnectionEvent event, bool graceful) {
     ::close(fd_);
   }
   fd_ = -1;
-  read_buffer_.clear();
+  // Not while the owner is in onData(): its parser may be reading the buffer's memory (a
+  // close from inside its callbacks, e.g. a reset found by a write); cleared when it returns.
+  if (delivering_ == 0) read_buffer_.clear();
   write_buffer_.clear();
   held_writes_.reset();
   if (callbacks_ != nullptr) callbacks_->onEvent(event);

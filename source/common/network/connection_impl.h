@@ -51,6 +51,8 @@ class ConnectionImpl : public Connection {
  private:
   void onFileEvent(uint32_t events);
   void onReadReady();
+  // callbacks_->onData(read_buffer_), keeping the buffer's memory while it runs.
+  void deliverRead();
   void onWriteReady();
   void flush();
   // `graceful`: everything was sent after a kFlushWrite close; the socket may linger.
@@ -113,7 +115,8 @@ class ConnectionImpl : public Connection {
   bool above_high_watermark_ = false;
   bool close_after_flush_ = false;
   bool remote_closed_ = false;
-  bool reset_ = false;  // a read failed (ECONNRESET...): see closedByReset()
+  bool reset_ = false;  // a read or send failed (ECONNRESET...): see closedByReset()
+  int delivering_ = 0;  // onData() calls on the stack (the read buffer stays until they end)
   LingeringCloser* lingering_closer_ = nullptr;
   bool connect_failed_ = false;
   bool peer_closed_ = false;  // epoll reported RDHUP/HUP: read until EOF

@@ -211,6 +211,28 @@ TEST_F(ConnectionTest, CloseNoFlushDropsPendingDataAndLaterWrites) {
   EXPECT_TRUE(eof);
 }
 
+// Regression (reviewer): a close from inside onData() (a reset found by a write the owner's
+// callbacks made) freed the buffer the owner's parser was still reading.
+TEST_F(ConnectionTest, TheReadBufferOutlivesACloseFromInsideOnData) {
+  class ClosingInOnData : public RecordingCallbacks {
+   public:
+    void onData(buffer::Buffer& data) override {
+      connection->close(CloseType::kNoFlush);
+      seen_after_close = data.toString();
+      data.clear();
+    }
+    ConnectionImpl* connection = nullptr;
+    std::string seen_after_close;
+  } callbacks;
+  connection().setCallbacks(callbacks);
+  callbacks.connection = connection_.get();
+  callbacks.on_event = [&](ConnectionEvent) { dispatcher_->exit(); };
+  peerWrite("a request still being parsed");
+  run();
+  EXPECT_EQ(callbacks.seen_after_close, "a request still being parsed");
+  EXPECT_THAT(callbacks.events, ElementsAre(ConnectionEvent::kLocalClose));
+}
+
 TEST_F(ConnectionTest, ReadDisableIsCountedAndReEnablingDeliversWaitingData) {
   ConnectionImpl& c = connection();
   c.readDisable(true);
@@ -325,6 +347,45 @@ TEST_F(TcpConnectionTest, DataWrittenBeforeConnectIsSentOnceConnected) {
   };
   run();
   EXPECT_EQ(server_.received, "early bytes");
+}
+
+// Regression (reviewer): with a write blocked, an upstream's last answer and its reset came in
+// one event; the write went first, failed on the reset and closed the socket unread.
+TEST_F(TcpConnectionTest, WhatAResettingPeerSentIsReadBeforeTheFailedWrite) {
+  int server = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(server, 0);
+  const int small = 4096;
+  setsockopt(server, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(server, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  ASSERT_EQ(::listen(server, 1), 0);
+  socklen_t len = sizeof(sa);
+  getsockname(server, reinterpret_cast<sockaddr*>(&sa), &len);
+  auto client = connectTo(ntohs(sa.sin_port));
+  client_.on_event = [&](ConnectionEvent e) {
+    if (e != ConnectionEvent::kConnected) {
+      dispatcher_->exit();
+      return;
+    }
+    buffer::Buffer upload = bufferOf(std::string(4 << 20, 'u'));  // more than it will read
+    client->write(upload);
+  };
+  timer([&] {
+    // The server answers without reading the upload and closes: unread data makes it a reset.
+    int fd = accept(server, nullptr, nullptr);
+    ASSERT_GE(fd, 0);
+    const char answer[] = "HTTP/1.1 413 Payload Too Large\r\n\r\n";
+    ASSERT_EQ(send(fd, answer, sizeof(answer) - 1, 0), static_cast<ssize_t>(sizeof(answer) - 1));
+    close(fd);
+  }).enableTimer(milliseconds(100));
+  run();
+  close(server);
+  EXPECT_EQ(client_.received, "HTTP/1.1 413 Payload Too Large\r\n\r\n");
+  EXPECT_THAT(client_.events,
+              ElementsAre(ConnectionEvent::kConnected, ConnectionEvent::kRemoteClose));
+  EXPECT_TRUE(client->closedByReset());
 }
 
 TEST_F(TcpConnectionTest, ConnectToAClosedListenerFailsWithRemoteClose) {

@@ -27,9 +27,11 @@ class FakeEncoderCallbacks : public http::StreamEncoderFilterCallbacks {
   uint32_t bufferLimit() const override { return 1 << 20; }
   void resetStream(absl::string_view details) override { reset = std::string(details); }
   void continueEncoding() override {}
+  http::ResponseHead& responseHead() override { return response; }
   void injectEncodedData(buffer::Buffer& data, bool) override { data.clear(); }
 
   http::RequestHead request;
+  http::ResponseHead response;
   std::unique_ptr<const router::Route> route_;
   std::string reset;
 
