@@ -19,6 +19,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
@@ -64,8 +65,18 @@ class SlicePool {
 class Buffer {
  public:
   Buffer() = default;
-  Buffer(Buffer&&) = default;
-  Buffer& operator=(Buffer&&) = default;
+  // A moved-from Buffer is empty and usable (a defaulted move would leave its length behind).
+  Buffer(Buffer&& other) noexcept { *this = std::move(other); }
+  Buffer& operator=(Buffer&& other) noexcept {
+    if (this == &other) return *this;
+    slices_ = std::move(other.slices_);
+    length_ = std::exchange(other.length_, 0);
+    last_read_capacity_ = std::exchange(other.last_read_capacity_, 0);
+    last_read_filled_ = std::exchange(other.last_read_filled_, false);
+    last_read_large_ = std::exchange(other.last_read_large_, false);
+    other.slices_.clear();
+    return *this;
+  }
 
   size_t length() const { return length_; }
   bool empty() const { return length_ == 0; }

@@ -227,8 +227,10 @@ int DispatcherImpl::nextTimeoutMs() const {
   if (timer_heap_.empty()) return -1;
   auto delta = timer_heap_.front().deadline - std::chrono::steady_clock::now();
   if (delta <= std::chrono::steady_clock::duration::zero()) return 0;
-  // Round up so a timer never fires early.
-  return static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(delta).count() + 1);
+  // Round up so a timer never fires early; a timer weeks away (a route timeout may be up to a
+  // year) would overflow epoll_wait's int: wait at most an hour, then look again.
+  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(delta).count() + 1;
+  return static_cast<int>(std::min<int64_t>(ms, 3600 * 1000));
 }
 
 void DispatcherImpl::runTimers() {

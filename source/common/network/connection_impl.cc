@@ -50,6 +50,7 @@ void ConnectionImpl::setResetOnClose() {
   if (fd_ < 0) return;
   const linger reset{1, 0};  // close(2) then sends RST instead of FIN
   setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+  reset_on_close_ = true;  // and no lingering close (its shutdown would send a FIN)
 }
 
 ConnectionImpl::~ConnectionImpl() {
@@ -67,9 +68,10 @@ std::unique_ptr<ConnectionImpl> ConnectionImpl::connect(event::Dispatcher& dispa
                                                         uint32_t buffer_limit) {
   int fd = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return nullptr;
-  int rc = ::connect(fd, address.sockAddr(), address.sockLen());
+  const bool refused = ::connect(fd, address.sockAddr(), address.sockLen()) != 0 &&
+                       errno != EINPROGRESS;  // read before anything else can change errno
   auto conn = std::make_unique<ConnectionImpl>(dispatcher, fd, address, true, buffer_limit);
-  if (rc != 0 && errno != EINPROGRESS) {
+  if (refused) {
     // Refused at once: report it through the normal event path so callers have one failure path.
     conn->connect_failed_ = true;
     conn->file_event_->activate(event::kWrite);
@@ -317,7 +319,7 @@ void ConnectionImpl::closeSocket(ConnectionEvent event, bool graceful) {
   detachForwards();
   file_event_.reset();
   if (delayed_close_timer_) delayed_close_timer_->disableTimer();
-  if (graceful && lingering_closer_ != nullptr && !remote_closed_) {
+  if (graceful && lingering_closer_ != nullptr && !remote_closed_ && !reset_on_close_) {
     lingering_closer_->adopt(fd_);
   } else {
     ::close(fd_);
@@ -475,8 +477,12 @@ bool ConnectionImpl::flushSinkBuffer(ConnectionImpl& sink, bool may_close) {
     return false;
   }
   // Its owner may be waiting for the buffer to drain (the router read-disables the upstream
-  // above the high watermark). Not inside forwardRaw(): the sink's own flush does it then.
-  if (may_close) sink.checkLowWatermark();
+  // above the high watermark). Told from the sink's own write event (its flush ends with
+  // checkLowWatermark()), not from inside this pump: the owner's callback could end the
+  // forward under it.
+  if (sink.above_high_watermark_ && sink.bufferedBytes() <= sink.low_watermark_) {
+    sink.file_event_->activate(event::kWrite);
+  }
   return true;
 }
 

@@ -116,7 +116,10 @@ class ConnectionImpl : public Connection {
   bool close_after_flush_ = false;
   bool remote_closed_ = false;
   bool reset_ = false;  // a read or send failed (ECONNRESET...): see closedByReset()
-  int delivering_ = 0;  // onData() calls on the stack (the read buffer stays until they end)
+  int delivering_ = 0;
+  bool reset_on_close_ =
+      false;  // setResetOnClose(): the close is a reset, never a FIN  // onData() calls on the
+              // stack (the read buffer stays until they end)
   LingeringCloser* lingering_closer_ = nullptr;
   bool connect_failed_ = false;
   bool peer_closed_ = false;  // epoll reported RDHUP/HUP: read until EOF

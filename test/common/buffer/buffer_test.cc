@@ -48,6 +48,25 @@ TEST(BufferTest, EmptyBufferHoldsNoSlices) {
   EXPECT_EQ(b.sliceCount(), 0u);
 }
 
+// Regression (reviewer): a defaulted move left the length behind with no slices under it.
+TEST(BufferTest, AMovedFromBufferIsEmptyAndUsable) {
+  for (size_t size : {size_t{10}, size_t{100000}}) {  // inline and heap slice storage
+    Buffer a;
+    a.add(std::string(size, 'x'));
+    Buffer b(std::move(a));
+    EXPECT_EQ(b.length(), size);
+    EXPECT_EQ(a.length(), 0u);  // NOLINT(bugprone-use-after-move): what is tested
+    a.add("again");
+    EXPECT_EQ(a.toString(), "again");
+    Buffer c;
+    c = std::move(b);
+    EXPECT_EQ(c.length(), size);
+    EXPECT_TRUE(b.empty());  // NOLINT(bugprone-use-after-move)
+    b.add("more");
+    EXPECT_EQ(b.toString(), "more");
+  }
+}
+
 TEST(BufferTest, AddWithinOneSliceKeepsOneSlice) {
   Buffer b;
   b.add("hello ");
