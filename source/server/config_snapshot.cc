@@ -11,7 +11,7 @@
 #include "source/common/access_log/access_log.h"
 #include "source/common/common/logger.h"
 #include "source/common/config/duration.h"
-#include "source/common/stats/prometheus.h"
+#include "source/common/config/name_checks.h"
 #include "source/filters/http/filter_config.h"
 #include "source/router/route_table.h"
 #include "source/router/router_filter.h"
@@ -32,29 +32,6 @@ absl::StatusOr<network::Address> parseAddress(const config::v1::SocketAddress& a
   auto addr = network::Address::parse(a.address(), a.port());
   if (!addr.ok()) return fieldError(field + ".address", addr.status().message());
   return *addr;
-}
-
-// Names that become part of stat names (cluster names, listener stat prefixes): visible ASCII,
-// or a newline in one would forge lines in /stats and /clusters.
-absl::Status checkStatName(absl::string_view name, const std::string& field) {
-  for (char c : name) {
-    if (c <= ' ' || c > '~') {
-      return fieldError(field,
-                        "must be visible ASCII (no spaces or control characters): it names stats");
-    }
-  }
-  return absl::OkStatus();
-}
-
-// Prometheus names keep only [a-zA-Z0-9_]: two names that differ elsewhere ("api.v1" and
-// "api-v1") would share their series, and one of them would vanish from the exposition.
-absl::Status checkPrometheusCollision(absl::flat_hash_map<std::string, std::string>& seen,
-                                      const std::string& name, const std::string& field) {
-  auto [it, inserted] = seen.emplace(stats::prometheusName(name), name);
-  if (inserted || it->second == name) return absl::OkStatus();
-  return fieldError(
-      field, absl::StrCat("'", name, "' and '", it->second, "' have the same Prometheus name (",
-                          it->first, "); rename one"));
 }
 
 // True if a and b cannot both be bound: the same port, and the same IP, or the IPv6 wildcard
@@ -79,7 +56,6 @@ bool overlaps(const network::Address& a, const network::Address& b) {
   return a_is_v4 && b_is_v4 && (a_ip == "0.0.0.0" || b_ip == "0.0.0.0");
 }
 
-// Access log writers are shared by path, so two listeners logging to one file share a thread.
 http::EscapedSlashesAction escapedSlashesAction(
     config::v1::HttpConnectionManager::PathWithEscapedSlashesAction action) {
   using Proto = config::v1::HttpConnectionManager;
@@ -95,6 +71,7 @@ http::EscapedSlashesAction escapedSlashesAction(
   }
 }
 
+// Access log writers are shared by path, so two listeners logging to one file share a thread.
 absl::StatusOr<std::shared_ptr<access_log::AccessLog>> buildAccessLog(
     const config::v1::AccessLog& config, const std::string& field) {
   if (config.path().empty()) return std::shared_ptr<access_log::AccessLog>();
@@ -262,14 +239,13 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     if (a->port() != 0) admin_address = *a;
   }
 
-  absl::flat_hash_map<std::string, std::string> prometheus_clusters;
+  config::PrometheusNames prometheus_clusters;
   for (int i = 0; i < sr.clusters_size(); i++) {
     const std::string field = absl::StrCat("static_resources.clusters[", i, "]");
-    if (absl::Status st = checkStatName(sr.clusters(i).name(), field + ".name"); !st.ok()) {
+    if (absl::Status st = config::checkStatName(sr.clusters(i).name(), field + ".name"); !st.ok()) {
       return st;
     }
-    if (absl::Status st =
-            checkPrometheusCollision(prometheus_clusters, sr.clusters(i).name(), field + ".name");
+    if (absl::Status st = prometheus_clusters.add(sr.clusters(i).name(), field + ".name");
         !st.ok()) {
       return st;
     }
@@ -320,7 +296,7 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
   const auto previous_inline_routes = inlineRouteConfigs(previous);
   absl::flat_hash_set<std::string> names;
   absl::flat_hash_set<std::string> addresses;
-  absl::flat_hash_map<std::string, std::string> prometheus_prefixes;
+  config::PrometheusNames prometheus_prefixes;
   for (int i = 0; i < sr.listeners_size(); i++) {
     const std::string field = absl::StrCat("static_resources.listeners[", i, "]");
     const auto& l = sr.listeners(i);
@@ -330,11 +306,8 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     const bool own_prefix = l.has_http() && !l.http().stat_prefix().empty();
     const std::string prefix_field = field + (own_prefix ? ".http.stat_prefix" : ".name");
     const std::string& prefix = own_prefix ? l.http().stat_prefix() : l.name();
-    if (absl::Status st = checkStatName(prefix, prefix_field); !st.ok()) return st;
-    if (absl::Status st = checkPrometheusCollision(prometheus_prefixes, prefix, prefix_field);
-        !st.ok()) {
-      return st;
-    }
+    if (absl::Status st = config::checkStatName(prefix, prefix_field); !st.ok()) return st;
+    if (absl::Status st = prometheus_prefixes.add(prefix, prefix_field); !st.ok()) return st;
     if (!names.insert(l.name()).second) {
       return fieldError(field + ".name", absl::StrCat("duplicate listener '", l.name(), "'"));
     }

@@ -50,6 +50,46 @@ TEST(ValidatorTest, RouteTableErrorsComeFromTheRouter) {
   EXPECT_THAT(e[0].field, HasSubstr("spec.virtual_hosts[0].routes[0].match.safe_regex"));
 }
 
+// Regression (reviewer): accepted by the control plane, refused by every proxy it reached.
+TEST(ValidatorTest, WhatAProxyRefusesAcrossResourcesIsRefusedHere) {
+  auto e = errorsOf(docs({clusterYaml("api.v1"), clusterYaml("api-v1")}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.name");
+  EXPECT_THAT(e[0].message, HasSubstr("same Prometheus name (portico_api_v1)"));
+  // Never on one node: fine.
+  EXPECT_TRUE(errorsOf(docs({clusterYaml("api.v1", 8080, "{cluster: edge}"),
+                             clusterYaml("api-v1", 8080, "{cluster: core}")}))
+                  .empty());
+  e = errorsOf(docs({routeYaml("r", "", "", "hi"), listenerYaml("one", "r", 8000),
+                     listenerYaml("two", "r", 8000)}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.address");
+  EXPECT_THAT(e[0].message, HasSubstr("127.0.0.1:8000 is also the address of Listener 'one'"));
+  e = errorsOf(docs({routeYaml("r", "", "", "hi"), listenerYaml("l.a", "r", 8000),
+                     listenerYaml("l-a", "r", 8001)}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.http.stat_prefix");
+}
+
+TEST(ValidatorTest, NamesThatNameStatsDurationsAndLogFormats) {
+  auto e = errorsOf(clusterYaml("'a b'"));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.name");
+  EXPECT_THAT(e[0].message, HasSubstr("visible ASCII"));
+  const std::string listener_head =
+      "kind: Listener\nspec:\n  name: l\n  address: {address: 127.0.0.1, port: 1}\n  http:\n"
+      "    route_config_name: r\n";
+  e = errorsOf(docs({routeYaml("r", "", "", "hi"),
+                     listener_head + "    idle_timeout: 40000000s\n"}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.http.idle_timeout");
+  EXPECT_THAT(e[0].message, HasSubstr("at most one year"));
+  e = errorsOf(docs({routeYaml("r", "", "", "hi"),
+                     listener_head + "    access_log: {path: /dev/null, format: '%NOPE%'}\n"}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.http.access_log.format");
+}
+
 TEST(ValidatorTest, ListenerChecks) {
   auto e = errorsOf(listenerYaml("l", "nope", 10));
   ASSERT_EQ(e.size(), 1);

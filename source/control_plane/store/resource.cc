@@ -93,6 +93,15 @@ bool Targets::covers(const Targets& other) const {
   return true;
 }
 
+bool Targets::overlaps(const Targets& other) const {
+  if (!cluster.empty() && !other.cluster.empty() && cluster != other.cluster) return false;
+  for (const auto& [k, v] : labels) {
+    auto it = other.labels.find(k);
+    if (it != other.labels.end() && it->second != v) return false;
+  }
+  return true;
+}
+
 std::string Targets::key() const {
   std::string out;
   if (!cluster.empty()) absl::StrAppend(&out, "cluster=", cluster);

@@ -47,6 +47,8 @@ struct Targets {
   // True when every node that `other` matches is also matched by this (used to check that a
   // route's clusters reach every node the route reaches).
   bool covers(const Targets& other) const;
+  // True when some node could match both (one proxy would get both resources).
+  bool overlaps(const Targets& other) const;
   // Stable text form, e.g. "cluster=edge,region=eu" ("" when empty).
   std::string key() const;
   bool operator==(const Targets& o) const { return cluster == o.cluster && labels == o.labels; }

@@ -1,12 +1,19 @@
 #include "source/control_plane/store/validator.h"
 
+#include <map>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "portico/config/v1/cluster.pb.h"
 #include "portico/config/v1/listener.pb.h"
 #include "portico/config/v1/route.pb.h"
+#include "source/common/access_log/formatter.h"
+#include "source/common/config/duration.h"
+#include "source/common/config/name_checks.h"
 #include "source/common/network/address.h"
+#include "source/common/stats/prometheus.h"
 #include "source/common/stats/store.h"
 #include "source/filters/http/filter_config.h"
 #include "source/router/route_table.h"
@@ -43,6 +50,62 @@ class Checker {
   }
   std::vector<ValidationError>& errors() { return errors_; }
 
+  // What one proxy refuses across resources: two of its clusters (or listener stat
+  // prefixes) with one Prometheus name, two of its listeners on one address.
+  void checkAcrossResources() {
+    std::map<std::string, std::vector<const Resource*>> by_cluster_name, by_prefix, by_address;
+    for (const auto& [key, r] : all_) {
+      if (r->kind == Kind::kCluster) {
+        by_cluster_name[stats::prometheusName(r->name)].push_back(r.get());
+      } else if (r->kind == Kind::kListener) {
+        const auto& l = static_cast<const Listener&>(*r->spec);
+        by_prefix[stats::prometheusName(listenerStatPrefix(l))].push_back(r.get());
+        auto address = network::Address::parse(l.address().address(), l.address().port());
+        if (address.ok() && address->port() != 0) {
+          by_address[address->asString()].push_back(r.get());
+        }
+      }
+    }
+    auto clash = [&](const std::map<std::string, std::vector<const Resource*>>& groups,
+                     auto&& same_name, auto&& report) {
+      for (const auto& [group, members] : groups) {
+        for (size_t i = 1; i < members.size(); i++) {
+          for (size_t j = 0; j < i; j++) {
+            if (same_name(*members[i], *members[j])) continue;
+            if (!members[i]->targets.overlaps(members[j]->targets)) continue;
+            current_ = members[i];
+            report(group, *members[i], *members[j]);
+            break;
+          }
+        }
+      }
+    };
+    auto same_resource_name = [](const Resource& a, const Resource& b) { return a.name == b.name; };
+    clash(by_cluster_name, same_resource_name,
+          [&](const std::string& group, const Resource& r, const Resource& other) {
+            add("spec.name", absl::StrCat("'", r.name, "' and '", other.name,
+                                          "' have the same Prometheus name (", group,
+                                          ") on the nodes both reach; rename one"));
+          });
+    auto prefix_of = [&](const Resource& r) {
+      return listenerStatPrefix(static_cast<const Listener&>(*r.spec));
+    };
+    clash(
+        by_prefix,
+        [&](const Resource& a, const Resource& b) { return prefix_of(a) == prefix_of(b); },
+        [&](const std::string& group, const Resource& r, const Resource& other) {
+          add("spec.http.stat_prefix", absl::StrCat("'", prefix_of(r), "' and '", prefix_of(other),
+                                                    "' have the same Prometheus name (", group,
+                                                    ") on the nodes both reach; rename one"));
+        });
+    clash(
+        by_address, [](const Resource&, const Resource&) { return false; },
+        [&](const std::string& group, const Resource&, const Resource& other) {
+          add("spec.address", absl::StrCat(group, " is also the address of Listener '", other.name,
+                                           "' on the nodes both reach"));
+        });
+  }
+
  private:
   void add(absl::string_view field, absl::string_view message) {
     errors_.push_back({absl::StrCat(kindName(current_->kind), "/", current_->name),
@@ -74,6 +137,7 @@ class Checker {
   }
 
   void checkCluster(const Cluster& c) {
+    if (absl::Status st = config::checkStatName(c.name(), "spec.name"); !st.ok()) addStatus(st);
     auto info = upstream::ClusterInfo::create(c, "spec", stats_);
     if (!info.ok()) addStatus(info.status());
   }
@@ -136,16 +200,30 @@ class Checker {
         hcm.per_connection_buffer_limit_bytes() < 16 * 1024) {
       add("spec.http.per_connection_buffer_limit_bytes", "must be at least 16384");
     }
-    for (const auto* d : {&hcm.idle_timeout(), &hcm.request_headers_timeout()}) {
-      if (d->seconds() < 0 || d->nanos() < 0) {
-        add(d == &hcm.idle_timeout() ? "spec.http.idle_timeout"
-                                     : "spec.http.request_headers_timeout",
-            "must not be negative");
-      }
+    for (const auto& [d, field] :
+         {std::pair{&hcm.idle_timeout(), "spec.http.idle_timeout"},
+          std::pair{&hcm.request_headers_timeout(), "spec.http.request_headers_timeout"}}) {
+      if (auto ms = config::toMilliseconds(*d, field); !ms.ok()) addStatus(ms.status());
+    }
+    const std::string& prefix = hcm.stat_prefix().empty() ? l.name() : hcm.stat_prefix();
+    if (absl::Status st = config::checkStatName(
+            prefix, hcm.stat_prefix().empty() ? "spec.name" : "spec.http.stat_prefix");
+        !st.ok()) {
+      addStatus(st);
+    }
+    if (!hcm.access_log().path().empty() && !hcm.access_log().json()) {
+      const std::string& format = hcm.access_log().format();
+      auto formatter =
+          access_log::createTextFormatter(format.empty() ? access_log::kDefaultFormat : format);
+      if (!formatter.ok()) add("spec.http.access_log.format", formatter.status().message());
     }
     auto filters = filters::createHttpFilterFactories(hcm.http_filters(), "spec.http.http_filters",
                                                       "http.", stats_);
     if (!filters.ok()) addStatus(filters.status());
+  }
+
+  static const std::string& listenerStatPrefix(const Listener& l) {
+    return l.http().stat_prefix().empty() ? l.name() : l.http().stat_prefix();
   }
 
   const ResourceMap& all_;
@@ -176,6 +254,7 @@ absl::StatusOr<ResourceMap> buildResourceMap(const std::vector<ResourceConstShar
 std::vector<ValidationError> validateResources(const ResourceMap& resources) {
   Checker checker(resources);
   for (const auto& [key, r] : resources) checker.check(*r);
+  checker.checkAcrossResources();
   return std::move(checker.errors());
 }
 
