@@ -11,6 +11,7 @@ namespace portico::control_plane {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class RestApiTest : public ::testing::Test {
  protected:
@@ -163,10 +164,13 @@ TEST_F(RestApiTest, FleetAndMetrics) {
   n.set_cluster("edge");
   fleet_.onStreamOpen(7, n, false);
   fleet_.onResponse(7, Kind::kCluster, "v2", "1", 100);
+  EXPECT_THAT(call("GET", "/v1/fleet").body, HasSubstr("\"pending\":true"));
   fleet_.onNack(7, Kind::kCluster, "v1", "spec.name: bad");
   auto f = call("GET", "/v1/fleet");
   EXPECT_THAT(f.body, HasSubstr("\"id\":\"proxy-1\""));
   EXPECT_THAT(f.body, HasSubstr("\"last_nack_error\":\"spec.name: bad\""));
+  // Answered (refused): no longer on the wire.
+  EXPECT_THAT(f.body, Not(HasSubstr("\"pending\":true")));
   auto m = call("GET", "/metrics");
   EXPECT_THAT(m.body, HasSubstr("portico_control_connected_nodes 1"));
   EXPECT_THAT(m.body, HasSubstr("portico_control_node_nacks_total{node=\"proxy-1\",cluster="

@@ -75,6 +75,7 @@ void FleetRegistry::onResponse(uint64_t stream_id, Kind kind, const std::string&
   TypeStatus& t = it->second.types[static_cast<int>(kind)];
   t.sent_version = version;
   t.sent_nonce = nonce;
+  t.awaiting_reply = true;
   t.responses++;
   bytes_[it->second.delta ? 1 : 0] += bytes;
   totals_[0][static_cast<int>(kind)]++;
@@ -88,6 +89,7 @@ void FleetRegistry::onAck(uint64_t stream_id, Kind kind, const std::string& vers
   TypeStatus& t = it->second.types[static_cast<int>(kind)];
   t.acked_version = version;
   t.acked_at = std::chrono::system_clock::now();
+  t.awaiting_reply = false;
   t.acks++;
 }
 
@@ -100,6 +102,7 @@ void FleetRegistry::onNack(uint64_t stream_id, Kind kind, const std::string& ver
   TypeStatus& t = it->second.types[static_cast<int>(kind)];
   t.last_nack_error = error;
   t.last_nack_at = std::chrono::system_clock::now();
+  t.awaiting_reply = false;
   t.nacks++;
   if (!version.empty()) t.acked_version = version;
 }
@@ -122,7 +125,8 @@ std::string FleetRegistry::toJson(const std::string& snapshot_version) const {
       json::ObjectWriter tj;
       tj.string("acked_version", t.acked_version).string("acked_at", rfc3339(t.acked_at));
       tj.string("sent_version", t.sent_version).string("sent_nonce", t.sent_nonce);
-      tj.boolean("pending", t.sent_nonce.empty() ? false : t.sent_version != t.acked_version);
+      // A response on the wire; not one the proxy refused (that shows in last_nack_error).
+      tj.boolean("pending", t.awaiting_reply);
       tj.integer("acks", t.acks).integer("nacks", t.nacks);
       if (!t.last_nack_error.empty()) {
         tj.string("last_nack_error", t.last_nack_error);

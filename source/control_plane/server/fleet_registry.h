@@ -21,6 +21,7 @@ struct TypeStatus {
   std::chrono::system_clock::time_point acked_at;
   std::string sent_version;
   std::string sent_nonce;
+  bool awaiting_reply = false;  // the last response is not ACKed or NACKed yet
   std::string last_nack_error;
   std::chrono::system_clock::time_point last_nack_at;
   uint64_t acks = 0, nacks = 0, responses = 0;
