@@ -37,6 +37,10 @@ class FileEvent {
   virtual void activate(uint32_t events) = 0;
   // Starts/stops reporting kWrite (a write hit EAGAIN / the send buffer drained).
   virtual void setWriteInterest(bool enabled) = 0;
+  // False if epoll refused the fd (out of watches, fs.epoll.max_user_watches, or memory, as
+  // under a connection flood): nothing will ever be reported for it but one activation of
+  // kRead | kWrite | kClosed, so that its owner notices and closes it.
+  virtual bool registered() const = 0;
 };
 using FileEventPtr = std::unique_ptr<FileEvent>;
 

@@ -1,7 +1,6 @@
 #include "source/common/event/dispatcher_impl.h"
 
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -72,11 +71,7 @@ class FileEventImpl : public FileEvent {
     ev.data.ptr = this;
     if (epoll_ctl(dispatcher_.epollFd(), EPOLL_CTL_ADD, fd_, &ev) != 0) {
       if (errno != ENOSPC && errno != ENOMEM) std::abort();  // an invalid fd: a programming error
-      // Out of epoll watches (fs.epoll.max_user_watches) or memory, as under a connection
-      // flood: this socket can never be waited for. Shut it down and report it closed, so
-      // its owner closes it through its usual path instead of waiting for ever.
-      ::shutdown(fd_, SHUT_RDWR);
-      registered_ = false;
+      registered_ = false;                                   // see FileEvent::registered()
       activate(kRead | kWrite | kClosed);
     }
   }
@@ -99,6 +94,7 @@ class FileEventImpl : public FileEvent {
     activated_events_ |= events;
   }
 
+  bool registered() const override { return registered_; }
   void fire(uint32_t events) { cb_(events); }
   uint32_t takeActivated() {
     uint32_t e = activated_events_;

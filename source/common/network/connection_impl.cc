@@ -81,6 +81,11 @@ std::unique_ptr<ConnectionImpl> ConnectionImpl::connect(event::Dispatcher& dispa
 
 void ConnectionImpl::onFileEvent(uint32_t events) {
   if (fd_ < 0) return;
+  if (!file_event_->registered()) {
+    // epoll refused the socket (out of watches): it can never be served; close it.
+    closeSocket(ConnectionEvent::kRemoteClose);
+    return;
+  }
   if (connecting_) {
     if ((events & (event::kWrite | event::kClosed)) == 0) return;
     if (connect_failed_) {
@@ -111,7 +116,9 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
     onWriteReady();
     if (fd_ < 0) return;
   }
-  if ((events & event::kRead) && !read_first) onReadReady();
+  // A send that failed just now (the reset came after this event was reported) reads too.
+  if (!read_first && ((events & event::kRead) || write_failed_)) onReadReady();
+  if (fd_ >= 0 && write_failed_) closeSocket(ConnectionEvent::kRemoteClose);
 }
 
 void ConnectionImpl::onReadReady() {
@@ -194,8 +201,14 @@ void ConnectionImpl::flush() {
       file_event_->setWriteInterest(true);  // tell us when the peer has taken some
       break;
     }
-    reset_ = true;  // EPIPE, ECONNRESET: the peer is gone, whatever it sent last may be cut
-    closeSocket(ConnectionEvent::kRemoteClose);
+    // EPIPE, ECONNRESET: the peer is gone, and what it sent before may still be unread (an
+    // upstream that refuses an upload answers 413 and resets). Closed from the next event,
+    // after reading that; not from here, inside the owner's write.
+    reset_ = true;
+    write_failed_ = true;
+    write_buffer_.clear();
+    file_event_->setWriteInterest(false);
+    file_event_->activate(event::kRead | event::kClosed);
     return;
   }
   bool forwarding = false;
@@ -235,7 +248,7 @@ void ConnectionImpl::flushPendingWrites() {
 }
 
 void ConnectionImpl::write(buffer::Buffer& data) {
-  if (fd_ < 0 || close_after_flush_) {
+  if (fd_ < 0 || close_after_flush_ || write_failed_) {
     data.clear();
     return;
   }
@@ -297,6 +310,10 @@ void ConnectionImpl::close(CloseType type) {
     return;
   }
   if (type == CloseType::kFlushWrite && close_after_flush_) return;  // already closing so
+  if (write_failed_) {                                               // nothing can be sent any more
+    closeSocket(ConnectionEvent::kLocalClose);
+    return;
+  }
   if (type == CloseType::kFlushWrite && !connecting_) flush();
   if (fd_ < 0) return;
   // A raw forward into this connection counts as written: it finishes (and what was held

@@ -115,11 +115,12 @@ class ConnectionImpl : public Connection {
   bool above_high_watermark_ = false;
   bool close_after_flush_ = false;
   bool remote_closed_ = false;
-  bool reset_ = false;  // a read or send failed (ECONNRESET...): see closedByReset()
-  int delivering_ = 0;
-  bool reset_on_close_ =
-      false;  // setResetOnClose(): the close is a reset, never a FIN  // onData() calls on the
-              // stack (the read buffer stays until they end)
+  bool reset_ = false;           // a read or send failed (ECONNRESET...): see closedByReset()
+  int delivering_ = 0;           // onData() calls on the stack (the read buffer stays)
+  bool reset_on_close_ = false;  // setResetOnClose(): the close is a reset, never a FIN
+  // A send failed (the peer reset): the close waits for the next event, which reads what the
+  // peer sent before its reset (an upstream's early 413 to an upload) first.
+  bool write_failed_ = false;
   LingeringCloser* lingering_closer_ = nullptr;
   bool connect_failed_ = false;
   bool peer_closed_ = false;  // epoll reported RDHUP/HUP: read until EOF

@@ -53,6 +53,10 @@ void LingeringCloser::adopt(int fd) {
 }
 
 void LingeringCloser::onReadable(Socket& socket) {
+  if (!socket.event->registered()) {  // epoll refused it: no edge would ever come
+    finish(socket);
+    return;
+  }
   thread_local char discard[16384];  // never read: every socket of the thread shares it
   bool got_bytes = false;
   bool drained = false;  // the socket said EAGAIN: the next edge will tell of more

@@ -34,6 +34,11 @@ absl::StatusOr<std::unique_ptr<TcpListener>> TcpListener::create(event::Dispatch
   }
   auto listener =
       std::unique_ptr<TcpListener>(new TcpListener(dispatcher, fd, std::move(on_accept)));
+  if (!listener->file_event_->registered()) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot watch the socket for ", address.asString(),
+                     ": epoll refused it (out of watches, fs.epoll.max_user_watches, or memory)"));
+  }
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
   getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);

@@ -388,6 +388,45 @@ TEST_F(TcpConnectionTest, WhatAResettingPeerSentIsReadBeforeTheFailedWrite) {
   EXPECT_TRUE(client->closedByReset());
 }
 
+// The same when the failing send is the owner's own write (a body streamed on, >= 256 KiB
+// buffered so it is sent at once): the close waits for the next event, which reads first.
+TEST_F(TcpConnectionTest, WhatAResettingPeerSentIsReadAfterTheOwnersWriteFails) {
+  int server = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(server, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(server, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  ASSERT_EQ(::listen(server, 1), 0);
+  socklen_t len = sizeof(sa);
+  getsockname(server, reinterpret_cast<sockaddr*>(&sa), &len);
+  auto client = connectTo(ntohs(sa.sin_port));
+  client_.on_event = [&](ConnectionEvent e) {
+    if (e == ConnectionEvent::kConnected) {
+      buffer::Buffer start = bufferOf("PUT / HTTP/1.1\r\n");
+      client->write(start);
+      return;
+    }
+    dispatcher_->exit();
+  };
+  timer([&] {
+    int fd = accept(server, nullptr, nullptr);
+    ASSERT_GE(fd, 0);
+    const char answer[] = "HTTP/1.1 413 Payload Too Large\r\n\r\n";
+    ASSERT_EQ(send(fd, answer, sizeof(answer) - 1, 0), static_cast<ssize_t>(sizeof(answer) - 1));
+    close(fd);  // with the request line unread: a reset
+    // The owner goes on streaming before its loop has seen any of it.
+    buffer::Buffer body = bufferOf(std::string(512 * 1024, 'b'));
+    client->write(body);
+  }).enableTimer(milliseconds(100));
+  run();
+  close(server);
+  EXPECT_EQ(client_.received, "HTTP/1.1 413 Payload Too Large\r\n\r\n");
+  EXPECT_THAT(client_.events,
+              ElementsAre(ConnectionEvent::kConnected, ConnectionEvent::kRemoteClose));
+  EXPECT_TRUE(client->closedByReset());
+}
+
 TEST_F(TcpConnectionTest, ConnectToAClosedListenerFailsWithRemoteClose) {
   auto listener = listen();
   ASSERT_NE(listener, nullptr);
