@@ -47,6 +47,13 @@ std::string AdminServer::refusedOrigin(const AdminRequest& request) {
   // resolved (Host). curl, Prometheus and scripts send no Sec-Fetch-* or Origin, so they may
   // still dial the admin by a DNS name.
   const std::string* site = header(request, "sec-fetch-site");
+  const std::string* mode = header(request, "sec-fetch-mode");
+  if ((request.method == "GET" || request.method == "HEAD") && mode != nullptr &&
+      *mode == "navigate") {
+    // The operator following a link or typing an address (a DNS name too): GET changes
+    // nothing, and the page that linked here cannot read what the browser shows.
+    return "";
+  }
   if (site != nullptr && *site != "same-origin" && *site != "none") {
     return absl::StrCat("refused: a request from another site (sec-fetch-site: ", *site, ")\n");
   }

@@ -163,16 +163,20 @@ absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
 // answers 503 (cluster_not_found) until its table changes, as Envoy does. Refusing it would
 // leave a control plane that re-sends its state after a reconnect, clusters first, unable to
 // remove the cluster at all (every cluster update refused, routes held back behind them).
+// `previous`: the snapshot in use, to say once when a cluster a route names goes away.
 absl::Status checkClusterReferences(const router::RouteTable& routes,
                                     const upstream::ClusterInfoMap& clusters,
-                                    const std::string& field, bool accepted_before) {
+                                    const std::string& field, bool accepted_before,
+                                    const ConfigSnapshot* previous) {
   for (const std::string& name : routes.referencedClusters()) {
     if (clusters.contains(name)) continue;
     if (!accepted_before) {
       return fieldError(field, absl::StrCat("route names unknown cluster '", name, "'"));
     }
-    PORTICO_LOG(kWarn, "%s: route names cluster '%s', which is gone: its requests get 503", field,
-                name);
+    if (previous != nullptr && previous->clusters.contains(name)) {
+      PORTICO_LOG(kWarn, "%s: route names cluster '%s', which is gone: its requests get 503", field,
+                  name);
+    }
   }
   return absl::OkStatus();
 }
@@ -287,7 +291,7 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
       named.table = *table;
     }
     absl::Status refs = checkClusterReferences(*named.table, snapshot->clusters, field,
-                                               /*accepted_before=*/lent);
+                                               /*accepted_before=*/lent, previous);
     if (!refs.ok()) return refs;
     named_routes[rc.name()] = named.table;
     snapshot->route_tables[rc.name()] = std::move(named);
@@ -333,8 +337,9 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
       accepted_before = it != previous_inline_routes.end() &&
                         it->second == l.http().route_config().SerializeAsString();
     }
-    absl::Status refs = checkClusterReferences(*(*http)->routes, snapshot->clusters,
-                                               field + ".http.route_config", accepted_before);
+    absl::Status refs =
+        checkClusterReferences(*(*http)->routes, snapshot->clusters, field + ".http.route_config",
+                               accepted_before, previous);
     if (!refs.ok()) return refs;
     auto listener = std::make_shared<ListenerConfig>();
     listener->name = l.name();

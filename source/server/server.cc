@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
@@ -134,6 +135,17 @@ absl::Status Server::applyResources(const std::string& type_url,
       if (address.ok()) to_bind.emplace_back(warming.name(), *address);
     }
   }
+  // Two of them on one address (a warming one is not in the merged config's own check).
+  absl::flat_hash_map<std::string, std::string> by_address;
+  for (const auto& [name, address] : to_bind) {
+    if (address.port() == 0) continue;
+    auto [it, inserted] = by_address.emplace(address.asString(), name);
+    if (!inserted && it->second != name) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Listener '", name, "': address: ", address.asString(),
+                       " is also the address of Listener '", it->second, "'"));
+    }
+  }
   for (const auto& [name, address] : to_bind) {
     bool known = false;
     for (const ListenerConfigConstSharedPtr& current : snapshot_->listeners) {
@@ -238,8 +250,9 @@ absl::StatusOr<std::vector<Server::ClusterStatus>> Server::clusterStatuses() {
   }
   for (const std::vector<Loads>& loads : per_worker) {
     for (size_t i = 0; i < clusters.size(); i++) {
+      absl::flat_hash_map<std::string, int> seen;
       for (HostStatus& h : clusters[i].hosts) {
-        auto it = loads[i].find(h.address);
+        auto it = loads[i].find(upstream::ClusterManager::hostKey(h.address, seen));
         if (it == loads[i].end()) continue;
         h.rq_active += it->second.rq_active;
         h.rq_total += it->second.rq_total;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+
 namespace portico::upstream {
 
 WorkerCluster::WorkerCluster(event::Dispatcher& dispatcher, ClusterInfoConstSharedPtr info,
@@ -74,10 +76,15 @@ void ClusterManager::update(const ClusterInfoMap& clusters) {
     // A new version counts on from its predecessor's totals (admin /clusters rq_total).
     for (const std::unique_ptr<WorkerCluster>& old : replaced) {
       if (old->info().name != name) continue;
+      absl::flat_hash_map<std::string, uint64_t> totals;
+      absl::flat_hash_map<std::string, int> seen;
+      for (const HostState& h : old->hosts()) {
+        totals[hostKey(h.host->address_string, seen)] = h.total_requests;
+      }
+      seen.clear();
       for (HostState& h : cluster->hosts()) {
-        if (HostState* before = old->findHost(h.host->address_string)) {
-          h.total_requests = before->total_requests;
-        }
+        auto it = totals.find(hostKey(h.host->address_string, seen));
+        if (it != totals.end()) h.total_requests = it->second;
       }
     }
     clusters_[name] = std::move(cluster);
@@ -94,8 +101,9 @@ absl::flat_hash_map<std::string, ClusterManager::HostLoad> ClusterManager::hostL
     absl::string_view cluster) const {
   absl::flat_hash_map<std::string, HostLoad> loads;
   auto add = [&](const WorkerCluster& c, bool current) {
+    absl::flat_hash_map<std::string, int> seen;
     for (const HostState& h : c.hosts()) {
-      HostLoad& load = loads[h.host->address_string];
+      HostLoad& load = loads[hostKey(h.host->address_string, seen)];
       load.rq_active += h.active_requests;
       load.cx_active += h.pool != nullptr ? h.pool->activeConnections() : 0;
       if (current) load.rq_total = h.total_requests;
@@ -107,6 +115,12 @@ absl::flat_hash_map<std::string, ClusterManager::HostLoad> ClusterManager::hostL
   auto it = clusters_.find(cluster);
   if (it != clusters_.end()) add(*it->second, true);
   return loads;
+}
+
+std::string ClusterManager::hostKey(const std::string& address,
+                                    absl::flat_hash_map<std::string, int>& seen) {
+  const int n = ++seen[address];
+  return n == 1 ? address : absl::StrCat(address, "#", n);
 }
 
 ConnPool* ClusterManager::successor(const ClusterInfo& replaced, const Host& host) {

@@ -73,15 +73,19 @@ class ClusterManager : public PoolSuccessors {
     for (auto& [name, cluster] : clusters_) f(*cluster);
   }
 
-  // One host's load on this worker (admin /clusters), by address: requests and connections of
-  // the current version of the cluster and of those draining; total requests since the start
-  // (a new version takes over its predecessor's count).
+  // One host's load on this worker (admin /clusters), by hostKey(): requests and connections
+  // of the current version of the cluster and of those draining; total requests since the
+  // start (a new version takes over its predecessor's count).
   struct HostLoad {
     uint64_t rq_active = 0;
     uint64_t rq_total = 0;
     uint64_t cx_active = 0;
   };
   absl::flat_hash_map<std::string, HostLoad> hostLoads(absl::string_view cluster) const;
+  // A host's key across versions of its cluster: its address, and "#2", "#3"... for the same
+  // address listed again in one cluster. `seen` counts the addresses of the cluster so far.
+  static std::string hostKey(const std::string& address,
+                             absl::flat_hash_map<std::string, int>& seen);
 
  private:
   void reapDraining();

@@ -43,6 +43,8 @@ void AdsClient::start() {
 
 void AdsClient::connect() {
   if (servers_.empty()) return;
+  stream_accepted_ = false;
+  stream_aborted_ = false;
   const network::Address& server = servers_[next_server_++ % servers_.size()];
   current_server_ = server.asString();
   stream_ = std::make_unique<GrpcStream>(dispatcher_, server, delta_ ? kDeltaMethod : kSotwMethod,
@@ -86,9 +88,10 @@ void AdsClient::sendRequest(const std::string& type_url, const std::string& vers
 }
 
 void AdsClient::noteAnswer(const std::string& nonce, const std::string& error) {
-  // The reconnect backoff starts over only after a response we accepted: a control plane that
-  // sends garbage (or config we refuse) and drops the stream keeps being backed off from.
-  if (!nonce.empty() && error.empty()) backoff_ = kInitialBackoff;
+  // The reconnect backoff starts over only after a stream on which we accepted a response
+  // (see onStreamClosed): a control plane that sends garbage (or config we refuse) and drops
+  // the stream keeps being backed off from.
+  if (!nonce.empty() && error.empty()) stream_accepted_ = true;
 }
 
 void AdsClient::sendDeltaRequest(const std::string& type_url, const std::string& nonce,
@@ -150,7 +153,10 @@ void AdsClient::onDeltaResponse(absl::string_view message) {
     const std::string error =
         absl::StrCat("unparsable DeltaDiscoveryResponse (", message.size(), " bytes)");
     PORTICO_LOG(kWarn, "xds: %s", error);
-    if (stream_ != nullptr) stream_->abort(kGrpcInternal, error);
+    if (stream_ != nullptr) {
+      stream_aborted_ = true;  // no quick reconnect into the same response
+      stream_->abort(kGrpcInternal, error);
+    }
     return;
   }
   auto it = types_.find(response.type_url());
@@ -204,7 +210,10 @@ void AdsClient::onSotwResponse(absl::string_view message) {
     const std::string error =
         absl::StrCat("unparsable DiscoveryResponse (", message.size(), " bytes)");
     PORTICO_LOG(kWarn, "xds: %s", error);
-    if (stream_ != nullptr) stream_->abort(kGrpcInternal, error);
+    if (stream_ != nullptr) {
+      stream_aborted_ = true;  // no quick reconnect into the same response
+      stream_->abort(kGrpcInternal, error);
+    }
     return;
   }
   auto it = types_.find(response.type_url());
@@ -229,6 +238,7 @@ void AdsClient::onStreamClosed(int grpc_status, absl::string_view message) {
               current_server_, grpc_status, std::string(message));
   // Deleting the stream here is safe: this callback was posted, not called from inside it.
   stream_.reset();
+  if (stream_accepted_ && !stream_aborted_) backoff_ = kInitialBackoff;
   scheduleReconnect();
 }
 

@@ -92,6 +92,10 @@ class AdsClient : public GrpcStreamCallbacks {
   std::unique_ptr<GrpcStream> stream_;
   event::TimerPtr retry_timer_;
   std::chrono::milliseconds backoff_;
+  // This stream: a response accepted (the backoff starts over when it ends), or ended by us
+  // for a response we could not read (it does not).
+  bool stream_accepted_ = false;
+  bool stream_aborted_ = false;
   std::mt19937_64 rng_;
   std::map<std::string, TypeState> types_;
   bool delta_;

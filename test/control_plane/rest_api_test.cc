@@ -171,6 +171,7 @@ TEST_F(RestApiTest, FleetAndMetrics) {
   EXPECT_THAT(f.body, HasSubstr("\"last_nack_error\":\"spec.name: bad\""));
   // Answered (refused): no longer on the wire.
   EXPECT_THAT(f.body, Not(HasSubstr("\"pending\":true")));
+  EXPECT_THAT(f.body, HasSubstr("\"refused\":true"));
   auto m = call("GET", "/metrics");
   EXPECT_THAT(m.body, HasSubstr("portico_control_connected_nodes 1"));
   EXPECT_THAT(m.body, HasSubstr("portico_control_node_nacks_total{node=\"proxy-1\",cluster="

@@ -278,6 +278,17 @@ class XdsTest(PorticoTestCase):
             self.cp.push("RouteConfiguration", "v2", [routes("say:two")])
             wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="RDS v2 ACK")
         self.assertEqual(self.get("/").body, b"say:two")
+        # Two in one update on one address, one of them warming: refused together.
+        other = free_port()
+        self.cp.push("Listener", "v3", [
+            {"name": "dynamic", "address": address(self.dyn_port),
+             "http": {"route_config_name": "r1"}},
+            {"name": "first", "address": address(other),
+             "http": {"route_config_name": "not_sent_yet"}},
+            {"name": "second", "address": address(other), "http": {"route_config_name": "r1"}}])
+        wait_until(lambda: any("is also the address of Listener" in
+                               r.get("error_detail", {}).get("message", "")
+                               for r in self.cp.requests()), 5, message="a NACK for the clash")
 
     def test_listener_removal_closes_its_port(self):
         self.start()

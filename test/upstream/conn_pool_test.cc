@@ -427,6 +427,11 @@ TEST_F(ConnPoolTest, HostLoadsCountOnAcrossVersionsOfACluster) {
   EXPECT_EQ(loads[address].rq_total, 7u);
   EXPECT_EQ(loads[address].rq_active, 3u);
   EXPECT_TRUE(manager.hostLoads("other").empty());
+  // An address listed twice is two hosts, each with its own numbers.
+  absl::flat_hash_map<std::string, int> seen;
+  EXPECT_EQ(ClusterManager::hostKey("h:1", seen), "h:1");
+  EXPECT_EQ(ClusterManager::hostKey("h:2", seen), "h:2");
+  EXPECT_EQ(ClusterManager::hostKey("h:1", seen), "h:1#2");
   old_host.active_requests = 0;
   manager.get("backend")->findHost(address)->active_requests = 0;
 }

@@ -214,7 +214,11 @@ pending, and its last NACK (error and time).)";
       const std::string type(kindName(kind));
       if (!types.contains(type)) continue;
       const Struct& t = types.at(type).struct_value();
-      std::string state = t.fields().at("pending").bool_value() ? "pending" : "ok";
+      auto flag = [&](const char* name) {
+        auto it = t.fields().find(name);
+        return it != t.fields().end() && it->second.bool_value();
+      };
+      std::string state = flag("pending") ? "pending" : flag("refused") ? "refused" : "ok";
       if (t.fields().contains("last_nack_error")) {
         state = absl::StrCat(state, "; last NACK ", str(t, "last_nack_at"), ": ",
                              str(t, "last_nack_error"));

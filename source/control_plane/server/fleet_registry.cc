@@ -90,6 +90,7 @@ void FleetRegistry::onAck(uint64_t stream_id, Kind kind, const std::string& vers
   t.acked_version = version;
   t.acked_at = std::chrono::system_clock::now();
   t.awaiting_reply = false;
+  t.refused = false;
   t.acks++;
 }
 
@@ -103,6 +104,7 @@ void FleetRegistry::onNack(uint64_t stream_id, Kind kind, const std::string& ver
   t.last_nack_error = error;
   t.last_nack_at = std::chrono::system_clock::now();
   t.awaiting_reply = false;
+  t.refused = true;
   t.nacks++;
   if (!version.empty()) t.acked_version = version;
 }
@@ -125,8 +127,8 @@ std::string FleetRegistry::toJson(const std::string& snapshot_version) const {
       json::ObjectWriter tj;
       tj.string("acked_version", t.acked_version).string("acked_at", rfc3339(t.acked_at));
       tj.string("sent_version", t.sent_version).string("sent_nonce", t.sent_nonce);
-      // A response on the wire; not one the proxy refused (that shows in last_nack_error).
-      tj.boolean("pending", t.awaiting_reply);
+      // A response on the wire; "refused": the last one was NACKed (see last_nack_error).
+      tj.boolean("pending", t.awaiting_reply).boolean("refused", t.refused);
       tj.integer("acks", t.acks).integer("nacks", t.nacks);
       if (!t.last_nack_error.empty()) {
         tj.string("last_nack_error", t.last_nack_error);

@@ -22,6 +22,7 @@ struct TypeStatus {
   std::string sent_version;
   std::string sent_nonce;
   bool awaiting_reply = false;  // the last response is not ACKed or NACKed yet
+  bool refused = false;         // the last reply was a NACK (the node holds an older version)
   std::string last_nack_error;
   std::chrono::system_clock::time_point last_nack_at;
   uint64_t acks = 0, nacks = 0, responses = 0;
