@@ -238,6 +238,23 @@ class ProxyingTest(PorticoTestCase):
         self.assertIsNone(first.header("connection"))
         self.assertEqual((first.status, second.status), (200, 200))
 
+    def test_an_early_refusal_ended_by_a_reset_still_reaches_the_client(self):
+        # Regression (reviewer): an upstream that refuses an upload and closes with it unread
+        # sends a reset right behind its answer; the proxy, blocked uploading, acted on the
+        # reset first (its send failed) and the client got 502 instead of the 413.
+        head = format_request("POST", "/early-reset/413", {"Content-Length": str(8 * MIB)})
+        with RawConnection(self.proxy.port) as conn:
+            conn.send(head)
+            conn.sock.settimeout(0.5)
+            try:
+                for _ in range(128):  # the body, until the proxy stops taking it
+                    conn.send(b"x" * 65536)
+            except OSError:
+                pass  # blocked (back-pressure), or the proxy closed after answering
+            data, _ = conn.read_until_close(STREAM_TIMEOUT)
+        responses = parse_responses(data)
+        self.assertEqual([r.status for r in responses], [413], data[:300])
+
     def test_client_still_sending_after_an_early_response_is_not_reset(self):
         # Regression: the connection was closed outright with the client's body still arriving,
         # so the kernel answered the client's next bytes with RST (some client stacks then drop

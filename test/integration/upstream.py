@@ -17,6 +17,8 @@ Endpoints (the path without its query string selects them; HEAD works on every p
   /close                    200 with Connection: close, then closes
   /big-header/<n>           200 with an x-big header of n bytes, written 64 KiB at a time
   /early/<code>             that status right after the head, before reading any body; closes
+  /early-reset/<code>       after 200 ms, that status, then closes at once with the body unread
+                            (a reset right behind the answer)
   /stall/<ms>               reads the head only, waits (a slow upstream not reading the body),
                             then answers 200 with Connection: close and closes
   /informational            103 Early Hints (with hop-by-hop fields), then 200
@@ -465,6 +467,15 @@ class Connection:
         except OSError:
             pass
 
+    def handle_early_reset(self, request, args):
+        code = int(args[0]) if args and args[0].isdigit() else 413
+        self.close_after_response = True
+        time.sleep(0.2)  # the proxy's upload fills the socket buffers meanwhile
+        self.respond_text(request, code, "refused before reading the body\n")
+        # Closed at once with the body unread: the kernel sends a reset right behind the
+        # answer, as servers that do not drain do.
+        self.sock.close()
+
     def handle_stall(self, request, args):
         delay_ms = min(int(args[0]) if args and args[0].isdigit() else 1000, MAX_DELAY_MS)
         time.sleep(delay_ms / 1000)
@@ -535,6 +546,7 @@ class Connection:
         "close": handle_close,
         "big-header": handle_big_header,
         "early": handle_early,
+        "early-reset": handle_early_reset,
         "stall": handle_stall,
         "informational": handle_informational,
         "status-line": handle_status_line,
@@ -580,7 +592,8 @@ class Connection:
             stats.add("requests")
             stats.add("in_flight")
         try:
-            if endpoint in (Connection.handle_early, Connection.handle_stall):
+            if endpoint in (Connection.handle_early, Connection.handle_early_reset,
+                            Connection.handle_stall):
                 endpoint(self, request, args)
                 return
             if request.has_token("expect", "100-continue") and framing != ("none", 0):
