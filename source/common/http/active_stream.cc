@@ -231,9 +231,9 @@ void ActiveStream::runEncodeHeaders() {
     if (slot.filter().encodeHeaders(*encode_head_, encode_end_stream_) ==
         FilterHeadersStatus::kStopIteration) {
       encoder_stopped_ = true;
-      if (encode_head_ != &held_response_head_) {
-        held_response_head_ = *encode_head_;
-        encode_head_ = &held_response_head_;
+      if (held_response_head_ == nullptr || encode_head_ != held_response_head_.get()) {
+        held_response_head_ = std::make_unique<ResponseHead>(*encode_head_);
+        encode_head_ = held_response_head_.get();
         info_.response = encode_head_;
       }
       return;

@@ -131,8 +131,9 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
   int response_pressure_ = 0;
   ResponseHead local_reply_head_;
   // The response head while an encoder filter holds the chain (copied when it stops: the
-  // producer's head may not outlive its encodeHeaders call).
-  ResponseHead held_response_head_;
+  // producer's head may not outlive its encodeHeaders call). Made only then: most streams
+  // never stop, and a head is a few hundred bytes to build and tear down per request.
+  std::unique_ptr<ResponseHead> held_response_head_;
   StreamInfo info_;
   uint32_t downstream_read_disables_ = 0;
   bool response_started_ = false;  // headers entered the encoder chain
