@@ -145,18 +145,21 @@ void AdsClient::reject(TypeState& state, const std::string& type_url, const std:
   PORTICO_LOG(kWarn, "xds: rejected %s version %s: %s", type_url, version, state.last_error);
 }
 
+void AdsClient::abortUnparsable(absl::string_view what, size_t bytes) {
+  // Neither ACK nor NACK can answer it (no nonce to echo): start the stream over, as Envoy
+  // does, or the server waits for an answer to it forever.
+  const std::string error = absl::StrCat("unparsable ", what, " (", bytes, " bytes)");
+  PORTICO_LOG(kWarn, "xds: %s", error);
+  if (stream_ != nullptr) {
+    stream_aborted_ = true;  // no quick reconnect into the same response
+    stream_->abort(kGrpcInternal, error);
+  }
+}
+
 void AdsClient::onDeltaResponse(absl::string_view message) {
   service::discovery::v1::DeltaDiscoveryResponse response;
   if (!response.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
-    // Neither ACK nor NACK can answer it (no nonce to echo): start the stream over, as Envoy
-    // does, or the server waits for an answer to it forever.
-    const std::string error =
-        absl::StrCat("unparsable DeltaDiscoveryResponse (", message.size(), " bytes)");
-    PORTICO_LOG(kWarn, "xds: %s", error);
-    if (stream_ != nullptr) {
-      stream_aborted_ = true;  // no quick reconnect into the same response
-      stream_->abort(kGrpcInternal, error);
-    }
+    abortUnparsable("DeltaDiscoveryResponse", message.size());
     return;
   }
   auto it = types_.find(response.type_url());
@@ -205,15 +208,7 @@ void AdsClient::onDeltaResponse(absl::string_view message) {
 void AdsClient::onSotwResponse(absl::string_view message) {
   service::discovery::v1::DiscoveryResponse response;
   if (!response.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
-    // Neither ACK nor NACK can answer it (no nonce to echo): start the stream over, as Envoy
-    // does, or the server waits for an answer to it forever.
-    const std::string error =
-        absl::StrCat("unparsable DiscoveryResponse (", message.size(), " bytes)");
-    PORTICO_LOG(kWarn, "xds: %s", error);
-    if (stream_ != nullptr) {
-      stream_aborted_ = true;  // no quick reconnect into the same response
-      stream_->abort(kGrpcInternal, error);
-    }
+    abortUnparsable("DiscoveryResponse", message.size());
     return;
   }
   auto it = types_.find(response.type_url());

@@ -75,6 +75,8 @@ class AdsClient : public GrpcStreamCallbacks {
                         const std::string& error, bool initial);
   void onSotwResponse(absl::string_view message);
   void onDeltaResponse(absl::string_view message);
+  // A response that does not parse: logged, and the stream ended (no quick reconnect).
+  void abortUnparsable(absl::string_view what, size_t bytes);
   // Applies `resources` as the complete set of `type_url`; records the outcome.
   absl::Status apply(TypeState& state, const std::string& type_url,
                      const std::vector<google::protobuf::Any>& resources,

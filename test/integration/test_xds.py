@@ -3,6 +3,7 @@ an independent gRPC server (Python grpcio, fake_control_plane.py). Resources are
 ACKed or NACKed; traffic follows every accepted change, and keeps flowing through a NACK, a
 control-plane outage and 50 pushes under load."""
 
+import contextlib
 import json
 import socket
 import ssl
@@ -65,6 +66,15 @@ def routes(body_or_cluster, name="r1"):
               if body_or_cluster.startswith("say:") else {"route": {"cluster": body_or_cluster}})
     return {"name": name, "virtual_hosts": [{"name": "all", "domains": ["*"],
                                              "routes": [{"match": {"prefix": "/"}, **action}]}]}
+
+
+@contextlib.contextmanager
+def taken_port():
+    """A port held by a listening socket without SO_REUSEPORT: nobody may share it."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
 
 
 def make_certificate(directory, name="127.0.0.1"):
@@ -240,10 +250,7 @@ class XdsTest(PorticoTestCase):
         self.start()
         self.push_all()
         wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
-        with socket.socket() as taken:  # no SO_REUSEPORT: nobody may share this port
-            taken.bind(("127.0.0.1", 0))
-            taken.listen()
-            port = taken.getsockname()[1]
+        with taken_port() as port:
             self.cp.push("Listener", "v2", [
                 {"name": "dynamic", "address": address(self.dyn_port),
                  "http": {"route_config_name": "r1"}},
@@ -260,10 +267,7 @@ class XdsTest(PorticoTestCase):
         self.start()
         self.push_all()
         wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
-        with socket.socket() as taken:
-            taken.bind(("127.0.0.1", 0))
-            taken.listen()
-            port = taken.getsockname()[1]
+        with taken_port() as port:
             self.cp.push("Listener", "v2", [
                 {"name": "dynamic", "address": address(self.dyn_port),
                  "http": {"route_config_name": "r1"}},

@@ -309,6 +309,34 @@ class TcpConnectionTest : public event::test::DispatcherTestBase {
     return c;
   }
 
+  // A plain listening socket on 127.0.0.1 the test plays the server on (SO_RCVBUF `rcvbuf`
+  // if not 0, inherited by what it accepts). Returns the fd (-1 on failure), sets *port.
+  static int rawServer(int rcvbuf, uint16_t* port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 || ::listen(fd, 1) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+      close(fd);
+      return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+  }
+  // Accepts the client on `server`, answers 413 and closes with what it sent unread, which
+  // makes the close a reset.
+  static void answerAndReset(int server) {
+    int fd = accept(server, nullptr, nullptr);
+    ASSERT_GE(fd, 0);
+    const char answer[] = "HTTP/1.1 413 Payload Too Large\r\n\r\n";
+    ASSERT_EQ(send(fd, answer, sizeof(answer) - 1, 0), static_cast<ssize_t>(sizeof(answer) - 1));
+    close(fd);
+  }
+
   RecordingCallbacks client_;
   RecordingCallbacks server_;
   std::unique_ptr<ConnectionImpl> accepted_;
@@ -352,18 +380,10 @@ TEST_F(TcpConnectionTest, DataWrittenBeforeConnectIsSentOnceConnected) {
 // Regression (reviewer): with a write blocked, an upstream's last answer and its reset came in
 // one event; the write went first, failed on the reset and closed the socket unread.
 TEST_F(TcpConnectionTest, WhatAResettingPeerSentIsReadBeforeTheFailedWrite) {
-  int server = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  uint16_t port = 0;
+  const int server = rawServer(/*rcvbuf=*/4096, &port);
   ASSERT_GE(server, 0);
-  const int small = 4096;
-  setsockopt(server, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(server, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
-  ASSERT_EQ(::listen(server, 1), 0);
-  socklen_t len = sizeof(sa);
-  getsockname(server, reinterpret_cast<sockaddr*>(&sa), &len);
-  auto client = connectTo(ntohs(sa.sin_port));
+  auto client = connectTo(port);
   client_.on_event = [&](ConnectionEvent e) {
     if (e != ConnectionEvent::kConnected) {
       dispatcher_->exit();
@@ -373,12 +393,7 @@ TEST_F(TcpConnectionTest, WhatAResettingPeerSentIsReadBeforeTheFailedWrite) {
     client->write(upload);
   };
   timer([&] {
-    // The server answers without reading the upload and closes: unread data makes it a reset.
-    int fd = accept(server, nullptr, nullptr);
-    ASSERT_GE(fd, 0);
-    const char answer[] = "HTTP/1.1 413 Payload Too Large\r\n\r\n";
-    ASSERT_EQ(send(fd, answer, sizeof(answer) - 1, 0), static_cast<ssize_t>(sizeof(answer) - 1));
-    close(fd);
+    answerAndReset(server);  // without reading the upload
   }).enableTimer(milliseconds(100));
   run();
   close(server);
@@ -391,16 +406,10 @@ TEST_F(TcpConnectionTest, WhatAResettingPeerSentIsReadBeforeTheFailedWrite) {
 // The same when the failing send is the owner's own write (a body streamed on, >= 256 KiB
 // buffered so it is sent at once): the close waits for the next event, which reads first.
 TEST_F(TcpConnectionTest, WhatAResettingPeerSentIsReadAfterTheOwnersWriteFails) {
-  int server = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  uint16_t port = 0;
+  const int server = rawServer(/*rcvbuf=*/0, &port);
   ASSERT_GE(server, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(server, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
-  ASSERT_EQ(::listen(server, 1), 0);
-  socklen_t len = sizeof(sa);
-  getsockname(server, reinterpret_cast<sockaddr*>(&sa), &len);
-  auto client = connectTo(ntohs(sa.sin_port));
+  auto client = connectTo(port);
   client_.on_event = [&](ConnectionEvent e) {
     if (e == ConnectionEvent::kConnected) {
       buffer::Buffer start = bufferOf("PUT / HTTP/1.1\r\n");
@@ -410,11 +419,7 @@ TEST_F(TcpConnectionTest, WhatAResettingPeerSentIsReadAfterTheOwnersWriteFails) 
     dispatcher_->exit();
   };
   timer([&] {
-    int fd = accept(server, nullptr, nullptr);
-    ASSERT_GE(fd, 0);
-    const char answer[] = "HTTP/1.1 413 Payload Too Large\r\n\r\n";
-    ASSERT_EQ(send(fd, answer, sizeof(answer) - 1, 0), static_cast<ssize_t>(sizeof(answer) - 1));
-    close(fd);  // with the request line unread: a reset
+    answerAndReset(server);  // with the request line unread
     // The owner goes on streaming before its loop has seen any of it.
     buffer::Buffer body = bufferOf(std::string(512 * 1024, 'b'));
     client->write(body);
