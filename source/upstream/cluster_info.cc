@@ -5,10 +5,10 @@
 
 namespace portico::upstream {
 
-ClusterStats::ClusterStats(stats::Store& store, const std::string& cluster_name) {
-  const std::string p = absl::StrCat("cluster.", cluster_name, ".");
-  auto c = [&](absl::string_view n) { return store.counter(absl::StrCat(p, n)); };
-  auto g = [&](absl::string_view n) { return store.gauge(absl::StrCat(p, n)); };
+ClusterStats::ClusterStats(stats::Store& store, const std::string& cluster_name)
+    : scope(store, absl::StrCat("cluster.", cluster_name, ".")) {
+  auto c = [&](absl::string_view n) { return scope.counter(n); };
+  auto g = [&](absl::string_view n) { return scope.gauge(n); };
   upstream_rq_total = c("upstream_rq_total");
   upstream_rq_1xx = c("upstream_rq_1xx");
   upstream_rq_2xx = c("upstream_rq_2xx");
@@ -29,8 +29,7 @@ ClusterStats::ClusterStats(stats::Store& store, const std::string& cluster_name)
   upstream_rq_active = g("upstream_rq_active");
   upstream_cx_active = g("upstream_cx_active");
   upstream_rq_pending_active = g("upstream_rq_pending_active");
-  upstream_rq_time =
-      store.histogram(absl::StrCat(p, "upstream_rq_time"), stats::Unit::kMicroseconds);
+  upstream_rq_time = scope.histogram("upstream_rq_time", stats::Unit::kMicroseconds);
 }
 
 stats::StatId ClusterStats::rqClass(int status) const {

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "portico/config/v1/cluster.pb.h"
+#include "source/common/stats/scope.h"
 #include "source/common/stats/store.h"
 #include "source/upstream/host.h"
 
@@ -16,6 +17,7 @@ namespace portico::upstream {
 
 struct ClusterStats {
   explicit ClusterStats(stats::Store& store, const std::string& cluster_name);
+  stats::Scope scope;  // "cluster.<name>.": the stats go when the last ClusterInfo of it does
   stats::StatId upstream_rq_total, upstream_rq_1xx, upstream_rq_2xx, upstream_rq_3xx,
       upstream_rq_4xx, upstream_rq_5xx, upstream_rq_timeout, upstream_rq_pending_overflow,
       upstream_rq_pending_total, upstream_cx_total, upstream_cx_connect_fail,

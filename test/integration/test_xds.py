@@ -188,6 +188,37 @@ class XdsTest(PorticoTestCase):
         wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="RDS v2 ACK")
         wait_until(lambda: self.get().body == b"say:fixed", 5, message="the new route")
 
+    def test_stats_of_removed_and_refused_clusters_leave_the_admin(self):
+        # Regression: every cluster name ever configured (or only built for a refused update)
+        # stayed in /stats and /stats/prometheus for the life of the process.
+        self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        self.assertEqual(self.get().status, 200)
+        stats = self.proxy.admin_get("/stats").body.decode()
+        self.assertIn("cluster.backend.upstream_rq_total: 1", stats)
+        # Refused: "added" is built, then "bad" fails; nothing of "added" may stay behind.
+        self.cp.push("Cluster", "v2", [{"name": "backend", "connect_timeout": "1s"},
+                                       {"name": "added", "connect_timeout": "1s"},
+                                       {"name": "bad", "connect_timeout": "0s"}])
+        wait_until(lambda: [r for r in self.cp.requests() if "error_detail" in r], 5,
+                   message="a NACK")
+        self.assertNotIn("cluster.added.", self.proxy.admin_get("/stats").body.decode())
+        # Removed: the route moves off "backend", then the cluster goes.
+        self.cp.push("RouteConfiguration", "v3", [routes("say:moved")])
+        wait_until(lambda: self.acked("RouteConfiguration", "v3"), 5, message="RDS v3 ACK")
+        self.cp.push("Cluster", "v3", [{"name": "spare", "connect_timeout": "1s"}])
+        wait_until(lambda: self.acked("Cluster", "v3"), 5, message="CDS v3 ACK")
+        wait_until(lambda: "cluster.backend." not in
+                   self.proxy.admin_get("/stats").body.decode(), 5,
+                   message="backend's stats gone")
+        prometheus = self.proxy.admin_get("/stats/prometheus").body.decode()
+        self.assertNotIn("portico_cluster_backend_", prometheus)
+        self.assertIn("portico_cluster_spare_upstream_rq_total 0", prometheus)
+        # The listener's own stats stay, with what they counted.
+        self.assertIn("downstream_rq_2xx: 1", self.proxy.admin_get("/stats?filter=http.").body
+                      .decode())
+
     def test_an_unparsable_response_restarts_the_stream(self):
         # Regression (reviewer): it was dropped unanswered, and the server (which waits for an
         # ACK or NACK) never sent that type again until some unrelated reconnect.

@@ -14,6 +14,7 @@
 #include "source/common/http/filter.h"
 #include "source/common/http/http1/server_codec.h"
 #include "source/common/http/path_normalization.h"
+#include "source/common/stats/scope.h"
 #include "source/common/stats/store.h"
 #include "source/common/stats/worker_stats.h"
 
@@ -32,6 +33,8 @@ namespace portico::http {
 struct HttpStats {
   HttpStats(stats::Store& store, const std::string& stat_prefix);
   stats::StatId rqClass(int status) const;
+
+  stats::Scope scope;  // "http.<stat_prefix>.": shared by the listener's configs of one prefix
 
   stats::StatId downstream_cx_total, downstream_cx_active, downstream_rq_total,
       downstream_rq_active, downstream_rq_1xx, downstream_rq_2xx, downstream_rq_3xx,

@@ -3,10 +3,10 @@
 
 namespace portico::http {
 
-HttpStats::HttpStats(stats::Store& store, const std::string& stat_prefix) {
-  const std::string p = absl::StrCat("http.", stat_prefix, ".");
-  auto c = [&](absl::string_view n) { return store.counter(absl::StrCat(p, n)); };
-  auto g = [&](absl::string_view n) { return store.gauge(absl::StrCat(p, n)); };
+HttpStats::HttpStats(stats::Store& store, const std::string& stat_prefix)
+    : scope(store, absl::StrCat("http.", stat_prefix, ".")) {
+  auto c = [&](absl::string_view n) { return scope.counter(n); };
+  auto g = [&](absl::string_view n) { return scope.gauge(n); };
   downstream_cx_total = c("downstream_cx_total");
   downstream_cx_active = g("downstream_cx_active");
   downstream_rq_total = c("downstream_rq_total");
@@ -16,8 +16,7 @@ HttpStats::HttpStats(stats::Store& store, const std::string& stat_prefix) {
   downstream_rq_3xx = c("downstream_rq_3xx");
   downstream_rq_4xx = c("downstream_rq_4xx");
   downstream_rq_5xx = c("downstream_rq_5xx");
-  downstream_rq_time =
-      store.histogram(absl::StrCat(p, "downstream_rq_time"), stats::Unit::kMicroseconds);
+  downstream_rq_time = scope.histogram("downstream_rq_time", stats::Unit::kMicroseconds);
   downstream_cx_rx_bytes_total = c("downstream_cx_rx_bytes_total");
   downstream_cx_tx_bytes_total = c("downstream_cx_tx_bytes_total");
   downstream_cx_protocol_error = c("downstream_cx_protocol_error");

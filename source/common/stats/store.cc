@@ -32,24 +32,29 @@ Store::Store(StoreOptions options) {
   for (StatKind kind : {StatKind::kCounter, StatKind::kGauge, StatKind::kHistogram}) {
     workers_[0]->reserve(kind, 1);
   }
-  overflow_counter_ = registerLocked(StatKind::kCounter, kOverflowCounterName, Unit::kUnspecified);
+  overflow_counter_ =
+      registerLocked(StatKind::kCounter, kOverflowCounterName, Unit::kUnspecified, true);
+  lifeline_->store = this;
 }
 
-Store::~Store() = default;
+Store::~Store() {
+  std::lock_guard<std::mutex> lock(lifeline_->mutex);
+  lifeline_->store = nullptr;
+}
 
 StatId Store::counter(absl::string_view name) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return registerLocked(StatKind::kCounter, name, Unit::kUnspecified);
+  return registerLocked(StatKind::kCounter, name, Unit::kUnspecified, true);
 }
 
 StatId Store::gauge(absl::string_view name) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return registerLocked(StatKind::kGauge, name, Unit::kUnspecified);
+  return registerLocked(StatKind::kGauge, name, Unit::kUnspecified, true);
 }
 
 StatId Store::histogram(absl::string_view name, Unit unit) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return registerLocked(StatKind::kHistogram, name, unit);
+  return registerLocked(StatKind::kHistogram, name, unit, true);
 }
 
 Store::Registry& Store::registry(StatKind kind) {
@@ -64,7 +69,7 @@ Store::Registry& Store::registry(StatKind kind) {
   return histograms_;
 }
 
-StatId Store::registerLocked(StatKind kind, absl::string_view name, Unit unit) {
+StatId Store::registerLocked(StatKind kind, absl::string_view name, Unit unit, bool permanent) {
   auto refuse = [this]() {
     // The store's own WorkerStats: the mutex we hold makes us its only writer.
     if (overflow_counter_ != kOverflowStatId) workers_[0]->inc(overflow_counter_);
@@ -72,19 +77,57 @@ StatId Store::registerLocked(StatKind kind, absl::string_view name, Unit unit) {
   };
   if (name.empty()) return refuse();
   if (auto it = by_name_.find(name); it != by_name_.end()) {
-    return it->second.kind == kind ? it->second.id : refuse();
+    Entry& e = it->second;
+    if (e.kind != kind) return refuse();
+    if (permanent) {
+      e.permanent = true;
+    } else {
+      ++e.scoped_refs;
+    }
+    return e.id;
   }
   Registry& r = registry(kind);
-  if (r.names.size() >= r.limit) return refuse();
-
-  const StatId id = static_cast<StatId>(r.names.size());
-  // Allocate every worker's slot before the id escapes the mutex (see worker_stats.h).
-  for (const auto& worker : workers_) worker->reserve(kind, id + 1);
-  r.names.emplace_back(name);
-  r.units.push_back(unit);
-  if (kind == StatKind::kCounter) counter_bases_.push_back(0);
-  by_name_.emplace(std::string(name), Entry{kind, id});
+  StatId id;
+  if (!r.free_ids.empty()) {
+    id = r.free_ids.back();
+    r.free_ids.pop_back();
+    // A retired id was last written by a thread that has since let go of it (the release
+    // synchronized through our mutex); start it from zero in every worker before it escapes.
+    for (const auto& worker : workers_) worker->clear(kind, id);
+    r.names[id] = std::string(name);
+    r.units[id] = unit;
+    if (kind == StatKind::kCounter) counter_bases_[id] = 0;
+  } else {
+    if (r.names.size() >= r.limit) return refuse();
+    id = static_cast<StatId>(r.names.size());
+    // Allocate every worker's slot before the id escapes the mutex (see worker_stats.h).
+    for (const auto& worker : workers_) worker->reserve(kind, id + 1);
+    r.names.emplace_back(name);
+    r.units.push_back(unit);
+    if (kind == StatKind::kCounter) counter_bases_.push_back(0);
+  }
+  by_name_.emplace(std::string(name), Entry{kind, id, permanent ? 0u : 1u, permanent});
   return id;
+}
+
+void Store::release(const std::vector<Held>& held) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const Held& h : held) {
+    Registry& r = registry(h.kind);
+    auto it = by_name_.find(r.names[h.id]);
+    if (it == by_name_.end() || it->second.kind != h.kind || it->second.scoped_refs == 0) continue;
+    Entry& e = it->second;
+    if (--e.scoped_refs == 0 && !e.permanent) {
+      by_name_.erase(it);
+      retireLocked(h.kind, h.id);
+    }
+  }
+}
+
+void Store::retireLocked(StatKind kind, StatId id) {
+  Registry& r = registry(kind);
+  r.names[id].clear();  // unrendered from now on (renderings skip "")
+  r.free_ids.push_back(id);
 }
 
 WorkerStats& Store::createWorkerStats() {
@@ -154,7 +197,8 @@ std::vector<std::pair<std::string, uint64_t>> Store::counters() const {
     std::lock_guard<std::mutex> lock(mutex_);
     out.reserve(counters_.names.size() - 1);
     for (StatId id = 1; id < counters_.names.size(); ++id) {
-      out.emplace_back(counters_.names[id], counterSinceReset(id));
+      if (!counters_.names[id].empty())
+        out.emplace_back(counters_.names[id], counterSinceReset(id));
     }
   }
   std::sort(out.begin(), out.end());
@@ -166,7 +210,7 @@ StoreSnapshot Store::snapshot(absl::string_view filter_substring, Counters count
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto matches = [&](const std::string& name) {
-      return absl::StrContains(name, filter_substring);
+      return !name.empty() && absl::StrContains(name, filter_substring);  // "": retired
     };
     for (StatId id = 1; id < counters_.names.size(); ++id) {
       if (matches(counters_.names[id])) {

@@ -10,6 +10,11 @@
 // always returns the same id, from any thread. The number of stats of each kind is capped
 // (StoreOptions) so memory stays bounded; past the cap, registration returns kOverflowStatId, a
 // sink that is never rendered, and the counter "stats.overflow" counts the refusal.
+//
+// Stats registered here directly are permanent. Stats registered through a Scope (scope.h) live
+// as long as some Scope holds them: then the name leaves every rendering and its id is reused,
+// so config churn (clusters renamed, listeners replaced) neither shows stale series nor fills
+// the caps.
 
 #include <cstdint>
 #include <memory>
@@ -35,6 +40,8 @@ struct StoreOptions {
   uint32_t max_histograms = 1024;
 };
 
+class Scope;
+
 class Store {
  public:
   // Counts registrations that got kOverflowStatId (limit reached, empty name, or a name already
@@ -46,8 +53,8 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Registration: thread-safe and idempotent. A histogram registered again with another unit
-  // keeps its first unit.
+  // Permanent registration: thread-safe and idempotent. A histogram registered again with
+  // another unit keeps its first unit.
   StatId counter(absl::string_view name);
   StatId gauge(absl::string_view name);
   StatId histogram(absl::string_view name, Unit unit);
@@ -80,18 +87,36 @@ class Store {
   void resetCounters();
 
  private:
+  friend class Scope;
+  // Lets a Scope that outlives its Store (a config object freed late on shutdown) release
+  // nothing instead of touching freed memory.
+  struct Lifeline {
+    std::mutex mutex;
+    Store* store = nullptr;
+  };
+  struct Held {
+    StatKind kind;
+    StatId id;
+  };
+
   struct Entry {
     StatKind kind;
     StatId id;
+    uint32_t scoped_refs = 0;  // Scopes holding it
+    bool permanent = false;    // registered on the Store directly: never retired
   };
   // Per-kind registry: names[id] and units[id] (used by histograms). Index 0 is the sink.
   struct Registry {
     uint32_t limit = 0;
-    std::vector<std::string> names;
+    std::vector<std::string> names;  // "" for the sink and for retired ids
     std::vector<Unit> units;
+    std::vector<StatId> free_ids;  // retired, reused before the registry grows
   };
 
-  StatId registerLocked(StatKind kind, absl::string_view name, Unit unit);
+  StatId registerLocked(StatKind kind, absl::string_view name, Unit unit, bool permanent);
+  // Scope side: the last release of a scoped name retires it.
+  void release(const std::vector<Held>& held);
+  void retireLocked(StatKind kind, StatId id);
   // The helpers below require mutex_.
   Registry& registry(StatKind kind);
   // Merged values, before the reset base for counters.
@@ -115,6 +140,7 @@ class Store {
   // serializes its writers) and holds "stats.overflow".
   std::vector<std::unique_ptr<WorkerStats>> workers_;
   StatId overflow_counter_ = kOverflowStatId;
+  std::shared_ptr<Lifeline> lifeline_ = std::make_shared<Lifeline>();
 };
 
 }  // namespace portico::stats

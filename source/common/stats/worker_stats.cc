@@ -36,6 +36,23 @@ void WorkerStats::reserve(StatKind kind, uint32_t count) {
   }
 }
 
+void WorkerStats::clear(StatKind kind, StatId id) {
+  switch (kind) {
+    case StatKind::kCounter:
+      slot(counter_chunks_, id).store(0, std::memory_order_relaxed);
+      return;
+    case StatKind::kGauge:
+      slot(gauge_chunks_, id).store(0, std::memory_order_relaxed);
+      return;
+    case StatKind::kHistogram:
+      break;
+  }
+  HistogramCells* cells = histograms_[id].load(std::memory_order_relaxed);
+  if (cells == nullptr) return;
+  cells->sum.store(0, std::memory_order_relaxed);
+  for (auto& bucket : cells->buckets) bucket.store(0, std::memory_order_relaxed);
+}
+
 void WorkerStats::mergeHistogramInto(StatId histogram, HistogramData& out) const {
   const HistogramCells* cells = histograms_[histogram].load(std::memory_order_acquire);
   if (cells == nullptr) return;

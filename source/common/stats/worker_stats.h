@@ -78,6 +78,9 @@ class WorkerStats {
 
   // Allocation (Store only, under its mutex): makes ids [0, count) of `kind` writable.
   void reserve(StatKind kind, uint32_t count);
+  // Zeroes a retired id before the Store hands it out again (Store only, under its mutex; no
+  // thread writes the id meanwhile).
+  void clear(StatKind kind, StatId id);
 
   static void bump(std::atomic<uint64_t>& slot, uint64_t n) {
     slot.store(slot.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);

@@ -10,10 +10,11 @@ using router::fieldError;
 using router::fieldPath;
 
 CompressorStats::CompressorStats(stats::Store& store, const std::string& prefix)
-    : compressed(store.counter(prefix + "compressed")),
-      not_compressed(store.counter(prefix + "not_compressed")),
-      total_uncompressed_bytes(store.counter(prefix + "total_uncompressed_bytes")),
-      total_compressed_bytes(store.counter(prefix + "total_compressed_bytes")) {}
+    : scope(store, prefix),
+      compressed(scope.counter("compressed")),
+      not_compressed(scope.counter("not_compressed")),
+      total_uncompressed_bytes(scope.counter("total_uncompressed_bytes")),
+      total_compressed_bytes(scope.counter("total_compressed_bytes")) {}
 
 absl::StatusOr<std::shared_ptr<const CompressorConfig>> CompressorConfig::create(
     const config::v1::Compressor& config, const std::string& filter_name, const std::string& field,

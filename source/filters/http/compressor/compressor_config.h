@@ -9,12 +9,14 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "portico/config/v1/http_filter.pb.h"
+#include "source/common/stats/scope.h"
 #include "source/common/stats/store.h"
 
 namespace portico::filters::compressor {
 
 struct CompressorStats {
   CompressorStats(stats::Store& store, const std::string& prefix);
+  stats::Scope scope;  // declared first: the ids below are registered through it
   stats::StatId compressed, not_compressed, total_uncompressed_bytes, total_compressed_bytes;
 };
 

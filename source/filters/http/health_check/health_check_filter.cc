@@ -18,10 +18,11 @@ absl::StatusOr<std::shared_ptr<const HealthCheckConfig>> HealthCheckConfig::crea
   c->filter_name = filter_name;
   c->path = path;
   c->pass_through = config.pass_through();
-  const std::string p = absl::StrCat(stat_prefix, "health_check.", filter_name, ".");
-  c->ok = store.counter(p + "ok");
-  c->failed = store.counter(p + "failed");
-  c->passed_through = store.counter(p + "passed_through");
+  c->stats_scope = std::make_unique<stats::Scope>(
+      store, absl::StrCat(stat_prefix, "health_check.", filter_name, "."));
+  c->ok = c->stats_scope->counter("ok");
+  c->failed = c->stats_scope->counter("failed");
+  c->passed_through = c->stats_scope->counter("passed_through");
   return c;
 }
 

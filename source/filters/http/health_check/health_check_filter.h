@@ -11,6 +11,7 @@
 #include "portico/config/v1/http_filter.pb.h"
 #include "source/common/http/conn_manager_config.h"
 #include "source/common/http/filter.h"
+#include "source/common/stats/scope.h"
 #include "source/common/stats/store.h"
 
 namespace portico::filters::health_check {
@@ -19,6 +20,7 @@ struct HealthCheckConfig {
   std::string filter_name;
   std::string path;
   bool pass_through = false;
+  std::unique_ptr<stats::Scope> stats_scope;  // "<stat_prefix>health_check.<name>."
   stats::StatId ok, failed, passed_through;
 
   // `field` names the filter's config in errors; stats are "<stat_prefix>health_check.<name>.*".
