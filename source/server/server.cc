@@ -44,6 +44,11 @@ absl::Status Server::initialize() {
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   signal_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
+  main_stats_ = &store_.createWorkerStats();
+  access_log_stats_ = {store_.counter("access_log.dropped_lines"),
+                       store_.counter("access_log.write_failed"),
+                       store_.counter("access_log.reopen_failed")};
+
   auto snapshot = buildConfigSnapshot(bootstrap_, store_);
   if (!snapshot.ok()) return snapshot.status();
   snapshot_ = *snapshot;
@@ -303,6 +308,19 @@ std::string Server::clustersJson(const std::vector<ClusterStatus>& clusters) {
   return out;
 }
 
+void Server::syncAccessLogStats() {
+  // The writers count on their own threads; the deltas go in here, on the main thread, which
+  // is the only writer of main_stats_.
+  const access_log::AccessLogWriter::Totals now = access_log::AccessLogWriter::totals();
+  main_stats_->inc(access_log_stats_.dropped_lines,
+                   now.dropped_lines - access_log_seen_.dropped_lines);
+  main_stats_->inc(access_log_stats_.write_failed,
+                   now.write_failed - access_log_seen_.write_failed);
+  main_stats_->inc(access_log_stats_.reopen_failed,
+                   now.reopen_failed - access_log_seen_.reopen_failed);
+  access_log_seen_ = now;
+}
+
 std::string Server::configDumpJson() const {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
@@ -359,6 +377,7 @@ void Server::registerAdminHandlers() {
       "/stats", false,
       "counters, gauges and histograms (?filter=substring, ?format=json|prometheus)",
       [this, text, json](const AdminRequest& r) {
+        syncAccessLogStats();
         auto it = r.query.find("filter");
         const std::string filter = it == r.query.end() ? "" : it->second;
         auto format = r.query.find("format");
@@ -373,6 +392,7 @@ void Server::registerAdminHandlers() {
       });
   admin_->addHandler(
       "/stats/prometheus", false, "stats in Prometheus text format", [this](const AdminRequest&) {
+        syncAccessLogStats();
         return R{200, "text/plain; version=0.0.4; charset=utf-8", store_.renderPrometheus()};
       });
   admin_->addHandler("/config_dump", false, "the active configuration as JSON",

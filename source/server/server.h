@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "portico/config/v1/bootstrap.pb.h"
+#include "source/common/access_log/access_log.h"
 #include "source/common/event/dispatcher.h"
 #include "source/common/stats/store.h"
 #include "source/server/admin.h"
@@ -65,11 +66,18 @@ class Server : public xds::ConfigApplier {
   static std::string clustersJson(const std::vector<ClusterStatus>& clusters);
   std::string listenersText() const;
   std::string configDumpJson() const;
+  // Brings the access_log.* counters up to the writers' totals (before stats are rendered).
+  void syncAccessLogStats();
 
   config::v1::Bootstrap bootstrap_;
   ServerOptions options_;
   event::DispatcherPtr dispatcher_;
   stats::Store store_;
+  stats::WorkerStats* main_stats_ = nullptr;  // the main thread's own stats
+  struct AccessLogStats {
+    stats::StatId dropped_lines, write_failed, reopen_failed;
+  } access_log_stats_{};
+  access_log::AccessLogWriter::Totals access_log_seen_;  // totals already counted
   ConfigSnapshotConstSharedPtr snapshot_;
   DynamicConfig dynamic_;
   std::unique_ptr<xds::AdsClient> ads_;

@@ -1,6 +1,7 @@
 """Process lifecycle: graceful drain on SIGTERM, config validation and the command line."""
 
 import json
+import shutil
 import signal
 import threading
 import time
@@ -112,6 +113,34 @@ class DrainTest(PorticoTestCase):
         wait_until(lambda: paths(log_path) == ["/after-admin"], 5, message="line in the newest file")
         self.assertEqual(paths(rotated), ["/before"])
         self.assertEqual(proxy.admin_get("/reopen_logs").status, 405)
+        self.assertTrue(proxy.running(), "the proxy exited")
+
+    def test_access_log_failures_are_counted_in_stats(self):
+        # Before, a full disk or a failed reopen was only logged: nothing a dashboard or an
+        # alert could see.
+        env = self.new_env()
+        log_dir = Path(env.dir, "logs")
+        log_dir.mkdir()
+        proxy, _ = env.start_basic(access_log={"path": str(log_dir / "access.log")})
+        stats = lambda: proxy.admin_get("/stats?filter=access_log.").body.decode()
+        self.assertIn("access_log.reopen_failed: 0", stats())
+        self.assertIn("access_log.write_failed: 0", stats())
+        self.assertIn("access_log.dropped_lines: 0", stats())
+        shutil.rmtree(log_dir)  # the reopen cannot create the file again
+        self.assertEqual(proxy.admin_post("/reopen_logs").status, 200)
+        wait_until(lambda: "access_log.reopen_failed: 1" in stats(), 5,
+                   message="the failed reopen counted")
+        prometheus = proxy.admin_get("/stats/prometheus").body.decode()
+        self.assertIn("portico_access_log_reopen_failed 1\n", prometheus)
+
+        # A device that refuses every write: each batch fails, the proxy keeps serving.
+        full_env = self.new_env()
+        proxy, _ = full_env.start_basic(access_log={"path": "/dev/full"})
+        for _ in range(3):
+            self.assertEqual(http_get(proxy.port, "/lost").status, 200)
+        wait_until(lambda: "access_log.write_failed: 0" not in
+                   proxy.admin_get("/stats?filter=access_log.").body.decode(), 5,
+                   message="the failed writes counted")
         self.assertTrue(proxy.running(), "the proxy exited")
 
 

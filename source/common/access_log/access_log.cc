@@ -29,6 +29,11 @@ thread_local PendingLines pending;
 }  // namespace
 
 namespace {
+// Process-wide totals (AccessLogWriter::totals()); relaxed: they are only counted and read.
+std::atomic<uint64_t> total_dropped_lines{0};
+std::atomic<uint64_t> total_write_failed{0};
+std::atomic<uint64_t> total_reopen_failed{0};
+
 // Live writers by path (weak: a writer lives as long as a config uses it).
 struct WriterRegistry {
   std::mutex mutex;
@@ -169,7 +174,9 @@ bool AccessLogWriter::submit(std::string&& batch) {
   {
     std::lock_guard<std::mutex> lock(core_->mutex);
     if (core_->queued_bytes + batch.size() > kMaxQueuedBytes) {
-      core_->dropped += std::count(batch.begin(), batch.end(), '\n');  // the writer reports it
+      const auto lines = static_cast<uint64_t>(std::count(batch.begin(), batch.end(), '\n'));
+      core_->dropped += lines;  // the writer reports it
+      total_dropped_lines.fetch_add(lines, std::memory_order_relaxed);
       return false;
     }
     core_->queued_bytes += batch.size();
@@ -177,6 +184,12 @@ bool AccessLogWriter::submit(std::string&& batch) {
   }
   core_->cv.notify_one();
   return true;
+}
+
+AccessLogWriter::Totals AccessLogWriter::totals() {
+  return Totals{total_dropped_lines.load(std::memory_order_relaxed),
+                total_write_failed.load(std::memory_order_relaxed),
+                total_reopen_failed.load(std::memory_order_relaxed)};
 }
 
 uint64_t AccessLogWriter::writeErrors() const {
@@ -192,6 +205,7 @@ void AccessLogWriter::Core::reopenFile() {
   if (file == stdout) return;
   FILE* f = fopen(path.c_str(), "a");
   if (f == nullptr) {
+    total_reopen_failed.fetch_add(1, std::memory_order_relaxed);
     PORTICO_LOG(kError, "access log: cannot reopen '%s': %s; still writing to the old file",
                 path.c_str(), strerror(errno));
     return;
@@ -214,6 +228,7 @@ void AccessLogWriter::Core::writeBatch(const std::deque<std::string>& batch) {
   const int error = errno;
   clearerr(file);
   write_errors++;
+  total_write_failed.fetch_add(1, std::memory_order_relaxed);
   if (!last_write_failed) {  // once per run of failures (a full disk fails every batch)
     PORTICO_LOG(kError, "access log '%s': write failed: %s; lines are being lost", path.c_str(),
                 strerror(error));

@@ -27,6 +27,14 @@ class AccessLogWriter {
   // Asks every live writer to reopen its file (after log rotation: SIGUSR1, /reopen_logs).
   // Lines already queued go to the new file. Thread-safe; returns at once.
   static void reopenAll();
+  // Totals over every writer of the process, live or gone (the server exports them as the
+  // counters access_log.dropped_lines, access_log.write_failed and access_log.reopen_failed).
+  struct Totals {
+    uint64_t dropped_lines = 0;  // a full queue: the disk is slower than the traffic
+    uint64_t write_failed = 0;   // batches the file refused
+    uint64_t reopen_failed = 0;  // reopens that kept the old file
+  };
+  static Totals totals();
   // Waits for the threads of destroyed writers to write their last lines and close their
   // files. Call before exit (and in tests before reading a file whose writer is gone).
   static void joinRetired();

@@ -81,21 +81,25 @@ TEST_F(AccessLogWriterTest, FailedReopenKeepsWritingToTheOldFile) {
   ASSERT_EQ(rename(path_.c_str(), (path_ + ".1").c_str()), 0);
   // A directory where the file should be: fopen fails.
   ASSERT_EQ(mkdir(path_.c_str(), 0700), 0);
+  const uint64_t failed_before = AccessLogWriter::totals().reopen_failed;
   (*writer)->reopen();
   ASSERT_TRUE((*writer)->submit("kept\n"));
   EXPECT_TRUE(eventually([&] { return readFile(path_ + ".1") == "kept\n"; }));
+  EXPECT_EQ(AccessLogWriter::totals().reopen_failed, failed_before + 1);  // the server's stat
   rmdir(path_.c_str());
 }
 
 // Regression: write errors were ignored (no count, no message). (That the first line after a
 // failed write starts on a line of its own needs a short write, which no test makes.)
 TEST_F(AccessLogWriterTest, WriteErrorsAreCounted) {
+  const uint64_t failed_before = AccessLogWriter::totals().write_failed;
   auto full = AccessLogWriter::open("/dev/full");  // every write fails with ENOSPC
   ASSERT_TRUE(full.ok()) << full.status();
   ASSERT_TRUE((*full)->submit("lost\n"));
   EXPECT_TRUE(eventually([&] { return (*full)->writeErrors() == 1; }));
   ASSERT_TRUE((*full)->submit("lost too\n"));
   EXPECT_TRUE(eventually([&] { return (*full)->writeErrors() == 2; }));
+  EXPECT_EQ(AccessLogWriter::totals().write_failed, failed_before + 2);  // the server's stat
 
   auto writer = AccessLogWriter::open(path_);
   ASSERT_TRUE(writer.ok());
@@ -149,6 +153,33 @@ TEST_F(AccessLogWriterTest, ReleasingThreadWritersDropsThemAtOnce) {
   EXPECT_TRUE(weak.expired());
   AccessLogWriter::joinRetired();
   EXPECT_FALSE(readFile(path_).empty()) << "the pending line was written first";
+}
+
+// A disk slower than the traffic: the bounded queue refuses the batch, and the lost lines are
+// counted (the writer's dropped(), and the process totals behind access_log.dropped_lines).
+TEST_F(AccessLogWriterTest, AFullQueueDropsAndCountsLines) {
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  auto writer = AccessLogWriter::open(fifo);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  const uint64_t dropped_before = AccessLogWriter::totals().dropped_lines;
+  const std::string batch(1024 * 1024 - 3, 'x');
+  const std::string three_lines = batch + "\n\n\n";  // 1 MiB, three lines
+  int accepted = 0;
+  while (accepted < 64 && (*writer)->submit(std::string(three_lines))) accepted++;
+  EXPECT_LT(accepted, 64) << "the queue never filled";
+  EXPECT_EQ((*writer)->dropped(), 3u);
+  EXPECT_EQ(AccessLogWriter::totals().dropped_lines, dropped_before + 3);
+  writer->reset();
+  char buf[65536];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline && ::read(reader, buf, sizeof(buf)) != 0) {
+  }
+  AccessLogWriter::joinRetired();
+  ::close(reader);
+  unlink(fifo.c_str());
 }
 
 // Regression: destroying a writer joined its thread, so the worker that dropped the last
