@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${FUZZ_SECONDS:-60}"
-all_targets="http1_request_fuzz http1_response_fuzz bootstrap_config_fuzz compressor_fuzz xds_response_fuzz xds_grpc_session_fuzz control_plane_resources_fuzz control_plane_stream_fuzz control_plane_rest_api_fuzz path_normalization_fuzz"
+all_targets="http1_request_fuzz http1_response_fuzz http1_plain_head_fuzz bootstrap_config_fuzz compressor_fuzz xds_response_fuzz xds_grpc_session_fuzz control_plane_resources_fuzz control_plane_stream_fuzz control_plane_rest_api_fuzz path_normalization_fuzz"
 if [[ "${1:-}" == "--list" ]]; then
   echo "$all_targets"  # for ci/test.sh, which fuzzes them one at a time
   exit 0

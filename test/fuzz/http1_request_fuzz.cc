@@ -106,6 +106,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<std::string> split_events =
       run({payload.substr(0, split), payload.substr(split)});
   const std::vector<std::string> whole_events = run({payload});
+  if (split_events != whole_events) {
+    for (const auto* events : {&split_events, &whole_events}) {
+      fprintf(stderr, events == &split_events ? "split:\n" : "whole:\n");
+      for (const std::string& e : *events) fprintf(stderr, "  %s\n", e.c_str());
+    }
+  }
   check(split_events == whole_events, "splitting the input changed the parse");
   return 0;
 }

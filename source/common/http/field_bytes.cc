@@ -7,27 +7,34 @@
 namespace portico::http {
 
 namespace {
-// Byte classes for header validation, as lookup tables (this runs for every header).
 // tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" /
 //         "~" / DIGIT / ALPHA (RFC 9110 5.6.2)
-struct ByteClasses {
-  bool token[256] = {};
-  bool bad_value[256] = {};  // CTLs other than HTAB, and DEL (RFC 9110 5.5)
-  ByteClasses() {
-    for (int c = 0; c < 256; c++) {
-      token[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-      bad_value[c] = (c < 0x20 && c != '\t') || c == 0x7f;
-    }
-    for (char c : std::string_view("!#$%&'*+-.^_`|~")) token[static_cast<unsigned char>(c)] = true;
+constexpr std::array<bool, 256> makeTokenChars() {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; c++) {
+    t[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
   }
-};
-const ByteClasses kClasses;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}
+
+// CTLs other than HTAB, and DEL (RFC 9110 5.5), as a lookup table.
+constexpr std::array<bool, 256> makeBadValueBytes() {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; c++) t[c] = (c < 0x20 && c != '\t') || c == 0x7f;
+  return t;
+}
+constexpr std::array<bool, 256> kBadValueBytes = makeBadValueBytes();
 
 }  // namespace
 
+namespace field_bytes_internal {
+const std::array<bool, 256> kTokenChars = makeTokenChars();
+}  // namespace field_bytes_internal
+
 bool isToken(absl::string_view s) {
   for (char c : s) {
-    if (!kClasses.token[static_cast<unsigned char>(c)]) return false;
+    if (!isTokenChar(c)) return false;
   }
   return true;
 }
@@ -47,11 +54,11 @@ bool hasBadValueByte(absl::string_view s) {
     const uint64_t del = (x - kOnes) & ~x & kHigh;
     if ((below_space | del) == 0) continue;
     for (size_t j = i; j < i + 8; j++) {
-      if (kClasses.bad_value[static_cast<unsigned char>(s[j])]) return true;
+      if (kBadValueBytes[static_cast<unsigned char>(s[j])]) return true;
     }
   }
   for (; i < s.size(); i++) {
-    if (kClasses.bad_value[static_cast<unsigned char>(s[i])]) return true;
+    if (kBadValueBytes[static_cast<unsigned char>(s[i])]) return true;
   }
   return false;
 }

@@ -2,9 +2,20 @@
 
 // Byte rules for header fields (RFC 9110 5.1, 5.5), checked for every field of every message.
 
+#include <array>
+
 #include "absl/strings/string_view.h"
 
 namespace portico::http {
+
+namespace field_bytes_internal {
+extern const std::array<bool, 256> kTokenChars;
+}  // namespace field_bytes_internal
+
+// True if `c` is a tchar (RFC 9110 5.6.2); inline for the head parsers' loops.
+inline bool isTokenChar(char c) {
+  return field_bytes_internal::kTokenChars[static_cast<unsigned char>(c)];
+}
 
 // True if `s` is a token (tchar only): what a field name must be. The empty string is one.
 bool isToken(absl::string_view s);

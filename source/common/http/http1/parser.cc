@@ -6,11 +6,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "source/common/http/field_bytes.h"
+#include "source/common/http/http1/plain_head.h"
 
 namespace portico::http::http1 {
 
 Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks, HeaderMap& headers)
-    : callbacks_(callbacks), headers_(headers) {
+    : request_(type == HTTP_REQUEST), callbacks_(callbacks), headers_(headers) {
   // One settings table for every parser: llhttp only reads it.
   static const llhttp_settings_t settings = [] {
     llhttp_settings_t s;
@@ -34,6 +35,11 @@ Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks, HeaderM
 }
 
 ParseResult Http1Parser::execute(const char* data, size_t len, size_t* consumed) {
+  if (plain_heads_enabled_ && llhttp_idle_ && raw_body_remaining_ == 0 &&
+      llhttp_get_errno(&parser_) == HPE_OK) {
+    ParseResult result;
+    if (executePlainHead(data, len, consumed, &result)) return result;
+  }
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   if (err == HPE_OK) {
     *consumed = len;
@@ -57,22 +63,67 @@ bool Http1Parser::finish() {
   return false;
 }
 
+bool Http1Parser::executePlainHead(const char* data, size_t len, size_t* consumed,
+                                   ParseResult* result) {
+  beginMessage();
+  plain_head_ = PlainHead();
+  const absl::string_view input(data, len);
+  const bool parsed = request_ ? parsePlainRequestHead(input, headers_, plain_head_)
+                               : parsePlainResponseHead(input, headers_, plain_head_);
+  // The limits as llhttp's path applies them (it counts fewer bytes: a head this large goes
+  // there, and fails or not there).
+  if (!parsed || plain_head_.bytes > max_head_bytes_ ||
+      (max_fields_ != 0 && plain_head_.fields > max_fields_)) {
+    headers_.clear();
+    return false;
+  }
+  plain_ = true;
+  if (request_) {
+    url_.assign(plain_head_.target.data(), plain_head_.target.size());
+  } else {
+    status_text_.assign(plain_head_.reason.data(), plain_head_.reason.size());
+  }
+  plain_head_.target = plain_head_.reason = {};  // views into the caller's input
+  *consumed = plain_head_.bytes;
+  // From here as onHeadersCompleteCb and onMessageCompleteCb.
+  in_trailers_ = true;
+  if (!callbacks_.onHeadersComplete()) {
+    if (error_.empty()) error_ = "rejected";
+    *result = ParseResult::kError;
+    return true;
+  }
+  if (!skip_body_ && plain_head_.content_length > 0) {
+    raw_body_remaining_ = plain_head_.content_length;
+  } else {
+    callbacks_.onMessageComplete();
+  }
+  *result = ParseResult::kPaused;
+  return true;
+}
+
 absl::string_view Http1Parser::methodName() const {
+  if (plain_) return plain_head_.method;
   return llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+}
+
+void Http1Parser::beginMessage() {
+  url_.clear();
+  status_text_.clear();
+  field_.clear();
+  value_.clear();
+  headers_.clear();
+  in_trailers_ = false;
+  head_bytes_ = 0;
+  fields_ = 0;
+  skip_body_ = false;
+  raw_body_remaining_ = 0;
+  plain_ = false;
 }
 
 int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   Http1Parser& s = self(p);
-  s.url_.clear();
-  s.status_text_.clear();
-  s.field_.clear();
-  s.value_.clear();
-  s.headers_.clear();
-  s.in_trailers_ = false;
-  s.head_bytes_ = 0;
-  s.fields_ = 0;
-  s.skip_body_ = false;
-  s.raw_body_remaining_ = 0;
+  s.beginMessage();
+  s.llhttp_idle_ = false;
   return 0;
 }
 
@@ -190,6 +241,9 @@ bool Http1Parser::consumeRawBody(uint64_t n) {
 
 int Http1Parser::onMessageCompleteCb(llhttp_t* p) {
   Http1Parser& s = self(p);
+  // After a message that does not keep the connection, llhttp refuses whatever follows: it
+  // stays in charge of this connection's bytes then.
+  s.llhttp_idle_ = llhttp_should_keep_alive(p) != 0;
   // With a raw body, llhttp's message ends at the head; ours ends in consumeRawBody().
   if (s.raw_body_remaining_ == 0) s.callbacks_.onMessageComplete();
   // Pause so the owner handles one message at a time (in-order pipelining).

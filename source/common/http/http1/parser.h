@@ -7,6 +7,9 @@
 // resumes it when it is ready for the next pipelined message); or an error with a reason.
 // Body spans point into the caller's input and are only valid during the callback.
 //
+// Plain heads (plain_head.h) do not go through llhttp either: at the start of a message, a head
+// that is whole in the input and plain is parsed in one pass; any other goes to llhttp.
+//
 // Content-Length bodies do not go through llhttp: after such a head, execute() returns kPaused
 // with rawBodyRemaining() > 0, and the codec takes the body straight from its input buffer
 // (whole slices change hands, no copy), reporting it with consumeRawBody(). Only chunked
@@ -19,6 +22,7 @@
 
 #include "absl/strings/string_view.h"
 #include "source/common/http/header_map.h"
+#include "source/common/http/http1/plain_head.h"
 
 namespace portico::http::http1 {
 
@@ -61,16 +65,25 @@ class Http1Parser {
   std::string& url() { return url_; }
   std::string& statusText() { return status_text_; }
   HeaderMap& headers() { return headers_; }
-  int statusCode() const { return parser_.status_code; }
+  int statusCode() const { return plain_ ? plain_head_.status : parser_.status_code; }
   absl::string_view methodName() const;
-  int minorVersion() const { return parser_.http_minor; }
-  int majorVersion() const { return parser_.http_major; }
-  bool keepAlive() const { return llhttp_should_keep_alive(&parser_) != 0; }
-  bool chunked() const { return (parser_.flags & F_CHUNKED) != 0; }
-  bool hasContentLength() const { return (parser_.flags & F_CONTENT_LENGTH) != 0; }
-  uint64_t contentLength() const { return parser_.content_length; }
-  bool upgrade() const { return parser_.upgrade != 0; }
-  bool messageNeedsEof() const { return llhttp_message_needs_eof(&parser_) != 0; }
+  int minorVersion() const { return plain_ ? plain_head_.minor_version : parser_.http_minor; }
+  int majorVersion() const { return plain_ ? 1 : parser_.http_major; }
+  // A plain head is always keep-alive, never chunked, an upgrade or close-delimited.
+  bool keepAlive() const { return plain_ || llhttp_should_keep_alive(&parser_) != 0; }
+  bool chunked() const { return !plain_ && (parser_.flags & F_CHUNKED) != 0; }
+  bool hasContentLength() const {
+    return plain_ ? plain_head_.has_content_length : (parser_.flags & F_CONTENT_LENGTH) != 0;
+  }
+  uint64_t contentLength() const {
+    return plain_ ? plain_head_.content_length : parser_.content_length;
+  }
+  bool upgrade() const { return !plain_ && parser_.upgrade != 0; }
+  bool messageNeedsEof() const { return !plain_ && llhttp_message_needs_eof(&parser_) != 0; }
+  // The current message's head was plain (tests and fuzz targets).
+  bool plainHead() const { return plain_; }
+  // Off: every head goes through llhttp (the fuzz targets compare both ways).
+  void setPlainHeads(bool enabled) { plain_heads_enabled_ = enabled; }
   // Tells llhttp that the current response has no body (response to HEAD, or a 1xx/204/304
   // it already knows). Only meaningful inside onHeadersComplete.
   void skipBody() { skip_body_ = true; }
@@ -91,6 +104,11 @@ class Http1Parser {
 
  private:
   static Http1Parser& self(llhttp_t* p) { return *static_cast<Http1Parser*>(p->data); }
+  // What a new message resets, from llhttp's on_message_begin or before a plain head.
+  void beginMessage();
+  // At the start of a message: parses a plain head at `data` and does what llhttp's callbacks
+  // would; false when the head is not plain (nothing is consumed; llhttp takes it).
+  bool executePlainHead(const char* data, size_t len, size_t* consumed, ParseResult* result);
   static int onMessageBeginCb(llhttp_t* p);
   static int onUrlCb(llhttp_t* p, const char* at, size_t len);
   static int onStatusCb(llhttp_t* p, const char* at, size_t len);
@@ -111,6 +129,7 @@ class Http1Parser {
   bool headLimitExceeded();
 
   llhttp_t parser_;
+  const bool request_;
   ParserCallbacks& callbacks_;
   std::string url_;
   std::string status_text_;
@@ -126,6 +145,11 @@ class Http1Parser {
   bool in_trailers_ = false;
   bool skip_body_ = false;
   uint64_t raw_body_remaining_ = 0;
+  // llhttp is between messages (it has not begun one, or finished the last).
+  bool llhttp_idle_ = true;
+  bool plain_heads_enabled_ = true;
+  bool plain_ = false;  // the current message's head was plain
+  PlainHead plain_head_;
 };
 
 }  // namespace portico::http::http1
