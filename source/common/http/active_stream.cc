@@ -19,7 +19,6 @@ ActiveStream::ActiveStream(HttpConnection& connection, RequestHead& head)
       // apply to the next request, also on connections that were open before.
       config_(connection.currentConfig()),
       head_(head) {
-  info_.start_time = std::chrono::system_clock::now();
   info_.start_monotonic = connection_.services_.dispatcher.now();
   info_.request = &head_;
   info_.downstream_address = connection_.remote_ip_;
@@ -432,12 +431,17 @@ void ActiveStream::complete() {
   destroyFilters();
   const HttpConnectionManagerConfig& config = *config_;
   stats::WorkerStats& s = connection_.services_.stats;
-  info_.duration = std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::steady_clock::now() - info_.start_monotonic);
+  const auto elapsed = std::chrono::steady_clock::now() - info_.start_monotonic;
+  info_.duration = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
   if (info_.response_code > 0) s.inc(config.stats->rqClass(info_.response_code));
   s.recordValue(config.stats->downstream_rq_time, static_cast<uint64_t>(info_.duration.count()));
   s.gaugeAdd(config.stats->downstream_rq_active, -1);
-  if (config.access_log != nullptr) config.access_log->log(info_, connection_.services_.dispatcher);
+  if (config.access_log != nullptr) {
+    // The wall-clock start, read only when a log needs it (one clock read less per request).
+    info_.start_time = std::chrono::system_clock::now() -
+                       std::chrono::duration_cast<std::chrono::system_clock::duration>(elapsed);
+    config.access_log->log(info_, connection_.services_.dispatcher);
+  }
   // A request whose body was not fully read leaves unparsed bytes: the connection can't go on.
   connection_.onStreamComplete(close_connection_ || !request_complete_, abort_connection_);
 }

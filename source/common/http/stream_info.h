@@ -11,7 +11,7 @@
 namespace portico::http {
 
 struct StreamInfo {
-  std::chrono::system_clock::time_point start_time;
+  std::chrono::system_clock::time_point start_time;  // set at completion, when a log wants it
   std::chrono::steady_clock::time_point start_monotonic;
   std::chrono::microseconds duration{0};
   const RequestHead* request = nullptr;    // valid until the log entry is written
