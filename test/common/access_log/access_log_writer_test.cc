@@ -44,6 +44,8 @@ class AccessLogWriterTest : public ::testing::Test {
     path_ = dir_ + "/access.log";
   }
   void TearDown() override {
+    if (reader_ >= 0) ::close(reader_);
+    if (!fifo_.empty()) unlink(fifo_.c_str());
     for (const char* suffix : {"", ".1"}) unlink((path_ + suffix).c_str());
     rmdir(dir_.c_str());
   }
@@ -56,8 +58,21 @@ class AccessLogWriterTest : public ::testing::Test {
     EXPECT_TRUE(formatter.ok());
     return std::make_unique<AccessLog>(std::move(*writer), std::move(*formatter));
   }
+  // A "disk" that is a pipe nobody reads yet: the writer thread blocks in fwrite until the
+  // test drains `reader_` (non-blocking). TearDown removes the pipe.
+  std::shared_ptr<AccessLogWriter> openSlowDisk() {
+    fifo_ = dir_ + "/fifo";
+    EXPECT_EQ(mkfifo(fifo_.c_str(), 0600), 0);
+    reader_ = ::open(fifo_.c_str(), O_RDONLY | O_NONBLOCK);
+    EXPECT_GE(reader_, 0);
+    auto writer = AccessLogWriter::open(fifo_);
+    EXPECT_TRUE(writer.ok()) << writer.status();
+    return writer.ok() ? *writer : nullptr;
+  }
   std::string dir_;
   std::string path_;
+  std::string fifo_;
+  int reader_ = -1;
 };
 
 // Regression: after logrotate renamed the file, lines kept going to the renamed file; there
@@ -158,53 +173,43 @@ TEST_F(AccessLogWriterTest, ReleasingThreadWritersDropsThemAtOnce) {
 // A disk slower than the traffic: the bounded queue refuses the batch, and the lost lines are
 // counted (the writer's dropped(), and the process totals behind access_log.dropped_lines).
 TEST_F(AccessLogWriterTest, AFullQueueDropsAndCountsLines) {
-  const std::string fifo = dir_ + "/fifo";
-  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
-  ASSERT_GE(reader, 0);
-  auto writer = AccessLogWriter::open(fifo);
-  ASSERT_TRUE(writer.ok()) << writer.status();
+  std::shared_ptr<AccessLogWriter> writer = openSlowDisk();
+  ASSERT_NE(writer, nullptr);
   const uint64_t dropped_before = AccessLogWriter::totals().dropped_lines;
   const std::string batch(1024 * 1024 - 3, 'x');
   const std::string three_lines = batch + "\n\n\n";  // 1 MiB, three lines
   int accepted = 0;
-  while (accepted < 64 && (*writer)->submit(std::string(three_lines))) accepted++;
+  while (accepted < 64 && writer->submit(std::string(three_lines))) accepted++;
   EXPECT_LT(accepted, 64) << "the queue never filled";
-  EXPECT_EQ((*writer)->dropped(), 3u);
+  EXPECT_EQ(writer->dropped(), 3u);
   EXPECT_EQ(AccessLogWriter::totals().dropped_lines, dropped_before + 3);
-  writer->reset();
+  writer.reset();
   char buf[65536];
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline && ::read(reader, buf, sizeof(buf)) != 0) {
+  while (std::chrono::steady_clock::now() < deadline && ::read(reader_, buf, sizeof(buf)) != 0) {
   }
   AccessLogWriter::joinRetired();
-  ::close(reader);
-  unlink(fifo.c_str());
 }
 
 // Regression: destroying a writer joined its thread, so the worker that dropped the last
 // reference (after a config change) waited for the queued lines to reach a slow disk. Here the
 // "disk" is a pipe nobody reads: the writer thread blocks in fwrite until the reader drains it.
 TEST_F(AccessLogWriterTest, DestructionDoesNotWaitForASlowDiskAndLosesNothing) {
-  const std::string fifo = dir_ + "/fifo";
-  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
-  ASSERT_GE(reader, 0);
-  auto writer = AccessLogWriter::open(fifo);
-  ASSERT_TRUE(writer.ok()) << writer.status();
+  std::shared_ptr<AccessLogWriter> writer = openSlowDisk();
+  ASSERT_NE(writer, nullptr);
   const std::string line(1000, 'x');
   std::string batch;
   for (int i = 0; i < 1000; i++) batch += line + "\n";  // 1 MB: far more than a pipe holds
-  ASSERT_TRUE((*writer)->submit(std::string(batch)));
+  ASSERT_TRUE(writer->submit(std::string(batch)));
   auto start = std::chrono::steady_clock::now();
-  writer->reset();  // the last reference
+  writer.reset();  // the last reference
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
   // Now read everything: the retired thread finishes its lines and closes the pipe (EOF).
   std::string received;
   char buf[65536];
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
-    ssize_t n = ::read(reader, buf, sizeof(buf));
+    ssize_t n = ::read(reader_, buf, sizeof(buf));
     if (n > 0) {
       received.append(buf, n);
     } else if (n == 0 && received.size() >= batch.size()) {
@@ -214,8 +219,6 @@ TEST_F(AccessLogWriterTest, DestructionDoesNotWaitForASlowDiskAndLosesNothing) {
     }
   }
   AccessLogWriter::joinRetired();
-  ::close(reader);
-  unlink(fifo.c_str());
   EXPECT_EQ(received.size(), batch.size());
   EXPECT_TRUE(received == batch);
 }
