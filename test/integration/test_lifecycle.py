@@ -1,5 +1,6 @@
 """Process lifecycle: graceful drain on SIGTERM, config validation and the command line."""
 
+import datetime
 import json
 import shutil
 import signal
@@ -114,6 +115,28 @@ class DrainTest(PorticoTestCase):
         self.assertEqual(paths(rotated), ["/before"])
         self.assertEqual(proxy.admin_get("/reopen_logs").status, 405)
         self.assertTrue(proxy.running(), "the proxy exited")
+
+    def test_access_log_start_time_is_now_for_answered_and_reset_requests(self):
+        # The wall-clock start is computed when the line is written (now minus the time
+        # taken). Regression: a request the client reset was logged as starting in 1970.
+        env = self.new_env()
+        log_path = Path(env.dir, "access.log")
+        proxy, _ = env.start_basic(access_log={"path": str(log_path), "json": True})
+        self.assertEqual(http_get(proxy.port, "/answered").status, 200)
+        with RawConnection(proxy.port) as conn:
+            conn.send(b"GET /delay/500 HTTP/1.1\r\nHost: x\r\n\r\n")
+            time.sleep(0.2)  # the request is upstream when the client goes
+        def lines():
+            if not log_path.exists():
+                return []
+            return [json.loads(line) for line in log_path.read_text().splitlines()]
+        wait_until(lambda: len(lines()) == 2, 5, message="both requests logged")
+        by_path = {line["path"]: line for line in lines()}
+        self.assertEqual(by_path["/delay/500"]["response_code_details"], "downstream_reset")
+        for line in by_path.values():
+            start = datetime.datetime.strptime(line["start_time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+            age = datetime.datetime.utcnow() - start
+            self.assertLess(abs(age.total_seconds()), 60, line)
 
     def test_access_log_failures_are_counted_in_stats(self):
         # Before, a full disk or a failed reopen was only logged: nothing a dashboard or an

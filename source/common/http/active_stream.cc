@@ -418,11 +418,19 @@ void ActiveStream::onDownstreamReset() {
   if (info_.response_code_details.empty()) info_.response_code_details = "downstream_reset";
   response_complete_ = true;
   destroyFilters();
-  info_.duration = std::chrono::duration_cast<std::chrono::microseconds>(
-      connection_.services_.dispatcher.now() - info_.start_monotonic);
-  const HttpConnectionManagerConfig& config = *config_;
-  connection_.services_.stats.gaugeAdd(config.stats->downstream_rq_active, -1);
-  if (config.access_log != nullptr) config.access_log->log(info_, connection_.services_.dispatcher);
+  const auto elapsed = connection_.services_.dispatcher.now() - info_.start_monotonic;
+  info_.duration = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
+  connection_.services_.stats.gaugeAdd(config_->stats->downstream_rq_active, -1);
+  writeAccessLog(elapsed);
+}
+
+void ActiveStream::writeAccessLog(std::chrono::steady_clock::duration elapsed) {
+  const auto& log = config_->access_log;
+  if (log == nullptr) return;
+  // The wall-clock start, read only when a log needs it (one clock read less per request).
+  info_.start_time = std::chrono::system_clock::now() -
+                     std::chrono::duration_cast<std::chrono::system_clock::duration>(elapsed);
+  log->log(info_, connection_.services_.dispatcher);
 }
 
 void ActiveStream::complete() {
@@ -436,12 +444,7 @@ void ActiveStream::complete() {
   if (info_.response_code > 0) s.inc(config.stats->rqClass(info_.response_code));
   s.recordValue(config.stats->downstream_rq_time, static_cast<uint64_t>(info_.duration.count()));
   s.gaugeAdd(config.stats->downstream_rq_active, -1);
-  if (config.access_log != nullptr) {
-    // The wall-clock start, read only when a log needs it (one clock read less per request).
-    info_.start_time = std::chrono::system_clock::now() -
-                       std::chrono::duration_cast<std::chrono::system_clock::duration>(elapsed);
-    config.access_log->log(info_, connection_.services_.dispatcher);
-  }
+  writeAccessLog(elapsed);
   // A request whose body was not fully read leaves unparsed bytes: the connection can't go on.
   connection_.onStreamComplete(close_connection_ || !request_complete_, abort_connection_);
 }

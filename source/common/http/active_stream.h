@@ -5,6 +5,7 @@
 // encodes it through the connection's codec, and on completion records stats and the access
 // log entry. The chain rules are in filter.h.
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -105,6 +106,8 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
   // the decoder filters (the router) hear "above" once and "below" when every source cleared.
   void addResponsePressure(int delta);
   void complete();
+  // Sets the wall-clock start from the time taken so far and writes the line, if logging.
+  void writeAccessLog(std::chrono::steady_clock::duration elapsed);
   void destroyFilters();
 
   HttpConnection& connection_;

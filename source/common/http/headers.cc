@@ -46,10 +46,8 @@ void removeHopByHopHeaders(HeaderMap& headers) {
     if (!isHopByHop(e.name)) continue;
     any = true;
     if (e.name != "connection") continue;
-    // The common values name nothing more to remove: skip the split.
-    if (absl::EqualsIgnoreCase(e.value, "keep-alive") || absl::EqualsIgnoreCase(e.value, "close")) {
-      continue;
-    }
+    // The common value names nothing more to remove: skip the split.
+    if (absl::EqualsIgnoreCase(e.value, "keep-alive")) continue;
     for (absl::string_view token : absl::StrSplit(e.value, ',')) {
       token = absl::StripAsciiWhitespace(token);
       // Hop-by-hop names are removed anyway; never let a client strip our own end-to-end

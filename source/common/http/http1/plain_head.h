@@ -4,8 +4,8 @@
 //
 // Most heads a proxy sees are plain: HTTP/1.1 (or 1.0 with keep-alive), a known method and an
 // origin-form target, or a 2xx-5xx status with Content-Length, and printable ASCII fields.
-// llhttp walks them byte by byte through callbacks and copies; this takes each line with
-// memchr and checks it eight bytes at a time, about half the instructions per request.
+// llhttp walks them byte by byte through callbacks and copies; this takes each line in one
+// pass that checks sixteen bytes at a time: about half the instructions per head.
 //
 // It accepts only heads that llhttp accepts with the same meaning, and declines everything
 // else: heads not whole in the input, leading empty lines, Transfer-Encoding, Upgrade,
