@@ -88,7 +88,9 @@ FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHead& head, bool en
   host_->active_requests++;
   host_->total_requests++;
   active_counted_ = true;
-  upstream_start_ = std::chrono::steady_clock::now();
+  // The loop turn's time, as for the stream's own timing: a clock read per request saved, at
+  // the cost of the turn's length in precision.
+  upstream_start_ = services_.dispatcher.now();
 
   if (route_->timeout().count() > 0) {
     timeout_timer_ = services_.dispatcher.createTimer([this] { onTimeout(); });
@@ -276,7 +278,7 @@ void RouterFilter::recordUpstreamStats(int status) {
   if (cluster_ == nullptr) return;
   const upstream::ClusterStats& s = *cluster_->info().stats;
   services_.stats.inc(s.rqClass(status));
-  auto elapsed = std::chrono::steady_clock::now() - upstream_start_;
+  auto elapsed = services_.dispatcher.now() - upstream_start_;
   services_.stats.recordValue(
       s.upstream_rq_time,
       static_cast<uint64_t>(

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "source/common/buffer/buffer.h"
+#include "source/common/common/recycled.h"
 #include "source/common/http/conn_manager_config.h"
 #include "source/common/http/filter.h"
 #include "source/upstream/cluster_manager.h"
@@ -22,7 +23,8 @@ class Route;
 class RouterFilter : public http::StreamDecoderFilter,
                      public http::DownstreamWatermarkCallbacks,
                      public upstream::PoolCallbacks,
-                     public upstream::UpstreamStreamCallbacks {
+                     public upstream::UpstreamStreamCallbacks,
+                     public Recycled<RouterFilter> {  // one per request
  public:
   explicit RouterFilter(http::WorkerServices& services) : services_(services) {}
 

@@ -12,6 +12,7 @@ each peer: the minimum is the least disturbed sample.
     bazel build -c opt //source/server:portico
     python3 tools/bench/alternate.py --path /small --rounds 5
     python3 tools/bench/alternate.py --path /post --rounds 5      # POST with a 1 KiB body
+    python3 tools/bench/alternate.py --peers portico,portico=/tmp/portico_before   # two builds
 
 Paths: /small (2-byte body), /1k.bin, /64k.bin, /post. Loopback only; every step is bounded.
 """
@@ -159,10 +160,12 @@ class Peer:
 
     def start(self):
         pin = ["taskset", "-c", "1"]
-        if self.name == "portico":
+        if self.name == "portico" or self.name.startswith("portico="):
+            # "portico=PATH": another build, e.g. the one before a change, as its own peer.
+            binary = self.name.split("=", 1)[1] if "=" in self.name else self.portico_bin
             env = dict(os.environ, LISTEN_ADDR=f"127.0.0.1:{self.port}",
                        UPSTREAM_ADDR=f"127.0.0.1:{self.upstream}", BENCH_RUN_DIR=self.d,
-                       PORTICO_BIN=self.portico_bin)
+                       PORTICO_BIN=binary)
             self.proc = subprocess.Popen(pin + [os.path.join(HERE, "candidate.sh")], env=env,
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                          start_new_session=True)

@@ -30,6 +30,7 @@ import alternate as peers  # noqa: E402  (same peers, upstream and pinning as al
 EVENTS = [
     ("raw_syscalls:sys_enter", "syscalls"),
     ("syscalls:sys_enter_epoll_wait", "epoll_wait"),
+    ("syscalls:sys_enter_epoll_pwait", "epoll_pwait"),  # Portico's epoll_wait (no libc wrapper)
     ("syscalls:sys_enter_recvfrom", "recvfrom"),
     ("syscalls:sys_enter_recvmsg", "recvmsg"),
     ("syscalls:sys_enter_readv", "readv"),

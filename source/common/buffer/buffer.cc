@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "source/common/common/direct_syscalls.h"
+
 namespace portico::buffer {
 
 namespace {
@@ -154,7 +156,7 @@ ssize_t Buffer::readFrom(int fd, size_t max_bytes) {
     Slice& tail = *slices_.back();
     size_t want = std::min(tail.freeRoom(), max_bytes);
     last_read_capacity_ = want;
-    ssize_t rc = recv(fd, tail.freeStart(), want, 0);
+    ssize_t rc = sys::recv(fd, tail.freeStart(), want, 0);
     if (rc <= 0) {
       if (tail.length() == 0) slices_.pop_back();
       return rc;
@@ -182,7 +184,7 @@ ssize_t Buffer::readFrom(int fd, size_t max_bytes) {
   msghdr msg{};
   msg.msg_iov = iov;
   msg.msg_iovlen = cnt;
-  ssize_t rc = recvmsg(fd, &msg, 0);
+  ssize_t rc = sys::recvmsg(fd, &msg, 0);
   if (rc <= 0) {
     if (tail.length() == 0) slices_.pop_back();
     return rc;
@@ -206,7 +208,7 @@ ssize_t Buffer::readFrom(int fd, size_t max_bytes) {
 ssize_t Buffer::writeTo(int fd, int flags) {
   ssize_t rc;
   if (slices_.size() == 1) {
-    rc = send(fd, slices_[0]->data(), slices_[0]->length(), MSG_NOSIGNAL | flags);
+    rc = sys::send(fd, slices_[0]->data(), slices_[0]->length(), MSG_NOSIGNAL | flags);
   } else {
     constexpr size_t kMaxIov = 16;
     iovec iov[kMaxIov];
@@ -220,7 +222,7 @@ ssize_t Buffer::writeTo(int fd, int flags) {
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = cnt;
-    rc = sendmsg(fd, &msg, MSG_NOSIGNAL | flags);
+    rc = sys::sendmsg(fd, &msg, MSG_NOSIGNAL | flags);
   }
   if (rc > 0) drain(static_cast<size_t>(rc));
   return rc;

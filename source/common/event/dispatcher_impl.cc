@@ -8,12 +8,15 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "source/common/common/direct_syscalls.h"
+#include "source/common/common/recycled.h"
+
 namespace portico::event {
 
 // Timers are re-armed far more often than they fire (idle timeouts move on every request), so
 // re-arming is lazy: a later deadline only updates deadline_, and the heap entry, when it comes
 // due, re-queues itself. Disabling leaves the entry to be dropped when it comes due.
-class TimerImpl : public Timer {
+class TimerImpl : public Timer, public Recycled<TimerImpl> {  // one per request (route timeout)
  public:
   TimerImpl(DispatcherImpl& dispatcher, std::function<void()> cb)
       : dispatcher_(dispatcher), cb_(std::move(cb)) {}
@@ -280,7 +283,7 @@ void DispatcherImpl::run() {
   epoll_event events[kMaxEvents];
   while (!exit_requested_.load(std::memory_order_relaxed)) {
     in_loop_ = false;
-    int n = epoll_wait(epoll_fd_, events, kMaxEvents, nextTimeoutMs());
+    int n = sys::epollWait(epoll_fd_, events, kMaxEvents, nextTimeoutMs());
     now_ = std::chrono::steady_clock::now();
     in_loop_ = true;
     if (n < 0 && errno != EINTR) std::abort();

@@ -11,6 +11,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "source/common/buffer/buffer.h"
+#include "source/common/common/recycled.h"
 #include "source/common/event/dispatcher.h"
 #include "source/common/http/conn_manager_config.h"
 #include "source/common/http/filter.h"
@@ -22,7 +23,8 @@ class HttpConnection;
 
 class ActiveStream : public StreamDecoderFilterCallbacks,
                      public FilterChainFactoryCallbacks,
-                     public event::DeferredDeletable {
+                     public event::DeferredDeletable,
+                     public Recycled<ActiveStream> {  // one per request
  public:
   ActiveStream(HttpConnection& connection, RequestHead& head);
   ~ActiveStream() override;

@@ -17,6 +17,19 @@ inline bool isTokenChar(char c) {
   return field_bytes_internal::kTokenChars[static_cast<unsigned char>(c)];
 }
 
+// True if `s` equals `lower` ignoring ASCII case, where `lower` is lower-case (a field name or
+// a known value such as "keep-alive"). Inline: the head parsers compare names this way, and
+// a call into absl::EqualsIgnoreCase costs more than the compare.
+inline bool equalsLowerCase(absl::string_view s, absl::string_view lower) {
+  if (s.size() != lower.size()) return false;
+  for (size_t i = 0; i < s.size(); i++) {
+    const char c = s[i];
+    const char l = lower[i];
+    if (c != l && !(l >= 'a' && l <= 'z' && (c | 0x20) == l)) return false;
+  }
+  return true;
+}
+
 // True if `s` is a token (tchar only): what a field name must be. The empty string is one.
 bool isToken(absl::string_view s);
 

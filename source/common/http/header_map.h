@@ -18,6 +18,12 @@ namespace portico::http {
 struct HeaderEntry {
   std::string name;  // lower-case
   std::string value;
+
+  // Member-wise: std::swap's three moves copy each short string's inline buffer three times.
+  friend void swap(HeaderEntry& a, HeaderEntry& b) noexcept {
+    a.name.swap(b.name);
+    a.value.swap(b.value);
+  }
 };
 
 class HeaderMap {
@@ -37,7 +43,7 @@ class HeaderMap {
     size_t kept = 0;
     for (size_t i = 0; i < size_; i++) {
       if (pred(static_cast<const HeaderEntry&>(entries_[i]))) continue;
-      if (kept != i) std::swap(entries_[kept], entries_[i]);
+      if (kept != i) swap(entries_[kept], entries_[i]);
       kept++;
     }
     size_ = kept;

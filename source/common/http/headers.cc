@@ -1,10 +1,14 @@
 #include "source/common/http/headers.h"
 
+#include <array>
+#include <cstring>
+
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "source/common/http/field_bytes.h"
 
 namespace portico::http {
 
@@ -47,7 +51,7 @@ void removeHopByHopHeaders(HeaderMap& headers) {
     any = true;
     if (e.name != "connection") continue;
     // The common value names nothing more to remove: skip the split.
-    if (absl::EqualsIgnoreCase(e.value, "keep-alive")) continue;
+    if (equalsLowerCase(e.value, "keep-alive")) continue;
     for (absl::string_view token : absl::StrSplit(e.value, ',')) {
       token = absl::StripAsciiWhitespace(token);
       // Hop-by-hop names are removed anyway; never let a client strip our own end-to-end
@@ -86,22 +90,32 @@ RequestId generateRequestId(const std::function<uint64_t()>& random) {
   uint64_t lo = random();
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
-  // 8-4-4-4-12 hex digits; written by hand: this runs once per request.
-  static constexpr char kHex[] = "0123456789abcdef";
-  RequestId out;
-  int pos = 0;
-  auto put = [&](uint64_t v, int digits) {
-    for (int i = digits - 1; i >= 0; i--) {
-      out.chars[pos + i] = kHex[(v >> (4 * (digits - 1 - i))) & 0xf];
+  // 8-4-4-4-12 hex digits, two per byte from a table: this runs once per request.
+  static constexpr std::array<char, 512> kHexPairs = [] {
+    constexpr char kHex[] = "0123456789abcdef";
+    std::array<char, 512> t{};
+    for (int b = 0; b < 256; b++) {
+      t[2 * b] = kHex[b >> 4];
+      t[2 * b + 1] = kHex[b & 0xf];
     }
-    if (pos + digits < 36) out.chars[pos + digits] = '-';
-    pos += digits + 1;
-  };
-  put(hi >> 32, 8);
-  put((hi >> 16) & 0xffff, 4);
-  put(hi & 0xffff, 4);
-  put(lo >> 48, 4);
-  put(lo & 0xffffffffffffULL, 12);
+    return t;
+  }();
+  char digits[32];
+  for (int i = 0; i < 8; i++) {
+    memcpy(digits + 2 * i, &kHexPairs[2 * ((hi >> (56 - 8 * i)) & 0xff)], 2);
+    memcpy(digits + 16 + 2 * i, &kHexPairs[2 * ((lo >> (56 - 8 * i)) & 0xff)], 2);
+  }
+  RequestId out;
+  char* o = out.chars;
+  memcpy(o, digits, 8);
+  o[8] = '-';
+  memcpy(o + 9, digits + 8, 4);
+  o[13] = '-';
+  memcpy(o + 14, digits + 12, 4);
+  o[18] = '-';
+  memcpy(o + 19, digits + 16, 4);
+  o[23] = '-';
+  memcpy(o + 24, digits + 20, 12);
   return out;
 }
 

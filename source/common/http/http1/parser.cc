@@ -34,12 +34,9 @@ Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks, HeaderM
   parser_.data = this;
 }
 
-ParseResult Http1Parser::execute(const char* data, size_t len, size_t* consumed) {
-  if (plain_heads_enabled_ && llhttp_idle_ && raw_body_remaining_ == 0 &&
-      llhttp_get_errno(&parser_) == HPE_OK) {
-    ParseResult result;
-    if (executePlainHead(data, len, consumed, &result)) return result;
-  }
+ParseResult Http1Parser::execute(const char* data, size_t len, size_t* consumed, bool try_plain) {
+  ParseResult result;
+  if (try_plain && tryPlainHead(data, len, consumed, &result)) return result;
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   if (err == HPE_OK) {
     *consumed = len;

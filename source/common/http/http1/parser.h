@@ -48,8 +48,18 @@ class Http1Parser {
   Http1Parser(const Http1Parser&) = delete;
   Http1Parser& operator=(const Http1Parser&) = delete;
 
-  // Parses up to len bytes; *consumed says how many were used.
-  ParseResult execute(const char* data, size_t len, size_t* consumed);
+  // Parses up to len bytes; *consumed says how many were used. At the start of a message it
+  // first tries a plain head (tryPlainHead), unless `try_plain` is false because the caller
+  // just did.
+  ParseResult execute(const char* data, size_t len, size_t* consumed, bool try_plain = true);
+  // At the start of a message, parses a plain head at `data` if there is one whole in the input
+  // (within the head limits) and does what llhttp's callbacks would: true with *result and
+  // *consumed set. False when the parser is mid-message or the head is not plain; nothing is
+  // consumed then, and execute() (llhttp) takes the input.
+  bool tryPlainHead(const char* data, size_t len, size_t* consumed, ParseResult* result) {
+    return plain_heads_enabled_ && llhttp_idle_ && raw_body_remaining_ == 0 &&
+           llhttp_get_errno(&parser_) == HPE_OK && executePlainHead(data, len, consumed, result);
+  }
   // After kPaused: allows the next message.
   void resume() { llhttp_resume(&parser_); }
   // Bytes of the current Content-Length body still to come (0: none in progress).
@@ -92,8 +102,8 @@ class Http1Parser {
 
   void setError(absl::string_view reason) { error_ = std::string(reason); }
   // Bounds on one head (start line + fields) and on one trailer section: bytes the callbacks
-  // receive, and fields. Past either the parse fails. 0 = unbounded (the server codec's head
-  // scanner enforces its own limits before llhttp sees a byte).
+  // receive, and fields; a plain head counts its whole length. Past either the parse fails (a
+  // plain head goes to llhttp instead). 0 = unbounded.
   void setHeadLimits(size_t max_bytes, uint32_t max_fields) {
     max_head_bytes_ = max_bytes == 0 ? SIZE_MAX : max_bytes;
     max_fields_ = max_fields;
@@ -106,8 +116,7 @@ class Http1Parser {
   static Http1Parser& self(llhttp_t* p) { return *static_cast<Http1Parser*>(p->data); }
   // What a new message resets, from llhttp's on_message_begin or before a plain head.
   void beginMessage();
-  // At the start of a message: parses a plain head at `data` and does what llhttp's callbacks
-  // would; false when the head is not plain (nothing is consumed; llhttp takes it).
+  // tryPlainHead() once the parser is known to be at the start of a message.
   bool executePlainHead(const char* data, size_t len, size_t* consumed, ParseResult* result);
   static int onMessageBeginCb(llhttp_t* p);
   static int onUrlCb(llhttp_t* p, const char* at, size_t len);

@@ -92,16 +92,16 @@ bool parseFields(absl::string_view data, size_t pos, HeaderMap& headers, PlainHe
     const bool maybe_special = first == 'c' || first == 'p' || first == 't' || first == 'u';
     switch (maybe_special ? name.size() : 0) {
       case 7:  // Upgrade
-        if (absl::EqualsIgnoreCase(name, "upgrade")) return false;
+        if (equalsLowerCase(name, "upgrade")) return false;
         break;
       case 10:  // Connection: only "keep-alive" (llhttp reads a list of options)
-        if (absl::EqualsIgnoreCase(name, "connection")) {
-          if (!absl::EqualsIgnoreCase(value, "keep-alive")) return false;
+        if (equalsLowerCase(name, "connection")) {
+          if (!equalsLowerCase(value, "keep-alive")) return false;
           keep_alive_token = true;
         }
         break;
       case 14:
-        if (absl::EqualsIgnoreCase(name, "content-length")) {
+        if (equalsLowerCase(name, "content-length")) {
           if (head.has_content_length || !parseDecimal(unstripped, head.content_length)) {
             return false;
           }
@@ -109,10 +109,10 @@ bool parseFields(absl::string_view data, size_t pos, HeaderMap& headers, PlainHe
         }
         break;
       case 16:  // llhttp reads Proxy-Connection as Connection
-        if (absl::EqualsIgnoreCase(name, "proxy-connection")) return false;
+        if (equalsLowerCase(name, "proxy-connection")) return false;
         break;
       case 17:
-        if (absl::EqualsIgnoreCase(name, "transfer-encoding")) return false;
+        if (equalsLowerCase(name, "transfer-encoding")) return false;
         break;
       default:
         break;

@@ -31,7 +31,13 @@ ServerCodec::ServerCodec(ServerCodecCallbacks& callbacks, const ServerLimits& li
     : callbacks_(callbacks),
       limits_(limits),
       parser_(HTTP_REQUEST, *this, head_.headers),
-      scanner_(limits.max_request_headers_bytes) {}
+      scanner_(limits.max_request_headers_bytes) {
+  // The byte limit as the scanner counts it, for plain heads, which skip the scanner: a larger
+  // head goes the scanner's way and gets its 431. (llhttp's own count of the same head is
+  // smaller, so on that path the scanner always refuses first.) The field count is checked in
+  // onHeadersComplete, for both paths.
+  parser_.setHeadLimits(limits.max_request_headers_bytes, 0);
+}
 
 void ServerCodec::dispatch(buffer::Buffer& data) {
   while (!waiting_ && !failed_ && data.length() > 0) {
@@ -51,20 +57,28 @@ void ServerCodec::dispatch(buffer::Buffer& data) {
     absl::string_view piece = data.slice(0);
     size_t feed = piece.size();
     bool head_ends_here = false;
-    if (in_head_ || in_trailers_) {
-      HeadScanner::Result r = scanner_.scan(piece.data(), piece.size(), &feed);
-      if (r == HeadScanner::Result::kError) {
-        fail(scanner_.tooLarge() ? 431 : 400, scanner_.error());
-        return;
-      }
-      head_ends_here = r == HeadScanner::Result::kHeadEnd;
-    }
     size_t consumed = 0;
-    ParseResult result = parser_.execute(piece.data(), feed, &consumed);
+    ParseResult result;
+    // A plain head (CRLF lines of printable bytes, checked by its parser) needs no scanner:
+    // the scanner's refusals are all of bytes a plain head cannot hold.
+    const bool plain = in_head_ && !scanner_.started() &&
+                       parser_.tryPlainHead(piece.data(), piece.size(), &consumed, &result);
+    if (!plain) {
+      if (in_head_ || in_trailers_) {
+        HeadScanner::Result r = scanner_.scan(piece.data(), piece.size(), &feed);
+        if (r == HeadScanner::Result::kError) {
+          fail(scanner_.tooLarge() ? 431 : 400, scanner_.error());
+          return;
+        }
+        head_ends_here = r == HeadScanner::Result::kHeadEnd;
+      }
+      result = parser_.execute(piece.data(), feed, &consumed, /*try_plain=*/false);
+    }
     // A well-formed request line whose method llhttp does not know ("QUERY", "get": methods
     // are case-sensitive) asks for a method we do not implement (RFC 9110 9.1: 501); anything
     // else that fails there is a malformed request.
-    const bool unknown_method = result == ParseResult::kError && parser_.unknownMethod() &&
+    const bool unknown_method = !plain && result == ParseResult::kError &&
+                                parser_.unknownMethod() &&
                                 isRequestLineWithAnyMethod(piece.substr(0, feed));
     data.drain(consumed);
     if (failed_) return;  // a callback refused the request
