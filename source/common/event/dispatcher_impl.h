@@ -31,9 +31,7 @@ class DispatcherImpl : public Dispatcher {
   void exit() override;
   MonotonicTime now() const override { return now_; }
   // The cached time inside a loop turn, the clock otherwise.
-  MonotonicTime armingNow() const {
-    return in_loop_ ? now_ : std::chrono::steady_clock::now();
-  }
+  MonotonicTime armingNow() const { return in_loop_ ? now_ : std::chrono::steady_clock::now(); }
   bool isThreadSafe() const override { return std::this_thread::get_id() == thread_id_; }
 
   // Used by TimerImpl / FileEventImpl.
@@ -44,7 +42,8 @@ class DispatcherImpl : public Dispatcher {
   int epollFd() const { return epoll_fd_; }
 
  private:
-  void runTimers();
+  // Returns how many timer entries came due.
+  size_t runTimers();
   void runPosted();
   void runActivated();
   void clearDeferred();

@@ -18,12 +18,6 @@ namespace portico::http {
 struct HeaderEntry {
   std::string name;  // lower-case
   std::string value;
-
-  // Member-wise: std::swap's three moves copy each short string's inline buffer three times.
-  friend void swap(HeaderEntry& a, HeaderEntry& b) noexcept {
-    a.name.swap(b.name);
-    a.value.swap(b.value);
-  }
 };
 
 class HeaderMap {
@@ -39,11 +33,13 @@ class HeaderMap {
   // Removes every field for which pred(entry) is true, in one pass.
   template <class Pred>
   void removeIf(Pred pred) {
-    // Swap kept entries forward: removed ones become spares, and no string is freed.
+    // Move kept entries forward. No string is freed: a string moved onto another keeps or
+    // trades heap buffers (libstdc++ hands the target's old buffer to the source), so every
+    // buffer stays with some entry, and the moved-from tail entries become spares.
     size_t kept = 0;
     for (size_t i = 0; i < size_; i++) {
       if (pred(static_cast<const HeaderEntry&>(entries_[i]))) continue;
-      if (kept != i) swap(entries_[kept], entries_[i]);
+      if (kept != i) entries_[kept] = std::move(entries_[i]);
       kept++;
     }
     size_ = kept;
