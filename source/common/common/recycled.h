@@ -48,14 +48,14 @@ class Recycled {
         return;
       }
     }
-    ::operator delete(p, size);
+    ::operator delete(p);
   }
 
  private:
   struct Cache {
     ~Cache() {
       open = false;  // a block freed later in this thread's exit goes straight to the heap
-      while (count > 0) ::operator delete(blocks[--count], sizeof(T));
+      while (count > 0) ::operator delete(blocks[--count]);
     }
     void* blocks[kMaxCached];
     size_t count = 0;
