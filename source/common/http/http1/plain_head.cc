@@ -79,8 +79,9 @@ bool parseFields(absl::string_view data, size_t pos, HeaderMap& headers, PlainHe
     }
     const absl::string_view line = data.substr(pos, end - pos);
     pos = end + 2;
+    // No bounds check: the CR after the line is no token byte, so the scan stops there.
     size_t colon = 0;
-    while (colon < line.size() && isTokenChar(line[colon])) colon++;
+    while (isTokenChar(line.data()[colon])) colon++;
     if (colon == 0 || colon == line.size() || line[colon] != ':') return false;
     const absl::string_view name = line.substr(0, colon);
     absl::string_view value = line.substr(colon + 1);
