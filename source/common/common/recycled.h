@@ -33,7 +33,7 @@ template <class T, size_t kMaxCached = 64>
 class Recycled {
  public:
   static void* operator new(size_t size) {
-    if (kRecycleBlocks && size == sizeof(T)) {
+    if (kRecycleBlocks && size == sizeof(T) && !closed()) {
       Cache& c = cache();
       if (c.count > 0) return c.blocks[--c.count];
     }
@@ -41,9 +41,9 @@ class Recycled {
   }
 
   static void operator delete(void* p, size_t size) {
-    if (kRecycleBlocks && size == sizeof(T)) {
+    if (kRecycleBlocks && size == sizeof(T) && !closed()) {
       Cache& c = cache();
-      if (c.open && c.count < kMaxCached) {
+      if (c.count < kMaxCached) {
         c.blocks[c.count++] = p;
         return;
       }
@@ -54,15 +54,20 @@ class Recycled {
  private:
   struct Cache {
     ~Cache() {
-      open = false;  // a block freed later in this thread's exit goes straight to the heap
+      closed() = true;
       while (count > 0) ::operator delete(blocks[--count]);
     }
     void* blocks[kMaxCached];
     size_t count = 0;
-    bool open = true;
   };
   static Cache& cache() {
     thread_local Cache c;
+    return c;
+  }
+  // Set when this thread's cache is gone (the thread is exiting): blocks made or freed after
+  // that use the heap. A plain bool, so it outlives the cache and reading it stays defined.
+  static bool& closed() {
+    thread_local bool c = false;
     return c;
   }
 };

@@ -285,9 +285,11 @@ void DispatcherImpl::run() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   // The next wait's timeout is computed from the time read after the last wait, as libevent
-  // does: a quiet turn (few events, no posted work, few timers) takes microseconds, and a
-  // timer then fires at most that much later. After a busy turn the clock is read again. This
-  // saves a clock read per turn, which on a busy worker is most of a read per request.
+  // does, after a quiet turn (at most 16 events and 16 due timers, no posted work): a timer
+  // then fires late by at most that turn's length, which is microseconds unless one event did
+  // long work (a long pipelined batch, a large compression). After any other turn the clock is
+  // read again. A timer never fires early: due timers are judged by the time read after the
+  // wait. This saves a clock read per turn, most of a read per request on a busy worker.
   bool now_is_recent = false;
   while (!exit_requested_.load(std::memory_order_relaxed)) {
     in_loop_ = false;

@@ -60,8 +60,10 @@ void ServerCodec::dispatch(buffer::Buffer& data) {
     size_t consumed = 0;
     ParseResult result;
     // A plain head (CRLF lines of printable bytes, checked by its parser) needs no scanner:
-    // the scanner's refusals are all of bytes a plain head cannot hold.
-    const bool plain = in_head_ && !scanner_.started() &&
+    // the scanner's refusals are all of bytes a plain head cannot hold. Only when the scanner
+    // has seen nothing of this message yet: an earlier read may have left it a bare CR to
+    // refuse, or empty lines that count against the size limit.
+    const bool plain = in_head_ && scanner_.bytes() == 0 &&
                        parser_.tryPlainHead(piece.data(), piece.size(), &consumed, &result);
     if (!plain) {
       if (in_head_ || in_trailers_) {

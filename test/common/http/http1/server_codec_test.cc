@@ -206,8 +206,32 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(std::string(kGet), std::string(kPostWithLength), std::string(kPostChunked),
                       absl::StrCat(kGet, kPostChunked, kPostWithLength, kGet),
                       absl::StrCat("\r\n", kGet),
+                      // A bare CR before the request line: refused whatever the split.
+                      absl::StrCat("\r", kGet), absl::StrCat(kGet, "\r", kGet),
                       // An error after a valid request: reported at the same point every time.
                       absl::StrCat(kPostWithLength, "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n")));
+
+// Regression: a plain head skips the head scanner, but not after bytes the scanner has seen.
+// A lone CR read on its own, then a whole plain request, was accepted (the scanner would have
+// refused the CR at the next byte), and a head after an empty line in an earlier read was
+// measured against the size limit without that line's two bytes.
+TEST_F(ServerCodecTest, APlainHeadAfterBytesTheScannerHasSeenStillGoesThroughIt) {
+  ServerCodecDriver cr;
+  cr.feedAllResuming({"\r", std::string(kGet)});
+  EXPECT_EQ(cr.callbacks.error_status, 400);
+  EXPECT_EQ(cr.callbacks.error_reason, "bare CR in message head");
+
+  ServerCodecDriver pipelined;
+  pipelined.feedAllResuming({absl::StrCat(kGet, "\r"), std::string(kGet)});
+  EXPECT_EQ(pipelined.callbacks.requests.size(), 1u);
+  EXPECT_EQ(pipelined.callbacks.error_status, 400);
+
+  ServerLimits limits;
+  limits.max_request_headers_bytes = std::string(kGet).size() + 1;  // the CRLF does not fit
+  ServerCodecDriver limited(limits);
+  limited.feedAllResuming({"\r\n", std::string(kGet)});
+  EXPECT_EQ(limited.callbacks.error_status, 431);
+}
 
 TEST_F(ServerCodecTest, PipelinedRequestsWaitForResume) {
   ServerCodecDriver driver;
