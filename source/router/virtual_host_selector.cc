@@ -78,6 +78,8 @@ std::vector<VirtualHostSelector::WildcardBucket> VirtualHostSelector::toBuckets(
 }
 
 int VirtualHostSelector::select(absl::string_view host) const {
+  // Only a "*" (a sidecar's usual table): nothing to look up, so nothing to lower-case.
+  if (exact_.empty() && suffixes_.empty() && prefixes_.empty()) return any_;
   const LowerCased lower(host);
   const absl::string_view full = lower.view();
   if (!exact_.empty()) {

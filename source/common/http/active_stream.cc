@@ -79,26 +79,7 @@ absl::string_view ActiveStream::downstreamAddress() { return connection_.remote_
 
 void ActiveStream::prepareRequestHeaders() {
   removeHopByHopHeaders(head_.headers);
-  // x-forwarded-for: append the peer; x-forwarded-proto: what we received it on.
-  // Several x-forwarded-for fields are one list (RFC 9110 5.3): every hop is kept, in order.
-  std::string xff;
-  bool had_xff = false;
-  head_.headers.forEachValue("x-forwarded-for", [&](const std::string& value) {
-    had_xff = true;
-    if (!value.empty()) absl::StrAppend(&xff, value, ", ");
-  });
-  if (had_xff) {
-    // One field, with empty ones dropped: "X-Forwarded-For:" must not become ", <peer>".
-    xff += connection_.remote_ip_;
-    head_.headers.set("x-forwarded-for", xff);
-  } else {
-    head_.headers.add("x-forwarded-for", connection_.remote_ip_);
-  }
-  head_.headers.set("x-forwarded-proto", "http");
-  const std::string* request_id = head_.headers.get("x-request-id");
-  if (request_id == nullptr || request_id->empty()) {
-    head_.headers.set("x-request-id", generateRequestId(connection_.services_.random).view());
-  }
+  setForwardingHeaders(head_.headers, connection_.remote_ip_, "http", connection_.services_.random);
 }
 
 void ActiveStream::decodeHeaders(bool end_stream) {

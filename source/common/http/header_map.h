@@ -60,6 +60,10 @@ class HeaderMap {
   }
 
   size_t size() const { return size_; }
+  // The field at `index` (< size()). Its value may be edited in place; its name may not (names
+  // stay lower-case).
+  const HeaderEntry& operator[](size_t index) const { return entries_[index]; }
+  std::string& valueAt(size_t index) { return entries_[index].value; }
   bool empty() const { return size_ == 0; }
   // Empties the map but keeps the entries' strings as spares: a codec parses every message
   // into the same map, so the next message's fields reuse their memory instead of allocating.

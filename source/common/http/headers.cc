@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "source/common/http/field_bytes.h"
 
@@ -68,6 +69,61 @@ void removeHopByHopHeaders(HeaderMap& headers) {
     }
     return false;
   });
+}
+
+void setForwardingHeaders(HeaderMap& headers, absl::string_view client_ip, absl::string_view proto,
+                          const std::function<uint64_t()>& random) {
+  constexpr size_t kAbsent = ~size_t{0};
+  size_t xff = kAbsent, xfp = kAbsent, request_id = kAbsent;
+  int xff_count = 0, xfp_count = 0, request_id_count = 0;
+  for (size_t i = 0; i < headers.size(); i++) {
+    const std::string& name = headers[i].name;
+    switch (name.size()) {  // names are lower-case
+      case 12:
+        if (name == "x-request-id" && request_id_count++ == 0) request_id = i;
+        break;
+      case 15:
+        if (name == "x-forwarded-for" && xff_count++ == 0) xff = i;
+        break;
+      case 17:
+        if (name == "x-forwarded-proto" && xfp_count++ == 0) xfp = i;
+        break;
+      default:
+        break;
+    }
+  }
+  const bool keep_request_id = request_id != kAbsent && !headers[request_id].value.empty();
+  // In-place edits first: set() below moves entries, which would stale the indexes.
+  if (xff_count == 1) {
+    std::string& value = headers.valueAt(xff);
+    if (!value.empty()) value.append(", ");
+    value.append(client_ip.data(), client_ip.size());
+  }
+  if (xfp_count == 1) headers.valueAt(xfp).assign(proto.data(), proto.size());
+  if (!keep_request_id && request_id_count == 1) {
+    const RequestId id = generateRequestId(random);
+    headers.valueAt(request_id).assign(id.chars, sizeof(id.chars));
+  }
+  if (xff_count == 0) {
+    headers.add("x-forwarded-for", client_ip);
+  } else if (xff_count > 1) {
+    std::string joined;
+    headers.forEachValue("x-forwarded-for", [&](const std::string& value) {
+      if (!value.empty()) absl::StrAppend(&joined, value, ", ");
+    });
+    joined.append(client_ip.data(), client_ip.size());
+    headers.set("x-forwarded-for", joined);
+  }
+  if (xfp_count == 0) {
+    headers.add("x-forwarded-proto", proto);
+  } else if (xfp_count > 1) {
+    headers.set("x-forwarded-proto", proto);
+  }
+  if (request_id_count == 0) {
+    headers.add("x-request-id", generateRequestId(random).view());
+  } else if (!keep_request_id && request_id_count > 1) {
+    headers.set("x-request-id", generateRequestId(random).view());
+  }
 }
 
 std::optional<std::chrono::seconds> keepAliveTimeout(const HeaderMap& headers) {

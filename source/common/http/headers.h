@@ -28,6 +28,17 @@ std::vector<std::string> transferCodings(const HeaderMap& headers);
 // nullopt when there is no such header or its timeout is not a number.
 std::optional<std::chrono::seconds> keepAliveTimeout(const HeaderMap& headers);
 
+// What a proxy adds to a request it forwards:
+// - x-forwarded-for: `client_ip` appended to the hops already listed. Several fields are one
+//   list (RFC 9110 5.3), so they become one field, every hop kept in order; empty ones are
+//   dropped, so "X-Forwarded-For:" does not become ", <ip>".
+// - x-forwarded-proto: `proto`, whatever the client sent.
+// - x-request-id: kept when the first one is non-empty, else a generated UUID.
+// A field the request carries once is edited in place; repeated ones become one field at the
+// end. This runs for every request: one scan finds all three fields.
+void setForwardingHeaders(HeaderMap& headers, absl::string_view client_ip, absl::string_view proto,
+                          const std::function<uint64_t()>& random);
+
 // A random UUID (version 4) for x-request-id, written into a fixed buffer: nothing is
 // allocated per request (the header map copies it into storage it reuses).
 struct RequestId {

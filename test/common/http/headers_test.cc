@@ -136,5 +136,55 @@ TEST(GenerateRequestIdTest, RandomIdsMatchTheUuidV4PatternAndDiffer) {
   EXPECT_EQ(seen.size(), 1000u);
 }
 
+// generateRequestId(zeros) is this id.
+constexpr const char* kZeroId = "00000000-0000-4000-8000-000000000000";
+
+TEST(SetForwardingHeadersTest, AddsAllThreeToARequestWithoutThem) {
+  HeaderMap h = headersOf({{"host", "a"}});
+  setForwardingHeaders(h, "10.0.0.1", "http", sequence({0}));
+  EXPECT_THAT(entries(h),
+              ElementsAre(Pair("host", "a"), Pair("x-forwarded-for", "10.0.0.1"),
+                          Pair("x-forwarded-proto", "http"), Pair("x-request-id", kZeroId)));
+}
+
+TEST(SetForwardingHeadersTest, EditsSingleFieldsInPlace) {
+  HeaderMap h = headersOf({{"X-Forwarded-Proto", "https"},
+                           {"x-forwarded-for", "192.0.2.1"},
+                           {"host", "a"},
+                           {"x-request-id", ""}});
+  setForwardingHeaders(h, "10.0.0.1", "http", sequence({0}));
+  EXPECT_THAT(entries(h), ElementsAre(Pair("x-forwarded-proto", "http"),
+                                      Pair("x-forwarded-for", "192.0.2.1, 10.0.0.1"),
+                                      Pair("host", "a"), Pair("x-request-id", kZeroId)));
+}
+
+TEST(SetForwardingHeadersTest, AnEmptyForwardedForIsReplaced) {
+  HeaderMap h = headersOf({{"x-forwarded-for", ""}});
+  setForwardingHeaders(h, "10.0.0.1", "http", sequence({0}));
+  EXPECT_EQ(*h.get("x-forwarded-for"), "10.0.0.1");
+}
+
+TEST(SetForwardingHeadersTest, RepeatedFieldsBecomeOneEveryHopKept) {
+  HeaderMap h = headersOf({{"x-forwarded-for", "192.0.2.1"},
+                           {"x-forwarded-proto", "https"},
+                           {"x-forwarded-for", ""},
+                           {"x-forwarded-proto", "ftp"},
+                           {"x-forwarded-for", "198.51.100.2, 192.0.2.3"},
+                           {"x-request-id", ""},
+                           {"x-request-id", "second"}});
+  setForwardingHeaders(h, "10.0.0.1", "http", sequence({0}));
+  EXPECT_THAT(entries(h),
+              ElementsAre(Pair("x-forwarded-for", "192.0.2.1, 198.51.100.2, 192.0.2.3, 10.0.0.1"),
+                          Pair("x-forwarded-proto", "http"), Pair("x-request-id", kZeroId)));
+}
+
+TEST(SetForwardingHeadersTest, AClientRequestIdIsKept) {
+  HeaderMap h = headersOf({{"x-request-id", "client-42"}, {"x-request-id", ""}});
+  setForwardingHeaders(h, "10.0.0.1", "http", sequence({0}));
+  EXPECT_THAT(entries(h),
+              ElementsAre(Pair("x-request-id", "client-42"), Pair("x-request-id", ""),
+                          Pair("x-forwarded-for", "10.0.0.1"), Pair("x-forwarded-proto", "http")));
+}
+
 }  // namespace
 }  // namespace portico::http

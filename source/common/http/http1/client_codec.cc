@@ -20,13 +20,9 @@ void ClientCodec::encodeRequestHeaders(const RequestHead& head, absl::string_vie
   interim_count_ = 0;
   response_started_ = false;
   response_complete_ = false;
-  out.add(head.method);
-  out.add(" ", 1);
-  out.add(path);
-  out.add(" HTTP/1.1\r\n", 11);
-  encodeHeaderFields(head.headers, out);
-  if (framing == BodyFraming::kChunked) out.add("transfer-encoding: chunked\r\n");
-  out.add("\r\n", 2);
+  const absl::string_view framing_field =
+      framing == BodyFraming::kChunked ? "transfer-encoding: chunked\r\n" : "";
+  encodeHead({head.method, " ", path, " HTTP/1.1"}, head.headers, {}, {framing_field}, out);
 }
 
 void ClientCodec::encodeRequestData(absl::string_view data, bool end_stream, buffer::Buffer& out) {

@@ -6,33 +6,54 @@
 
 namespace portico::http::http1 {
 
-void encodeHeaderFields(const HeaderMap& headers, buffer::Buffer& out, absl::string_view skip) {
-  size_t total = 0;
+void encodeHead(std::initializer_list<absl::string_view> start_line, const HeaderMap& headers,
+                absl::string_view skip, std::initializer_list<absl::string_view> extra_fields,
+                buffer::Buffer& out) {
+  const auto skipped = [skip](const HeaderEntry& e) { return !skip.empty() && e.name == skip; };
+  size_t total = 4;  // the start line's CRLF and the empty line
+  for (absl::string_view piece : start_line) total += piece.size();
+  for (absl::string_view line : extra_fields) total += line.size();
   for (const HeaderEntry& e : headers) {
-    if (!skip.empty() && e.name == skip) continue;
-    total += e.name.size() + e.value.size() + 4;
+    if (!skipped(e)) total += e.name.size() + e.value.size() + 4;
   }
-  if (total > buffer::Slice::kSize) {  // a head this large goes line by line
+  if (total > buffer::Slice::kSize) {  // a head this large goes piece by piece
+    for (absl::string_view piece : start_line) out.add(piece);
+    out.add("\r\n", 2);
     for (const HeaderEntry& e : headers) {
-      if (!skip.empty() && e.name == skip) continue;
-      out.addPieces({e.name, ": ", e.value, "\r\n"});
+      if (!skipped(e)) out.addPieces({e.name, ": ", e.value, "\r\n"});
     }
+    for (absl::string_view line : extra_fields) out.add(line);
+    out.add("\r\n", 2);
     return;
   }
-  // Every line of the block written in place into one run (this runs twice per request).
   uint8_t* p = out.writableTail(total).data();
+  const auto put = [&p](const char* data, size_t n) {
+    memcpy(p, data, n);
+    p += n;
+  };
+  for (absl::string_view piece : start_line) put(piece.data(), piece.size());
+  put("\r\n", 2);
   for (const HeaderEntry& e : headers) {
-    if (!skip.empty() && e.name == skip) continue;
-    memcpy(p, e.name.data(), e.name.size());
-    p += e.name.size();
-    memcpy(p, ": ", 2);
-    p += 2;
-    memcpy(p, e.value.data(), e.value.size());
-    p += e.value.size();
-    memcpy(p, "\r\n", 2);
-    p += 2;
+    if (skipped(e)) continue;
+    put(e.name.data(), e.name.size());
+    put(": ", 2);
+    put(e.value.data(), e.value.size());
+    put("\r\n", 2);
   }
+  for (absl::string_view line : extra_fields) put(line.data(), line.size());
+  put("\r\n", 2);
   out.commitTail(total);
+}
+
+StatusLineStart statusLineStart(int status) {
+  StatusLineStart start;
+  memcpy(start.chars, "HTTP/1.1 000 ", sizeof(start.chars));
+  if (status < 100 || status > 999) status = 502;
+  start.status = status;
+  start.chars[9] = static_cast<char>('0' + status / 100);
+  start.chars[10] = static_cast<char>('0' + status / 10 % 10);
+  start.chars[11] = static_cast<char>('0' + status % 10);
+  return start;
 }
 
 namespace {
@@ -88,17 +109,6 @@ void encodeBody(BodyFraming framing, buffer::Buffer& data, bool end_stream, buff
       if (end_stream) out.add("0\r\n\r\n", 5);
       return;
   }
-}
-
-void encodeStatusLine(int status, absl::string_view reason, buffer::Buffer& out) {
-  char line[16] = "HTTP/1.1 000 ";
-  if (status < 100 || status > 999) status = 502;  // the client codec refuses these
-  line[9] = static_cast<char>('0' + status / 100);
-  line[10] = static_cast<char>('0' + status / 10 % 10);
-  line[11] = static_cast<char>('0' + status % 10);
-  out.add(line, 13);
-  out.add(reason.empty() ? reasonPhrase(status) : reason);
-  out.add("\r\n", 2);
 }
 
 absl::string_view reasonPhrase(int status) {

@@ -3,6 +3,7 @@
 // Serialises HTTP/1.1 heads and body framing into a Buffer.
 
 #include <cstdint>
+#include <initializer_list>
 
 #include "absl/strings/string_view.h"
 #include "source/common/buffer/buffer.h"
@@ -17,9 +18,22 @@ enum class BodyFraming {
   kCloseDelimited,  // body ends when the connection closes (HTTP/1.0 peers)
 };
 
-// Writes "name: value\r\n" for every header (no terminating empty line), leaving out fields
-// called `skip` (lower-case) when it is not empty.
-void encodeHeaderFields(const HeaderMap& headers, buffer::Buffer& out, absl::string_view skip = {});
+// Writes a whole head: the start line (its pieces, without the CRLF), "name: value\r\n" for
+// every header field except those called `skip` (lower-case; none when empty), the codec's own
+// `extra_fields` (whole lines), and the empty line. A head that fits in a slice is sized first
+// and written as one run with plain stores: this runs twice per request.
+void encodeHead(std::initializer_list<absl::string_view> start_line, const HeaderMap& headers,
+                absl::string_view skip, std::initializer_list<absl::string_view> extra_fields,
+                buffer::Buffer& out);
+
+// "HTTP/1.1 <status> ", the start of a status line. A status outside 100-999 is written as
+// 502 (the client codec refuses those); `status` is the one written.
+struct StatusLineStart {
+  int status;
+  char chars[13];
+  absl::string_view view() const { return absl::string_view(chars, sizeof(chars)); }
+};
+StatusLineStart statusLineStart(int status);
 
 // Writes one body piece with the given framing; for kChunked an empty piece with end_stream
 // writes the last-chunk.
@@ -27,9 +41,6 @@ void encodeBody(BodyFraming framing, absl::string_view data, bool end_stream, bu
 // The same for a buffered piece: moves `data` into `out` (whole slices change hands, no copy);
 // `data` is empty afterwards.
 void encodeBody(BodyFraming framing, buffer::Buffer& data, bool end_stream, buffer::Buffer& out);
-
-// Writes "HTTP/1.1 <status> <reason>\r\n" (the standard phrase when `reason` is empty).
-void encodeStatusLine(int status, absl::string_view reason, buffer::Buffer& out);
 
 // Status reason phrases for local replies and for upstreams that send none.
 absl::string_view reasonPhrase(int status);

@@ -268,41 +268,40 @@ BodyFraming ServerCodec::encodeResponseHeaders(const ResponseHead& head, bool en
   const int status = head.status;
   const bool no_body_status = status == 204 || status == 304 || (status >= 100 && status < 200);
   const std::string* content_length = head.headers.get("content-length");
-  HeaderMap extra;
+  // The codec's own fields: framing, then connection handling.
+  absl::string_view framing_field, connection_field;
   if (request_is_head_ || no_body_status) {
     response_framing_ = BodyFraming::kNone;
   } else if (content_length != nullptr) {
     response_framing_ = BodyFraming::kContentLength;
   } else if (end_stream) {
     response_framing_ = BodyFraming::kNone;
-    extra.add("content-length", "0");
+    framing_field = "content-length: 0\r\n";
   } else if (head_.minor_version >= 1) {
     response_framing_ = BodyFraming::kChunked;
-    extra.add("transfer-encoding", "chunked");
+    framing_field = "transfer-encoding: chunked\r\n";
   } else {
     response_framing_ = BodyFraming::kCloseDelimited;
     close_connection = true;
   }
   if (close_connection) {
-    extra.add("connection", "close");
+    connection_field = "connection: close\r\n";
   } else if (head_.minor_version == 0) {
-    extra.add("connection", "keep-alive");
+    connection_field = "connection: keep-alive\r\n";
   }
-
-  encodeStatusLine(status, head.reason, out);
   // A 1xx or 204 response carries no Content-Length (RFC 9110 8.6), whatever the upstream
   // sent: a client could otherwise wait for a body that never comes. 304 and HEAD keep it.
   const bool no_length = status == 204 || status < 200;
-  encodeHeaderFields(head.headers, out, no_length ? "content-length" : "");
-  encodeHeaderFields(extra, out);
-  out.add("\r\n", 2);
+  const StatusLineStart start = statusLineStart(status);
+  encodeHead({start.view(), head.reason.empty() ? reasonPhrase(start.status) : head.reason},
+             head.headers, no_length ? "content-length" : "", {framing_field, connection_field},
+             out);
   return response_framing_;
 }
 
 void ServerCodec::encode1xx(const ResponseHead& head, buffer::Buffer& out) {
-  encodeStatusLine(head.status, "", out);
-  encodeHeaderFields(head.headers, out, "content-length");
-  out.add("\r\n", 2);
+  const StatusLineStart start = statusLineStart(head.status);
+  encodeHead({start.view(), reasonPhrase(start.status)}, head.headers, "content-length", {}, out);
 }
 
 void ServerCodec::encodeResponseData(absl::string_view data, bool end_stream, buffer::Buffer& out) {
