@@ -71,11 +71,20 @@ http::EscapedSlashesAction escapedSlashesAction(
   }
 }
 
-// Access log writers are shared by path, so two listeners logging to one file share a thread.
-absl::StatusOr<std::shared_ptr<access_log::AccessLog>> buildAccessLog(
-    const config::v1::AccessLog& config, const std::string& field) {
-  if (config.path().empty()) return std::shared_ptr<access_log::AccessLog>();
-  // The format first: a config refused for it must not create the file nor start a writer.
+// An access log whose file is opened only once the whole configuration is valid, so that a
+// refused configuration creates no file.
+struct PendingAccessLog {
+  std::string field;  // "...http.access_log"
+  std::string path;
+  std::unique_ptr<access_log::Formatter> formatter;
+  std::shared_ptr<access_log::AccessLog>* slot;  // where the opened log goes
+};
+
+// Checks the format now; the file waits in `pending`.
+absl::Status buildAccessLog(const config::v1::AccessLog& config, const std::string& field,
+                            std::shared_ptr<access_log::AccessLog>* slot,
+                            std::vector<PendingAccessLog>& pending) {
+  if (config.path().empty()) return absl::OkStatus();
   std::unique_ptr<access_log::Formatter> formatter;
   if (config.json()) {
     formatter = access_log::createJsonFormatter();
@@ -85,15 +94,32 @@ absl::StatusOr<std::shared_ptr<access_log::AccessLog>> buildAccessLog(
     if (!f.ok()) return fieldError(field + ".format", f.status().message());
     formatter = std::move(*f);
   }
-  auto writer = access_log::AccessLogWriter::openShared(config.path());
-  if (!writer.ok()) return fieldError(field + ".path", writer.status().message());
-  return std::make_shared<access_log::AccessLog>(*writer, std::move(formatter));
+  pending.push_back({field, config.path(), std::move(formatter), slot});
+  return absl::OkStatus();
+}
+
+// Access log writers are shared by path, so two listeners logging to one file share a thread.
+// Every path is checked before any is opened: a configuration refused for its second log does
+// not create its first.
+absl::Status openAccessLogs(std::vector<PendingAccessLog>& pending, bool open_files) {
+  for (const PendingAccessLog& p : pending) {
+    if (absl::Status st = access_log::AccessLogWriter::checkWritable(p.path); !st.ok()) {
+      return fieldError(p.field + ".path", st.message());
+    }
+  }
+  if (!open_files) return absl::OkStatus();
+  for (PendingAccessLog& p : pending) {
+    auto writer = access_log::AccessLogWriter::openShared(p.path);
+    if (!writer.ok()) return fieldError(p.field + ".path", writer.status().message());
+    *p.slot = std::make_shared<access_log::AccessLog>(*writer, std::move(p.formatter));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
     const config::v1::Listener& listener, const std::string& field,
     const absl::flat_hash_map<std::string, std::shared_ptr<const router::RouteTable>>& named,
-    stats::Store& store) {
+    stats::Store& store, std::vector<PendingAccessLog>& pending_logs) {
   const config::v1::HttpConnectionManager& hcm = listener.http();
   auto http = std::make_shared<http::HttpConnectionManagerConfig>();
   http->listener_name = listener.name();
@@ -140,9 +166,11 @@ absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
   http->path_normalization.merge_slashes = hcm.merge_slashes();
   http->path_normalization.escaped_slashes =
       escapedSlashesAction(hcm.path_with_escaped_slashes_action());
-  auto log = buildAccessLog(hcm.access_log(), f + ".access_log");
-  if (!log.ok()) return log.status();
-  http->access_log = *log;
+  if (absl::Status st =
+          buildAccessLog(hcm.access_log(), f + ".access_log", &http->access_log, pending_logs);
+      !st.ok()) {
+    return st;
+  }
   http->stats = std::make_unique<http::HttpStats>(store, http->stat_prefix);
   auto filters =
       filters::createHttpFilterFactories(hcm.http_filters(), f + ".http_filters",
@@ -195,7 +223,8 @@ absl::flat_hash_map<std::string, std::string> inlineRouteConfigs(const ConfigSna
 
 absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Bootstrap bootstrap_in,
                                                                  stats::Store& store,
-                                                                 const ConfigSnapshot* previous) {
+                                                                 const ConfigSnapshot* previous,
+                                                                 bool open_files) {
   auto snapshot = std::make_shared<ConfigSnapshot>();
   snapshot->bootstrap = std::move(bootstrap_in);
   const config::v1::Bootstrap& bootstrap = snapshot->bootstrap;
@@ -301,6 +330,7 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
   absl::flat_hash_set<std::string> names;
   absl::flat_hash_set<std::string> addresses;
   config::PrometheusNames prometheus_prefixes;
+  std::vector<PendingAccessLog> pending_logs;
   for (int i = 0; i < sr.listeners_size(); i++) {
     const std::string field = absl::StrCat("static_resources.listeners[", i, "]");
     const auto& l = sr.listeners(i);
@@ -328,7 +358,7 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
                                      admin_address->asString()));
     }
     if (!l.has_http()) return fieldError(field + ".http", "must be set");
-    auto http = buildHttp(l, field, named_routes, store);
+    auto http = buildHttp(l, field, named_routes, store, pending_logs);
     if (!http.ok()) return http.status();
     // A named table was checked above; an inline one was accepted before if it is unchanged.
     bool accepted_before = !l.http().has_route_config();
@@ -348,6 +378,7 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     listener->http = std::move(*http);
     snapshot->listeners.push_back(std::move(listener));
   }
+  if (absl::Status st = openAccessLogs(pending_logs, open_files); !st.ok()) return st;
   return ConfigSnapshotConstSharedPtr(std::move(snapshot));
 }
 

@@ -48,7 +48,10 @@ using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;
 // `previous`, when given, lends its ClusterInfo objects to clusters, and its route tables to
 // route configurations, whose config is unchanged (a cluster or listener update does not
 // rebuild a 10k-route table).
+// Access-log files are opened (created) last, once every field is valid. `open_files` false
+// (--validate) only checks that each could be: nothing is created.
 absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
-    config::v1::Bootstrap bootstrap, stats::Store& store, const ConfigSnapshot* previous = nullptr);
+    config::v1::Bootstrap bootstrap, stats::Store& store, const ConfigSnapshot* previous = nullptr,
+    bool open_files = true);
 
 }  // namespace portico::server

@@ -42,7 +42,9 @@ int validate(const std::string& path) {
     return 1;
   }
   portico::stats::Store store;
-  auto snapshot = portico::server::buildConfigSnapshot(*bootstrap, store);
+  // Checks access-log paths without creating the files.
+  auto snapshot = portico::server::buildConfigSnapshot(*bootstrap, store, nullptr,
+                                                       /*open_files=*/false);
   if (!snapshot.ok()) {
     fprintf(stderr, "invalid: %s: %s\n", path.c_str(),
             std::string(snapshot.status().message()).c_str());

@@ -190,6 +190,19 @@ class CommandLineTest(PorticoTestCase):
                 for word in expected_words:
                     self.assertIn(word, output)
 
+    def test_validate_checks_the_access_log_path_without_creating_the_file(self):
+        # Regression: --validate opened (created) every access-log file it named.
+        log_dir = Path(self.new_env().dir)
+        log_path = log_dir / "access.log"
+        code, output = self.validate(edited(lambda c: c["static_resources"]["listeners"][0]["http"]
+                                            .update(access_log={"path": str(log_path)})))
+        self.assertEqual(code, 0, output)
+        self.assertFalse(log_path.exists())
+        code, output = self.validate(edited(lambda c: c["static_resources"]["listeners"][0]["http"]
+                                            .update(access_log={"path": str(log_dir / "no/a.log")})))
+        self.assertEqual(code, 1, output)
+        self.assertIn("listeners[0].http.access_log.path", output)
+
     def test_help(self):
         done = run_portico("--help")
         self.assertEqual(done.returncode, 0, done.stderr)

@@ -1,5 +1,8 @@
 #include "source/server/config_snapshot.h"
 
+#include <dirent.h>
+#include <unistd.h>
+
 #include <functional>
 #include <string>
 
@@ -481,6 +484,79 @@ TEST_F(ConfigSnapshotTest, UnopenableAccessLogPath) {
         listener(b).mutable_http()->mutable_access_log()->set_path("/nonexistent-dir/access.log");
       }),
       HasSubstr("static_resources.listeners[0].http.access_log.path: "));
+}
+
+// A temporary directory, removed with what is left in it (one level).
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/portico-snapshot-XXXXXX";
+    path_ = mkdtemp(tmpl) != nullptr ? tmpl : "";
+  }
+  ~TempDir() {
+    if (path_.empty()) return;
+    if (DIR* d = opendir(path_.c_str())) {
+      while (dirent* e = readdir(d)) {
+        if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") {
+          unlink((path_ + "/" + e->d_name).c_str());
+        }
+      }
+      closedir(d);
+    }
+    rmdir(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+TEST_F(ConfigSnapshotTest, ARefusedConfigurationCreatesNoAccessLogFile) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::string log = dir.path() + "/access.log";
+  // Refused for a later listener's field, and for a later listener's access log path.
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              listener(b).mutable_http()->mutable_access_log()->set_path(log);
+              addListener(b, "second", 10001).mutable_http()->set_max_request_headers_kb(9000);
+            }),
+            "static_resources.listeners[1].http.max_request_headers_kb: must be at most 8192");
+  EXPECT_THAT(errorAfter([&](Bootstrap& b) {
+                listener(b).mutable_http()->mutable_access_log()->set_path(log);
+                addListener(b, "second", 10001)
+                    .mutable_http()
+                    ->mutable_access_log()
+                    ->set_path(dir.path() + "/missing/access.log");
+              }),
+              HasSubstr("static_resources.listeners[1].http.access_log.path: cannot open access "
+                        "log '" +
+                        dir.path() + "/missing/access.log': No such file or directory"));
+  EXPECT_FALSE(exists(log));
+  // Accepted: now it is created.
+  Bootstrap b = base_;
+  listener(b).mutable_http()->mutable_access_log()->set_path(log);
+  ASSERT_TRUE(build(b).ok());
+  EXPECT_TRUE(exists(log));
+}
+
+TEST_F(ConfigSnapshotTest, ValidatingChecksAccessLogPathsWithoutCreatingFiles) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const std::string log = dir.path() + "/access.log";
+  Bootstrap b = base_;
+  listener(b).mutable_http()->mutable_access_log()->set_path(log);
+  EXPECT_TRUE(buildConfigSnapshot(b, store_, nullptr, /*open_files=*/false).ok());
+  EXPECT_FALSE(exists(log));
+  listener(b).mutable_http()->mutable_access_log()->set_path(dir.path());
+  auto refused = buildConfigSnapshot(b, store_, nullptr, /*open_files=*/false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "static_resources.listeners[0].http.access_log.path: cannot open access log '" +
+                dir.path() + "': Is a directory");
+  listener(b).mutable_http()->mutable_access_log()->set_path("/nonexistent-dir/access.log");
+  EXPECT_FALSE(buildConfigSnapshot(b, store_, nullptr, /*open_files=*/false).ok());
 }
 
 TEST_F(ConfigSnapshotTest, HttpLimitsAreBounded) {

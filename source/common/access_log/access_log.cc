@@ -1,5 +1,8 @@
 #include "source/common/access_log/access_log.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -108,6 +111,26 @@ absl::StatusOr<std::shared_ptr<AccessLogWriter>> AccessLogWriter::open(const std
   }
   retired();  // constructed before any writer, so destroyed (joining) after the last one
   return std::shared_ptr<AccessLogWriter>(new AccessLogWriter(std::make_shared<Core>(f, path)));
+}
+
+absl::Status AccessLogWriter::checkWritable(const std::string& path) {
+  const auto refused = [&path](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot open access log '", path, "': ", why));
+  };
+  if (path == "/dev/stdout") return absl::OkStatus();
+  if (path.empty()) return refused("empty path");
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return refused(strerror(EISDIR));
+    if (::access(path.c_str(), W_OK) != 0) return refused(strerror(errno));
+    return absl::OkStatus();
+  }
+  if (errno != ENOENT) return refused(strerror(errno));
+  const size_t slash = path.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) return refused(strerror(errno));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::shared_ptr<AccessLogWriter>> AccessLogWriter::openShared(

@@ -24,6 +24,10 @@ class AccessLogWriter {
   // The writer already open for `path` if one is alive, else a new one: two listeners (or two
   // config versions) logging to one file share its thread and its position. Thread-safe.
   static absl::StatusOr<std::shared_ptr<AccessLogWriter>> openShared(const std::string& path);
+  // Whether open(path) should succeed, without creating anything: an existing file must be
+  // writable and not a directory, a missing one's directory writable. The error reads as
+  // open()'s would.
+  static absl::Status checkWritable(const std::string& path);
   // Asks every live writer to reopen its file (after log rotation: SIGUSR1, /reopen_logs).
   // Lines already queued go to the new file. Thread-safe; returns at once.
   static void reopenAll();
