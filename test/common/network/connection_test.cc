@@ -19,44 +19,16 @@
 #include "source/common/network/connection_impl.h"
 #include "source/common/network/listener.h"
 #include "test/common/event/dispatcher_test_util.h"
+#include "test/common/network/recording_callbacks.h"
 
 namespace portico::network {
 namespace {
 
+using test::RecordingCallbacks;
+
 using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-class RecordingCallbacks : public ConnectionCallbacks {
- public:
-  void onData(buffer::Buffer& data) override {
-    received += data.toString();
-    data.clear();
-    if (on_data) on_data();
-  }
-  void onEvent(ConnectionEvent event) override {
-    events.push_back(event);
-    if (on_event) on_event(event);
-  }
-  void onAboveWriteBufferHighWatermark() override { above++; }
-  void onBelowWriteBufferLowWatermark() override { below++; }
-
-  std::string received;
-  std::vector<ConnectionEvent> events;
-  int above = 0;
-  int below = 0;
-  void onRawForwardProgress(uint64_t bytes) override { forward_progress += bytes; }
-  void onRawForwardDone(uint64_t bytes, bool input_follows) override {
-    forwarded.push_back(bytes);
-    forward_input_follows = input_follows;
-  }
-
-  std::vector<uint64_t> forwarded;
-  uint64_t forward_progress = 0;
-  bool forward_input_follows = false;
-  std::function<void()> on_data;
-  std::function<void(ConnectionEvent)> on_event;
-};
 
 buffer::Buffer bufferOf(absl::string_view s) {
   buffer::Buffer b;

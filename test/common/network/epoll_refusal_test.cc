@@ -20,6 +20,7 @@
 #include "source/common/network/lingering_closer.h"
 #include "source/common/network/listener.h"
 #include "test/common/event/dispatcher_test_util.h"
+#include "test/common/network/recording_callbacks.h"
 
 namespace {
 std::atomic<int> adds_to_refuse{0};
@@ -43,16 +44,7 @@ using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-class RecordingCallbacks : public ConnectionCallbacks {
- public:
-  void onData(buffer::Buffer& data) override { data.clear(); }
-  void onEvent(ConnectionEvent event) override { events.push_back(event); }
-  void onAboveWriteBufferHighWatermark() override {}
-  void onBelowWriteBufferLowWatermark() override {}
-  void onRawForwardProgress(uint64_t) override {}
-  void onRawForwardDone(uint64_t, bool) override {}
-  std::vector<ConnectionEvent> events;
-};
+using test::RecordingCallbacks;
 
 class EpollRefusalTest : public event::test::DispatcherTestBase {
  protected:

@@ -1,6 +1,8 @@
 #include "source/common/http/http1/encoder.h"
 
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "gtest/gtest.h"
 #include "source/common/buffer/buffer.h"
@@ -9,11 +11,15 @@
 namespace portico::http::http1 {
 namespace {
 
+HeaderMap headersOf(std::initializer_list<std::pair<const char*, const char*>> fields) {
+  HeaderMap h;
+  for (const auto& [name, value] : fields) h.add(name, value);
+  return h;
+}
+
 TEST(EncodeHeadTest, WritesStartLineFieldsExtraLinesAndTheEmptyLine) {
-  HeaderMap headers;
-  headers.add("Host", "a.test");
-  headers.add("content-length", "3");
-  headers.add("x-empty", "");
+  const HeaderMap headers =
+      headersOf({{"Host", "a.test"}, {"content-length", "3"}, {"x-empty", ""}});
   buffer::Buffer out;
   out.add("before|");
   encodeHead({"GET", " ", "/p?q", " HTTP/1.1"}, headers, {}, {"te: x\r\n", "", "y: z\r\n"}, out);
@@ -23,10 +29,8 @@ TEST(EncodeHeadTest, WritesStartLineFieldsExtraLinesAndTheEmptyLine) {
 }
 
 TEST(EncodeHeadTest, LeavesOutSkippedFields) {
-  HeaderMap headers;
-  headers.add("content-length", "3");
-  headers.add("x-a", "1");
-  headers.add("Content-Length", "3");
+  const HeaderMap headers =
+      headersOf({{"content-length", "3"}, {"x-a", "1"}, {"Content-Length", "3"}});
   buffer::Buffer out;
   const StatusLineStart start = statusLineStart(204);
   encodeHead({start.view(), "No Content"}, headers, "content-length", {}, out);
