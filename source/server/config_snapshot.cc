@@ -187,10 +187,11 @@ absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
 }
 
 // A new or changed route table that names an unknown cluster is refused. One accepted before
-// is not: when a later update removes a cluster it names, the update is taken and the route
-// answers 503 (cluster_not_found) until its table changes, as Envoy does. Refusing it would
-// leave a control plane that re-sends its state after a reconnect, clusters first, unable to
-// remove the cluster at all (every cluster update refused, routes held back behind them).
+// is not: a cluster update that withdraws a cluster it names is taken (DynamicConfig holds the
+// cluster until the next route update), and from then the route answers 503 (cluster_not_found)
+// until its table changes, as Envoy does. Refusing it would leave a control plane that re-sends
+// its state after a reconnect, clusters first, unable to remove the cluster at all (every
+// cluster update refused, routes held back behind them).
 // `previous`: the snapshot in use, to say once when a cluster a route names goes away.
 absl::Status checkClusterReferences(const router::RouteTable& routes,
                                     const upstream::ClusterInfoMap& clusters,

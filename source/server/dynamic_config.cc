@@ -1,11 +1,13 @@
 #include "source/server/dynamic_config.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "source/common/common/logger.h"
 #include "source/xds/resource_types.h"
 
 namespace portico::server {
@@ -71,13 +73,13 @@ config::v1::Bootstrap DynamicConfig::merge(
       }
       if (warming != nullptr) warming->push_back(name);
       if (warming_listeners != nullptr) warming_listeners->push_back(l);
-      auto serving = serving_listeners_.find(name);
-      if (serving == serving_listeners_.end()) continue;  // new: it starts once it can
+      auto serving = serving_.listeners.find(name);
+      if (serving == serving_.listeners.end()) continue;  // new: it starts once it can
       // It serves now: it goes on as it was until the new version can start.
       const std::string& old_routes = serving->second.http().route_config_name();
       if (!old_routes.empty() && !route_names.contains(old_routes)) {
-        auto rc = serving_routes_.find(old_routes);
-        if (rc == serving_routes_.end()) continue;
+        auto rc = serving_.routes.find(old_routes);
+        if (rc == serving_.routes.end()) continue;
         *sr->add_route_configs() = rc->second;
         route_names.insert(old_routes);
       }
@@ -87,22 +89,59 @@ config::v1::Bootstrap DynamicConfig::merge(
   return merged;
 }
 
-void DynamicConfig::collectServing(
-    const config::v1::Bootstrap& merged, std::map<std::string, config::v1::Listener>* listeners,
-    std::map<std::string, config::v1::RouteConfiguration>* routes) const {
-  listeners->clear();
-  routes->clear();
+namespace {
+
+void addClusterNames(const config::v1::RouteConfiguration& rc,
+                     absl::flat_hash_set<std::string>* names) {
+  for (const auto& vh : rc.virtual_hosts()) {
+    for (const auto& route : vh.routes()) {
+      if (!route.has_route()) continue;
+      const auto& action = route.route();
+      if (!action.cluster().empty()) names->insert(action.cluster());
+      for (const auto& weighted : action.weighted_clusters().clusters()) {
+        names->insert(weighted.name());
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void DynamicConfig::holdWithdrawnClusters(config::v1::Bootstrap* merged,
+                                          std::vector<std::string>* held) const {
+  auto* sr = merged->mutable_static_resources();
+  absl::flat_hash_set<std::string> named;
+  for (const auto& rc : sr->route_configs()) addClusterNames(rc, &named);
+  for (const auto& l : sr->listeners()) {
+    if (l.http().has_route_config()) addClusterNames(l.http().route_config(), &named);
+  }
+  if (named.empty()) return;
+  absl::flat_hash_set<std::string> present;
+  for (const auto& c : sr->clusters()) present.insert(c.name());
+  for (const auto& [name, cluster] : serving_.clusters) {
+    if (!named.contains(name) || present.contains(name)) continue;
+    *sr->add_clusters() = cluster;
+    held->push_back(name);
+  }
+}
+
+DynamicConfig::Serving DynamicConfig::collectServing(const config::v1::Bootstrap& merged) const {
+  Serving serving;
   const auto& sr = merged.static_resources();
   const int static_listeners = bootstrap_.static_resources().listeners_size();
   for (int i = static_listeners; i < sr.listeners_size(); i++) {
     const config::v1::Listener& l = sr.listeners(i);
-    (*listeners)[l.name()] = l;
+    serving.listeners[l.name()] = l;
     const std::string& rc = l.http().route_config_name();
     if (rc.empty()) continue;
     for (const auto& r : sr.route_configs()) {
-      if (r.name() == rc) (*routes)[rc] = r;
+      if (r.name() == rc) serving.routes[rc] = r;
     }
   }
+  for (int i = bootstrap_.static_resources().clusters_size(); i < sr.clusters_size(); i++) {
+    serving.clusters[sr.clusters(i).name()] = sr.clusters(i);
+  }
+  return serving;
 }
 
 DynamicConfig::MergedNames DynamicConfig::namesOf(const config::v1::Bootstrap& merged) {
@@ -156,8 +195,10 @@ absl::StatusOr<config::v1::Bootstrap> DynamicConfig::tryApply(
   slot.swap(*indexed);
   pending_warming_.clear();
   pending_warming_listeners_.clear();
+  pending_held_.clear();
   config::v1::Bootstrap merged = merge(by_type_, &pending_warming_, &pending_warming_listeners_);
-  collectServing(merged, &pending_serving_listeners_, &pending_serving_routes_);
+  if (type_url != xds::kRouteType) holdWithdrawnClusters(&merged, &pending_held_);
+  pending_serving_ = collectServing(merged);
   slot.swap(*indexed);
   if (!existed) by_type_.erase(type_url);
   pending_type_ = type_url;
@@ -185,8 +226,15 @@ void DynamicConfig::commit() {
   by_type_[pending_type_] = std::move(pending_);
   pending_.clear();
   warming_ = std::move(pending_warming_);
-  serving_listeners_ = std::move(pending_serving_listeners_);
-  serving_routes_ = std::move(pending_serving_routes_);
+  for (const std::string& name : pending_held_) {
+    if (std::find(held_.begin(), held_.end(), name) != held_.end()) continue;
+    PORTICO_LOG(kWarn,
+                "cluster '%s' was withdrawn while a route names it: kept as it was until the next "
+                "route update",
+                name);
+  }
+  held_ = std::move(pending_held_);
+  serving_ = std::move(pending_serving_);
 }
 
 }  // namespace portico::server

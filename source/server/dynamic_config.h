@@ -9,6 +9,13 @@
 // and a listener that serves already keeps serving as it was, with the route configuration it
 // had, so a changed listener (or a route configuration removed under it) never closes a port
 // that takes traffic. Listeners are sent before routes, so this is the usual order of updates.
+//
+// A dynamic cluster withdrawn while a route still names it is "held": it stays, as it was, until
+// the next route update. A control plane that is make-before-break moves routes off a cluster
+// before it withdraws it, but after a reconnect it cannot know which routes the proxy holds and
+// sends its state clusters first; without the hold those routes answered 503 for one round trip.
+// A route update ends every hold: a route the control plane still points at a withdrawn cluster
+// then answers 503 (cluster not found), as in Envoy.
 
 #include <map>
 #include <string>
@@ -40,6 +47,8 @@ class DynamicConfig {
   void commit();
 
   const std::vector<std::string>& warmingListeners() const { return warming_; }
+  // The withdrawn clusters kept for the routes that name them (see the top), by name.
+  const std::vector<std::string>& heldClusters() const { return held_; }
   // The listeners the last tryApply() left warming (not in its merged config), for the
   // server to check their addresses can be bound while the update can still be refused.
   const std::vector<config::v1::Listener>& pendingWarmingListeners() const {
@@ -66,24 +75,32 @@ class DynamicConfig {
                               std::vector<std::string>* warming,
                               std::vector<config::v1::Listener>* warming_listeners) const;
 
-  // The dynamic listeners in `merged` with the route configurations they use.
-  void collectServing(const config::v1::Bootstrap& merged,
-                      std::map<std::string, config::v1::Listener>* listeners,
-                      std::map<std::string, config::v1::RouteConfiguration>* routes) const;
+  // Adds to `merged` the clusters the last commit served that it lacks and a route in it names.
+  void holdWithdrawnClusters(config::v1::Bootstrap* merged, std::vector<std::string>* held) const;
+
+  // What serves in `merged`: the dynamic listeners with the route configurations they use, and
+  // the dynamic clusters.
+  struct Serving {
+    std::map<std::string, config::v1::Listener> listeners;
+    std::map<std::string, config::v1::RouteConfiguration> routes;
+    std::map<std::string, config::v1::Cluster> clusters;
+  };
+  Serving collectServing(const config::v1::Bootstrap& merged) const;
 
   config::v1::Bootstrap bootstrap_;
   std::map<std::string, ByName> by_type_;
   std::vector<std::string> warming_;
-  // What serves since the last commit (see the top): kept for listeners that warm again.
-  std::map<std::string, config::v1::Listener> serving_listeners_;
-  std::map<std::string, config::v1::RouteConfiguration> serving_routes_;
+  std::vector<std::string> held_;
+  // What serves since the last commit (see the top): kept for listeners that warm again and
+  // for clusters withdrawn under a route.
+  Serving serving_;
   // From the last tryApply(), for commit().
   std::string pending_type_;
   ByName pending_;
   std::vector<std::string> pending_warming_;
   std::vector<config::v1::Listener> pending_warming_listeners_;
-  std::map<std::string, config::v1::Listener> pending_serving_listeners_;
-  std::map<std::string, config::v1::RouteConfiguration> pending_serving_routes_;
+  std::vector<std::string> pending_held_;
+  Serving pending_serving_;
   bool has_pending_ = false;
 };
 

@@ -344,13 +344,13 @@ std::string Server::configDumpJson() const {
                       ", \"last_nack_error\": ", quote(state.last_error), "}");
       first = false;
     }
-    absl::StrAppend(&out, "}, \"warming_listeners\": [");
-    first = true;
-    for (const std::string& name : dynamic_.warmingListeners()) {
-      absl::StrAppend(&out, first ? "" : ", ", quote(name));
-      first = false;
-    }
-    absl::StrAppend(&out, "]}");
+    auto names = [&](const std::vector<std::string>& list) {
+      std::vector<std::string> quoted;
+      for (const std::string& name : list) quoted.push_back(quote(name));
+      return absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
+    };
+    absl::StrAppend(&out, "}, \"warming_listeners\": ", names(dynamic_.warmingListeners()),
+                    ", \"held_clusters\": ", names(dynamic_.heldClusters()), "}");
   }
   return out + "\n}\n";
 }

@@ -173,20 +173,62 @@ class XdsTest(PorticoTestCase):
         self.assertEqual(state["version"], "v1")
         self.assertIn("no_such_cluster", state["last_nack_error"])
 
-    def test_removing_a_cluster_an_accepted_route_names_is_acked(self):
-        # As Envoy: the route answers 503 until it changes. A NACK here left a control plane that
-        # re-sends its state after a reconnect (clusters first) unable to remove the cluster.
+    def held_clusters(self):
+        return json.loads(self.proxy.admin_get("/config_dump").body)["dynamic"]["held_clusters"]
+
+    def test_a_cluster_withdrawn_under_a_route_is_held_until_the_route_update(self):
+        # A control plane that does not know which routes the proxy holds (after a reconnect)
+        # sends its clusters first: the routes still naming a withdrawn cluster keep using it
+        # until the route update. Taking the update, not NACKing it, is what lets the cluster go.
         self.start()
         self.push_all()
         wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
         self.cp.push("Cluster", "v2", [{"name": "spare", "connect_timeout": "1s"}])
         wait_until(lambda: self.acked("Cluster", "v2"), 5, message="CDS v2 ACK")
+        self.assertEqual(self.held_clusters(), ["backend"])
+        for _ in range(5):
+            response = self.get()
+            self.assertEqual(response.status, 200)
+            self.assertIn(response.header("x-upstream"), ("u1", "u2"))
+        # A route update ends the hold. The control plane still points r1 at the cluster: as
+        # in Envoy, it answers 503 until its table changes.
+        self.cp.push("RouteConfiguration", "v2", [routes("backend"), routes("say:r2", name="r2")])
+        wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="RDS v2 ACK")
+        self.assertEqual(self.held_clusters(), [])
         response = self.get()
         self.assertEqual(response.status, 503)
         self.assertIn(b"cluster not found", response.body)
-        self.cp.push("RouteConfiguration", "v2", [routes("say:fixed")])
-        wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="RDS v2 ACK")
+        self.cp.push("RouteConfiguration", "v3", [routes("say:fixed")])
+        wait_until(lambda: self.acked("RouteConfiguration", "v3"), 5, message="RDS v3 ACK")
         wait_until(lambda: self.get().body == b"say:fixed", 5, message="the new route")
+
+    def test_state_resent_clusters_first_after_a_reconnect_fails_no_request(self):
+        env = self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        grpc_port = self.cp.grpc_port
+        self.cp.kill()
+        self.cp = FakeControlPlane(env.dir, grpc_port=grpc_port, tls=self.certificate)
+        env.processes.append(self.cp)
+        wait_until(lambda: self.cp.streams() == 1, 25, message="reconnect")
+        # The state changed while the proxy was away: r1 moved to "spare" (u2 only) and
+        # "backend" is gone. It comes in push order, clusters first.
+        self.cp.push("Cluster", "v2", [{"name": "spare", "connect_timeout": "1s"}])
+        self.cp.push("ClusterLoadAssignment", "v2", [{
+            "cluster_name": "spare", "endpoints": [{"address": address(self.upstreams[1].port)}]}])
+        wait_until(lambda: self.acked("ClusterLoadAssignment", "v2"), 5, message="EDS v2 ACK")
+        self.assertEqual([self.get().status for _ in range(10)], [200] * 10)
+        self.cp.push("Listener", "v2", [{"name": "dynamic", "address": address(self.dyn_port),
+                                         "http": {"route_config_name": "r1"}}])
+        wait_until(lambda: self.acked("Listener", "v2"), 5, message="LDS v2 ACK")
+        self.assertEqual([self.get().status for _ in range(10)], [200] * 10)
+        self.cp.push("RouteConfiguration", "v2", [routes("spare")])
+        wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="RDS v2 ACK")
+        self.assertEqual({self.get().header("x-upstream") for _ in range(10)}, {"u2"})
+        self.assertEqual(self.held_clusters(), [])
+        dump = json.loads(self.proxy.admin_get("/config_dump").body)
+        clusters = [c["name"] for c in dump["active"]["static_resources"].get("clusters", [])]
+        self.assertNotIn("backend", clusters)
 
     def test_stats_of_removed_and_refused_clusters_leave_the_admin(self):
         # Regression: every cluster name ever configured (or only built for a refused update)

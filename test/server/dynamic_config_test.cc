@@ -384,6 +384,68 @@ TEST_F(DynamicConfigTest, ChangedListenerServesAsItWasUntilItsNewRoutesArrive) {
   EXPECT_THAT(listenerNames(merged), ElementsAre("static_ingress"));
 }
 
+// After a reconnect a control plane re-sends its state clusters first: a cluster withdrawn
+// under a route stays, as it was, until the route update that follows.
+TEST_F(DynamicConfigTest, WithdrawnClusterARouteNamesIsHeldUntilTheNextRouteUpdate) {
+  apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("old", 9000), cluster("new")}));
+  apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "old")}));
+  apply(xds::kListenerType, pack<config::v1::Listener>({listener("l", 10001, "r1")}));
+  EXPECT_THAT(dynamic_.heldClusters(), IsEmpty());
+
+  Bootstrap merged = apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("new")}));
+  EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend", "new", "old"));
+  EXPECT_THAT(endpointPorts(merged, "old"), ElementsAre(9000));
+  EXPECT_THAT(dynamic_.heldClusters(), ElementsAre("old"));
+  EXPECT_TRUE(build(merged).ok());
+  // Held through other updates: endpoints, listeners.
+  merged =
+      apply(xds::kEndpointType, pack<config::v1::ClusterLoadAssignment>({endpoints("new", 9001)}));
+  EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend", "new", "old"));
+  merged = apply(xds::kListenerType, pack<config::v1::Listener>({listener("l", 10001, "r1")}));
+  EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend", "new", "old"));
+  EXPECT_THAT(dynamic_.heldClusters(), ElementsAre("old"));
+
+  // The routes move: the hold ends.
+  merged = apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "new")}));
+  EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend", "new"));
+  EXPECT_THAT(dynamic_.heldClusters(), IsEmpty());
+  EXPECT_THAT(endpointPorts(merged, "new"), ElementsAre(9001));
+}
+
+TEST_F(DynamicConfigTest, ARouteUpdateEndsTheHoldEvenWhenARouteStillNamesTheCluster) {
+  apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("old", 9000)}));
+  apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "old")}));
+  apply(xds::kClusterType, {});
+  EXPECT_THAT(dynamic_.heldClusters(), ElementsAre("old"));
+  // The control plane means it: the unchanged route answers 503 (cluster not found) from now.
+  Bootstrap merged =
+      apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "old")}));
+  EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend"));
+  EXPECT_THAT(dynamic_.heldClusters(), IsEmpty());
+  // And the hold does not come back with the next cluster update.
+  merged = apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("other")}));
+  EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend", "other"));
+  EXPECT_THAT(dynamic_.heldClusters(), IsEmpty());
+}
+
+TEST_F(DynamicConfigTest, OnlyClustersARouteNamesAreHeldAndASentVersionReplacesTheHeldOne) {
+  config::v1::Listener inline_routes = listener("l", 10001, "");
+  inline_routes.mutable_http()->clear_route_config_name();
+  *inline_routes.mutable_http()->mutable_route_config() = routes("inline", "b");
+  apply(xds::kClusterType,
+        pack<config::v1::Cluster>({cluster("a", 9000), cluster("b", 9001), cluster("c", 9002)}));
+  apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "a")}));
+  apply(xds::kListenerType, pack<config::v1::Listener>({inline_routes}));
+  // c: no route names it, it goes. a: named by r1. b: named by the listener's own routes.
+  Bootstrap merged = apply(xds::kClusterType, {});
+  EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend", "a", "b"));
+  EXPECT_THAT(dynamic_.heldClusters(), ElementsAre("a", "b"));
+  // a comes back in a new version: that version is used, and it is no longer held.
+  merged = apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("a", 9100)}));
+  EXPECT_THAT(endpointPorts(merged, "a"), ElementsAre(9100));
+  EXPECT_THAT(dynamic_.heldClusters(), ElementsAre("b"));
+}
+
 TEST_F(DynamicConfigTest, EmptySetRemovesThatTypeOnly) {
   apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("a"), cluster("b")}));
   apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r", "a")}));
