@@ -188,17 +188,25 @@ absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
 
 // A new or changed route table that names an unknown cluster is refused. One accepted before
 // is not: a cluster update that withdraws a cluster it names is taken (DynamicConfig holds the
-// cluster until the next route update), and from then the route answers 503 (cluster_not_found)
+// cluster for a while), and once the cluster is gone the route answers 503 (cluster_not_found)
 // until its table changes, as Envoy does. Refusing it would leave a control plane that re-sends
 // its state after a reconnect, clusters first, unable to remove the cluster at all (every
 // cluster update refused, routes held back behind them).
 // `previous`: the snapshot in use, to say once when a cluster a route names goes away.
+// A held cluster (see DynamicConfig) serves the tables that named it before; a new or changed
+// table may not name it.
 absl::Status checkClusterReferences(const router::RouteTable& routes,
                                     const upstream::ClusterInfoMap& clusters,
                                     const std::string& field, bool accepted_before,
-                                    const ConfigSnapshot* previous) {
+                                    const ConfigSnapshot* previous,
+                                    const HeldClusters* held_clusters) {
   for (const std::string& name : routes.referencedClusters()) {
-    if (clusters.contains(name)) continue;
+    const bool held = held_clusters != nullptr && held_clusters->contains(name);
+    if (clusters.contains(name) && (accepted_before || !held)) continue;
+    if (held) {
+      return fieldError(field, absl::StrCat("route names cluster '", name,
+                                            "', which the control plane withdrew"));
+    }
     if (!accepted_before) {
       return fieldError(field, absl::StrCat("route names unknown cluster '", name, "'"));
     }
@@ -222,10 +230,22 @@ absl::flat_hash_map<std::string, std::string> inlineRouteConfigs(const ConfigSna
 
 }  // namespace
 
-absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Bootstrap bootstrap_in,
-                                                                 stats::Store& store,
-                                                                 const ConfigSnapshot* previous,
-                                                                 bool open_files) {
+absl::StatusOr<std::chrono::milliseconds> clusterHoldTimeout(
+    const config::v1::Bootstrap& bootstrap) {
+  const auto& dynamic = bootstrap.dynamic_resources();
+  if (!dynamic.has_cluster_hold_timeout()) return kDefaultClusterHoldTimeout;
+  auto timeout = config::toMilliseconds(dynamic.cluster_hold_timeout(),
+                                        "dynamic_resources.cluster_hold_timeout");
+  if (!timeout.ok()) return timeout.status();
+  if (*timeout > std::chrono::hours(1)) {
+    return fieldError("dynamic_resources.cluster_hold_timeout", "must be at most 1h");
+  }
+  return *timeout;
+}
+
+absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
+    config::v1::Bootstrap bootstrap_in, stats::Store& store, const ConfigSnapshot* previous,
+    bool open_files, const HeldClusters* held_clusters) {
   auto snapshot = std::make_shared<ConfigSnapshot>();
   snapshot->bootstrap = std::move(bootstrap_in);
   const config::v1::Bootstrap& bootstrap = snapshot->bootstrap;
@@ -252,6 +272,7 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
       return fieldError("dynamic_resources.keepalive_interval", "must be within 100ms..1h");
     }
   }
+  if (auto hold = clusterHoldTimeout(bootstrap); !hold.ok()) return hold.status();
   if (bootstrap.dynamic_resources().has_tls()) {
     const auto& tls = bootstrap.dynamic_resources().tls();
     if (tls.ca_file().empty()) return fieldError("dynamic_resources.tls.ca_file", "must be set");
@@ -321,7 +342,7 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
       named.table = *table;
     }
     absl::Status refs = checkClusterReferences(*named.table, snapshot->clusters, field,
-                                               /*accepted_before=*/lent, previous);
+                                               /*accepted_before=*/lent, previous, held_clusters);
     if (!refs.ok()) return refs;
     named_routes[rc.name()] = named.table;
     snapshot->route_tables[rc.name()] = std::move(named);
@@ -370,7 +391,7 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(config::v1::Boo
     }
     absl::Status refs =
         checkClusterReferences(*(*http)->routes, snapshot->clusters, field + ".http.route_config",
-                               accepted_before, previous);
+                               accepted_before, previous, held_clusters);
     if (!refs.ok()) return refs;
     auto listener = std::make_shared<ListenerConfig>();
     listener->name = l.name();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "portico/config/v1/bootstrap.pb.h"
 #include "source/common/http/conn_manager_config.h"
@@ -50,8 +51,16 @@ using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;
 // rebuild a 10k-route table).
 // Access-log files are opened (created) last, once every field is valid. `open_files` false
 // (--validate) only checks that each could be: nothing is created.
+// `held_clusters`: clusters the control plane withdrew that DynamicConfig keeps for the route
+// tables accepted before; a new or changed table naming one is refused.
+using HeldClusters = absl::flat_hash_set<std::string>;
 absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     config::v1::Bootstrap bootstrap, stats::Store& store, const ConfigSnapshot* previous = nullptr,
-    bool open_files = true);
+    bool open_files = true, const HeldClusters* held_clusters = nullptr);
+
+// dynamic_resources.cluster_hold_timeout, checked (at most 1h), or its default.
+inline constexpr std::chrono::milliseconds kDefaultClusterHoldTimeout{15000};
+absl::StatusOr<std::chrono::milliseconds> clusterHoldTimeout(
+    const config::v1::Bootstrap& bootstrap);
 
 }  // namespace portico::server

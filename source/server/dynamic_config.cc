@@ -1,6 +1,5 @@
 #include "source/server/dynamic_config.h"
 
-#include <algorithm>
 #include <cstring>
 
 #include "absl/container/flat_hash_set.h"
@@ -8,9 +7,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "source/common/common/logger.h"
+#include "source/common/stats/prometheus.h"
 #include "source/xds/resource_types.h"
 
 namespace portico::server {
+
+DynamicConfig::DynamicConfig(config::v1::Bootstrap bootstrap)
+    : bootstrap_(std::move(bootstrap)),
+      hold_timeout_(clusterHoldTimeout(bootstrap_).value_or(kDefaultClusterHoldTimeout)) {}
 
 absl::StatusOr<DynamicConfig::ByName> DynamicConfig::index(
     const std::string& type_url, const std::vector<google::protobuf::Any>& resources) const {
@@ -107,8 +111,9 @@ void addClusterNames(const config::v1::RouteConfiguration& rc,
 
 }  // namespace
 
-void DynamicConfig::holdWithdrawnClusters(config::v1::Bootstrap* merged,
-                                          std::vector<std::string>* held) const {
+void DynamicConfig::holdWithdrawnClusters(config::v1::Bootstrap* merged, Clock::time_point now,
+                                          Held* held, std::vector<std::string>* expired) const {
+  if (hold_timeout_.count() == 0) return;
   auto* sr = merged->mutable_static_resources();
   absl::flat_hash_set<std::string> named;
   for (const auto& rc : sr->route_configs()) addClusterNames(rc, &named);
@@ -116,12 +121,26 @@ void DynamicConfig::holdWithdrawnClusters(config::v1::Bootstrap* merged,
     if (l.http().has_route_config()) addClusterNames(l.http().route_config(), &named);
   }
   if (named.empty()) return;
+  // Present clusters by name and by Prometheus name: a held cluster must not collide with a
+  // cluster the control plane sends (a rename to `svc_a` from `svc.a` would be refused).
   absl::flat_hash_set<std::string> present;
-  for (const auto& c : sr->clusters()) present.insert(c.name());
+  for (const auto& c : sr->clusters()) {
+    present.insert(c.name());
+    present.insert(stats::prometheusName(c.name()));
+  }
   for (const auto& [name, cluster] : serving_.clusters) {
-    if (!named.contains(name) || present.contains(name)) continue;
+    if (!named.contains(name) || present.contains(name) ||
+        present.contains(stats::prometheusName(name))) {
+      continue;
+    }
+    auto it = held_.find(name);
+    const Clock::time_point since = it != held_.end() ? it->second : now;
+    if (now - since >= hold_timeout_) {
+      if (expired != nullptr) expired->push_back(name);
+      continue;
+    }
     *sr->add_clusters() = cluster;
-    held->push_back(name);
+    (*held)[name] = since;
   }
 }
 
@@ -185,7 +204,8 @@ std::string DynamicConfig::describeError(const MergedNames& merged, absl::string
 }
 
 absl::StatusOr<config::v1::Bootstrap> DynamicConfig::tryApply(
-    const std::string& type_url, const std::vector<google::protobuf::Any>& resources) {
+    const std::string& type_url, const std::vector<google::protobuf::Any>& resources,
+    Clock::time_point now) {
   has_pending_ = false;
   auto indexed = index(type_url, resources);
   if (!indexed.ok()) return indexed.status();
@@ -196,8 +216,9 @@ absl::StatusOr<config::v1::Bootstrap> DynamicConfig::tryApply(
   pending_warming_.clear();
   pending_warming_listeners_.clear();
   pending_held_.clear();
+  pending_expired_.clear();
   config::v1::Bootstrap merged = merge(by_type_, &pending_warming_, &pending_warming_listeners_);
-  if (type_url != xds::kRouteType) holdWithdrawnClusters(&merged, &pending_held_);
+  holdWithdrawnClusters(&merged, now, &pending_held_, &pending_expired_);
   pending_serving_ = collectServing(merged);
   slot.swap(*indexed);
   if (!existed) by_type_.erase(type_url);
@@ -209,15 +230,52 @@ absl::StatusOr<config::v1::Bootstrap> DynamicConfig::tryApply(
 
 absl::StatusOr<ConfigSnapshotConstSharedPtr> DynamicConfig::buildSnapshot(
     const std::string& type_url, const std::vector<google::protobuf::Any>& resources,
-    stats::Store& store, const ConfigSnapshot* previous) {
-  auto merged = tryApply(type_url, resources);
+    stats::Store& store, const ConfigSnapshot* previous, const MergedCheck& check,
+    Clock::time_point now) {
+  auto merged = tryApply(type_url, resources, now);
   if (!merged.ok()) return merged.status();
+  if (check) {
+    if (absl::Status st = check(*merged); !st.ok()) {
+      has_pending_ = false;
+      return st;
+    }
+  }
   const MergedNames names = namesOf(*merged);
-  auto snapshot = buildConfigSnapshot(std::move(*merged), store, previous);
+  HeldClusters held;
+  for (const auto& [name, since] : pending_held_) held.insert(name);
+  auto snapshot =
+      buildConfigSnapshot(std::move(*merged), store, previous, /*open_files=*/true, &held);
   if (!snapshot.ok()) {
+    has_pending_ = false;
     return absl::InvalidArgumentError(describeError(names, snapshot.status().message()));
   }
   return snapshot;
+}
+
+absl::StatusOr<ConfigSnapshotConstSharedPtr> DynamicConfig::rebuild(stats::Store& store,
+                                                                    const ConfigSnapshot* previous,
+                                                                    Clock::time_point now) {
+  // The committed clusters applied again: every other type merges as it is.
+  std::vector<google::protobuf::Any> clusters;
+  auto it = by_type_.find(xds::kClusterType);
+  if (it != by_type_.end()) {
+    for (const auto& [name, any] : it->second) clusters.push_back(any);
+  }
+  return buildSnapshot(xds::kClusterType, clusters, store, previous, nullptr, now);
+}
+
+std::vector<std::string> DynamicConfig::heldClusters() const {
+  std::vector<std::string> names;
+  for (const auto& [name, since] : held_) names.push_back(name);
+  return names;
+}
+
+std::optional<DynamicConfig::Clock::time_point> DynamicConfig::nextHoldExpiry() const {
+  std::optional<Clock::time_point> first;
+  for (const auto& [name, since] : held_) {
+    if (!first.has_value() || since + hold_timeout_ < *first) first = since + hold_timeout_;
+  }
+  return first;
 }
 
 void DynamicConfig::commit() {
@@ -226,12 +284,15 @@ void DynamicConfig::commit() {
   by_type_[pending_type_] = std::move(pending_);
   pending_.clear();
   warming_ = std::move(pending_warming_);
-  for (const std::string& name : pending_held_) {
-    if (std::find(held_.begin(), held_.end(), name) != held_.end()) continue;
+  for (const auto& [name, since] : pending_held_) {
+    if (held_.contains(name)) continue;
     PORTICO_LOG(kWarn,
-                "cluster '%s' was withdrawn while a route names it: kept as it was until the next "
-                "route update",
-                name);
+                "cluster '%s' was withdrawn while a route names it: held as it was until no route "
+                "names it, for at most %d ms",
+                name, static_cast<int>(hold_timeout_.count()));
+  }
+  for (const std::string& name : pending_expired_) {
+    PORTICO_LOG(kWarn, "cluster '%s': its hold ran out; the routes naming it answer 503", name);
   }
   held_ = std::move(pending_held_);
   serving_ = std::move(pending_serving_);

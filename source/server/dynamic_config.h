@@ -8,16 +8,21 @@
 // error) until its RouteConfiguration arrives: a new listener stays out of the merged config,
 // and a listener that serves already keeps serving as it was, with the route configuration it
 // had, so a changed listener (or a route configuration removed under it) never closes a port
-// that takes traffic. Listeners are sent before routes, so this is the usual order of updates.
+// that takes traffic. Control planes that send listeners before routes (Envoy's usual order)
+// make this the common case.
 //
-// A dynamic cluster withdrawn while a route still names it is "held": it stays, as it was, until
-// the next route update. A control plane that is make-before-break moves routes off a cluster
-// before it withdraws it, but after a reconnect it cannot know which routes the proxy holds and
-// sends its state clusters first; without the hold those routes answered 503 for one round trip.
-// A route update ends every hold: a route the control plane still points at a withdrawn cluster
-// then answers 503 (cluster not found), as in Envoy.
+// A dynamic cluster withdrawn while a route still names it is "held": it stays, as it was,
+// while a route names it, for at most the hold timeout (dynamic_resources.cluster_hold_timeout).
+// A make-before-break control plane moves routes off a cluster before it withdraws it, but
+// after a reconnect it cannot know which routes the proxy holds and re-sends its state clusters
+// first; the route (and listener) updates that follow release the cluster. A new or changed
+// route table may not name a held cluster. When the timeout ends a hold, a route still naming
+// the cluster answers 503 (cluster not found), as in Envoy.
 
+#include <chrono>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,24 +36,37 @@ namespace portico::server {
 
 class DynamicConfig {
  public:
-  explicit DynamicConfig(config::v1::Bootstrap bootstrap) : bootstrap_(std::move(bootstrap)) {}
+  using Clock = std::chrono::steady_clock;
+  // `bootstrap` must have passed buildConfigSnapshot() (its cluster_hold_timeout is valid).
+  explicit DynamicConfig(config::v1::Bootstrap bootstrap);
 
   // Parses and checks one type's complete set (names present and unique, payload of the
   // right type). Returns the merged Bootstrap it would give; nothing changes until commit().
   absl::StatusOr<config::v1::Bootstrap> tryApply(
-      const std::string& type_url, const std::vector<google::protobuf::Any>& resources);
-  // tryApply(), then the full validation and build of the snapshot that config gives, with
-  // errors renamed for the NACK by describeError(). `previous` lends unchanged parts (see
+      const std::string& type_url, const std::vector<google::protobuf::Any>& resources,
+      Clock::time_point now = Clock::now());
+  // Checks a merged config before anything is built from it (the server's: new listen
+  // addresses can be bound), so that a refusal there creates nothing, not even a log file.
+  using MergedCheck = std::function<absl::Status(const config::v1::Bootstrap& merged)>;
+  // tryApply(), `check`, then the full validation and build of the snapshot that config gives,
+  // with errors renamed for the NACK by describeError(). `previous` lends unchanged parts (see
   // buildConfigSnapshot). Nothing changes until commit().
   absl::StatusOr<ConfigSnapshotConstSharedPtr> buildSnapshot(
       const std::string& type_url, const std::vector<google::protobuf::Any>& resources,
-      stats::Store& store, const ConfigSnapshot* previous);
+      stats::Store& store, const ConfigSnapshot* previous, const MergedCheck& check = nullptr,
+      Clock::time_point now = Clock::now());
+  // The committed resources built again at `now`, for holds that have run out; commit() after.
+  absl::StatusOr<ConfigSnapshotConstSharedPtr> rebuild(stats::Store& store,
+                                                       const ConfigSnapshot* previous,
+                                                       Clock::time_point now = Clock::now());
   // Makes the last successful tryApply() current.
   void commit();
 
-  const std::vector<std::string>& warmingListeners() const { return warming_; }
   // The withdrawn clusters kept for the routes that name them (see the top), by name.
-  const std::vector<std::string>& heldClusters() const { return held_; }
+  std::vector<std::string> heldClusters() const;
+  // When the first hold runs out, if any cluster is held.
+  std::optional<Clock::time_point> nextHoldExpiry() const;
+  const std::vector<std::string>& warmingListeners() const { return warming_; }
   // The listeners the last tryApply() left warming (not in its merged config), for the
   // server to check their addresses can be bound while the update can still be refused.
   const std::vector<config::v1::Listener>& pendingWarmingListeners() const {
@@ -75,8 +93,12 @@ class DynamicConfig {
                               std::vector<std::string>* warming,
                               std::vector<config::v1::Listener>* warming_listeners) const;
 
-  // Adds to `merged` the clusters the last commit served that it lacks and a route in it names.
-  void holdWithdrawnClusters(config::v1::Bootstrap* merged, std::vector<std::string>* held) const;
+  // When each held cluster was withdrawn, by name.
+  using Held = std::map<std::string, Clock::time_point>;
+  // Adds to `merged` the clusters the last commit served that it lacks and a route in it names,
+  // unless their hold has run out by `now` (those go to `expired`).
+  void holdWithdrawnClusters(config::v1::Bootstrap* merged, Clock::time_point now, Held* held,
+                             std::vector<std::string>* expired) const;
 
   // What serves in `merged`: the dynamic listeners with the route configurations they use, and
   // the dynamic clusters.
@@ -88,9 +110,10 @@ class DynamicConfig {
   Serving collectServing(const config::v1::Bootstrap& merged) const;
 
   config::v1::Bootstrap bootstrap_;
+  std::chrono::milliseconds hold_timeout_;
   std::map<std::string, ByName> by_type_;
   std::vector<std::string> warming_;
-  std::vector<std::string> held_;
+  Held held_;
   // What serves since the last commit (see the top): kept for listeners that warm again and
   // for clusters withdrawn under a route.
   Serving serving_;
@@ -99,7 +122,8 @@ class DynamicConfig {
   ByName pending_;
   std::vector<std::string> pending_warming_;
   std::vector<config::v1::Listener> pending_warming_listeners_;
-  std::vector<std::string> pending_held_;
+  Held pending_held_;
+  std::vector<std::string> pending_expired_;
   Serving pending_serving_;
   bool has_pending_ = false;
 };

@@ -124,21 +124,32 @@ absl::Status Server::applyResources(const std::string& type_url,
                                     const std::vector<google::protobuf::Any>& resources,
                                     const std::string& version) {
   const auto started = std::chrono::steady_clock::now();
-  auto snapshot = dynamic_.buildSnapshot(type_url, resources, store_, snapshot_.get());
+  auto snapshot = dynamic_.buildSnapshot(
+      type_url, resources, store_, snapshot_.get(), [&](const config::v1::Bootstrap& merged) {
+        return checkListenAddresses(merged, type_url == xds::kListenerType);
+      });
   if (!snapshot.ok()) return snapshot.status();
+  publish(*snapshot);
+  auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  PORTICO_LOG(kInfo, "xds: applied %s version %s (%d resources) in %.1f ms", type_url, version,
+              static_cast<int>(resources.size()), ms(std::chrono::steady_clock::now() - started));
+  return absl::OkStatus();
+}
+
+absl::Status Server::checkListenAddresses(const config::v1::Bootstrap& merged,
+                                          bool with_warming) const {
   // New listen addresses must be bindable here before we ACK: the workers bind them later,
   // where a failure could no longer be reported to the control plane. A listener update also
   // has the addresses of the listeners it leaves warming (waiting for their routes) checked,
   // as Envoy binds them at once: refused later, the failure would NACK a route update.
   std::vector<std::pair<std::string, network::Address>> to_bind;
-  for (const ListenerConfigConstSharedPtr& listener : (*snapshot)->listeners) {
-    to_bind.emplace_back(listener->name, listener->address);
-  }
-  if (type_url == xds::kListenerType) {
-    for (const config::v1::Listener& warming : dynamic_.pendingWarmingListeners()) {
-      auto address = network::Address::parse(warming.address().address(), warming.address().port());
-      if (address.ok()) to_bind.emplace_back(warming.name(), *address);
-    }
+  auto add = [&](const config::v1::Listener& l) {
+    auto address = network::Address::parse(l.address().address(), l.address().port());
+    if (address.ok()) to_bind.emplace_back(l.name(), *address);  // else the build names it
+  };
+  for (const config::v1::Listener& l : merged.static_resources().listeners()) add(l);
+  if (with_warming) {
+    for (const config::v1::Listener& l : dynamic_.pendingWarmingListeners()) add(l);
   }
   // Two of them on one address (a warming one is not in the merged config's own check).
   absl::flat_hash_map<std::string, std::string> by_address;
@@ -163,13 +174,37 @@ absl::Status Server::applyResources(const std::string& type_url,
           absl::StrCat("Listener '", name, "': address: ", bindable.message()));
     }
   }
-  dynamic_.commit();
-  snapshot_ = *snapshot;
-  for (auto& w : workers_) w->applySnapshot(snapshot_);
-  auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-  PORTICO_LOG(kInfo, "xds: applied %s version %s (%d resources) in %.1f ms", type_url, version,
-              static_cast<int>(resources.size()), ms(std::chrono::steady_clock::now() - started));
   return absl::OkStatus();
+}
+
+void Server::publish(ConfigSnapshotConstSharedPtr snapshot) {
+  dynamic_.commit();
+  snapshot_ = std::move(snapshot);
+  for (auto& w : workers_) w->applySnapshot(snapshot_);
+  // A held cluster goes when its hold runs out even if no update comes.
+  const auto expiry = dynamic_.nextHoldExpiry();
+  if (!expiry.has_value()) {
+    if (hold_timer_ != nullptr) hold_timer_->disableTimer();
+    return;
+  }
+  if (hold_timer_ == nullptr) hold_timer_ = dispatcher_->createTimer([this] { onHoldExpiry(); });
+  const auto delay =
+      std::chrono::ceil<std::chrono::milliseconds>(*expiry - std::chrono::steady_clock::now());
+  hold_timer_->enableTimer(std::max(delay, std::chrono::milliseconds(1)));
+}
+
+void Server::onHoldExpiry() {
+  auto snapshot = dynamic_.rebuild(store_, snapshot_.get());
+  if (!snapshot.ok()) {
+    // Only the environment can fail it (an access-log path gone): the hold stays meanwhile.
+    PORTICO_LOG(kWarn,
+                "held clusters: the configuration without them did not build (%s); "
+                "trying again in 5 s",
+                snapshot.status().message());
+    hold_timer_->enableTimer(std::chrono::seconds(5));
+    return;
+  }
+  publish(*snapshot);
 }
 
 void Server::onSignal(int signal) {

@@ -42,6 +42,12 @@ class Server : public xds::ConfigApplier {
 
  private:
   void registerAdminHandlers();
+  // Refuses a merged config whose new listen addresses cannot be bound (see applyResources).
+  absl::Status checkListenAddresses(const config::v1::Bootstrap& merged, bool with_warming) const;
+  // Commits the dynamic config and hands `snapshot` to the workers.
+  void publish(ConfigSnapshotConstSharedPtr snapshot);
+  // Builds the config again without the held clusters whose hold ran out.
+  void onHoldExpiry();
   void onSignal(int signal);
   // Stops accepting, drains, exits once connections are gone or the drain timeout passes.
   void shutdown(std::chrono::milliseconds drain_timeout);
@@ -85,6 +91,7 @@ class Server : public xds::ConfigApplier {
   std::unique_ptr<AdminServer> admin_;
   std::chrono::steady_clock::time_point start_time_;
   event::TimerPtr drain_poll_timer_;
+  event::TimerPtr hold_timer_;  // armed while a cluster is held
   std::chrono::steady_clock::time_point drain_deadline_;
   int signal_fd_ = -1;
   event::FileEventPtr signal_event_;

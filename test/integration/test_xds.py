@@ -91,7 +91,7 @@ class XdsTest(PorticoTestCase):
     delta = False
     tls = False
 
-    def start(self):
+    def start(self, cluster_hold_timeout=None):
         env = self.new_env()
         self.certificate = make_certificate(env.dir) if self.tls else None
         self.cp = FakeControlPlane(env.dir, tls=self.certificate)
@@ -106,6 +106,8 @@ class XdsTest(PorticoTestCase):
         config["node"] = {"id": "proxy-1", "cluster": "edge"}
         config["dynamic_resources"] = {"control_plane": [address(self.cp.grpc_port)],
                                        "delta": self.delta}
+        if cluster_hold_timeout is not None:
+            config["dynamic_resources"]["cluster_hold_timeout"] = cluster_hold_timeout
         if self.tls:
             config["dynamic_resources"]["tls"] = {"ca_file": str(self.certificate[0]),
                                                   "server_name": "127.0.0.1"}
@@ -176,25 +178,30 @@ class XdsTest(PorticoTestCase):
     def held_clusters(self):
         return json.loads(self.proxy.admin_get("/config_dump").body)["dynamic"]["held_clusters"]
 
-    def test_a_cluster_withdrawn_under_a_route_is_held_until_the_route_update(self):
+    def test_a_cluster_withdrawn_under_a_route_is_held_until_its_hold_runs_out(self):
         # A control plane that does not know which routes the proxy holds (after a reconnect)
-        # sends its clusters first: the routes still naming a withdrawn cluster keep using it
-        # until the route update. Taking the update, not NACKing it, is what lets the cluster go.
-        self.start()
+        # sends its clusters first: the routes still naming a withdrawn cluster keep using it.
+        # Taking the update, not NACKing it, is what lets the cluster go; a control plane that
+        # leaves a route on it gets 503s (as in Envoy) once the hold runs out.
+        self.start(cluster_hold_timeout="1s")
         self.push_all()
         wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
         self.cp.push("Cluster", "v2", [{"name": "spare", "connect_timeout": "1s"}])
         wait_until(lambda: self.acked("Cluster", "v2"), 5, message="CDS v2 ACK")
+        held_at = time.monotonic()
         self.assertEqual(self.held_clusters(), ["backend"])
-        for _ in range(5):
-            response = self.get()
-            self.assertEqual(response.status, 200)
-            self.assertIn(response.header("x-upstream"), ("u1", "u2"))
-        # A route update ends the hold. The control plane still points r1 at the cluster: as
-        # in Envoy, it answers 503 until its table changes.
-        self.cp.push("RouteConfiguration", "v2", [routes("backend"), routes("say:r2", name="r2")])
-        wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="RDS v2 ACK")
-        self.assertEqual(self.held_clusters(), [])
+        response = self.get()
+        self.assertEqual(response.status, 200)
+        self.assertIn(response.header("x-upstream"), ("u1", "u2"))
+        # A changed route table may not name the withdrawn cluster.
+        changed = routes("backend")
+        changed["virtual_hosts"][0]["domains"].append("example.com")
+        self.cp.push("RouteConfiguration", "v2", [changed])
+        wait_until(lambda: [r for r in self.cp.requests() if "which the control plane withdrew"
+                            in r.get("error_detail", {}).get("message", "")], 5,
+                   message="a NACK naming the withdrawn cluster")
+        wait_until(lambda: self.held_clusters() == [], 5, message="the hold to run out")
+        self.assertGreater(time.monotonic() - held_at, 0.5)
         response = self.get()
         self.assertEqual(response.status, 503)
         self.assertIn(b"cluster not found", response.body)
@@ -211,19 +218,22 @@ class XdsTest(PorticoTestCase):
         self.cp = FakeControlPlane(env.dir, grpc_port=grpc_port, tls=self.certificate)
         env.processes.append(self.cp)
         wait_until(lambda: self.cp.streams() == 1, 25, message="reconnect")
-        # The state changed while the proxy was away: r1 moved to "spare" (u2 only) and
-        # "backend" is gone. It comes in push order, clusters first.
+        # The state changed while the proxy was away: the listener moved to routes "r2", which
+        # send everything to "spare" (u2 only); "r1" and "backend" are gone. It comes in the
+        # proxy's subscription order: clusters, endpoints, routes, listeners.
         self.cp.push("Cluster", "v2", [{"name": "spare", "connect_timeout": "1s"}])
         self.cp.push("ClusterLoadAssignment", "v2", [{
             "cluster_name": "spare", "endpoints": [{"address": address(self.upstreams[1].port)}]}])
         wait_until(lambda: self.acked("ClusterLoadAssignment", "v2"), 5, message="EDS v2 ACK")
+        self.assertEqual(self.held_clusters(), ["backend"])
+        self.assertEqual([self.get().status for _ in range(10)], [200] * 10)
+        self.cp.push("RouteConfiguration", "v2", [routes("spare", name="r2")])
+        wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="RDS v2 ACK")
+        self.assertEqual(self.held_clusters(), ["backend"])
         self.assertEqual([self.get().status for _ in range(10)], [200] * 10)
         self.cp.push("Listener", "v2", [{"name": "dynamic", "address": address(self.dyn_port),
-                                         "http": {"route_config_name": "r1"}}])
+                                         "http": {"route_config_name": "r2"}}])
         wait_until(lambda: self.acked("Listener", "v2"), 5, message="LDS v2 ACK")
-        self.assertEqual([self.get().status for _ in range(10)], [200] * 10)
-        self.cp.push("RouteConfiguration", "v2", [routes("spare")])
-        wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="RDS v2 ACK")
         self.assertEqual({self.get().header("x-upstream") for _ in range(10)}, {"u2"})
         self.assertEqual(self.held_clusters(), [])
         dump = json.loads(self.proxy.admin_get("/config_dump").body)
@@ -320,19 +330,23 @@ class XdsTest(PorticoTestCase):
         self.assertIn("grpc-status 8: over capacity", log)
 
     def test_listener_on_a_taken_port_is_nacked(self):
-        self.start()
+        env = self.start()
         self.push_all()
         wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        log = Path(env.dir, "clash-access.log")
         with taken_port() as port:
             self.cp.push("Listener", "v2", [
                 {"name": "dynamic", "address": address(self.dyn_port),
                  "http": {"route_config_name": "r1"}},
-                {"name": "clash", "address": address(port), "http": {"route_config_name": "r1"}}])
+                {"name": "clash", "address": address(port),
+                 "http": {"route_config_name": "r1", "access_log": {"path": str(log)}}}])
             nack = wait_until(lambda: [r for r in self.cp.requests() if "error_detail" in r], 5,
                               message="a NACK")[0]
         self.assertIn("Listener 'clash'", nack["error_detail"]["message"])
         self.assertIn("cannot bind", nack["error_detail"]["message"])
         self.assertEqual(self.get().status, 200)  # the accepted listeners keep serving
+        # Refused before anything was built: its access log was not created.
+        self.assertFalse(log.exists())
 
     def test_a_warming_listener_on_a_taken_port_is_nacked_with_its_listener_update(self):
         # Regression (reviewer): a listener waiting for its routes was first checked when they

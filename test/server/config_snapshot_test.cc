@@ -16,6 +16,7 @@ namespace {
 
 using config::v1::Bootstrap;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 // A valid bootstrap; each test breaks one thing in it.
 constexpr char kBaseYaml[] = R"(
@@ -202,6 +203,22 @@ TEST_F(ConfigSnapshotTest, AControlPlaneNeedsANodeId) {
   EXPECT_THAT(refused.status().message(), HasSubstr("node.id: must be set"));
   b.mutable_node()->set_id("proxy-1");
   EXPECT_TRUE(build(b).ok());
+}
+
+TEST_F(ConfigSnapshotTest, ClusterHoldTimeoutIsCheckedAndDefaults) {
+  EXPECT_EQ(*clusterHoldTimeout(base_), kDefaultClusterHoldTimeout);
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              b.mutable_dynamic_resources()->mutable_cluster_hold_timeout()->set_seconds(3601);
+            }),
+            "dynamic_resources.cluster_hold_timeout: must be at most 1h");
+  EXPECT_THAT(errorAfter([&](Bootstrap& b) {
+                b.mutable_dynamic_resources()->mutable_cluster_hold_timeout()->set_seconds(-1);
+              }),
+              StartsWith("dynamic_resources.cluster_hold_timeout"));
+  Bootstrap b = base_;
+  b.mutable_dynamic_resources()->mutable_cluster_hold_timeout()->set_seconds(0);
+  EXPECT_TRUE(build(b).ok());
+  EXPECT_EQ(*clusterHoldTimeout(b), std::chrono::milliseconds(0));
 }
 
 TEST_F(ConfigSnapshotTest, UnknownYamlFieldIsRefusedBeforeTheSnapshot) {

@@ -177,6 +177,7 @@ class DynamicConfigTest : public ::testing::Test {
   stats::Store store_;
   Bootstrap base_;
   DynamicConfig dynamic_;
+  ConfigSnapshotConstSharedPtr previous_;
 };
 
 TEST_F(DynamicConfigTest, WithoutDynamicResourcesTheMergedConfigIsTheBootstrap) {
@@ -385,52 +386,97 @@ TEST_F(DynamicConfigTest, ChangedListenerServesAsItWasUntilItsNewRoutesArrive) {
 }
 
 // After a reconnect a control plane re-sends its state clusters first: a cluster withdrawn
-// under a route stays, as it was, until the route update that follows.
-TEST_F(DynamicConfigTest, WithdrawnClusterARouteNamesIsHeldUntilTheNextRouteUpdate) {
+// under a route stays, as it was, until the updates that follow move the routes off it.
+TEST_F(DynamicConfigTest, WithdrawnClusterIsHeldWhileARouteNamesIt) {
   apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("old", 9000), cluster("new")}));
   apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "old")}));
   apply(xds::kListenerType, pack<config::v1::Listener>({listener("l", 10001, "r1")}));
   EXPECT_THAT(dynamic_.heldClusters(), IsEmpty());
+  EXPECT_FALSE(dynamic_.nextHoldExpiry().has_value());
 
   Bootstrap merged = apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("new")}));
   EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend", "new", "old"));
   EXPECT_THAT(endpointPorts(merged, "old"), ElementsAre(9000));
   EXPECT_THAT(dynamic_.heldClusters(), ElementsAre("old"));
+  EXPECT_TRUE(dynamic_.nextHoldExpiry().has_value());
   EXPECT_TRUE(build(merged).ok());
-  // Held through other updates: endpoints, listeners.
+  // Held through the updates that follow in the proxy's order: endpoints, then routes. The
+  // new routes (r2) are not used yet: the listener still names r1, which stays with it.
   merged =
       apply(xds::kEndpointType, pack<config::v1::ClusterLoadAssignment>({endpoints("new", 9001)}));
   EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend", "new", "old"));
-  merged = apply(xds::kListenerType, pack<config::v1::Listener>({listener("l", 10001, "r1")}));
+  merged = apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r2", "new")}));
   EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend", "new", "old"));
+  EXPECT_THAT(routeNames(merged), ElementsAre("static_routes", "r2", "r1"));
   EXPECT_THAT(dynamic_.heldClusters(), ElementsAre("old"));
 
-  // The routes move: the hold ends.
-  merged = apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "new")}));
+  // The listener moves to r2: nothing names "old" any more and it goes.
+  merged = apply(xds::kListenerType, pack<config::v1::Listener>({listener("l", 10001, "r2")}));
   EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend", "new"));
   EXPECT_THAT(dynamic_.heldClusters(), IsEmpty());
+  EXPECT_FALSE(dynamic_.nextHoldExpiry().has_value());
   EXPECT_THAT(endpointPorts(merged, "new"), ElementsAre(9001));
 }
 
-TEST_F(DynamicConfigTest, ARouteUpdateEndsTheHoldEvenWhenARouteStillNamesTheCluster) {
-  apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("old", 9000)}));
-  apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "old")}));
-  apply(xds::kClusterType, {});
+TEST_F(DynamicConfigTest, AHoldEndsAfterTheHoldTimeout) {
+  const auto t0 = DynamicConfig::Clock::now();
+  auto at = [&](int ms) { return t0 + std::chrono::milliseconds(ms); };
+  // Built and committed at t0 + ms, as the server does.
+  auto commitAt = [&](const std::string& type, const std::vector<Any>& resources, int ms) {
+    auto snapshot =
+        dynamic_.buildSnapshot(type, resources, store_, previous_.get(), nullptr, at(ms));
+    EXPECT_TRUE(snapshot.ok()) << snapshot.status();
+    if (!snapshot.ok()) return;
+    dynamic_.commit();
+    previous_ = *snapshot;
+  };
+  commitAt(xds::kClusterType, pack<config::v1::Cluster>({cluster("old", 9000)}), 0);
+  commitAt(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "old")}), 0);
+  commitAt(xds::kClusterType, {}, 1000);
   EXPECT_THAT(dynamic_.heldClusters(), ElementsAre("old"));
-  // The control plane means it: the unchanged route answers 503 (cluster not found) from now.
-  Bootstrap merged =
-      apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "old")}));
-  EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend"));
+  ASSERT_TRUE(dynamic_.nextHoldExpiry().has_value());
+  EXPECT_EQ(*dynamic_.nextHoldExpiry(), at(1000) + kDefaultClusterHoldTimeout);
+  // An unchanged route update does not end it, nor restart its clock.
+  commitAt(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "old")}), 5000);
+  EXPECT_TRUE(previous_->clusters.contains("old"));
+  EXPECT_EQ(*dynamic_.nextHoldExpiry(), at(1000) + kDefaultClusterHoldTimeout);
+  // Not yet at the end.
+  auto snapshot = dynamic_.rebuild(store_, previous_.get(), at(999) + kDefaultClusterHoldTimeout);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE((*snapshot)->clusters.contains("old"));
+  // The timeout passes: the rebuild drops it, and the route answers 503 from then on.
+  snapshot = dynamic_.rebuild(store_, previous_.get(), at(1000) + kDefaultClusterHoldTimeout);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  dynamic_.commit();
+  previous_ = *snapshot;
+  EXPECT_FALSE(previous_->clusters.contains("old"));
+  EXPECT_TRUE(previous_->route_tables.contains("r1"));
   EXPECT_THAT(dynamic_.heldClusters(), IsEmpty());
-  // And the hold does not come back with the next cluster update.
-  merged = apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("other")}));
-  EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend", "other"));
+  EXPECT_FALSE(dynamic_.nextHoldExpiry().has_value());
+  // It does not come back with the next cluster update.
+  commitAt(xds::kClusterType, pack<config::v1::Cluster>({cluster("other")}), 20000);
+  EXPECT_FALSE(previous_->clusters.contains("old"));
   EXPECT_THAT(dynamic_.heldClusters(), IsEmpty());
+}
+
+TEST_F(DynamicConfigTest, AZeroHoldTimeoutHoldsNothing) {
+  Bootstrap base = base_;
+  base.mutable_dynamic_resources()->mutable_cluster_hold_timeout()->set_seconds(0);
+  DynamicConfig dynamic(base);
+  auto apply_to = [&](const std::string& type, const std::vector<Any>& resources) {
+    auto merged = dynamic.tryApply(type, resources);
+    EXPECT_TRUE(merged.ok()) << merged.status();
+    dynamic.commit();
+    return merged.ok() ? *merged : Bootstrap();
+  };
+  apply_to(xds::kClusterType, pack<config::v1::Cluster>({cluster("old", 9000)}));
+  apply_to(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "old")}));
+  EXPECT_THAT(clusterNames(apply_to(xds::kClusterType, {})), ElementsAre("static_backend"));
+  EXPECT_THAT(dynamic.heldClusters(), IsEmpty());
 }
 
 TEST_F(DynamicConfigTest, OnlyClustersARouteNamesAreHeldAndASentVersionReplacesTheHeldOne) {
   config::v1::Listener inline_routes = listener("l", 10001, "");
-  inline_routes.mutable_http()->clear_route_config_name();
   *inline_routes.mutable_http()->mutable_route_config() = routes("inline", "b");
   apply(xds::kClusterType,
         pack<config::v1::Cluster>({cluster("a", 9000), cluster("b", 9001), cluster("c", 9002)}));
@@ -444,6 +490,49 @@ TEST_F(DynamicConfigTest, OnlyClustersARouteNamesAreHeldAndASentVersionReplacesT
   merged = apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("a", 9100)}));
   EXPECT_THAT(endpointPorts(merged, "a"), ElementsAre(9100));
   EXPECT_THAT(dynamic_.heldClusters(), ElementsAre("b"));
+}
+
+// A rename to a name with the same Prometheus form (svc.a -> svc_a) must not be refused for a
+// collision with the held old name: the old one is not held.
+TEST_F(DynamicConfigTest, AHeldClusterGivesWayToOneWithTheSamePrometheusName) {
+  apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("svc.a", 9000)}));
+  apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "svc.a")}));
+  Bootstrap merged = apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("svc_a", 9001)}));
+  EXPECT_THAT(clusterNames(merged), ElementsAre("static_backend", "svc_a"));
+  EXPECT_THAT(dynamic_.heldClusters(), IsEmpty());
+}
+
+// The hold serves the tables that named the cluster before; a new or changed one may not name
+// it (the control plane withdrew it), in a route update or in a listener's own routes.
+TEST_F(DynamicConfigTest, ANewOrChangedRouteTableNamingAHeldClusterIsRefused) {
+  auto applied = [&](const std::string& type, const std::vector<Any>& resources) {
+    auto snapshot = dynamic_.buildSnapshot(type, resources, store_, previous_.get());
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    dynamic_.commit();
+    previous_ = *snapshot;
+  };
+  applied(xds::kClusterType, pack<config::v1::Cluster>({cluster("old", 9000), cluster("new")}));
+  applied(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "old")}));
+  applied(xds::kClusterType, pack<config::v1::Cluster>({cluster("new")}));
+  ASSERT_THAT(dynamic_.heldClusters(), ElementsAre("old"));
+
+  config::v1::RouteConfiguration changed = routes("r1", "old");
+  changed.mutable_virtual_hosts(0)->add_domains("example.com");
+  auto refused = dynamic_.buildSnapshot(
+      xds::kRouteType, pack<config::v1::RouteConfiguration>({changed}), store_, previous_.get());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("route names cluster 'old', which the control plane withdrew"));
+  config::v1::Listener inline_routes = listener("l", 10001, "");
+  *inline_routes.mutable_http()->mutable_route_config() = routes("inline", "old");
+  refused = dynamic_.buildSnapshot(xds::kListenerType, pack<config::v1::Listener>({inline_routes}),
+                                   store_, previous_.get());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("which the control plane withdrew"));
+  // The unchanged table is still served by the held cluster.
+  applied(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "old")}));
+  EXPECT_TRUE(previous_->clusters.contains("old"));
 }
 
 TEST_F(DynamicConfigTest, EmptySetRemovesThatTypeOnly) {
