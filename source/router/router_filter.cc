@@ -1,6 +1,7 @@
 #include "source/router/router_filter.h"
 
 #include "absl/strings/str_cat.h"
+#include "source/common/http/headers.h"
 #include "source/router/route_table.h"
 
 namespace portico::router {
@@ -171,6 +172,9 @@ void RouterFilter::on1xxHeaders(http::ResponseHead& head) {
 void RouterFilter::onResponseHeaders(http::ResponseHead& head, bool end_stream) {
   response_started_ = true;
   recordUpstreamStats(head.status);
+  // The upstream's hop-by-hop fields (and those its Connection names) go before the route
+  // adds its own: a field the proxy adds is end-to-end whatever the upstream's Connection says.
+  http::removeHopByHopHeaders(head.headers);
   route_->applyResponseHeaderOps(head.headers);
   if (end_stream) {
     // Release before encoding: encoding the end may destroy this filter.

@@ -115,6 +115,33 @@ class ProxyingTest(PorticoTestCase):
                         "portico read an upstream response its client was not reading "
                         "(RSS +%d KiB)" % growth_kb)
 
+    def test_no_pipelined_request_is_served_once_the_connection_is_closing(self):
+        # Regression (reviewer): a local reply before the request body ended announced
+        # connection: close, but while that close waited for the client to read, the next
+        # pipelined request was still forwarded (RFC 9112 9.6: none may be processed).
+        env = self.new_env()
+        upstream = env.start_upstream("u1")
+        routes = [{"match": {"prefix": "/big"},
+                   "direct_response": {"status": 200, "body": "x" * (4 * MIB)}},
+                  {"match": {"prefix": "/refused"}, "direct_response": {"status": 403}},
+                  route_to("backend", {"prefix": "/"})]
+        proxy = env.start_portico(bootstrap(
+            [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)])],
+            [cluster("backend", [upstream])]))
+        with RawConnection(proxy.port, timeout=STREAM_TIMEOUT, rcvbuf=64 * 1024) as conn:
+            conn.send(format_request("GET", "/big")
+                      + format_request("POST", "/refused", {"Content-Length": "5"}) + b"hello"
+                      + format_request("GET", "/echo?after-close"))
+            time.sleep(0.5)  # the client reads nothing: the close waits for the big response
+            self.assertEqual(upstream.stats()["requests"], 0)
+            first = conn.read_response()
+            refused = conn.read_response()
+            rest, closed = conn.read_until_close(5)
+        self.assertEqual((first.status, len(first.body)), (200, 4 * MIB))
+        self.assertEqual((refused.status, refused.header("connection")), (403, "close"))
+        self.assertEqual((rest, closed), (b"", True))
+        self.assertEqual(upstream.stats()["requests"], 0)
+
     def test_upload_held_while_waiting_for_a_connection_keeps_its_back_pressure(self):
         # Regression (reviewer): a body held while the request waited for a connection (up to
         # the 16 MiB buffer limit: more than the kernel's socket buffers take) was written at

@@ -115,6 +115,15 @@ class RoutingTest(PorticoTestCase):
             with self.subTest(path=path, headers=headers):
                 self.assertEqual(self.upstream_of(path, headers), expected)
 
+    def test_fields_the_upstream_names_in_connection_go_but_not_those_the_proxy_adds(self):
+        # Regression (reviewer): hop-by-hop fields were stripped after the route's header ops,
+        # so an upstream naming x-resp-vhost in Connection removed the proxy's own field too.
+        response = self.get("/connection-names/x-resp-vhost,x-hop")
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.header_values("x-resp-vhost"), ["default"])
+        self.assertIsNone(response.header("x-hop"))
+        self.assertIsNone(response.header("connection"))
+
     def test_exact_path_route(self):
         self.assert_routes({"/exact": "b", "/exact?q=1": "b", "/exact/more": "a",
                             "/EXACT": "a"})

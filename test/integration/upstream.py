@@ -29,6 +29,9 @@ Endpoints (the path without its query string selects them; HEAD works on every p
   /chunked-reset[/S]        200 chunked, one chunk of S bytes (10), then a reset (RST)
   /keep-alive/<s>           200 with "keep-alive: timeout=<s>, max=100" (the connection stays
                             open: the test sees whether the proxy closes it first)
+  /connection-names/<names> 200 with "Connection: <names>" (commas as sent) and each name as a
+                            field with the value "upstream": they are hop-by-hop, and a proxy
+                            must drop them, but not fields of the same names it adds itself
   /drop-next[/rst]          200; the next request on this connection gets no answer: the
                             connection closes (or resets) once its head is read (counted as
                             "dropped", not as a request)
@@ -525,6 +528,11 @@ class Connection:
         self.respond_text(request, 200, "keep-alive timeout %d\n" % seconds,
                           [("keep-alive", "timeout=%d, max=100" % seconds)])
 
+    def handle_connection_names(self, request, args):
+        names = [n for n in (args[0].split(",") if args else []) if TOKEN_RE.match(n.encode())]
+        self.respond_text(request, 200, "connection names\n",
+                          [("connection", ",".join(names))] + [(n, "upstream") for n in names])
+
     def handle_drop_next(self, request, args):
         # Answers, then closes on the next request of this connection without a byte of reply:
         # what an upstream whose keep-alive timeout ran out as that request arrived looks like.
@@ -555,6 +563,7 @@ class Connection:
         "chunked-reset": handle_chunked_reset,
         "drop-next": handle_drop_next,
         "keep-alive": handle_keep_alive,
+        "connection-names": handle_connection_names,
         "stats": handle_stats,
     }
 

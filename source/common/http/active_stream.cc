@@ -287,7 +287,8 @@ void ActiveStream::writeHeaders(ResponseHead& head, bool end_stream) {
   headers_written_ = true;
   info_.response_code = head.status;
   if (info_.response_code_details.empty()) info_.response_code_details = "via_upstream";
-  removeHopByHopHeaders(head.headers);
+  // Hop-by-hop fields are already gone: the router strips the upstream's head before its
+  // header operations and the encoder filters, and local replies carry none.
   // A response that starts before the request body has all arrived (an upstream refusing an
   // upload early: 401, 413) most likely ends first, and then the connection closes with the
   // rest of the body unread: say so, or a client reuses the connection for its next request.

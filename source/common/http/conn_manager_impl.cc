@@ -65,18 +65,22 @@ void HttpConnection::onTimeout() {
 }
 
 void HttpConnection::onData(buffer::Buffer& data) {
+  if (closing_) {
+    data.drain(data.length());  // read while the close flushes: nothing more is served
+    return;
+  }
   if (stream_ == nullptr && !codec_.waitingForResume()) armHeadersTimer();
   pending_input_ = &data;
   dispatchBuffered();
 }
 
 void HttpConnection::dispatchBuffered() {
-  if (pending_input_ == nullptr || closed_) return;
+  if (pending_input_ == nullptr || closed_ || closing_) return;
   buffer::Buffer& data = *pending_input_;
   dispatching_ = true;
-  while (!closed_) {
+  while (!closed_ && !closing_) {
     codec_.dispatch(data);
-    if (closed_ || codec_.failed()) break;
+    if (closed_ || closing_ || codec_.failed()) break;
     // A request finished and its response too (e.g. a local reply): go on with the next one.
     if (codec_.waitingForResume() && stream_ == nullptr) {
       codec_.resume();
@@ -85,7 +89,7 @@ void HttpConnection::dispatchBuffered() {
     break;
   }
   dispatching_ = false;
-  if (closed_) return;
+  if (closed_ || closing_) return;
   if (codec_.waitingForResume() && data.length() > config_->buffer_limit &&
       !read_disabled_for_pipelining_) {
     // Pipelined requests pile up while we answer the current one: stop reading.
@@ -204,6 +208,10 @@ void HttpConnection::startDrain() {
 
 void HttpConnection::closeConnection(network::CloseType type) {
   if (closed_) return;
+  // A flushing close can wait for a slow reader; meanwhile no further request is read
+  // (RFC 9112 9.6: nothing after a response that announced the close is processed).
+  closing_ = true;
+  timer_->disableTimer();
   connection_->close(type);
 }
 

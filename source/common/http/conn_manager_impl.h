@@ -77,6 +77,7 @@ class HttpConnection : public network::ConnectionCallbacks,
   uint64_t last_rx_bytes_ = 0;
   uint64_t last_tx_bytes_ = 0;
   bool closed_ = false;
+  bool closing_ = false;  // a close was asked for (it may wait to flush)
   bool draining_ = false;
   bool dispatching_ = false;
   bool read_disabled_for_pipelining_ = false;

@@ -217,7 +217,10 @@ constexpr size_t kMaxChunkExtensionBytes = 16 * 1024;
 
 int Http1Parser::onChunkExtensionCb(llhttp_t* p, const char* /*at*/, size_t len) {
   Http1Parser& s = self(p);
-  s.chunk_extension_bytes_ += len;
+  // An empty name or value (";;;;", "a=;") still ends a span: counted as the separator's byte,
+  // so a line of bare separators is bounded too. (llhttp refuses spaces in extensions, so
+  // every byte is in a span or separates two: the count is at least half the line.)
+  s.chunk_extension_bytes_ += std::max<size_t>(len, 1);
   if (s.chunk_extension_bytes_ <= kMaxChunkExtensionBytes) return 0;
   s.error_ = absl::StrCat("chunk extensions larger than ", kMaxChunkExtensionBytes, " bytes");
   return -1;

@@ -101,6 +101,13 @@ TEST_F(ServerCodecTest, ChunkExtensionsAreBoundedPerSizeLine) {
   driver_->feedAllResuming(pieces);
   EXPECT_EQ(driver_->callbacks.error_status, 400);
   EXPECT_THAT(driver_->callbacks.error_reason, HasSubstr("chunk extensions larger than"));
+  // Regression (reviewer): bare separators are empty names, and were not counted at all.
+  driver_ = std::make_unique<ServerCodecDriver>(ServerLimits{});
+  pieces = {head, "1"};
+  for (int i = 0; i < 40; i++) pieces.push_back(std::string(1024, ';'));
+  driver_->feedAllResuming(pieces);
+  EXPECT_EQ(driver_->callbacks.error_status, 400);
+  EXPECT_THAT(driver_->callbacks.error_reason, HasSubstr("chunk extensions larger than"));
 }
 
 TEST_F(ServerCodecTest, ContentLengthWithLeadingZerosIsForwardedAsANumber) {
