@@ -125,6 +125,12 @@ class XdsTest(PorticoTestCase):
                                             "http": {"route_config_name": "r1"}}])
         self.cp.push("RouteConfiguration", version, [routes(route)])
 
+    def restart_control_plane(self, env):
+        """A new (empty) fake control plane on the killed one's port; waits for the proxy."""
+        self.cp = FakeControlPlane(env.dir, grpc_port=self.cp.grpc_port, tls=self.certificate)
+        env.processes.append(self.cp)
+        wait_until(lambda: self.cp.streams() == 1, 25, message="reconnect")
+
     def acked(self, kind, version):
         dump = json.loads(self.proxy.admin_get("/config_dump").body)
         return dump["dynamic"]["types"][TYPE + kind]["version"] == version and any(
@@ -213,11 +219,8 @@ class XdsTest(PorticoTestCase):
         env = self.start()
         self.push_all()
         wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
-        grpc_port = self.cp.grpc_port
         self.cp.kill()
-        self.cp = FakeControlPlane(env.dir, grpc_port=grpc_port, tls=self.certificate)
-        env.processes.append(self.cp)
-        wait_until(lambda: self.cp.streams() == 1, 25, message="reconnect")
+        self.restart_control_plane(env)
         # The state changed while the proxy was away: the listener moved to routes "r2", which
         # send everything to "spare" (u2 only); "r1" and "backend" are gone. It comes in the
         # proxy's subscription order: clusters, endpoints, routes, listeners.
@@ -290,13 +293,10 @@ class XdsTest(PorticoTestCase):
         env = self.start()
         self.push_all()
         wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
-        grpc_port = self.cp.grpc_port
         self.cp.kill()
         for _ in range(20):
             self.assertEqual(self.get().status, 200)
-        self.cp = FakeControlPlane(env.dir, grpc_port=grpc_port, tls=self.certificate)
-        env.processes.append(self.cp)
-        wait_until(lambda: self.cp.streams() == 1, 25, message="reconnect")
+        self.restart_control_plane(env)
         def resubscriptions():
             return [r for r in self.cp.requests() if not r.get("response_nonce")]
         if self.delta:
