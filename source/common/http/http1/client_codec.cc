@@ -123,12 +123,12 @@ bool ClientCodec::onHeadersComplete() {
   response_started_ = true;
   // No body after HEAD, 204 or 304, whatever Content-Length says (RFC 9112 6.3); llhttp 8.1
   // only skips it when told.
-  if (request_is_head_ || head_.status == 204 || head_.status == 304) parser_.skipBody();
-  keep_alive_ = parser_.keepAlive();
+  const bool bodiless = request_is_head_ || head_.status == 204 || head_.status == 304;
+  if (bodiless) parser_.skipBody();
+  keep_alive_ = bodiless ? parser_.keepAliveWithoutBody() : parser_.keepAlive();
   keep_alive_timeout_ = http::keepAliveTimeout(head_.headers);
-  const bool no_body =
-      request_is_head_ || head_.status == 204 || head_.status == 304 ||
-      (parser_.hasContentLength() && parser_.contentLength() == 0 && !parser_.chunked());
+  const bool no_body = bodiless || (parser_.hasContentLength() && parser_.contentLength() == 0 &&
+                                    !parser_.chunked());
   callbacks_.onResponseHeaders(head_, no_body);
   return true;
 }

@@ -81,6 +81,16 @@ class Http1Parser {
   int majorVersion() const { return plain_ ? 1 : parser_.http_major; }
   // A plain head is always keep-alive, never chunked, an upgrade or close-delimited.
   bool keepAlive() const { return plain_ || llhttp_should_keep_alive(&parser_) != 0; }
+  // keepAlive() for a message that has no body whatever its framing says (a response to HEAD):
+  // only the version and Connection count. llhttp's own answer also asks whether the body
+  // runs to the close, which a bodiless response without a length seems to.
+  bool keepAliveWithoutBody() const {
+    if (plain_) return true;
+    if (parser_.http_major > 0 && parser_.http_minor > 0) {
+      return (parser_.flags & F_CONNECTION_CLOSE) == 0;
+    }
+    return (parser_.flags & F_CONNECTION_KEEP_ALIVE) != 0;
+  }
   bool chunked() const { return !plain_ && (parser_.flags & F_CHUNKED) != 0; }
   bool hasContentLength() const {
     return plain_ ? plain_head_.has_content_length : (parser_.flags & F_CONTENT_LENGTH) != 0;

@@ -183,6 +183,18 @@ TEST_F(ClientCodecTest, ConnectionIsReusableAfterAHeadResponse) {
                           "headers 200 OK {content-length: 3}", "body abc", "complete"));
 }
 
+// Regression (reviewer): llhttp took a HEAD response without a length for one whose body runs
+// to the close, so the connection was closed after it instead of reused.
+TEST_F(ClientCodecTest, HeadResponseWithoutALengthKeepsTheConnection) {
+  EXPECT_THAT(exchange("HTTP/1.1 200 OK\r\nX: y\r\n\r\n", "HEAD"),
+              ElementsAre("headers 200 OK end_stream {x: y}", "complete"));
+  EXPECT_TRUE(driver_.codec.keepAlive());
+  driver_.sendRequest(request("HEAD"));
+  driver_.feed("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(driver_.codec.responseComplete());
+  EXPECT_FALSE(driver_.codec.keepAlive());
+}
+
 TEST_F(ClientCodecTest, NoContentAndNotModifiedWithoutLengthHaveNoBody) {
   EXPECT_THAT(exchange("HTTP/1.1 204 No Content\r\n\r\n"),
               ElementsAre("headers 204 No Content end_stream {}", "complete"));
