@@ -151,6 +151,15 @@ TEST_F(RestApiTest, ApplyIsAllOrNothingAndDryRunChangesNothing) {
   EXPECT_EQ(d.status, 200);
   EXPECT_THAT(d.body, HasSubstr("\"result\":\"created\""));
   EXPECT_EQ(cache_.current()->version(), v1);
+  // Regression (reviewer): a value or a name it does not know wrote for real.
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"dry_run", "True"}, {"dry_run", "yes"}, {"dry-run", "true"}}) {
+    dry.query.clear();
+    dry.query[name] = value;
+    auto refused = api_->handle(dry);
+    EXPECT_EQ(refused.status, 400) << name << "=" << value;
+    EXPECT_EQ(cache_.current()->version(), v1) << name << "=" << value;
+  }
   auto ok =
       call("POST", "/v1/apply", test::docs({test::clusterYaml("n1"), test::clusterYaml("a")}));
   EXPECT_EQ(ok.status, 200) << ok.body;

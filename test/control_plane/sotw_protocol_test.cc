@@ -112,6 +112,32 @@ TEST_F(SotwProtocolTest, TooManyResourceNamesEndTheStream) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
 }
 
+// Regression (reviewer): nonces are predictable, so a client could answer responses it never
+// read; each answer with a changed subscription queued one more full response, without bound.
+TEST_F(SotwProtocolTest, AClientThatDoesNotReadItsResponsesIsCutOff) {
+  std::vector<std::string> clusters;
+  for (int i = 0; i < 4000; i++) clusters.push_back(clusterYaml("cluster-" + std::to_string(i)));
+  cache_.setSnapshot(test::snapshotOf(docs(clusters)));
+  grpc::ClientContext context;
+  auto stream = stub_->StreamAggregatedResources(&context);  // never read
+  ASSERT_TRUE(stream->Write(request(kClusterUrl)));
+  int sent = 0;
+  for (int nonce = 1; nonce <= 300; nonce++) {
+    DiscoveryRequest answer = request(kClusterUrl, "", std::to_string(nonce));
+    if (nonce % 2 == 1) answer.add_resource_names("cluster-0");  // a changed subscription
+    if (!stream->Write(answer)) break;
+    sent++;
+  }
+  // The server ends the stream: the node leaves the fleet view.
+  bool closed = false;
+  for (int i = 0; i < 500 && !closed; i++) {
+    closed = fleet_.nodes().empty();
+    if (!closed) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(closed) << "the stream is still open after " << sent << " answers";
+  context.TryCancel();
+}
+
 TEST_F(SotwProtocolTest, NackKeepsPreviousVersionAndRecordsError) {
   auto s = open();
   s->send(request(kClusterUrl));

@@ -83,6 +83,47 @@ TEST(StreamStateTest, RemovedClusterStaysUntilRoutesStopNamingIt) {
   EXPECT_EQ(names(p[0]), (std::vector<std::string>{"new"}));  // now the break
 }
 
+std::string endpointsYaml(const std::string& cluster, int port) {
+  return "kind: ClusterLoadAssignment\nspec: {cluster_name: " + cluster +
+         ", endpoints: [{address: {address: 127.0.0.1, port: " + std::to_string(port) + "}}]}\n";
+}
+
+// Regression (reviewer): endpoints deleted from a cluster that stays were kept while a route
+// named the cluster, that is for ever: connected proxies kept routing to the old endpoints.
+TEST(StreamStateTest, EndpointsDeletedFromAClusterThatStaysAreWithdrawn) {
+  for (bool delta : {false, true}) {
+    SCOPED_TRACE(delta ? "delta" : "sotw");
+    StreamState s(delta);
+    subscribeAll(s, delta);
+    auto v1 = viewOf(docs({clusterYaml("a"), endpointsYaml("a", 9001), routeYaml("r", "a")}));
+    for (int i = 0; i < 3; i++) ackAll(s, s.plan(*v1, "v1"));
+    auto v2 = viewOf(docs({clusterYaml("a"), routeYaml("r", "a")}));
+    auto p = s.plan(*v2, "v2");
+    ASSERT_EQ(p.size(), 1);
+    EXPECT_EQ(p[0].kind, Kind::kClusterLoadAssignment);
+    EXPECT_TRUE(p[0].resources.empty());
+    if (delta) EXPECT_EQ(p[0].removed, (std::vector<std::string>{"a"}));
+  }
+}
+
+// Regression (reviewer): renaming svc.a to svc_a (one Prometheus name) kept svc.a for the
+// routes beside svc_a; the proxy refused the pair, and the routes waiting for svc_a never went.
+TEST(StreamStateTest, AKeptClusterGivesWayToOneWithTheSamePrometheusName) {
+  StreamState s(false);
+  subscribeAll(s, false);
+  auto v1 = viewOf(docs({clusterYaml("svc.a"), routeYaml("r", "svc.a")}));
+  for (int i = 0; i < 3; i++) ackAll(s, s.plan(*v1, "v1"));
+  auto v2 = viewOf(docs({clusterYaml("svc_a"), routeYaml("r", "svc_a")}));
+  auto p = s.plan(*v2, "v2");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(p[0].kind, Kind::kCluster);
+  EXPECT_EQ(names(p[0]), (std::vector<std::string>{"svc_a"}));
+  ackAll(s, p);
+  p = s.plan(*v2, "v2");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(p[0].kind, Kind::kRouteConfiguration);
+}
+
 TEST(StreamStateTest, NackKeepsStateAndIsNotRetriedUntilChange) {
   StreamState s(false);
   s.setSotwNames(Kind::kCluster, {});

@@ -8,6 +8,8 @@ import contextlib
 import json
 import os
 import socket
+import subprocess
+import tempfile
 import re
 import threading
 import time
@@ -282,3 +284,59 @@ spec:
 class TlsFleetTest(FleetTest):
     """The same fleet with the discovery stream over TLS (grpc++ server, BoringSSL client)."""
     tls = True
+
+
+class CliAgainstABrokenServerTest(PorticoTestCase):
+    """Regression (reviewer): the CLI read out of bounds on a huge chunk size and aborted on a
+    200 answer without the fields it expected. A server that answers wrongly gets an error or
+    less output, never a crash."""
+
+    def serve_once_per_connection(self, answer):
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        self.addCleanup(listener.close)
+
+        def serve():
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.settimeout(5)
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    conn.sendall(answer)
+
+        threading.Thread(target=serve, daemon=True).start()
+        return "http://127.0.0.1:%d" % listener.getsockname()[1]
+
+    def run_cli(self, server, *args):
+        return subprocess.run([str(CONTROL_BIN), *args, "--server", server],
+                              capture_output=True, text=True, timeout=30)
+
+    def test_a_chunk_size_that_wraps_is_an_error(self):
+        server = self.serve_once_per_connection(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            b"ffffffffffffffff\r\nab\r\n0\r\n\r\n")
+        result = self.run_cli(server, "get", "all")
+        self.assertGreater(result.returncode, 0, result.stderr)
+        self.assertIn("malformed chunked body", result.stderr)
+
+    def test_answers_without_the_expected_fields_print_less(self):
+        server = self.serve_once_per_connection(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+            b"Connection: close\r\n\r\n{}")
+        for args in (("get", "all"), ("status",)):
+            result = self.run_cli(server, *args)
+            self.assertEqual(result.returncode, 0, "%s: %s" % (args, result.stderr))
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+            f.write("kind: Cluster\nspec: {name: a}\n")
+            f.flush()
+            result = self.run_cli(server, "apply", "-f", f.name)
+        self.assertEqual(result.returncode, 0, result.stderr)

@@ -180,9 +180,21 @@ http::LocalResponse RestApi::apply(const http::LocalRequest& request) {
                     .string("result", what)
                     .finish());
   }
-  auto dry = request.query.find("dry_run");
+  // A misspelt dry run must not write for real.
+  bool dry_run = false;
+  for (const auto& [name, value] : request.query) {
+    if (name != "dry_run") {
+      return errorResponse(400, absl::StrCat("unknown query parameter '", name,
+                                             "' (POST /v1/apply takes dry_run=true|false)"));
+    }
+    if (value == "true" || value == "1") {
+      dry_run = true;
+    } else if (value != "false" && value != "0") {
+      return errorResponse(400, absl::StrCat("dry_run: '", value, "' is not true or false"));
+    }
+  }
   std::string version;
-  if (dry != request.query.end() && (dry->second == "true" || dry->second == "1")) {
+  if (dry_run) {
     absl::Status st = controller_.check(*parsed, {});
     if (!st.ok()) return errorResponse(httpStatus(st), st.message());
   } else {

@@ -37,6 +37,14 @@ std::string str(const Struct& s, const std::string& key) {
   return it == s.fields().end() ? "" : it->second.string_value();
 }
 
+// Field `key` of a server answer, or an empty value when the answer lacks it (an unexpected
+// answer prints less; it must not abort the CLI).
+const Value& field(const Struct& s, const std::string& key) {
+  static const Value kEmpty;
+  auto it = s.fields().find(key);
+  return it == s.fields().end() ? kEmpty : it->second;
+}
+
 std::string pretty(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions o;
   o.add_whitespace = true;
@@ -79,7 +87,7 @@ the first problem. Exit 0 applied, 1 rejected, 2 usage, 3 server unreachable.
     std::cout << r.body;
     return kExitOk;
   }
-  for (const Value& v : body.fields().at("results").list_value().values()) {
+  for (const Value& v : field(body, "results").list_value().values()) {
     std::cout << str(v.struct_value(), "resource") << " " << str(v.struct_value(), "result")
               << (flags->on("dry-run") ? " (dry run)" : "") << "\n";
   }
@@ -134,7 +142,7 @@ Lists the resources of KIND (Cluster, ClusterLoadAssignment, Listener, RouteConf
   }
   std::cout << absl::StrFormat("%-22s %-28s %-17s %-24s %s\n", "KIND", "NAME", "VERSION", "TARGETS",
                                "ORIGIN");
-  for (const Value& v : body.fields().at("resources").list_value().values()) {
+  for (const Value& v : field(body, "resources").list_value().values()) {
     const Struct& s = v.struct_value();
     std::string targets;
     auto t = s.fields().find("targets");
@@ -200,7 +208,7 @@ pending, and its last NACK (error and time).)";
     std::cout << r.body;
     return kExitOk;
   }
-  const auto& nodes = body.fields().at("nodes").list_value().values();
+  const auto& nodes = field(body, "nodes").list_value().values();
   std::cout << "snapshot " << str(body, "snapshot_version") << ", " << nodes.size()
             << " node(s) connected\n";
   if (nodes.empty()) return kExitOk;
@@ -209,7 +217,7 @@ pending, and its last NACK (error and time).)";
   for (const Value& n : nodes) {
     const Struct& s = n.struct_value();
     bool first = true;
-    const auto& types = s.fields().at("types").struct_value().fields();
+    const auto& types = field(s, "types").struct_value().fields();
     for (Kind kind : kAllKinds) {
       const std::string type(kindName(kind));
       if (!types.contains(type)) continue;

@@ -29,7 +29,7 @@ bool dechunk(absl::string_view in, std::string& out) {
     if (!absl::SimpleHexAtoi(size_text, &size)) return false;
     in.remove_prefix(eol + 2);
     if (size == 0) return true;
-    if (in.size() < size + 2) return false;
+    if (size > in.size() || in.size() - size < 2) return false;  // (size + 2 could wrap)
     out.append(in.data(), size);
     in.remove_prefix(size + 2);
   }

@@ -7,16 +7,17 @@ namespace portico::control_plane {
 
 grpc::ServerBidiReactor<service::discovery::v1::DiscoveryRequest,
                         service::discovery::v1::DiscoveryResponse>*
-AdsService::StreamAggregatedResources(grpc::CallbackServerContext*) {
-  auto* stream = new SotwStream(cache_, callbacks_, next_id_++);  // deletes itself in OnDone
+AdsService::StreamAggregatedResources(grpc::CallbackServerContext* context) {
+  auto* stream =
+      new SotwStream(context, cache_, callbacks_, next_id_++);  // deletes itself in OnDone
   stream->start();
   return stream;
 }
 
 grpc::ServerBidiReactor<service::discovery::v1::DeltaDiscoveryRequest,
                         service::discovery::v1::DeltaDiscoveryResponse>*
-AdsService::DeltaAggregatedResources(grpc::CallbackServerContext*) {
-  auto* stream = new DeltaStream(cache_, callbacks_, next_id_++);
+AdsService::DeltaAggregatedResources(grpc::CallbackServerContext* context) {
+  auto* stream = new DeltaStream(context, cache_, callbacks_, next_id_++);
   stream->start();
   return stream;
 }

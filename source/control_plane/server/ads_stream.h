@@ -26,8 +26,19 @@ namespace portico::control_plane {
 template <class Request, class Response>
 class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
  public:
-  AdsStream(SnapshotCache& cache, StreamCallbacks& callbacks, uint64_t id, bool delta)
-      : cache_(cache), callbacks_(callbacks), id_(id), state_(delta), delta_(delta) {}
+  AdsStream(grpc::CallbackServerContext* context, SnapshotCache& cache, StreamCallbacks& callbacks,
+            uint64_t id, bool delta)
+      : context_(context),
+        cache_(cache),
+        callbacks_(callbacks),
+        id_(id),
+        state_(delta),
+        delta_(delta) {}
+
+  // A proxy that reads its responses has at most one per type on the wire (StreamState waits
+  // for each reply). More queued means a client that answers nonces it never read (they are
+  // predictable): the stream ends rather than buffer without bound.
+  static constexpr size_t kMaxQueuedResponses = 32;
 
   // Starts reading; called once by the service after construction.
   void start() {
@@ -118,6 +129,13 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
       response.mutable_control_plane()->set_identifier("portico-control");
       callbacks_.onResponse(id_, push.kind, push.version, push.nonce, response.ByteSizeLong());
     }
+    if (queue_.size() > kMaxQueuedResponses) {
+      finishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                "responses are not being read: the stream ends"));
+      // The write in flight may never complete (the peer does not read): cancel it.
+      if (writing_) context_->TryCancel();
+      return;
+    }
     writeNextLocked();
   }
 
@@ -140,6 +158,7 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
     writeNextLocked();  // finishes now, or after the write in flight completes
   }
 
+  grpc::CallbackServerContext* const context_;
   SnapshotCache& cache_;
   StreamCallbacks& callbacks_;
   const uint64_t id_;

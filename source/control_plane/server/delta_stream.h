@@ -14,8 +14,9 @@ namespace portico::control_plane {
 class DeltaStream : public AdsStream<service::discovery::v1::DeltaDiscoveryRequest,
                                      service::discovery::v1::DeltaDiscoveryResponse> {
  public:
-  DeltaStream(SnapshotCache& cache, StreamCallbacks& callbacks, uint64_t id)
-      : AdsStream(cache, callbacks, id, /*delta=*/true) {}
+  DeltaStream(grpc::CallbackServerContext* context, SnapshotCache& cache,
+              StreamCallbacks& callbacks, uint64_t id)
+      : AdsStream(context, cache, callbacks, id, /*delta=*/true) {}
 
  protected:
   grpc::Status handleRequest(const service::discovery::v1::DeltaDiscoveryRequest& request) override;

@@ -15,8 +15,9 @@ namespace portico::control_plane {
 class SotwStream : public AdsStream<service::discovery::v1::DiscoveryRequest,
                                     service::discovery::v1::DiscoveryResponse> {
  public:
-  SotwStream(SnapshotCache& cache, StreamCallbacks& callbacks, uint64_t id)
-      : AdsStream(cache, callbacks, id, /*delta=*/false) {}
+  SotwStream(grpc::CallbackServerContext* context, SnapshotCache& cache, StreamCallbacks& callbacks,
+             uint64_t id)
+      : AdsStream(context, cache, callbacks, id, /*delta=*/false) {}
 
  protected:
   grpc::Status handleRequest(const service::discovery::v1::DiscoveryRequest& request) override;

@@ -1,6 +1,7 @@
 #include "source/control_plane/server/stream_state.h"
 
 #include "absl/strings/str_cat.h"
+#include "source/common/stats/prometheus.h"
 
 namespace portico::control_plane {
 namespace {
@@ -121,8 +122,19 @@ const CachedMap& StreamState::desired(Kind kind, const NodeView& view, CachedMap
   } else if (kind == Kind::kRouteConfiguration) {
     collectRefs(type(Kind::kListener), Kind::kRouteConfiguration, refs);
   }
+  // A cluster kept must not share its Prometheus name with one sent (a rename from svc.a to
+  // svc_a): the proxy refuses the pair, and the routes waiting for svc_a would never go out.
+  std::set<std::string> sent_stat_names;
+  if (kind == Kind::kCluster) {
+    for (const auto& [name, r] : storage) sent_stat_names.insert(stats::prometheusName(name));
+  }
+  const CachedMap& clusters_in_view = view.of(Kind::kCluster);
   for (const std::string& name : refs) {
     if (storage.contains(name) || !subscribedTo(t, name)) continue;
+    if (kind == Kind::kCluster && sent_stat_names.contains(stats::prometheusName(name))) continue;
+    // Endpoints are kept only with their cluster: endpoints removed from a cluster that stays
+    // are a change the proxy must get (it falls back to the cluster's own endpoints).
+    if (kind == Kind::kClusterLoadAssignment && clusters_in_view.contains(name)) continue;
     if (const Held* h = findHeld(t, name)) storage[name] = h->resource;
   }
   return storage;
