@@ -491,6 +491,8 @@ void Server::registerAdminHandlers() {
                      });
   admin_->addHandler("/reset_counters", true, "set all counters to zero",
                      [this, text](const AdminRequest&) {
+                       // Drops and failures of the log writers so far belong before the reset.
+                       syncAccessLogStats();
                        store_.resetCounters();
                        return R{200, text, "OK\n"};
                      });

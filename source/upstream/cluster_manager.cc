@@ -29,7 +29,8 @@ WorkerCluster::WorkerCluster(event::Dispatcher& dispatcher, ClusterInfoConstShar
 
 ConnPool& WorkerCluster::pool(HostState& host) {
   if (host.pool == nullptr) {
-    host.pool = std::make_unique<ConnPool>(dispatcher_, info_, host, stats_, successors_);
+    host.pool = std::make_unique<ConnPool>(dispatcher_, info_, host, stats_, successors_,
+                                           &pending_requests_);
   }
   return *host.pool;
 }

@@ -42,6 +42,9 @@ class WorkerCluster {
   ClusterInfoConstSharedPtr info_;
   stats::WorkerStats& stats_;
   PoolSuccessors* successors_;
+  // Requests waiting in any of the hosts' pools (max_pending_requests); before hosts_, which
+  // hold pools pointing at it.
+  uint32_t pending_requests_ = 0;
   std::vector<HostState> hosts_;  // never resized after construction: LB holds a reference
   LoadBalancerPtr lb_;
   // Built on the first findHost() (only a cluster update asks).

@@ -15,12 +15,24 @@ class ConnPool::PendingRequestImpl : public PendingRequest {
 };
 
 ConnPool::ConnPool(event::Dispatcher& dispatcher, ClusterInfoConstSharedPtr cluster,
-                   HostState& host, stats::WorkerStats& stats, PoolSuccessors* successors)
+                   HostState& host, stats::WorkerStats& stats, PoolSuccessors* successors,
+                   uint32_t* cluster_pending)
     : dispatcher_(dispatcher),
       cluster_(std::move(cluster)),
       host_(host),
       stats_(stats),
-      successors_(successors) {}
+      successors_(successors),
+      cluster_pending_(cluster_pending != nullptr ? cluster_pending : &own_pending_) {}
+
+void ConnPool::pendingAdded() {
+  ++*cluster_pending_;
+  stats_.gaugeAdd(cluster_->stats->upstream_rq_pending_active, 1);
+}
+
+void ConnPool::pendingRemoved() {
+  --*cluster_pending_;
+  stats_.gaugeAdd(cluster_->stats->upstream_rq_pending_active, -1);
+}
 
 // Connections still here (worker shutdown) close their sockets in their destructors, which
 // raise no callbacks.
@@ -37,7 +49,7 @@ PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks, bool prefer_new) {
     scheduleServe();
   }
   const ClusterStats& s = *cluster_->stats;
-  if (pending_.size() >= cluster_->max_pending_requests) {
+  if (*cluster_pending_ >= cluster_->max_pending_requests) {
     stats_.inc(s.upstream_rq_pending_overflow);
     callbacks.onPoolFailure(PoolFailureReason::kOverflow);
     return nullptr;
@@ -49,7 +61,7 @@ PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks, bool prefer_new) {
     return nullptr;
   }
   stats_.inc(s.upstream_rq_pending_total);
-  stats_.gaugeAdd(s.upstream_rq_pending_active, 1);
+  pendingAdded();
   pending_.push_back(std::make_unique<PendingRequestImpl>(*this, callbacks));
   return pending_.back().get();
 }
@@ -88,7 +100,7 @@ void ConnPool::assignOrIdle(UpstreamConnection& connection) {
   if (!pending_.empty()) {
     std::unique_ptr<PendingRequestImpl> request = std::move(pending_.front());
     pending_.pop_front();
-    stats_.gaugeAdd(cluster_->stats->upstream_rq_pending_active, -1);
+    pendingRemoved();
     request->callbacks_.onPoolReady(connection);
     return;
   }
@@ -166,7 +178,7 @@ void ConnPool::servePending() {
     UpstreamConnection& connection = takeIdle();
     std::unique_ptr<PendingRequestImpl> request = std::move(pending_.front());
     pending_.pop_front();
-    stats_.gaugeAdd(cluster_->stats->upstream_rq_pending_active, -1);
+    pendingRemoved();
     request->callbacks_.onPoolReady(connection);
   }
   if (draining_) shedIdle();
@@ -196,6 +208,14 @@ void ConnPool::onConnectionClosed(UpstreamConnection& connection, bool connect_f
     while (pending_.size() > connecting_.size() &&
            activeConnections() < cluster_->max_connections_per_host && createConnection()) {
     }
+    // None could be opened (out of fds) and none is left to serve them: they fail now
+    // instead of waiting for nothing.
+    while (!pending_.empty() && activeConnections() == 0) {
+      std::unique_ptr<PendingRequestImpl> request = std::move(pending_.front());
+      pending_.pop_front();
+      pendingRemoved();
+      request->callbacks_.onPoolFailure(PoolFailureReason::kConnectFailure);
+    }
     return;
   }
   const ClusterStats& s = *cluster_->stats;
@@ -207,7 +227,7 @@ void ConnPool::onConnectionClosed(UpstreamConnection& connection, bool connect_f
          (pending_.size() > idle_.size() && connecting_.empty())) {
     std::unique_ptr<PendingRequestImpl> request = std::move(pending_.front());
     pending_.pop_front();
-    stats_.gaugeAdd(s.upstream_rq_pending_active, -1);
+    pendingRemoved();
     request->callbacks_.onPoolFailure(timed_out ? PoolFailureReason::kTimeout
                                                 : PoolFailureReason::kConnectFailure);
   }
@@ -218,7 +238,7 @@ void ConnPool::cancelPending(PendingRequestImpl* request) {
                          [&](const auto& p) { return p.get() == request; });
   if (it == pending_.end()) return;
   pending_.erase(it);
-  stats_.gaugeAdd(cluster_->stats->upstream_rq_pending_active, -1);
+  pendingRemoved();
   if (draining_) shedIdle();  // a connection kept for this request is not needed here now
 }
 

@@ -2,7 +2,8 @@
 
 // ConnPool: one worker's HTTP/1.1 connections to one host. Hands out an idle keep-alive
 // connection when it has one, opens a new one below max_connections_per_host, and otherwise
-// queues the request (bounded by max_pending_requests; overflow fails at once).
+// queues the request (bounded by max_pending_requests, counted over the cluster's pools on this
+// worker; overflow fails at once).
 // A connection serves one request at a time and returns to the idle list only when both the
 // request and the response finished cleanly and the upstream allowed keep-alive.
 
@@ -47,8 +48,11 @@ class PendingRequest {
 
 class ConnPool {
  public:
+  // `cluster_pending`: the count of waiting requests shared by the cluster's pools on this
+  // worker (nullptr: this pool's own).
   ConnPool(event::Dispatcher& dispatcher, ClusterInfoConstSharedPtr cluster, HostState& host,
-           stats::WorkerStats& stats, PoolSuccessors* successors = nullptr);
+           stats::WorkerStats& stats, PoolSuccessors* successors = nullptr,
+           uint32_t* cluster_pending = nullptr);
   ~ConnPool();
 
   // Calls callbacks.onPoolReady() at once (idle connection) and returns nullptr, or returns a
@@ -75,6 +79,9 @@ class ConnPool {
 
   // Returns false if no socket could be created.
   bool createConnection();
+  // A request joined or left pending_.
+  void pendingAdded();
+  void pendingRemoved();
   void onConnected(UpstreamConnection& connection);
   void onConnectionClosed(UpstreamConnection& connection, bool connect_failed, bool timed_out);
   void assignOrIdle(UpstreamConnection& connection);
@@ -103,6 +110,8 @@ class ConnPool {
   HostState& host_;
   stats::WorkerStats& stats_;
   PoolSuccessors* successors_;
+  uint32_t own_pending_ = 0;
+  uint32_t* const cluster_pending_;  // own_pending_ or the cluster's count
   std::list<std::unique_ptr<UpstreamConnection>> connecting_;
   std::list<std::unique_ptr<UpstreamConnection>> idle_;
   std::list<std::unique_ptr<UpstreamConnection>> busy_;

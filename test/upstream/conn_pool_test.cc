@@ -6,6 +6,7 @@
 #include "source/upstream/conn_pool.h"
 
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -267,6 +268,35 @@ TEST_F(ConnPoolTest, QueuesBeyondTheConnectionCapAndOverflowsBeyondThePendingCap
   pool.release(*b.ready[0], true);
 }
 
+// Regression (reviewer): the pending cap was per host, so with 20 hosts 20 times as many
+// requests could wait; it is the cluster's on this worker.
+TEST_F(ConnPoolTest, ThePendingCapCountsEveryHostOfTheCluster) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1,
+                                          /*max_pending=*/2, listener_->boundPort())}});
+  WorkerCluster* cluster = manager.get("backend");
+  ConnPool& first = cluster->pool(cluster->hosts()[0]);
+  ConnPool& second = cluster->pool(cluster->hosts()[1]);
+  RecordingPoolCallbacks a, b, c;
+  EXPECT_NE(first.newStream(a), nullptr);
+  EXPECT_NE(second.newStream(b), nullptr);
+  EXPECT_EQ(second.newStream(c), nullptr);  // two pending in the cluster
+  ASSERT_EQ(c.failures.size(), 1u);
+  EXPECT_EQ(c.failures[0], PoolFailureReason::kOverflow);
+  runUntil([&] { return !a.ready.empty() && !b.ready.empty(); });
+  // Served: the count is back to zero, so two may wait again.
+  RecordingPoolCallbacks d, e;
+  EXPECT_NE(first.newStream(d), nullptr);
+  EXPECT_NE(second.newStream(e), nullptr);
+  EXPECT_TRUE(d.failures.empty());
+  EXPECT_TRUE(e.failures.empty());
+  first.release(*a.ready[0], true);
+  second.release(*b.ready[0], true);
+  runUntil([&] { return !d.ready.empty() && !e.ready.empty(); });
+  first.release(*d.ready[0], true);
+  second.release(*e.ready[0], true);
+}
+
 // Regression (reviewer): a released connection waits in the idle list until the end of the
 // turn, and a request arriving in that turn took it ahead of those already queued; at the
 // connection cap, newcomers could starve the queue until its route timeout.
@@ -308,6 +338,30 @@ TEST_F(ConnPoolTest, AConnectionClosedAtTheCapIsReplacedForWaitingRequests) {
   EXPECT_EQ(accepted_.size(), 2u);  // a new connection, within the cap
   EXPECT_EQ(pool.activeConnections(), 1u);
   pool.release(*b.ready[0], true);
+}
+
+// Regression (reviewer): when the replacement could not be opened (out of fds), the waiting
+// request stayed queued with nothing to serve it, until its route timeout or for ever.
+TEST_F(ConnPoolTest, AWaitingRequestFailsWhenItsConnectionCannotBeReplaced) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
+  ConnPool& pool = backendPool(manager);
+
+  RecordingPoolCallbacks a, b;
+  pool.newStream(a);
+  pool.newStream(b);
+  runUntil([&] { return !a.ready.empty(); });
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit no_new_fds = saved;
+  no_new_fds.rlim_cur = 3;  // the fds open stay; a new socket gets EMFILE
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &no_new_fds), 0);
+  pool.release(*a.ready[0], /*reusable=*/false);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  runUntil([&] { return !b.ready.empty() || !b.failures.empty(); });
+  ASSERT_EQ(b.failures.size(), 1u);
+  EXPECT_EQ(b.failures[0], PoolFailureReason::kConnectFailure);
+  EXPECT_TRUE(pool.idle());
 }
 
 TEST_F(ConnPoolTest, RefusedConnectFailsThePendingRequest) {

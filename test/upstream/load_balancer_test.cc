@@ -39,9 +39,10 @@ class LoadBalancerTest : public ::testing::Test {
     return h == nullptr ? "none" : h->host->address_string;
   }
 
-  std::string sequence(LoadBalancer& lb, int n) {
+  // Round robin starts where the first pick's random number says: 0 starts at "a".
+  std::string sequence(LoadBalancer& lb, int n, uint64_t first_random = 0) {
     std::string out;
-    for (int i = 0; i < n; i++) out += pick(lb, rng_());
+    for (int i = 0; i < n; i++) out += pick(lb, i == 0 ? first_random : rng_());
     return out;
   }
 
@@ -61,6 +62,18 @@ TEST_F(LoadBalancerTest, RoundRobinWithEqualWeightsRotates) {
   setHosts({{}, {}, {}});
   auto lb = createRoundRobinLb(hosts_);
   EXPECT_EQ(sequence(*lb, 9), "abcabcabc");
+}
+
+// Regression (reviewer): every worker and every new version of a cluster started at host 0,
+// so a light load mostly reached the first hosts.
+TEST_F(LoadBalancerTest, RoundRobinStartsAtARandomHost) {
+  setHosts({{}, {}, {}});
+  EXPECT_EQ(sequence(*createRoundRobinLb(hosts_), 4, 1), "bcab");
+  EXPECT_EQ(sequence(*createRoundRobinLb(hosts_), 4, 5), "cabc");
+  // Only ties move: with unequal weights the heaviest host still goes first, and b and c (a
+  // tie) swap places.
+  setHosts({{5}, {1}, {1}});
+  EXPECT_EQ(sequence(*createRoundRobinLb(hosts_), 14, 2), "aacabaaaacabaa");
 }
 
 TEST_F(LoadBalancerTest, RoundRobinWeightsOneToThreeGiveExactShares) {
