@@ -89,6 +89,23 @@ class DrainTest(PorticoTestCase):
         self.assertEqual(len([l for l in lines if l["path"] == "/logged"]), 20)
 
 
+    def test_a_request_cut_off_by_the_drain_deadline_is_logged(self):
+        # Regression (reviewer): a request still in flight when the drain ran out was dropped
+        # with its connection and never reached the access log.
+        env = self.new_env()
+        log_path = Path(env.dir, "access.log")
+        proxy, (upstream,) = env.start_basic(drain_timeout="300ms",
+                                             access_log={"path": str(log_path), "json": True})
+        with RawConnection(proxy.port, timeout=5) as conn:
+            conn.send(b"GET /delay/4000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            wait_until(lambda: upstream.stats()["in_flight"] == 1, 3, message="in flight")
+            proxy.send_signal(signal.SIGTERM)
+            self.assertEqual(proxy.wait(5), 0, "exit code after SIGTERM")
+        lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+        cut = [l for l in lines if l["path"] == "/delay/4000"]
+        self.assertEqual(len(cut), 1, lines)
+        self.assertEqual(cut[0]["response_code_details"], "proxy_shutdown")
+
     def test_access_log_is_reopened_after_rotation(self):
         # logrotate renames the file, then asks the proxy to reopen it (SIGUSR1, like nginx and
         # Envoy, or POST /reopen_logs). Before, lines kept going to the renamed file forever.

@@ -397,7 +397,18 @@ void ActiveStream::addResponsePressure(int delta) {
 void ActiveStream::onDownstreamReset() {
   if (response_complete_) return;
   connection_.services_.stats.inc(config_->stats->downstream_rq_rx_reset);
-  if (info_.response_code_details.empty()) info_.response_code_details = "downstream_reset";
+  endEarly("downstream_reset");
+}
+
+void ActiveStream::onProxyClose() {
+  if (response_complete_) return;
+  endEarly("proxy_shutdown");
+}
+
+void ActiveStream::endEarly(absl::string_view details) {
+  // A response already under way keeps its details ("via_upstream"): the log's byte counts
+  // and duration show where it stopped.
+  if (info_.response_code_details.empty()) info_.response_code_details = std::string(details);
   response_complete_ = true;
   destroyFilters();
   const auto elapsed = connection_.services_.dispatcher.now() - info_.start_monotonic;

@@ -34,6 +34,9 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
   void decodeData(buffer::Buffer& data, bool end_stream);
   // The downstream went away before the response completed.
   void onDownstreamReset();
+  // The proxy closes the connection under the stream (the drain deadline passed, the worker
+  // stops): it ends with details "proxy_shutdown" and is logged.
+  void onProxyClose();
   void onAboveWriteBufferHighWatermark();
   void onBelowWriteBufferLowWatermark();
   bool responseComplete() const { return response_complete_; }
@@ -110,6 +113,8 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
   void complete();
   // Sets the wall-clock start from the time taken so far and writes the line, if logging.
   void writeAccessLog(std::chrono::steady_clock::duration elapsed);
+  // Ends a stream whose response will not complete: details, filters, stats, log.
+  void endEarly(absl::string_view details);
   void destroyFilters();
 
   HttpConnection& connection_;

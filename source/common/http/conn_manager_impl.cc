@@ -30,6 +30,7 @@ HttpConnection::~HttpConnection() {
   // Destroyed with a response still streaming (the drain deadline passed, the worker stops):
   // a body delimited by the close must not end with a FIN, which says it is complete.
   if (stream_ != nullptr && stream_->closeDelimitedBodyInFlight()) connection_->setResetOnClose();
+  if (stream_ != nullptr) stream_->onProxyClose();  // logged, like any other request
   stream_.reset();
   services_.stats.gaugeAdd(config_->stats->downstream_cx_active, -1);
 }
