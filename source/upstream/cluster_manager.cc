@@ -74,18 +74,21 @@ void ClusterManager::update(const ClusterInfoMap& clusters) {
   for (const auto& [name, info] : clusters) {
     if (clusters_.contains(name)) continue;
     auto cluster = std::make_unique<WorkerCluster>(dispatcher_, info, stats_, this);
-    // A new version counts on from its predecessor's totals (admin /clusters rq_total).
+    // A new version counts on from its predecessor's totals (admin /clusters rq_total) and
+    // shares its connection counts (max_connections_per_host).
     for (const std::unique_ptr<WorkerCluster>& old : replaced) {
       if (old->info().name != name) continue;
-      absl::flat_hash_map<std::string, uint64_t> totals;
+      absl::flat_hash_map<std::string, const HostState*> predecessors;
       absl::flat_hash_map<std::string, int> seen;
       for (const HostState& h : old->hosts()) {
-        totals[hostKey(h.host->address_string, seen)] = h.total_requests;
+        predecessors[hostKey(h.host->address_string, seen)] = &h;
       }
       seen.clear();
       for (HostState& h : cluster->hosts()) {
-        auto it = totals.find(hostKey(h.host->address_string, seen));
-        if (it != totals.end()) h.total_requests = it->second;
+        auto it = predecessors.find(hostKey(h.host->address_string, seen));
+        if (it == predecessors.end()) continue;
+        h.total_requests = it->second->total_requests;
+        h.connections = it->second->connections;
       }
     }
     clusters_[name] = std::move(cluster);

@@ -39,7 +39,7 @@ void ConnPool::pendingRemoved() {
 ConnPool::~ConnPool() = default;
 
 PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks, bool prefer_new) {
-  if (!idle_.empty() && !(prefer_new && activeConnections() < cluster_->max_connections_per_host)) {
+  if (!idle_.empty() && !(prefer_new && belowConnectionCap())) {
     if (pending_.empty()) {
       callbacks.onPoolReady(takeIdle());
       return nullptr;
@@ -54,9 +54,8 @@ PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks, bool prefer_new) {
     callbacks.onPoolFailure(PoolFailureReason::kOverflow);
     return nullptr;
   }
-  if (activeConnections() < cluster_->max_connections_per_host &&
-      connecting_.size() <= pending_.size() && !createConnection() && busy_.empty() &&
-      connecting_.empty()) {
+  if (belowConnectionCap() && connecting_.size() <= pending_.size() && !createConnection() &&
+      busy_.empty() && connecting_.empty()) {
     callbacks.onPoolFailure(PoolFailureReason::kConnectFailure);  // e.g. out of fds
     return nullptr;
   }
@@ -76,6 +75,7 @@ bool ConnPool::createConnection() {
     return false;
   }
   stats_.gaugeAdd(s.upstream_cx_active, 1);
+  ++*host_.connections;
   auto upstream = std::make_unique<UpstreamConnection>(*this, std::move(conn));
   UpstreamConnection* raw = upstream.get();
   raw->timer_ = dispatcher_.createTimer([raw] {
@@ -194,6 +194,7 @@ void ConnPool::removeConnection(ConnectionList& list, UpstreamConnection& connec
   dispatcher_.deferredDelete(std::move(*connection.pool_node_));
   list.erase(connection.pool_node_);
   connection.pool_list_ = nullptr;
+  --*host_.connections;
   const ClusterStats& s = *cluster_->stats;
   stats_.gaugeAdd(s.upstream_cx_active, -1);
   stats_.inc(s.upstream_cx_destroy);
@@ -203,18 +204,14 @@ void ConnPool::onConnectionClosed(UpstreamConnection& connection, bool connect_f
                                   bool timed_out) {
   for (auto* list : {&connecting_, &idle_, &busy_}) removeConnection(*list, connection);
   if (!connect_failed) {
-    // A connection gone while requests wait at the per-host cap (one released as not
-    // reusable, or closed by the upstream): open what they need, or they wait for nothing.
-    while (pending_.size() > connecting_.size() &&
-           activeConnections() < cluster_->max_connections_per_host && createConnection()) {
-    }
-    // None could be opened (out of fds) and none is left to serve them: they fail now
-    // instead of waiting for nothing.
-    while (!pending_.empty() && activeConnections() == 0) {
-      std::unique_ptr<PendingRequestImpl> request = std::move(pending_.front());
-      pending_.pop_front();
-      pendingRemoved();
-      request->callbacks_.onPoolFailure(PoolFailureReason::kConnectFailure);
+    openForPending();
+    // The count is shared with the cluster's new version (HostState::connections): requests
+    // waiting there at the cap may open one now.
+    if (draining_ && successors_ != nullptr) {
+      ConnPool* to = successors_->successor(*cluster_, *host_.host);
+      if (to != nullptr && to != this && to->host_.connections == host_.connections) {
+        to->openForPending();
+      }
     }
     return;
   }
@@ -230,6 +227,21 @@ void ConnPool::onConnectionClosed(UpstreamConnection& connection, bool connect_f
     pendingRemoved();
     request->callbacks_.onPoolFailure(timed_out ? PoolFailureReason::kTimeout
                                                 : PoolFailureReason::kConnectFailure);
+  }
+}
+
+void ConnPool::openForPending() {
+  // A connection gone while requests wait at the per-host cap (one released as not reusable,
+  // or closed by the upstream): open what they need, or they wait for nothing.
+  while (pending_.size() > connecting_.size() && belowConnectionCap() && createConnection()) {
+  }
+  // None could be opened (out of fds, or the cap is held by another version's connections)
+  // and none is left here to serve them: they fail now instead of waiting for nothing.
+  while (!pending_.empty() && activeConnections() == 0) {
+    std::unique_ptr<PendingRequestImpl> request = std::move(pending_.front());
+    pending_.pop_front();
+    pendingRemoved();
+    request->callbacks_.onPoolFailure(PoolFailureReason::kConnectFailure);
   }
 }
 
@@ -260,10 +272,17 @@ void ConnPool::shedIdle() {
 bool ConnPool::handOff(UpstreamConnection& connection) {
   if (successors_ == nullptr) return false;
   ConnPool* to = successors_->successor(*cluster_, *host_.host);
+  // Within one host's count (the usual case) a move changes nothing; into another count it
+  // must fit under the cap there.
+  const bool same_count = to != nullptr && to->host_.connections == host_.connections;
   if (to == nullptr || to == this || to->draining_ ||
       to->idle_.size() >= to->cluster_->max_idle_connections_per_host ||
-      to->activeConnections() >= to->cluster_->max_connections_per_host) {
+      (!same_count && !to->belowConnectionCap())) {
     return false;
+  }
+  if (!same_count) {
+    --*host_.connections;
+    ++*to->host_.connections;
   }
   // Its idle time so far counts: updates more often than idle_timeout must not keep an
   // unused connection open for ever.

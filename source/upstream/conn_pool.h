@@ -72,6 +72,10 @@ class ConnPool {
            !serve_scheduled_;
   }
   size_t activeConnections() const { return busy_.size() + connecting_.size() + idle_.size(); }
+  // Below max_connections_per_host, counting every version of the cluster (HostState).
+  bool belowConnectionCap() const {
+    return *host_.connections < cluster_->max_connections_per_host;
+  }
 
  private:
   class PendingRequestImpl;
@@ -79,6 +83,8 @@ class ConnPool {
 
   // Returns false if no socket could be created.
   bool createConnection();
+  // Opens connections for waiting requests below the cap; fails them if none can serve them.
+  void openForPending();
   // A request joined or left pending_.
   void pendingAdded();
   void pendingRemoved();

@@ -26,6 +26,10 @@ struct HostState {
   HostConstSharedPtr host;
   uint64_t active_requests = 0;
   uint64_t total_requests = 0;
+  // Connections to this host from every version of its cluster on this worker, for
+  // max_connections_per_host: a new version shares its predecessor's count, so the busy
+  // connections of a version still draining count against the cap too.
+  std::shared_ptr<uint32_t> connections = std::make_shared<uint32_t>(0);
   std::unique_ptr<ConnPool> pool;
 
   HostState();

@@ -118,8 +118,14 @@ TEST_F(SotwProtocolTest, AClientThatDoesNotReadItsResponsesIsCutOff) {
   std::vector<std::string> clusters;
   for (int i = 0; i < 4000; i++) clusters.push_back(clusterYaml("cluster-" + std::to_string(i)));
   cache_.setSnapshot(test::snapshotOf(docs(clusters)));
+  // A fixed 64 KiB stream window (no BDP growth): the server's writes stall at once.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 65536);
+  auto stub = AggregatedDiscoveryService::NewStub(grpc::CreateCustomChannel(
+      "127.0.0.1:" + std::to_string(port_), grpc::InsecureChannelCredentials(), args));
   grpc::ClientContext context;
-  auto stream = stub_->StreamAggregatedResources(&context);  // never read
+  auto stream = stub->StreamAggregatedResources(&context);  // never read
   ASSERT_TRUE(stream->Write(request(kClusterUrl)));
   int sent = 0;
   for (int nonce = 1; nonce <= 300; nonce++) {

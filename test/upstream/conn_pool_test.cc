@@ -490,6 +490,32 @@ TEST_F(ConnPoolTest, HostLoadsCountOnAcrossVersionsOfACluster) {
   manager.get("backend")->findHost(address)->active_requests = 0;
 }
 
+// Regression (reviewer): each version of a cluster counted only its own connections, so every
+// endpoint update during long requests let the host get max_connections_per_host more.
+TEST_F(ConnPoolTest, TheConnectionCapCountsTheConnectionsOfEveryVersion) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
+  RecordingPoolCallbacks a;
+  ConnPool& old_pool = backendPool(manager);  // stays alive while it drains
+  UpstreamConnection& busy = connectOne(old_pool, a);
+  // A new version (another endpoint added) while the only allowed connection is busy.
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), 1, 0, closedPort())}});
+  WorkerCluster* current = manager.get("backend");
+  ConnPool& pool = current->pool(*current->findHost(busy.connection().remoteAddress().asString()));
+  RecordingPoolCallbacks b;
+  EXPECT_NE(pool.newStream(b), nullptr);  // waits: the old version's connection counts
+  const auto until = std::chrono::steady_clock::now() + milliseconds(100);
+  runUntil([&] { return std::chrono::steady_clock::now() >= until; });
+  EXPECT_EQ(accepted_.size(), 1u);
+  EXPECT_EQ(pool.activeConnections(), 0u);
+  // Released closed (not reusable): the new version may open one now, and does.
+  old_pool.release(busy, /*reusable=*/false);
+  runUntil([&] { return !b.ready.empty() || !b.failures.empty(); });
+  ASSERT_EQ(b.ready.size(), 1u);
+  EXPECT_EQ(accepted_.size(), 2u);
+  pool.release(*b.ready[0], true);
+}
+
 TEST_F(ConnPoolTest, ConnectionsToARemovedHostClose) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort())}});

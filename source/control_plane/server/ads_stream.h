@@ -36,8 +36,8 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
         delta_(delta) {}
 
   // A proxy that reads its responses has at most one per type on the wire (StreamState waits
-  // for each reply). More queued means a client that answers nonces it never read (they are
-  // predictable): the stream ends rather than buffer without bound.
+  // for each reply, and a reply to a response not sent yet ends the stream): more queued is a
+  // bug, and the stream ends rather than buffer without bound.
   static constexpr size_t kMaxQueuedResponses = 32;
 
   // Starts reading; called once by the service after construction.
@@ -51,7 +51,12 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
 
   // grpc::ServerBidiReactor
   void OnReadDone(bool ok) override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
+    readDoneLocked(ok);
+    cancelUnlocked(lock);
+  }
+
+  void readDoneLocked(bool ok) {
     if (!ok) {  // the proxy half-closed or went away
       finishLocked(grpc::Status::OK);
       return;
@@ -68,6 +73,19 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
       if (snapshot_ != nullptr) view_ = snapshot_->viewFor(node_);
       callbacks_.onStreamOpen(id_, node_, delta_);
     }
+    // A reply can only be to a response the peer may have read: one written or being written.
+    // One to a response still waiting in the queue names a nonce the peer guessed (they are
+    // predictable): such a peer would grow the queue without reading it.
+    if (!request_.response_nonce().empty()) {
+      for (size_t i = writing_ ? 1 : 0; i < queue_.size(); i++) {
+        if (queue_[i].nonce() == request_.response_nonce()) {
+          finishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                    "a reply to a response not sent yet"));
+          cancel_ = writing_;  // the write in flight may never complete: see cancelUnlocked()
+          return;
+        }
+      }
+    }
     grpc::Status st = handleRequest(request_);
     if (!st.ok()) {
       finishLocked(st);
@@ -81,10 +99,9 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
     std::lock_guard<std::mutex> lock(mutex_);
     writing_ = false;
     queue_.pop_front();
-    if (!ok) {
-      finishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
-      return;
-    }
+    // A failed write (the peer went away, or we cancelled the stream) ends it; an ended
+    // stream's Finish() goes out from writeNextLocked() now that no write is in flight.
+    if (!ok) finishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed"));
     writeNextLocked();
   }
 
@@ -115,10 +132,20 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
       }
     }
     view = snapshot->viewFor(node_);  // node_ is fixed once opened_
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
     snapshot_ = snapshot;
     view_ = std::move(view);
     pumpLocked();
+    cancelUnlocked(lock);
+  }
+
+  // A stream ended while its write is stuck (the peer does not read) is cancelled, which fails
+  // that write and lets Finish() go out. Outside mutex_: the cancellation may run reactions.
+  void cancelUnlocked(std::unique_lock<std::mutex>& lock) {
+    const bool cancel = cancel_;
+    cancel_ = false;
+    lock.unlock();
+    if (cancel) context_->TryCancel();
   }
 
   void pumpLocked() {
@@ -132,8 +159,7 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
     if (queue_.size() > kMaxQueuedResponses) {
       finishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                 "responses are not being read: the stream ends"));
-      // The write in flight may never complete (the peer does not read): cancel it.
-      if (writing_) context_->TryCancel();
+      cancel_ = writing_;  // the write in flight may never complete: see cancelUnlocked()
       return;
     }
     writeNextLocked();
@@ -168,6 +194,7 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
   Request request_;
   std::deque<Response> queue_;  // front() is being written while writing_
   bool writing_ = false;
+  bool cancel_ = false;  // set under mutex_, acted on by cancelUnlocked()
   bool opened_ = false;
   bool finished_ = false;
   bool finish_sent_ = false;
