@@ -11,8 +11,13 @@
 
 namespace portico::router {
 
+// Per pattern: RE2's memory budget (program and DFA caches), and the largest program accepted
+// (Envoy's max_program_size defaults to 100; ordinary route patterns stay well under 1000).
+inline constexpr int64_t kRegexMaxMemBytes = 1 << 20;
+inline constexpr int kRegexMaxProgramSize = 1000;
+
 // Compiles `pattern` once at config time; the error names `field_path`
-// ("<path>: invalid RE2: missing ): (abc").
+// ("<path>: invalid RE2: missing ): (abc"). Patterns over the limits above are refused.
 absl::StatusOr<std::unique_ptr<const RE2>> compileRegex(absl::string_view pattern,
                                                         bool case_sensitive,
                                                         absl::string_view field_path);

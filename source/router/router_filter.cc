@@ -314,9 +314,9 @@ void RouterFilter::onDestroy() {
     pending_ = nullptr;
   }
   // A response still in flight (downstream went away): the connection can't be reused.
+  // That also disables both timers. They are freed with the filter, not here: onDestroy() can
+  // run inside the timeout timer's own callback (a 504 ends the stream).
   finishUpstream(false);
-  timeout_timer_.reset();
-  retry_timer_.reset();
 }
 
 void RouterFilter::updateUpstreamRead() {

@@ -49,9 +49,11 @@ std::string AdminServer::refusedOrigin(const AdminRequest& request) {
   const std::string* site = header(request, "sec-fetch-site");
   const std::string* mode = header(request, "sec-fetch-mode");
   if ((request.method == "GET" || request.method == "HEAD") && mode != nullptr &&
-      *mode == "navigate") {
+      *mode == "navigate" && (site == nullptr || *site != "same-origin")) {
     // The operator following a link or typing an address (a DNS name too): GET changes
-    // nothing, and the page that linked here cannot read what the browser shows.
+    // nothing, and a page of another origin that linked here cannot read what the browser
+    // shows. A same-origin navigation by a DNS name is not exempt: with DNS rebinding the
+    // page that opens it (in a frame) is that origin and reads it.
     return "";
   }
   if (site != nullptr && *site != "same-origin" && *site != "none") {
@@ -67,7 +69,9 @@ std::string AdminServer::refusedOrigin(const AdminRequest& request) {
       return absl::StrCat("refused: a request from another origin (", *origin, ")\n");
     }
   }
-  if (site != nullptr && host != nullptr && !host->empty() && !isAddressOrLocalhost(*host)) {
+  // Browsers without Sec-Fetch-* still send Origin with a POST.
+  if ((site != nullptr || origin != nullptr) && host != nullptr && !host->empty() &&
+      !isAddressOrLocalhost(*host)) {
     return absl::StrCat("refused: Host '", *host,
                         "' is not an IP address or localhost (a browser that resolved a name "
                         "to this address: DNS rebinding)\n");
@@ -91,6 +95,13 @@ std::string AdminServer::helpText() const {
 }
 
 AdminResponse AdminServer::handle(const AdminRequest& request) const {
+  AdminResponse response = dispatch(request);
+  response.headers.emplace_back("x-frame-options", "DENY");
+  response.headers.emplace_back("x-content-type-options", "nosniff");
+  return response;
+}
+
+AdminResponse AdminServer::dispatch(const AdminRequest& request) const {
   if (std::string refused = refusedOrigin(request); !refused.empty()) {
     return AdminResponse{403, kText, std::move(refused)};
   }

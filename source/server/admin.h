@@ -33,12 +33,15 @@ class AdminServer {
   // "/path: help" lines, for the index page.
   std::string helpText() const;
 
-  // Serves one parsed request (public for tests).
+  // Serves one parsed request (public for tests). Every response forbids framing and content
+  // sniffing: admin output is for operators and tools, never part of a page.
   AdminResponse handle(const AdminRequest& request) const;
   // Why a request a browser sent on another site's behalf is refused; "" if it is not.
   static std::string refusedOrigin(const AdminRequest& request);
 
  private:
+  AdminResponse dispatch(const AdminRequest& request) const;
+
   struct Entry {
     bool post_only;
     std::string help;

@@ -369,7 +369,9 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     }
     auto address = parseAddress(l.address(), field + ".address");
     if (!address.ok()) return address.status();
-    if (address->port() != 0 && !addresses.insert(address->asString()).second) {
+    // Port 0 would give each worker its own ephemeral port (SO_REUSEPORT), none of them known.
+    if (address->port() == 0) return fieldError(field + ".address.port", "must be set");
+    if (!addresses.insert(address->asString()).second) {
       return fieldError(field + ".address", absl::StrCat(address->asString(), " is used twice"));
     }
     if (admin_address && overlaps(*address, *admin_address)) {

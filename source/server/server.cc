@@ -361,7 +361,9 @@ std::string Server::configDumpJson() const {
   options.preserve_proto_field_names = true;
   auto toJson = [&](const google::protobuf::Message& m) {
     std::string out;
-    (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+    auto status = google::protobuf::util::MessageToJsonString(m, &out, options);
+    // Still valid JSON if a value has no JSON form (validation should have refused it).
+    if (!status.ok()) return absl::StrCat("{\"error\": ", jsonString(status.ToString()), "}");
     return out;
   };
   auto quote = [](absl::string_view s) { return jsonString(s); };

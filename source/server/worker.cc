@@ -106,8 +106,12 @@ void Worker::reapRetired() {
 void Worker::start() {
   thread_ = std::thread([this] {
     dispatcher_->run();
-    // Loop ended: close what is left, on this thread.
+    // Loop ended: close what is left, on this thread. Closing one connection can end another
+    // (a 503 for a request waiting on an upstream connection), whose close callback erases
+    // from connections_: so clear a moved-out map, not the member.
+    auto connections = std::move(connections_);
     connections_.clear();
+    connections.clear();
     listeners_.clear();
     retired_.clear();
     access_log::flushThreadPending();

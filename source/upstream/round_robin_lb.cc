@@ -2,6 +2,7 @@
 // score, takes the highest, and subtracts the total from it. Equal weights reduce to plain
 // rotation; unequal weights interleave instead of bursting.
 
+#include <algorithm>
 #include <vector>
 
 #include "source/upstream/load_balancer.h"
@@ -14,14 +15,38 @@ class RoundRobinLb : public LoadBalancer {
   explicit RoundRobinLb(std::vector<HostState>& hosts) : hosts_(hosts), scores_(hosts.size(), 0) {}
 
   HostState* chooseHost(uint64_t random) override {
-    const size_t n = hosts_.size();
-    // Ties (all of them, at the start) go to the first host from a random start: otherwise
-    // every worker, and every new version of the cluster, would begin at host 0 and a light
-    // load would mostly reach the first hosts (Envoy randomizes its start for the same reason).
     if (!started_) {
       started_ = true;
-      start_ = n == 0 ? 0 : random % n;
+      start(random);
     }
+    return pickOnce();
+  }
+
+ private:
+  // Every worker, and every new version of the cluster, would otherwise begin with the same
+  // host, and a light load would mostly reach it (Envoy randomizes its start for the same
+  // reason). Ties (all hosts, with equal weights) go to the first host from a random index;
+  // with unequal weights the sequence also begins at a random point of its period (the total
+  // weight), by skipping that many picks, as long as that costs little.
+  void start(uint64_t random) {
+    const size_t n = hosts_.size();
+    if (n == 0) return;
+    start_ = random % n;
+    int64_t total = 0;
+    bool equal = true;
+    for (const HostState& h : hosts_) {
+      equal = equal && h.host->weight == hosts_[0].host->weight;
+      total += h.host->weight;
+    }
+    if (equal) return;
+    constexpr int64_t kMaxSkipWork = 1 << 16;  // host visits
+    const int64_t period = std::min<int64_t>(total, kMaxSkipWork / static_cast<int64_t>(n));
+    if (period <= 1) return;
+    for (int64_t skip = (random >> 32) % period; skip > 0; skip--) pickOnce();
+  }
+
+  HostState* pickOnce() {
+    const size_t n = hosts_.size();
     int64_t total = 0;
     HostState* best = nullptr;
     size_t best_index = 0;
@@ -41,7 +66,6 @@ class RoundRobinLb : public LoadBalancer {
     return best;
   }
 
- private:
   std::vector<HostState>& hosts_;
   std::vector<int64_t> scores_;
   size_t start_ = 0;

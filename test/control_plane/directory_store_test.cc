@@ -1,14 +1,17 @@
 #include "source/control_plane/store/directory_store.h"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "source/common/event/dispatcher.h"
@@ -111,6 +114,65 @@ TEST_F(DirectoryStoreTest, ApplyWritesAtomicallyInPlaceAndRefusesInvalid) {
   auto reloaded = store.load();
   ASSERT_TRUE(reloaded.ok());
   EXPECT_EQ(reloaded->size(), 2);
+}
+
+TEST_F(DirectoryStoreTest, ApplyChangesNoFileWhenOneCannotBeWritten) {
+  // An apply that touches two files, where the second cannot be written (here: larger than
+  // RLIMIT_FSIZE, as on a full disk), leaves the first as it was and no temporary file behind.
+  write("a.yaml", docs({clusterYaml("a"), clusterYaml("b", 81)}));
+  DirectoryStore store(dir_);
+  auto m = store.load();
+  ASSERT_TRUE(m.ok());
+  const std::string before = read("a.yaml");
+  ASSERT_LT(before.size(), 1000u);
+  std::string big_name(200, 'z');  // "cluster-zzz...yaml" sorts after "a.yaml"
+  std::string many_endpoints = clusterYaml(big_name);
+  for (int i = 0; i < 100; i++) {
+    absl::StrAppend(&many_endpoints, "    - address: {address: 127.0.0.1, port: ", 1000 + i, "}\n");
+  }
+  ASSERT_GT(many_endpoints.size(), 4000u);
+  auto upserts =
+      std::vector<ResourceConstSharedPtr>{one(clusterYaml("b", 91)), one(many_endpoints)};
+
+  struct rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = 2000;
+  auto old_handler = signal(SIGXFSZ, SIG_IGN);  // a write past the limit fails with EFBIG
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  auto next = store.apply(*m, upserts, {});
+  setrlimit(RLIMIT_FSIZE, &old_limit);
+  signal(SIGXFSZ, old_handler);
+
+  ASSERT_FALSE(next.ok());
+  EXPECT_THAT(next.status().message(), HasSubstr("File too large"));
+  EXPECT_EQ(read("a.yaml"), before);
+  EXPECT_EQ(files(), (std::vector<std::string>{"a.yaml"}));
+  // With room again the same apply writes both files.
+  next = store.apply(*m, upserts, {});
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_THAT(read("a.yaml"), HasSubstr("91"));
+  EXPECT_EQ(files().size(), 2u);
+}
+
+TEST_F(DirectoryStoreTest, ApplyStopsBeforeChangingAnythingWhenAFileCannotBeRead) {
+  // The new resource's file name is taken by a directory: nothing is renamed, a.yaml keeps
+  // its text, and the error names the path.
+  write("a.yaml", docs({clusterYaml("a"), clusterYaml("b", 81)}));
+  ASSERT_EQ(mkdir((dir_ + "/cluster-c.yaml").c_str(), 0755), 0);
+  DirectoryStore store(dir_);
+  auto m = store.load();
+  ASSERT_FALSE(m.ok());  // the directory is not a readable resource file either
+  ASSERT_EQ(rmdir((dir_ + "/cluster-c.yaml").c_str()), 0);
+  m = store.load();
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_EQ(mkdir((dir_ + "/cluster-c.yaml").c_str(), 0755), 0);
+  const std::string before = read("a.yaml");
+  auto next = store.apply(*m, {one(clusterYaml("b", 91)), one(clusterYaml("c", 92))}, {});
+  ASSERT_FALSE(next.ok());
+  EXPECT_THAT(next.status().message(), HasSubstr("cluster-c.yaml"));
+  EXPECT_EQ(read("a.yaml"), before);
+  EXPECT_EQ(files(), (std::vector<std::string>{"a.yaml", "cluster-c.yaml"}));
 }
 
 TEST_F(DirectoryStoreTest, LongNamesGetShortDistinctFileNames) {

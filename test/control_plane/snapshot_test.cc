@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "source/control_plane/cache/snapshot_cache_impl.h"
 #include "test/control_plane/test_resources.h"
@@ -47,6 +48,26 @@ TEST(SnapshotTest, ViewsFollowTargetsAndAreShared) {
   // Another node of an existing group reuses its view.
   EXPECT_EQ(s->viewFor(node("edge")).get(), s->viewFor(node("edge")).get());
   EXPECT_EQ(s->viewCountForTest(), views);
+}
+
+TEST(SnapshotTest, MemoizedViewsAreBounded) {
+  // Ten label-targeted clusters: nodes can reach 2^10 distinct views. The memo stops at
+  // kMaxCachedViews, and views past it are still right.
+  std::vector<std::string> yamls{clusterYaml("all")};
+  for (int i = 0; i < 10; i++) {
+    yamls.push_back(
+        clusterYaml(absl::StrCat("c", i), 81 + i, absl::StrCat("{labels: {l", i, ": \"on\"}}")));
+  }
+  auto s = test::snapshotOf(docs(yamls));
+  ASSERT_TRUE(s);
+  for (int bits = 0; bits < 1024; bits++) {
+    config::v1::Node n = node("any");
+    for (int i = 0; i < 10; i++) {
+      if (bits & (1 << i)) (*n.mutable_metadata())[absl::StrCat("l", i)] = "on";
+    }
+    ASSERT_EQ(s->viewFor(n)->of(Kind::kCluster).size(), 1 + __builtin_popcount(bits)) << bits;
+  }
+  EXPECT_EQ(s->viewCountForTest(), Snapshot::kMaxCachedViews);
 }
 
 TEST(SnapshotTest, ResourcesArePackedOnce) {

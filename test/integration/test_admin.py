@@ -157,6 +157,13 @@ class AdminTest(PorticoTestCase):
             # A form posted from another site is a navigation too, but not a GET.
             ("POST", "/healthcheck/fail", [("Sec-Fetch-Site", "cross-site"),
                                            ("Sec-Fetch-Mode", "navigate")], None),
+            # Regression (reviewer): the rebound page opening the admin in a frame is a
+            # same-origin navigation, and the page can read the frame.
+            ("GET", "/config_dump", [("Sec-Fetch-Site", "same-origin"),
+                                     ("Sec-Fetch-Mode", "navigate")], "evil.example:%d" % port),
+            # A browser without Sec-Fetch-* sends Origin, equal to the rebound Host.
+            ("POST", "/healthcheck/fail", [("Origin", "http://evil.example:%d" % port)],
+             "evil.example:%d" % port),
         ]
         for method, path, headers, host in refused:
             with self.subTest(headers=headers, host=host):
@@ -176,8 +183,10 @@ class AdminTest(PorticoTestCase):
         for headers, host in allowed:
             with self.subTest(headers=headers, host=host):
                 with RawConnection(port) as conn:
-                    self.assertEqual(conn.request("GET", "/ready", headers, host=host).status,
-                                     200)
+                    response = conn.request("GET", "/ready", headers, host=host)
+                self.assertEqual(response.status, 200)
+                self.assertEqual(response.header("x-frame-options"), "DENY")
+                self.assertEqual(response.header("x-content-type-options"), "nosniff")
         for host in ("localhost:%d" % port, "[::1]:%d" % port, "127.0.0.1"):
             with self.subTest(host=host):
                 with RawConnection(port) as conn:

@@ -155,6 +155,25 @@ class DrainTest(PorticoTestCase):
             age = datetime.datetime.utcnow() - start
             self.assertLess(abs(age.total_seconds()), 60, line)
 
+    def test_a_response_the_client_walks_away_from_is_logged_as_cut(self):
+        # Regression: a client that closed halfway through a 200 response was logged with
+        # "via_upstream", which reads as if the whole body had been sent.
+        env = self.new_env()
+        log_path = Path(env.dir, "access.log")
+        proxy, _ = env.start_basic(access_log={"path": str(log_path), "json": True})
+        with RawConnection(proxy.port) as conn:
+            conn.send(b"GET /bytes/100000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(conn.read_response(head=True).status, 200)
+        def lines():
+            if not log_path.exists():
+                return []
+            return [json.loads(line) for line in log_path.read_text().splitlines()]
+        wait_until(lambda: len(lines()) == 1, 5, message="the request logged")
+        line = lines()[0]
+        self.assertEqual(line["response_code"], 200)
+        self.assertEqual(line["response_code_details"], "downstream_reset")
+        self.assertLess(line["bytes_sent"], 100000000)
+
     def test_access_log_failures_are_counted_in_stats(self):
         # Before, a full disk or a failed reopen was only logged: nothing a dashboard or an
         # alert could see.

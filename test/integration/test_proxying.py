@@ -115,6 +115,71 @@ class ProxyingTest(PorticoTestCase):
                         "portico read an upstream response its client was not reading "
                         "(RSS +%d KiB)" % growth_kb)
 
+    def test_pipelined_local_replies_wait_for_a_client_that_does_not_read(self):
+        # Regression (reviewer): requests answered on the spot (a direct response, a 404) were
+        # answered one after another into the connection's buffer while the client read
+        # nothing: 30 requests for a 4 MiB direct response took 120 MiB.
+        env = self.new_env()
+        routes = [{"match": {"prefix": "/big"},
+                   "direct_response": {"status": 200, "body": "x" * (4 * MIB)}}]
+        proxy = env.start_portico(bootstrap(
+            [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)])], []))
+        with RawConnection(proxy.port, timeout=STREAM_TIMEOUT, rcvbuf=64 * 1024) as conn:
+            time.sleep(0.5)
+            baseline_kb = proxy.rss_kb()
+            conn.send(format_request("GET", "/big") * 30)
+            time.sleep(1.5)  # the client reads nothing
+            growth_kb = proxy.rss_kb() - baseline_kb
+            print("\n  rss growth %d KiB" % growth_kb)
+            # Then it reads: every response arrives, whole and in order.
+            for _ in range(30):
+                response = conn.read_response()
+                self.assertEqual((response.status, len(response.body)), (200, 4 * MIB))
+        self.assertLess(growth_kb, RSS_GROWTH_LIMIT_KB,
+                        "portico answered requests its client was not reading "
+                        "(RSS +%d KiB)" % growth_kb)
+
+    def test_the_idle_timeout_does_not_cut_a_response_a_slow_client_is_reading(self):
+        # Regression (reviewer): the idle timer started when the response was written into the
+        # connection's buffer, and closed the connection with the client still reading it.
+        env = self.new_env()
+        routes = [{"match": {"prefix": "/big"},
+                   "direct_response": {"status": 200, "body": "x" * (4 * MIB)}}]
+        proxy = env.start_portico(bootstrap(
+            [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)],
+                      idle_timeout="500ms")], []))
+        received = 0
+        with RawConnection(proxy.port, timeout=STREAM_TIMEOUT, rcvbuf=64 * 1024) as conn:
+            conn.send(format_request("GET", "/big"))
+            deadline = time.monotonic() + 15
+            while received < 4 * MIB and time.monotonic() < deadline:
+                chunk = conn.sock.recv(256 * 1024)  # ~2.5 MiB/s: about 1.6 s in all
+                if not chunk:
+                    break
+                received += len(chunk)
+                time.sleep(0.1)
+        self.assertGreater(received, 4 * MIB)  # the head and all of the body
+
+    def test_a_local_reply_reaches_a_client_that_half_closed_after_its_request(self):
+        # Regression (reviewer): with the request and the FIN in one read, the connection
+        # closed before the end-of-turn flush and the answer was dropped.
+        env = self.new_env()
+        routes = [{"match": {"prefix": "/direct"},
+                   "direct_response": {"status": 200, "body": "direct"}}]
+        proxy = env.start_portico(bootstrap(
+            [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)])], []))
+        for _ in range(20):
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+                sock.sendall(format_request("GET", "/direct"))
+                sock.shutdown(socket.SHUT_WR)
+                data = b""
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            self.assertTrue(data.startswith(b"HTTP/1.1 200") and data.endswith(b"direct"), data)
+
     def test_no_pipelined_request_is_served_once_the_connection_is_closing(self):
         # Regression (reviewer): a local reply before the request body ended announced
         # connection: close, but while that close waited for the client to read, the next

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "source/router/route_table.h"
 #include "test/router/test_util.h"
@@ -12,6 +13,7 @@ namespace {
 
 using test::createError;
 using test::makeRoutes;
+using ::testing::HasSubstr;
 
 // One virtual host "*" with a valid route first, then `route` as routes[1].
 std::string routeError(absl::string_view route) {
@@ -148,6 +150,19 @@ TEST(ValidationTest, RouteTimeoutAtMostOneYear) {
       makeRoutes(
           R"(routes { match { prefix: "/" } route { cluster: "c" timeout { seconds: 31536000 } } })"),
       nullptr);
+}
+
+TEST(ValidationTest, RegexProgramSizeIsBounded) {
+  // Regression (reviewer): a short pattern can compile to a huge program, and each route has
+  // its own; thousands of them (YAML aliases) exhausted memory.
+  EXPECT_THAT(routeError(R"(match { safe_regex: "/\\pL{300}" } route { cluster: "c" })"),
+              HasSubstr("virtual_hosts[0].routes[1].match.safe_regex: "));
+  EXPECT_THAT(
+      routeError(R"(match { safe_regex: "/[a-z]{1000}/[0-9]{1000}" } route { cluster: "c" })"),
+      HasSubstr("is over the limit of 1000"));
+  EXPECT_NE(makeRoutes(R"(routes { match { safe_regex: "/api/v[0-9]+/users/[a-z0-9-]{1,64}" }
+                                  route { cluster: "c" } })"),
+            nullptr);
 }
 
 TEST(ValidationTest, InvalidRegexNamesItsField) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,10 +71,23 @@ TEST_F(LoadBalancerTest, RoundRobinStartsAtARandomHost) {
   setHosts({{}, {}, {}});
   EXPECT_EQ(sequence(*createRoundRobinLb(hosts_), 4, 1), "bcab");
   EXPECT_EQ(sequence(*createRoundRobinLb(hosts_), 4, 5), "cabc");
-  // Only ties move: with unequal weights the heaviest host still goes first, and b and c (a
-  // tie) swap places.
+  // Unequal weights: the low bits pick where ties start (b and c swap places), the high bits
+  // how far into the period (7 picks) the sequence begins.
   setHosts({{5}, {1}, {1}});
   EXPECT_EQ(sequence(*createRoundRobinLb(hosts_), 14, 2), "aacabaaaacabaa");
+  EXPECT_EQ(sequence(*createRoundRobinLb(hosts_), 14, 2 + (3ull << 32)), "abaaaacabaaaac");
+  std::set<std::string> first_picks;
+  for (int run = 0; run < 50; run++) {
+    auto lb = createRoundRobinLb(hosts_);
+    const std::string picks = sequence(*lb, 70, rng_());
+    first_picks.insert(picks.substr(0, 1));
+    // Still smooth and exact: every window of one period holds 5 a, 1 b and 1 c.
+    for (size_t i = 0; i + 7 <= picks.size(); i++) {
+      ASSERT_EQ(std::count(picks.begin() + i, picks.begin() + i + 7, 'a'), 5) << picks;
+      ASSERT_EQ(std::count(picks.begin() + i, picks.begin() + i + 7, 'b'), 1) << picks;
+    }
+  }
+  EXPECT_EQ(first_picks, (std::set<std::string>{"a", "b", "c"}));
 }
 
 TEST_F(LoadBalancerTest, RoundRobinWeightsOneToThreeGiveExactShares) {

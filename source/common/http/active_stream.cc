@@ -406,9 +406,11 @@ void ActiveStream::onProxyClose() {
 }
 
 void ActiveStream::endEarly(absl::string_view details) {
-  // A response already under way keeps its details ("via_upstream"): the log's byte counts
-  // and duration show where it stopped.
-  if (info_.response_code_details.empty()) info_.response_code_details = std::string(details);
+  // A response already under way gets the reason it stopped too: its status says 200, and
+  // "via_upstream" would read as if all of it was sent.
+  if (info_.response_code_details.empty() || info_.response_code_details == "via_upstream") {
+    info_.response_code_details = std::string(details);
+  }
   response_complete_ = true;
   destroyFilters();
   const auto elapsed = connection_.services_.dispatcher.now() - info_.start_monotonic;

@@ -37,6 +37,7 @@ HttpConnection::~HttpConnection() {
 
 void HttpConnection::armIdleTimer() {
   timer_mode_ = TimerMode::kIdle;
+  idle_progress_mark_.reset();
   if (config_->idle_timeout.count() > 0) {
     timer_->enableTimer(config_->idle_timeout);
   } else {
@@ -56,6 +57,16 @@ void HttpConnection::armHeadersTimer() {
 
 void HttpConnection::onTimeout() {
   if (timer_mode_ == TimerMode::kIdle) {
+    // A slow reader still taking a response is not idle: wait while it makes progress. (Read
+    // here, not when armed: that happens after every request.)
+    if (connection_->bytesUndelivered() > 0) {
+      const uint64_t delivered = connection_->bytesDelivered();
+      if (idle_progress_mark_ != delivered) {
+        armIdleTimer();
+        idle_progress_mark_ = delivered;
+        return;
+      }
+    }
     services_.stats.inc(config_->stats->downstream_cx_idle_timeout);
     closeConnection(network::CloseType::kNoFlush);
     return;
@@ -82,8 +93,13 @@ void HttpConnection::dispatchBuffered() {
   while (!closed_ && !closing_) {
     codec_.dispatch(data);
     if (closed_ || closing_ || codec_.failed()) break;
-    // A request finished and its response too (e.g. a local reply): go on with the next one.
+    // A request finished and its response too (e.g. a local reply): go on with the next one,
+    // unless the client has not taken the responses so far.
     if (codec_.waitingForResume() && stream_ == nullptr) {
+      if (connection_->aboveHighWatermark()) {
+        waiting_for_output_ = true;
+        break;
+      }
       codec_.resume();
       if (data.length() > 0) continue;
     }
@@ -98,7 +114,9 @@ void HttpConnection::dispatchBuffered() {
     connection_->readDisable(true);
   }
   if (stream_ != nullptr) return;
-  if (codec_.partialHead() || data.length() > 0) {
+  if (waiting_for_output_) {
+    armIdleTimer();  // the client's turn: it must read within the idle timeout
+  } else if (codec_.partialHead() || data.length() > 0) {
     armHeadersTimer();
   } else {
     armIdleTimer();
@@ -126,7 +144,13 @@ void HttpConnection::onAboveWriteBufferHighWatermark() {
 }
 
 void HttpConnection::onBelowWriteBufferLowWatermark() {
-  if (stream_ != nullptr) stream_->onBelowWriteBufferLowWatermark();
+  if (stream_ != nullptr) {
+    stream_->onBelowWriteBufferLowWatermark();
+    return;
+  }
+  if (!waiting_for_output_) return;
+  waiting_for_output_ = false;
+  if (!dispatching_ && !closed_ && !closing_) startNextRequest();
 }
 
 void HttpConnection::onRequestHeaders(RequestHead& head, bool end_stream) {
@@ -184,6 +208,15 @@ void HttpConnection::onStreamComplete(bool close_connection, bool abort) {
     return;
   }
   if (dispatching_) return;  // dispatchBuffered() resumes the codec when it unwinds
+  if (connection_->aboveHighWatermark()) {
+    waiting_for_output_ = true;  // onBelowWriteBufferLowWatermark() starts the next request
+    armIdleTimer();
+    return;
+  }
+  startNextRequest();
+}
+
+void HttpConnection::startNextRequest() {
   codec_.resume();
   if (read_disabled_for_pipelining_) {
     read_disabled_for_pipelining_ = false;

@@ -6,6 +6,7 @@
 // local replies for protocol errors, and downstream write back-pressure.
 
 #include <memory>
+#include <optional>
 
 #include "source/common/event/dispatcher.h"
 #include "source/common/http/conn_manager_config.h"
@@ -57,6 +58,8 @@ class HttpConnection : public network::ConnectionCallbacks,
   // Called by the stream to write encoded bytes.
   void write(buffer::Buffer& data);
   void dispatchBuffered();
+  // Resumes the codec for the next pipelined request (the last one's response is written).
+  void startNextRequest();
   void armIdleTimer();
   void armHeadersTimer();
   void onTimeout();
@@ -81,6 +84,12 @@ class HttpConnection : public network::ConnectionCallbacks,
   bool draining_ = false;
   bool dispatching_ = false;
   bool read_disabled_for_pipelining_ = false;
+  // The next request waits until the client has taken the last responses (the write buffer
+  // fell below its low watermark): a client that pipelines requests answered on the spot
+  // and never reads would otherwise grow the buffer for ever.
+  bool waiting_for_output_ = false;
+  // bytesDelivered() at the last idle timeout that found a response still on its way.
+  std::optional<uint64_t> idle_progress_mark_;
 };
 
 }  // namespace portico::http

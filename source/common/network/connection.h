@@ -71,6 +71,11 @@ class Connection {
   // Bytes moved, for stats.
   virtual uint64_t bytesRead() const = 0;
   virtual uint64_t bytesWritten() const = 0;
+  // Bytes the peer has received (written, minus what the kernel still holds unacknowledged);
+  // it moves while a slow reader takes a response, even when no write is possible.
+  virtual uint64_t bytesDelivered() const = 0;
+  // Bytes on their way to the peer: our buffer and the kernel's send queue.
+  virtual uint64_t bytesUndelivered() const = 0;
 };
 using ConnectionPtr = std::unique_ptr<Connection>;
 

@@ -1,7 +1,9 @@
 #include "source/common/network/connection_impl.h"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,6 +46,21 @@ ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Addr
   // Write readiness is watched only while connecting or while a write is blocked.
   file_event_ = dispatcher_.createFileEvent(
       fd_, [this](uint32_t events) { onFileEvent(events); }, connecting_);
+}
+
+// Bytes in the socket's send queue (sent but not acknowledged, or not sent yet).
+static uint64_t kernelSendQueue(int fd) {
+  int queued = 0;
+  if (fd < 0 || ::ioctl(fd, SIOCOUTQ, &queued) != 0 || queued < 0) return 0;
+  return static_cast<uint64_t>(queued);
+}
+
+uint64_t ConnectionImpl::bytesDelivered() const {
+  return bytes_written_ - std::min<uint64_t>(bytes_written_, kernelSendQueue(fd_));
+}
+
+uint64_t ConnectionImpl::bytesUndelivered() const {
+  return write_buffer_.length() + kernelSendQueue(fd_);
 }
 
 void ConnectionImpl::setResetOnClose() {
@@ -174,7 +191,22 @@ void ConnectionImpl::onReadReady() {
   }
   if (eof) {
     remote_closed_ = true;
+    if (!reset_) sendWhatFits();
     closeSocket(ConnectionEvent::kRemoteClose);
+  }
+}
+
+void ConnectionImpl::sendWhatFits() {
+  // The peer only half-closed (FIN): it may still read. The owner's answer to what arrived
+  // with the FIN (a local reply, queued for the end of the turn) goes out now, as far as the
+  // socket takes it without waiting, instead of being dropped with the buffer.
+  while (write_buffer_.length() > 0) {
+    ssize_t rc = write_buffer_.writeTo(fd_);
+    if (rc > 0) {
+      bytes_written_ += static_cast<size_t>(rc);
+    } else if (!(rc < 0 && errno == EINTR)) {
+      break;
+    }
   }
 }
 

@@ -47,6 +47,8 @@ class ConnectionImpl : public Connection {
   int fd() const { return fd_; }  // for socket options; -1 once closed
   uint64_t bytesRead() const override { return bytes_read_; }
   uint64_t bytesWritten() const override { return bytes_written_; }
+  uint64_t bytesDelivered() const override;
+  uint64_t bytesUndelivered() const override;
 
  private:
   void onFileEvent(uint32_t events);
@@ -55,6 +57,8 @@ class ConnectionImpl : public Connection {
   void deliverRead();
   void onWriteReady();
   void flush();
+  // Writes what the socket takes now, without callbacks (the peer sent its FIN).
+  void sendWhatFits();
   // `graceful`: everything was sent after a kFlushWrite close; the socket may linger.
   void closeSocket(ConnectionEvent event, bool graceful = false);
   void checkLowWatermark();

@@ -66,10 +66,17 @@ absl::StatusOr<SnapshotConstSharedPtr> Snapshot::create(const ResourceMap& resou
 NodeViewConstSharedPtr Snapshot::viewFor(const config::v1::Node& node) const {
   std::vector<bool> matches(targets_.size());
   for (size_t i = 0; i < targets_.size(); i++) matches[i] = targets_[i].matches(node);
+  {
+    std::lock_guard<std::mutex> lock(views_mutex_);
+    auto it = views_.find(matches);
+    if (it != views_.end()) return it->second;
+  }
+  NodeViewConstSharedPtr view = buildView(matches);
   std::lock_guard<std::mutex> lock(views_mutex_);
-  auto& view = views_[matches];
-  if (view == nullptr) view = buildView(matches);
-  return view;
+  // Nodes choose their own metadata, so the distinct outcomes are bounded only by 2^targets:
+  // past the bound a view is built for each caller and kept by its stream alone.
+  if (views_.size() >= kMaxCachedViews) return view;
+  return views_.try_emplace(matches, std::move(view)).first->second;
 }
 
 size_t Snapshot::viewCountForTest() const {

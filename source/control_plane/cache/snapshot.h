@@ -3,7 +3,7 @@
 // Snapshot: one immutable, versioned, consistent desired state, as served. Each resource is
 // packed into a google.protobuf.Any once and shared by every stream that sends it. A node sees
 // the resources whose targets match it (NodeView), memoized per distinct targeting outcome, so
-// 1000 proxies of three node groups cost three views.
+// 1000 proxies of three node groups cost three views (up to kMaxCachedViews).
 
 #include <array>
 #include <map>
@@ -49,6 +49,9 @@ using SnapshotConstSharedPtr = std::shared_ptr<const Snapshot>;
 
 class Snapshot {
  public:
+  // Views memoized per snapshot; further targeting outcomes get a view of their own.
+  static constexpr size_t kMaxCachedViews = 256;
+
   // Builds and checks consistency (consistent()); the input should already be validated.
   static absl::StatusOr<SnapshotConstSharedPtr> create(const ResourceMap& resources);
 

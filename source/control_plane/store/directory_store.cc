@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -55,6 +56,95 @@ absl::Status writeAll(int fd, const std::string& text) {
     if (n < 0) return absl::InternalError(absl::StrCat("write: ", strerror(errno)));
     off += n;
   }
+  return absl::OkStatus();
+}
+
+std::string directoryOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+// Makes renames and removals in the directory of `path` durable.
+void syncDirectoryOf(const std::string& path) {
+  int dfd = ::open(directoryOf(path).c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+// Writes `text` to a new hidden file beside `path` (the store skips hidden files) and fsyncs
+// it. Returns the temporary file's path; nothing is left behind on error.
+absl::StatusOr<std::string> stageFile(const std::string& path, const std::string& text) {
+  const std::string dir = directoryOf(path);
+  std::string tmp = dir + "/.portico-tmp-XXXXXX";
+  int fd = mkstemp(tmp.data());
+  if (fd < 0) return absl::InternalError(absl::StrCat("mkstemp in ", dir, ": ", strerror(errno)));
+  absl::Status st = writeAll(fd, text);
+  if (st.ok() && ::fchmod(fd, 0644) != 0) st = absl::InternalError("fchmod failed");
+  if (st.ok() && ::fsync(fd) != 0)
+    st = absl::InternalError(absl::StrCat("fsync: ", strerror(errno)));
+  if (::close(fd) != 0 && st.ok())
+    st = absl::InternalError(absl::StrCat("close: ", strerror(errno)));
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return absl::Status(st.code(), absl::StrCat("writing ", path, ": ", st.message()));
+  }
+  return tmp;
+}
+
+// One file of an apply(): replaced by `staged` (a stageFile() result), or removed when
+// `staged` is empty. `old_text` is what the file held before (nullopt: it did not exist).
+struct FileChange {
+  std::string path;
+  std::string staged;
+  std::optional<std::string> old_text;
+};
+
+// Removes the temporary files of changes[from..].
+void discardStaged(const std::vector<FileChange>& changes, size_t from = 0) {
+  for (size_t i = from; i < changes.size(); i++) {
+    if (!changes[i].staged.empty()) ::unlink(changes[i].staged.c_str());
+  }
+}
+
+// Undoes a change that was put in place.
+absl::Status restoreFile(const FileChange& c) {
+  if (c.old_text) return DirectoryStore::writeFileAtomically(c.path, *c.old_text);
+  if (::unlink(c.path.c_str()) != 0 && errno != ENOENT) {
+    return absl::InternalError(absl::StrCat("unlink ", c.path, ": ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+// Puts every change in place, in order. If one fails, the files changed before it get their
+// old text back (best effort: the error says when that failed too) and the rest stay as they
+// were.
+absl::Status commitChanges(std::vector<FileChange>& changes) {
+  for (FileChange& c : changes) {
+    if (::access(c.path.c_str(), F_OK) != 0 && errno == ENOENT) continue;
+    auto text = readFileBounded(c.path, kMaxResourceFileBytes);
+    if (!text.ok()) {
+      discardStaged(changes);
+      return text.status();
+    }
+    c.old_text = std::move(*text);
+  }
+  for (size_t i = 0; i < changes.size(); i++) {
+    const FileChange& c = changes[i];
+    const bool failed = c.staged.empty() ? ::unlink(c.path.c_str()) != 0 && errno != ENOENT
+                                         : ::rename(c.staged.c_str(), c.path.c_str()) != 0;
+    if (!failed) continue;
+    std::string error =
+        absl::StrCat(c.staged.empty() ? "unlink " : "rename to ", c.path, ": ", strerror(errno));
+    discardStaged(changes, i);
+    for (size_t j = 0; j < i; j++) {
+      absl::Status restored = restoreFile(changes[j]);
+      if (!restored.ok()) absl::StrAppend(&error, "; restoring failed too: ", restored.message());
+    }
+    return absl::InternalError(error);
+  }
+  if (!changes.empty()) syncDirectoryOf(changes.front().path);
   return absl::OkStatus();
 }
 
@@ -154,49 +244,46 @@ absl::StatusOr<ResourceMap> DirectoryStore::apply(
     auto old = current.find(key);
     if (old == current.end() || old->second->version != r->version) touched.insert(file);
   }
-  for (const std::string& file : touched) {
-    auto& entries = files[file];
-    std::stable_sort(entries.begin(), entries.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    const std::string path = dir_ + "/" + file;
-    if (entries.empty()) {
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        return absl::InternalError(absl::StrCat("unlink ", path, ": ", strerror(errno)));
+  // Every new file is written and fsynced under a temporary name first, so a full disk or an
+  // I/O error leaves every file as it was. Only then do the renames (and removals) replace
+  // the files, in name order; should one of those fail, the files already replaced get their
+  // old text back.
+  std::vector<std::string> paths;
+  for (const std::string& file : touched) paths.push_back(dir_ + "/" + file);
+  std::sort(paths.begin(), paths.end());
+  std::vector<FileChange> changes;
+  for (const std::string& path : paths) {
+    auto& entries = files[path.substr(dir_.size() + 1)];
+    FileChange change{path, "", std::nullopt};
+    if (!entries.empty()) {
+      std::stable_sort(entries.begin(), entries.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::vector<ResourceConstSharedPtr> list;
+      for (auto& e : entries) list.push_back(e.second);
+      auto tmp = stageFile(path, resourcesToFileText(list));
+      if (!tmp.ok()) {
+        discardStaged(changes);
+        return tmp.status();
       }
-      continue;
+      change.staged = *tmp;
     }
-    std::vector<ResourceConstSharedPtr> list;
-    for (auto& e : entries) list.push_back(e.second);
-    absl::Status st = writeFileAtomically(path, resourcesToFileText(list));
-    if (!st.ok()) return st;
+    changes.push_back(std::move(change));
   }
+  absl::Status committed = commitChanges(changes);
+  if (!committed.ok()) return committed;
   // Reload so that origins (file, document index) are exactly what is on disk now.
   return load();
 }
 
 absl::Status DirectoryStore::writeFileAtomically(const std::string& path, const std::string& text) {
-  size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  std::string tmp = dir + "/.portico-tmp-XXXXXX";
-  int fd = mkstemp(tmp.data());
-  if (fd < 0) return absl::InternalError(absl::StrCat("mkstemp in ", dir, ": ", strerror(errno)));
-  absl::Status st = writeAll(fd, text);
-  if (st.ok() && ::fchmod(fd, 0644) != 0) st = absl::InternalError("fchmod failed");
-  if (st.ok() && ::fsync(fd) != 0)
-    st = absl::InternalError(absl::StrCat("fsync: ", strerror(errno)));
-  ::close(fd);
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = absl::InternalError(absl::StrCat("rename to ", path, ": ", strerror(errno)));
-  }
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
+  auto tmp = stageFile(path, text);
+  if (!tmp.ok()) return tmp.status();
+  if (::rename(tmp->c_str(), path.c_str()) != 0) {
+    absl::Status st = absl::InternalError(absl::StrCat("rename to ", path, ": ", strerror(errno)));
+    ::unlink(tmp->c_str());
     return st;
   }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);  // the rename itself is durable
-    ::close(dfd);
-  }
+  syncDirectoryOf(path);
   return absl::OkStatus();
 }
 

@@ -100,7 +100,10 @@ google::protobuf::Duration duration(int64_t seconds, int32_t nanos) {
 
 TEST(DurationTest, ConvertsToWholeMilliseconds) {
   EXPECT_EQ(*toMilliseconds(duration(1, 500000000), "f"), std::chrono::milliseconds(1500));
-  EXPECT_EQ(*toMilliseconds(duration(0, 999999), "f"), std::chrono::milliseconds(0));
+  EXPECT_EQ(*toMilliseconds(duration(1, 999999), "f"), std::chrono::milliseconds(1000));
+  // Under 1 ms but not zero: 1 ms, not 0 ("off" for most timeouts).
+  EXPECT_EQ(*toMilliseconds(duration(0, 999999), "f"), std::chrono::milliseconds(1));
+  EXPECT_EQ(*toMilliseconds(duration(0, 1), "f"), std::chrono::milliseconds(1));
   EXPECT_EQ(*toMilliseconds(duration(0, 0), "f"), std::chrono::milliseconds(0));
 }
 
@@ -109,6 +112,14 @@ TEST(DurationTest, NegativeIsRefusedNamingTheField) {
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().message(), "clusters[0].connect_timeout: must not be negative");
   EXPECT_FALSE(toMilliseconds(duration(0, -1), "f").ok());
+}
+
+TEST(DurationTest, NanosOfASecondOrMoreAreRefused) {
+  // Binary protobuf (xDS) can carry them; /config_dump's JSON could not show them.
+  auto d = toMilliseconds(duration(0, 1500000000), "clusters[0].connect_timeout");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().message(), "clusters[0].connect_timeout: nanos must be below one second");
+  EXPECT_TRUE(toMilliseconds(duration(0, 999999999), "f").ok());
 }
 
 TEST(DurationTest, MoreThanAYearIsRefused) {
