@@ -1,5 +1,6 @@
 #include "source/xds/ads_client.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "source/common/common/logger.h"
 
@@ -18,6 +19,12 @@ constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr const char* kSubscriptionOrder[] = {kClusterType, kEndpointType, kRouteType,
                                               kListenerType};
 constexpr int kInvalidArgument = 3;
+
+// Error text sent back to the server: bounded, since parts of it come from the server.
+std::string boundedErrorText(absl::string_view text, size_t max = 4096) {
+  if (text.size() <= max) return std::string(text);
+  return absl::StrCat(text.substr(0, max), "... (", text.size() - max, " more bytes)");
+}
 }  // namespace
 
 AdsClient::AdsClient(event::Dispatcher& dispatcher, std::vector<network::Address> servers,
@@ -81,7 +88,7 @@ void AdsClient::sendRequest(const std::string& type_url, const std::string& vers
   request.set_response_nonce(nonce);
   if (!error.empty()) {
     request.mutable_error_detail()->set_code(kInvalidArgument);
-    request.mutable_error_detail()->set_message(error);
+    request.mutable_error_detail()->set_message(boundedErrorText(error));
   }
   noteAnswer(nonce, error);
   stream_->send(request);
@@ -109,7 +116,7 @@ void AdsClient::sendDeltaRequest(const std::string& type_url, const std::string&
   }
   if (!error.empty()) {
     request.mutable_error_detail()->set_code(kInvalidArgument);
-    request.mutable_error_detail()->set_message(error);
+    request.mutable_error_detail()->set_message(boundedErrorText(error));
   }
   noteAnswer(nonce, error);
   stream_->send(request);
@@ -164,8 +171,9 @@ void AdsClient::onDeltaResponse(absl::string_view message) {
   }
   auto it = types_.find(response.type_url());
   if (it == types_.end()) {
-    sendDeltaRequest(response.type_url(), response.nonce(),
-                     absl::StrCat("unknown resource type ", response.type_url()), false);
+    sendDeltaRequest(
+        response.type_url(), response.nonce(),
+        absl::StrCat("unknown resource type ", boundedErrorText(response.type_url(), 256)), false);
     return;
   }
   TypeState& state = it->second;
@@ -173,6 +181,7 @@ void AdsClient::onDeltaResponse(absl::string_view message) {
   // A resource is known by the name it is sent under (removals and initial versions use it),
   // and configured under its own: they must agree, or a later removal of the sent name would
   // leave the configured one behind.
+  absl::flat_hash_set<std::string> sent;
   for (int i = 0; i < response.resources_size(); i++) {
     const service::discovery::v1::Resource& r = response.resources(i);
     absl::StatusOr<std::string> own = resourceName(response.type_url(), r.resource());
@@ -184,11 +193,24 @@ void AdsClient::onDeltaResponse(absl::string_view message) {
       error = absl::StrCat("resources[", i, "]: sent as '", r.name(),
                            "' but the resource is named '", *own, "'");
     }
+    if (error.empty() && !sent.insert(r.name()).second) {
+      error = absl::StrCat("resources[", i, "]: '", r.name(), "' is sent twice");
+    }
     if (!error.empty()) {
       reject(state, response.type_url(), response.system_version_info(), error);
       sendDeltaRequest(response.type_url(), response.nonce(), error, false);
       return;
     }
+  }
+  // Both sent and removed: which one holds is undefined (Envoy refuses it too).
+  for (int i = 0; i < response.removed_resources_size(); i++) {
+    if (!sent.contains(response.removed_resources(i))) continue;
+    const std::string error =
+        absl::StrCat("removed_resources[", i, "]: '", response.removed_resources(i),
+                     "' is also among the resources sent");
+    reject(state, response.type_url(), response.system_version_info(), error);
+    sendDeltaRequest(response.type_url(), response.nonce(), error, false);
+    return;
   }
   // The next complete set: what we hold, plus changes, minus removals. Applied as a whole so
   // validation sees references across resources; kept only if accepted.
@@ -215,7 +237,7 @@ void AdsClient::onSotwResponse(absl::string_view message) {
   if (it == types_.end()) {
     // A type we did not ask for: NACK it so the server sees the problem.
     sendRequest(response.type_url(), "", response.nonce(),
-                absl::StrCat("unknown resource type ", response.type_url()));
+                absl::StrCat("unknown resource type ", boundedErrorText(response.type_url(), 256)));
     return;
   }
   TypeState& state = it->second;
@@ -232,8 +254,11 @@ void AdsClient::onStreamClosed(int grpc_status, absl::string_view message) {
   PORTICO_LOG(kWarn, "xds: stream to %s closed (grpc-status %d: %s); keeping the last good config",
               current_server_, grpc_status, std::string(message));
   // Deleting the stream here is safe: this callback was posted, not called from inside it.
+  // A stream we ended ourselves (a bad frame or message, requests the server does not take)
+  // earns no quick reconnect either: the server would likely send the same again.
+  const bool ended_locally = stream_ != nullptr && stream_->endedLocally();
   stream_.reset();
-  if (stream_accepted_ && !stream_aborted_) backoff_ = kInitialBackoff;
+  if (stream_accepted_ && !stream_aborted_ && !ended_locally) backoff_ = kInitialBackoff;
   scheduleReconnect();
 }
 

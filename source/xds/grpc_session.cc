@@ -109,6 +109,12 @@ void GrpcSession::send(const google::protobuf::MessageLite& message) {
                     static_cast<char>((body.size() >> 16) & 0xff),
                     static_cast<char>((body.size() >> 8) & 0xff),
                     static_cast<char>(body.size() & 0xff)};
+  const size_t unsent = outgoing_.size() - outgoing_offset_ + transport_.unsentBytes();
+  if (unsent + body.size() > kMaxUnsentRequestBytes) {
+    failLocally(kGrpcResourceExhausted, absl::StrCat("the server does not take our requests (",
+                                                     unsent, " bytes unsent); starting over"));
+    return;
+  }
   outgoing_.append(prefix, 5);
   outgoing_.append(body);
   if (session_ != nullptr && stream_id_ > 0) {
@@ -132,6 +138,10 @@ ssize_t GrpcSession::readOutgoing(uint8_t* buf, size_t length, uint32_t* data_fl
   if (outgoing_offset_ == outgoing_.size()) {
     outgoing_.clear();
     outgoing_offset_ = 0;
+  } else if (outgoing_offset_ > 64 * 1024 && outgoing_offset_ > outgoing_.size() / 2) {
+    // A trickle of window must still free what it took.
+    outgoing_.erase(0, outgoing_offset_);
+    outgoing_offset_ = 0;
   }
   *data_flags = NGHTTP2_DATA_FLAG_NONE;  // the client half stays open
   return static_cast<ssize_t>(n);
@@ -146,7 +156,7 @@ void GrpcSession::flush() {
     const uint8_t* data;
     ssize_t n = nghttp2_session_mem_send(session_, &data);
     if (n < 0) {
-      fail(kGrpcInternal, nghttp2_strerror(static_cast<int>(n)));
+      failLocally(kGrpcInternal, nghttp2_strerror(static_cast<int>(n)));
       return;
     }
     if (n == 0) break;
@@ -162,7 +172,8 @@ void GrpcSession::receive(absl::string_view bytes) {
                                         bytes.size());
   receiving_ = false;
   if (rc < 0) {
-    fail(kGrpcInternal, absl::StrCat("HTTP/2 error: ", nghttp2_strerror(static_cast<int>(rc))));
+    failLocally(kGrpcInternal,
+                absl::StrCat("HTTP/2 error: ", nghttp2_strerror(static_cast<int>(rc))));
     return;
   }
   // Window updates, pings and settings acknowledgements the input called for.
@@ -190,7 +201,7 @@ void GrpcSession::onDataChunk(const uint8_t* data, size_t len) {
                                       callbacks_.onMessage(m);
                                       return !closed_;
                                     });
-  if (!st.ok()) fail(kGrpcInternal, st.message());
+  if (!st.ok()) failLocally(kGrpcInternal, st.message());
 }
 
 void GrpcSession::onResponseEnd(int32_t stream_id) {
@@ -209,6 +220,12 @@ void GrpcSession::onStreamClose(uint32_t error_code) {
   } else {
     fail(kGrpcUnavailable, absl::StrCat("stream closed (HTTP/2 error ", error_code, ")"));
   }
+}
+
+void GrpcSession::failLocally(int grpc_status, absl::string_view message) {
+  if (closed_) return;
+  ended_locally_ = true;
+  fail(grpc_status, message);
 }
 
 void GrpcSession::fail(int grpc_status, absl::string_view message) {

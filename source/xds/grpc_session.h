@@ -25,6 +25,10 @@ namespace portico::xds {
 // gRPC status codes the client produces itself.
 inline constexpr int kGrpcInternal = 13;
 inline constexpr int kGrpcUnavailable = 14;
+inline constexpr int kGrpcResourceExhausted = 8;
+// Requests queued for a server that does not take them (no HTTP/2 window, no TCP reads): past
+// this the call ends, instead of memory growing for as long as the server keeps talking.
+inline constexpr size_t kMaxUnsentRequestBytes = 16 * 1024 * 1024;
 
 class GrpcStreamCallbacks {
  public:
@@ -45,6 +49,8 @@ class GrpcSession {
     virtual ~Transport() = default;
     // Bytes for the server, in order.
     virtual void write(absl::string_view bytes) = 0;
+    // Bytes written and not yet sent on (e.g. the socket's buffer).
+    virtual size_t unsentBytes() const = 0;
     // The call is over (status and message as for GrpcStreamCallbacks::onStreamClosed).
     // Called once, possibly from inside receive(), start() or send(); the session does nothing
     // more afterwards. The transport decides when to tell the callbacks.
@@ -65,8 +71,14 @@ class GrpcSession {
   // Bytes from the server, in any pieces.
   void receive(absl::string_view bytes);
 
+  // Ends the call from our side (a message we cannot use): nothing more is read or sent.
+  void abort(int grpc_status, absl::string_view message) { failLocally(grpc_status, message); }
+
   bool ready() const { return stream_id_ > 0 && !closed_; }
   bool closed() const { return closed_; }
+  // The call ended on something we found wrong (a frame, a message, a stalled server), not on
+  // the server's status or the connection's end.
+  bool endedLocally() const { return ended_locally_; }
   // The server's SETTINGS arrived: an HTTP/2 server answers (not only a TLS terminator).
   bool serverSettingsReceived() const { return server_settings_received_; }
 
@@ -81,6 +93,7 @@ class GrpcSession {
  private:
   void flush();
   void fail(int grpc_status, absl::string_view message);
+  void failLocally(int grpc_status, absl::string_view message);
 
   const std::string path_;
   const std::string authority_;
@@ -98,6 +111,7 @@ class GrpcSession {
   std::string grpc_message_;
   int http_status_ = 0;
   bool closed_ = false;
+  bool ended_locally_ = false;
   bool server_settings_received_ = false;
 };
 

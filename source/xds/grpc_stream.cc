@@ -81,6 +81,10 @@ void GrpcStream::write(absl::string_view bytes) {
   if (out.length() > 0) connection_->write(out);
 }
 
+size_t GrpcStream::unsentBytes() const {
+  return connection_ != nullptr ? connection_->writeBufferLength() : 0;
+}
+
 void GrpcStream::onData(buffer::Buffer& data) {
   while (data.length() > 0 && !closed_) {
     absl::string_view piece = data.slice(0);

@@ -39,7 +39,11 @@ class GrpcStream : public network::ConnectionCallbacks, public GrpcSession::Tran
   void send(const google::protobuf::MessageLite& message) { session_.send(message); }
   bool ready() const { return session_.ready() && !closed_; }
   // Ends the stream from our side (a message we cannot read); onStreamClosed follows, posted.
-  void abort(int grpc_status, absl::string_view message) { fail(grpc_status, message); }
+  // Nothing more is read: later messages of the same read are not delivered.
+  void abort(int grpc_status, absl::string_view message) { session_.abort(grpc_status, message); }
+  // The stream ended on something we found wrong (abort(), a bad frame or message, requests
+  // the server does not take), not on the server's status or the connection's end.
+  bool endedLocally() const { return session_.endedLocally(); }
 
   // network::ConnectionCallbacks
   void onData(buffer::Buffer& data) override;
@@ -49,6 +53,7 @@ class GrpcStream : public network::ConnectionCallbacks, public GrpcSession::Tran
 
   // GrpcSession::Transport: bytes go out through TLS when enabled.
   void write(absl::string_view bytes) override;
+  size_t unsentBytes() const override;
   void onSessionClosed(int grpc_status, absl::string_view message) override {
     fail(grpc_status, message);
   }

@@ -31,6 +31,7 @@ class Client : public portico::xds::GrpcStreamCallbacks, public GrpcSession::Tra
   void onMessage(absl::string_view) override { check(!closed, "message after the end"); }
   void onStreamClosed(int, absl::string_view) override { check(false, "not the session's call"); }
   void write(absl::string_view bytes) override { to_server.append(bytes.data(), bytes.size()); }
+  size_t unsentBytes() const override { return to_server.size(); }
   void onSessionClosed(int, absl::string_view) override {
     check(!closed, "the call ended twice");
     closed = true;

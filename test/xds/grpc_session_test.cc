@@ -31,10 +31,14 @@ class GrpcSessionTest : public ::testing::Test,
  protected:
   // GrpcStreamCallbacks
   void onStreamReady() override { ready = true; }
-  void onMessage(absl::string_view m) override { messages.emplace_back(m); }
+  void onMessage(absl::string_view m) override {
+    messages.emplace_back(m);
+    if (abort_on_message) session->abort(13, "cannot use it");
+  }
   void onStreamClosed(int, absl::string_view) override { FAIL() << "the transport reports"; }
   // GrpcSession::Transport
   void write(absl::string_view bytes) override { to_server.append(bytes.data(), bytes.size()); }
+  size_t unsentBytes() const override { return transport_unsent; }
   void onSessionClosed(int grpc_status, absl::string_view message) override {
     EXPECT_FALSE(closed.has_value()) << "closed twice";
     closed = {grpc_status, std::string(message)};
@@ -74,6 +78,8 @@ class GrpcSessionTest : public ::testing::Test,
   bool ready = false;
   std::vector<std::string> messages;
   std::optional<std::pair<int, std::string>> closed;
+  bool abort_on_message = false;
+  size_t transport_unsent = 0;
 };
 
 TEST_F(GrpcSessionTest, RequestIsAGrpcCallAndMessagesArriveFramed) {
@@ -116,6 +122,42 @@ TEST_F(GrpcSessionTest, MessagesInOneFrameAndAcrossFramesArriveInOrder) {
   pump();
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(closed->first, 0);
+}
+
+TEST_F(GrpcSessionTest, AbortStopsTheMessagesThatFollowInTheSameRead) {
+  // Regression (reviewer): after abort() the rest of the read was still delivered.
+  open();
+  server.respond();
+  server.sendData(grpcFrame(value("one")) + grpcFrame(value("two")));
+  abort_on_message = true;
+  pump();
+  EXPECT_THAT(messages, ElementsAre(value("one")));
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->first, 13);
+  EXPECT_TRUE(session->endedLocally());
+}
+
+TEST_F(GrpcSessionTest, RequestsAServerDoesNotTakeAreBounded) {
+  // Regression (reviewer): a server giving no window (or not reading) while it kept sending
+  // made every answer queue up, without a bound.
+  open();
+  google::protobuf::StringValue small;
+  small.set_value("ack");
+  transport_unsent = kMaxUnsentRequestBytes - 2;  // the socket buffer is at the bound
+  session->send(small);
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->first, kGrpcResourceExhausted);
+  EXPECT_THAT(closed->second, HasSubstr("does not take our requests"));
+  EXPECT_TRUE(session->endedLocally());
+}
+
+TEST_F(GrpcSessionTest, TheServersStatusIsNotALocalEnd) {
+  open();
+  server.respond();
+  server.finish({{"grpc-status", "13"}});
+  pump();
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_FALSE(session->endedLocally());
 }
 
 TEST_F(GrpcSessionTest, TrailersCarryTheStatus) {
