@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "source/common/access_log/access_log.h"
 #include "source/common/common/logger.h"
+#include "source/common/common/read_file.h"
 #include "source/common/config/duration.h"
 #include "source/common/config/name_checks.h"
 #include "source/filters/http/filter_config.h"
@@ -84,7 +85,16 @@ struct PendingAccessLog {
 absl::Status buildAccessLog(const config::v1::AccessLog& config, const std::string& field,
                             std::shared_ptr<access_log::AccessLog>* slot,
                             std::vector<PendingAccessLog>& pending) {
-  if (config.path().empty()) return absl::OkStatus();
+  if (config.json() && !config.format().empty()) {
+    return fieldError(field + ".format",
+                      "is for text lines; json lines have a fixed set of fields");
+  }
+  if (config.path().empty()) {
+    if (config.json() || !config.format().empty()) {
+      return fieldError(field + ".path", "must be set when json or format is");
+    }
+    return absl::OkStatus();
+  }
   std::unique_ptr<access_log::Formatter> formatter;
   if (config.json()) {
     formatter = access_log::createJsonFormatter();
@@ -164,6 +174,12 @@ absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
   }
   http->path_normalization.normalize = hcm.normalize_path();
   http->path_normalization.merge_slashes = hcm.merge_slashes();
+  if (!config::v1::HttpConnectionManager::PathWithEscapedSlashesAction_IsValid(
+          hcm.path_with_escaped_slashes_action())) {
+    return fieldError(
+        f + ".path_with_escaped_slashes_action",
+        absl::StrCat(hcm.path_with_escaped_slashes_action(), " is not a known action"));
+  }
   http->path_normalization.escaped_slashes =
       escapedSlashesAction(hcm.path_with_escaped_slashes_action());
   if (absl::Status st =
@@ -281,6 +297,20 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
       return fieldError("dynamic_resources.tls.server_name",
                         "must be set: the name (DNS or IP) the control plane's certificate "
                         "must carry");
+    }
+    for (char c : tls.server_name()) {
+      if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
+        return fieldError("dynamic_resources.tls.server_name",
+                          "must be a DNS name or an IP address (visible ASCII)");
+      }
+    }
+    // Read now, so that --validate and startup refuse a wrong path rather than every connect
+    // failing later. (The certificates are parsed when the proxy connects.)
+    auto ca = readFileBounded(tls.ca_file(), 16 * 1024 * 1024);
+    if (!ca.ok()) return fieldError("dynamic_resources.tls.ca_file", ca.status().message());
+    if (!absl::StrContains(*ca, "-----BEGIN CERTIFICATE-----")) {
+      return fieldError("dynamic_resources.tls.ca_file",
+                        absl::StrCat("'", tls.ca_file(), "' holds no PEM certificate"));
     }
   }
   if (!control_planes.empty() && bootstrap.node().id().empty()) {

@@ -423,15 +423,19 @@ void Server::registerAdminHandlers() {
         }
         if (format->second == "json") return R{200, json, store_.renderJson(filter)};
         if (format->second == "prometheus") {
-          return R{200, "text/plain; version=0.0.4; charset=utf-8", store_.renderPrometheus()};
+          return R{200, "text/plain; version=0.0.4; charset=utf-8",
+                   store_.renderPrometheus(filter)};
         }
         return R{400, text, "unknown format '" + format->second + "': text, json or prometheus\n"};
       });
-  admin_->addHandler(
-      "/stats/prometheus", false, "stats in Prometheus text format", [this](const AdminRequest&) {
-        syncAccessLogStats();
-        return R{200, "text/plain; version=0.0.4; charset=utf-8", store_.renderPrometheus()};
-      });
+  admin_->addHandler("/stats/prometheus", false,
+                     "stats in Prometheus text format (?filter=substring)",
+                     [this](const AdminRequest& r) {
+                       syncAccessLogStats();
+                       auto it = r.query.find("filter");
+                       return R{200, "text/plain; version=0.0.4; charset=utf-8",
+                                store_.renderPrometheus(it == r.query.end() ? "" : it->second)};
+                     });
   admin_->addHandler("/config_dump", false, "the active configuration as JSON",
                      [this, json](const AdminRequest&) {
                        return R{200, json, configDumpJson()};

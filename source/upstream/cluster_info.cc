@@ -61,6 +61,12 @@ absl::StatusOr<std::shared_ptr<const ClusterInfo>> ClusterInfo::create(
     if (!d.ok()) return d.status();
     info->idle_timeout = *d;
   }
+  // Protobuf keeps unknown enum numbers (lb_policy: 7); a mistyped one must not quietly mean
+  // round robin.
+  if (!config::v1::Cluster::LbPolicy_IsValid(config.lb_policy())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, ".lb_policy: ", config.lb_policy(), " is not a known policy"));
+  }
   info->lb_policy = config.lb_policy();
   if (config.max_connections_per_host() > 0) {
     info->max_connections_per_host = config.max_connections_per_host();
@@ -96,6 +102,10 @@ absl::StatusOr<std::shared_ptr<const ClusterInfo>> ClusterInfo::create(
     if (!addr.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat(field, ".address.address: ", addr.status().message()));
+    }
+    if (!config::v1::LbEndpoint::HealthStatus_IsValid(ep.health_status())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".health_status: ", ep.health_status(), " is not a known status"));
     }
     auto host = std::make_shared<Host>();
     host->address = *addr;

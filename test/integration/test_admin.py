@@ -72,6 +72,13 @@ class AdminTest(PorticoTestCase):
         families = check_prometheus(self, self.admin_text("/stats/prometheus"))
         self.assertIn("counter", families.values())
         self.assertIn("histogram", families.values(), "no histogram exported")
+        # ?filter= applies here too (it was ignored: every series came back).
+        for path in ("/stats/prometheus?filter=downstream_rq_total",
+                     "/stats?format=prometheus&filter=downstream_rq_total"):
+            with self.subTest(path=path):
+                filtered = check_prometheus(self, self.admin_text(path))
+                self.assertTrue(filtered, "nothing matched")
+                self.assertTrue(all("downstream_rq_total" in name for name in filtered), filtered)
 
     def test_config_dump(self):
         dump = json.loads(self.admin_text("/config_dump"))

@@ -295,6 +295,12 @@ def bad_configs():
         "control plane TLS without a server name": (edited(lambda c: c.update(dynamic_resources={
             "control_plane": [{"address": "127.0.0.1", "port": 18000}],
             "tls": {"ca_file": "/etc/ssl/certs/ca-certificates.crt"}})), ["tls.server_name"]),
+        # Regression (reviewer): validated, then every connect failed on it, for ever.
+        "control plane TLS with a missing CA file": (edited(lambda c: c.update(
+            node={"id": "n"}, dynamic_resources={
+                "control_plane": [{"address": "127.0.0.1", "port": 18000}],
+                "tls": {"ca_file": "/nonexistent/ca.pem", "server_name": "cp"}})),
+            ["tls.ca_file", "/nonexistent/ca.pem"]),
     }
 
 

@@ -460,6 +460,27 @@ TEST_F(ConfigSnapshotTest, NegativeTimeoutWrittenInYaml) {
             "static_resources.clusters[0].connect_timeout: must not be negative");
 }
 
+TEST_F(ConfigSnapshotTest, UnknownEnumNumbersAreRefused) {
+  // Regression (reviewer): protobuf keeps unknown numbers ("lb_policy: 7" in YAML), and each
+  // fell back quietly: round robin, an unhealthy host, escaped slashes kept.
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              cluster(b).set_lb_policy(static_cast<config::v1::Cluster::LbPolicy>(7));
+            }),
+            "static_resources.clusters[0].lb_policy: 7 is not a known policy");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              cluster(b).mutable_load_assignment()->mutable_endpoints(0)->set_health_status(
+                  static_cast<config::v1::LbEndpoint::HealthStatus>(9));
+            }),
+            "static_resources.clusters[0].load_assignment.endpoints[0].health_status: 9 is not a "
+            "known status");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              listener(b).mutable_http()->set_path_with_escaped_slashes_action(
+                  static_cast<config::v1::HttpConnectionManager::PathWithEscapedSlashesAction>(5));
+            }),
+            "static_resources.listeners[0].http.path_with_escaped_slashes_action: 5 is not a "
+            "known action");
+}
+
 TEST_F(ConfigSnapshotTest, ZeroConnectTimeoutIsRefused) {
   EXPECT_EQ(errorAfter([&](Bootstrap& b) { cluster(b).mutable_connect_timeout()->Clear(); }),
             "static_resources.clusters[0].connect_timeout: must be > 0");
@@ -491,6 +512,20 @@ TEST_F(ConfigSnapshotTest, BadAccessLogFormatCommand) {
             }),
             "static_resources.listeners[0].http.access_log.format: unknown access log command "
             "%NOT_A_COMMAND%");
+  // Regression (reviewer): both were ignored without a word.
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              listener(b).mutable_http()->mutable_access_log()->set_format("%BOGUS%");
+            }),
+            "static_resources.listeners[0].http.access_log.path: must be set when json or format "
+            "is");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              auto* log = listener(b).mutable_http()->mutable_access_log();
+              log->set_path("/dev/null");
+              log->set_json(true);
+              log->set_format("%PROTOCOL%");
+            }),
+            "static_resources.listeners[0].http.access_log.format: is for text lines; json lines "
+            "have a fixed set of fields");
 }
 
 TEST_F(ConfigSnapshotTest, UnopenableAccessLogPath) {

@@ -68,7 +68,7 @@ absl::StatusOr<Piece> compileCommand(const std::string& command) {
   }
   if (command == "RESPONSE_CODE_DETAILS") {
     return Piece([dash](const http::StreamInfo& i, std::string& o) {
-      absl::StrAppend(&o, dash(i.response_code_details));
+      appendTextField(dash(i.response_code_details), o);
     });
   }
   if (command == "BYTES_RECEIVED") {
@@ -86,17 +86,17 @@ absl::StatusOr<Piece> compileCommand(const std::string& command) {
   }
   if (command == "UPSTREAM_HOST") {
     return Piece([dash](const http::StreamInfo& i, std::string& o) {
-      absl::StrAppend(&o, dash(i.upstream_host));
+      appendTextField(dash(i.upstream_host), o);
     });
   }
   if (command == "ROUTE_NAME") {
     return Piece([dash](const http::StreamInfo& i, std::string& o) {
-      absl::StrAppend(&o, dash(i.route_name));
+      appendTextField(dash(i.route_name), o);
     });
   }
   if (command == "DOWNSTREAM_REMOTE_ADDRESS") {
     return Piece([dash](const http::StreamInfo& i, std::string& o) {
-      absl::StrAppend(&o, dash(i.downstream_address));
+      appendTextField(dash(i.downstream_address), o);
     });
   }
   for (absl::string_view prefix : {"REQ(", "RESP("}) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -63,8 +64,10 @@ bool rewriteDuration(const std::string& s, std::string& out) {
   return false;
 }
 
+// `key`: the mapping key `node` is the value of. `rewrite_durations`: off inside free-form
+// string maps (node metadata), where "session_timeout: 30m" is a value to keep as written.
 absl::Status convert(const YAML::Node& node, std::string& out, size_t budget, int depth,
-                     absl::string_view key = "") {
+                     absl::string_view key = "", bool rewrite_durations = true) {
   if (depth > 64) return absl::InvalidArgumentError("YAML nested too deeply");
   // Aliases repeat what they name: a few lines of anchors can stand for billions of nodes
   // ("billion laughs"). Every node adds to the output, so bounding it bounds the work too.
@@ -79,7 +82,9 @@ absl::Status convert(const YAML::Node& node, std::string& out, size_t budget, in
       return absl::OkStatus();
     case YAML::NodeType::Scalar: {
       const std::string& s = node.Scalar();
-      if (isDurationKey(key) && rewriteDuration(s, out)) return absl::OkStatus();
+      if (rewrite_durations && isDurationKey(key) && rewriteDuration(s, out)) {
+        return absl::OkStatus();
+      }
       if (node.Tag() == "!") {  // quoted
         appendJsonString(s, out);
       } else if (s == "true" || s == "false") {
@@ -99,7 +104,7 @@ absl::Status convert(const YAML::Node& node, std::string& out, size_t budget, in
       for (const YAML::Node& item : node) {
         if (!first) out += ',';
         first = false;
-        absl::Status st = convert(item, out, budget, depth + 1);
+        absl::Status st = convert(item, out, budget, depth + 1, "", rewrite_durations);
         if (!st.ok()) return st;
       }
       out += ']';
@@ -108,16 +113,25 @@ absl::Status convert(const YAML::Node& node, std::string& out, size_t budget, in
     case YAML::NodeType::Map: {
       out += '{';
       bool first = true;
+      const bool rewrite_inside = rewrite_durations && key != "metadata";
+      // yaml-cpp keeps both of a repeated key, and protobuf's parser would take the last one
+      // silently: YAML says keys are unique, so a repeat is an error.
+      absl::flat_hash_set<std::string> keys;
       for (const auto& kv : node) {
         if (!kv.first.IsScalar()) {
           return absl::InvalidArgumentError(absl::StrCat("line ", kv.first.Mark().line + 1,
                                                          ": mapping keys must be plain strings"));
         }
+        if (!keys.insert(kv.first.Scalar()).second) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "line ", kv.first.Mark().line + 1, ": duplicate key '", kv.first.Scalar(), "'"));
+        }
         if (!first) out += ',';
         first = false;
         appendJsonString(kv.first.Scalar(), out);
         out += ':';
-        absl::Status st = convert(kv.second, out, budget, depth + 1, kv.first.Scalar());
+        absl::Status st =
+            convert(kv.second, out, budget, depth + 1, kv.first.Scalar(), rewrite_inside);
         if (!st.ok()) return st;
       }
       out += '}';

@@ -242,8 +242,8 @@ std::string Store::renderJson(absl::string_view filter_substring) const {
   return stats::renderJson(snapshot(filter_substring));
 }
 
-std::string Store::renderPrometheus() const {
-  return stats::renderPrometheus(snapshot("", Counters::kSinceStart));
+std::string Store::renderPrometheus(absl::string_view filter_substring) const {
+  return stats::renderPrometheus(snapshot(filter_substring, Counters::kSinceStart));
 }
 
 void Store::resetCounters() {

@@ -80,7 +80,7 @@ class Store {
   std::string renderText(absl::string_view filter_substring = "") const;
   // Envoy's /stats?format=json shape (see json_format.h).
   std::string renderJson(absl::string_view filter_substring = "") const;
-  std::string renderPrometheus() const;
+  std::string renderPrometheus(absl::string_view filter_substring = "") const;
 
   // Admin /reset_counters: counters read as 0 afterwards. Worker memory is never written by
   // another thread; instead each counter remembers the merged value at reset as its base.

@@ -2,6 +2,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "source/common/config/name_checks.h"
 #include "source/filters/http/compressor/compressor_filter.h"
 #include "source/filters/http/health_check/health_check_filter.h"
 #include "source/router/config_error.h"
@@ -16,6 +17,7 @@ absl::StatusOr<std::vector<http::FilterFactoryCb>> createHttpFilterFactories(
     const std::string& field, const std::string& stat_prefix, stats::Store& store) {
   std::vector<http::FilterFactoryCb> factories;
   absl::flat_hash_set<std::string> names;
+  config::PrometheusNames prometheus_names;
   for (int i = 0; i < filters.size(); i++) {
     const config::v1::HttpFilter& filter = filters[i];
     const std::string at = absl::StrCat(field, "[", i, "]");
@@ -23,6 +25,9 @@ absl::StatusOr<std::vector<http::FilterFactoryCb>> createHttpFilterFactories(
     if (!names.insert(filter.name()).second) {
       return fieldError(at + ".name", absl::StrCat("'", filter.name(), "' is used twice"));
     }
+    // The name is part of the filter's stat names.
+    if (absl::Status st = config::checkStatName(filter.name(), at + ".name"); !st.ok()) return st;
+    if (absl::Status st = prometheus_names.add(filter.name(), at + ".name"); !st.ok()) return st;
     switch (filter.config_case()) {
       case config::v1::HttpFilter::kCompressor: {
         auto config = compressor::CompressorConfig::create(filter.compressor(), filter.name(),

@@ -153,6 +153,13 @@ TEST_F(FormatterTest, RequestAndResponseFieldsAreEscapedInText) {
   EXPECT_EQ(text("\"%REQ(USER-AGENT)%\""), "\"a\\x22 \\x22forged\\x09x\\x5Cy\\xC3\\xA9\\x9B\"\n");
 }
 
+TEST_F(FormatterTest, RouteNamesAndDetailsAreEscapedInText) {
+  // Regression (reviewer): route names are free-form (and may come from a control plane); one
+  // with a quote and a newline forged a log line.
+  info_.route_name = "r\" injected\n[fake]";
+  EXPECT_EQ(text("\"%ROUTE_NAME%\""), "\"r\\x22 injected\\x0A[fake]\"\n");
+}
+
 TEST_F(FormatterTest, MissingRequestHeaderOrRequestIsADash) {
   EXPECT_EQ(text("%REQ(x-missing)%"), "-\n");
   info_.request = nullptr;

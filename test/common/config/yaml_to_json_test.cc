@@ -98,6 +98,19 @@ TEST(YamlToJsonTest, DurationsAreLeftAloneForOtherKeysAndOtherForms) {
             R"("idle_timeout":10,"list_timeout":["250ms"]})");
 }
 
+TEST(YamlToJsonTest, MetadataValuesAreKeptAsWritten) {
+  // Regression (reviewer): node metadata is free-form; "30m" went out as "1800.000000000s".
+  EXPECT_EQ(toJson("node: {metadata: {session_timeout: 30m}, idle_timeout: 1m}\n"),
+            R"({"node":{"metadata":{"session_timeout":"30m"},"idle_timeout":"60.000000000s"}})");
+}
+
+TEST(YamlToJsonTest, DuplicateKeysAreRefusedWithTheLine) {
+  // Regression (reviewer): both were kept and protobuf took the last silently.
+  EXPECT_EQ(toJsonError("a: 1\nconnect_timeout: 1s\nb: 2\nconnect_timeout: 30s\n"),
+            "line 4: duplicate key 'connect_timeout'");
+  EXPECT_EQ(toJson("a: {x: 1}\nb: {x: 2}\n"), R"({"a":{"x":1},"b":{"x":2}})");
+}
+
 TEST(YamlToJsonTest, NegativeDurationIsNotRewritten) {
   EXPECT_EQ(toJson("timeout: -250ms\n"), R"({"timeout":"-250ms"})");
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "source/common/event/dispatcher.h"
 #include "source/common/stats/store.h"
@@ -245,6 +246,17 @@ TEST(CompressorConfigTest, ListenerFilterListErrorsNameTheField) {
   auto r = createHttpFilterFactories(twice, "http_filters", "http.t.", store);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "http_filters[1].name: 'gzip' is used twice");
+  // Regression (reviewer): the name goes into stat names, and was not checked as one: a
+  // newline forged /stats lines; "gz.a" and "gz_a" shared one Prometheus series.
+  twice.Mutable(0)->set_name("gz.a");
+  twice.Mutable(1)->set_name("gz_a");
+  r = createHttpFilterFactories(twice, "http_filters", "http.t.", store);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), ::testing::StartsWith("http_filters[1].name: "));
+  twice.Mutable(1)->set_name("gz\nhttp.fake: 1");
+  r = createHttpFilterFactories(twice, "http_filters", "http.t.", store);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), ::testing::StartsWith("http_filters[1].name: "));
 }
 
 }  // namespace
