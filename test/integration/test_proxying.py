@@ -1,14 +1,17 @@
 """Proxying through portico: methods, keep-alive, framing, streaming, 1xx and headers."""
 
 import hashlib
+import json
 import os
 import socket
+import struct
 import time
 import unittest
 
 from harness import (UUID_RE, PorticoTestCase, RawConnection, bootstrap, cluster, curl,
                      curl_many, echo_headers, format_request, free_port, listener,
-                     parse_responses, pattern_bytes, pattern_sha256, route_to, virtual_host)
+                     parse_responses, pattern_bytes, pattern_sha256, route_to, virtual_host,
+                     wait_until)
 
 MIB = 1024 * 1024
 LARGE_BODY = 64 * MIB  # much more than a proxy that buffers whole bodies could hide
@@ -206,6 +209,39 @@ class ProxyingTest(PorticoTestCase):
         self.assertEqual((refused.status, refused.header("connection")), (403, "close"))
         self.assertEqual((rest, closed), (b"", True))
         self.assertEqual(upstream.stats()["requests"], 0)
+
+    def test_a_client_that_resets_while_its_upload_is_held_back_is_noticed(self):
+        # Regression (reviewer): with the client's reading paused (the upstream takes the body
+        # slower than the client sends it), its reset went unnoticed: edge-triggered epoll
+        # reports it once, and nothing read. The request lived on until the upstream answered.
+        env = self.new_env()
+        upstream = env.start_upstream("u1")
+        log_path = os.path.join(env.dir, "access.log")
+        proxy = env.start_portico(bootstrap(
+            [listener("ingress", free_port(),
+                      [virtual_host("all", ["*"], [route_to("backend", timeout="60s")])],
+                      access_log={"path": log_path, "json": True})],
+            [cluster("backend", [upstream])]))
+        conn = RawConnection(proxy.port, timeout=0.2)
+        conn.send(format_request("POST", "/stall/20000", {"Content-Length": str(512 * MIB)}))
+        block = b"u" * (256 * 1024)
+        deadline = time.monotonic() + 3  # until the proxy stops taking the body
+        while time.monotonic() < deadline:
+            try:
+                conn.sock.send(block)
+            except socket.timeout:
+                break
+        conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.sock.close()  # a reset
+        reset_at = time.monotonic()
+
+        def logged():
+            if not os.path.exists(log_path):
+                return []
+            return [json.loads(line) for line in open(log_path).read().splitlines()]
+        wait_until(lambda: len(logged()) == 1, 5, message="the request logged")
+        self.assertLess(time.monotonic() - reset_at, 5)
+        self.assertEqual(logged()[0]["response_code_details"], "downstream_reset")
 
     def test_upload_held_while_waiting_for_a_connection_keeps_its_back_pressure(self):
         # Regression (reviewer): a body held while the request waited for a connection (up to

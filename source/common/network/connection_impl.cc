@@ -121,7 +121,19 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
     if (callbacks_ != nullptr) callbacks_->onEvent(ConnectionEvent::kConnected);
     if (fd_ < 0) return;
   }
-  if (events & event::kClosed) peer_closed_ = true;
+  if (events & event::kClosed) {
+    peer_closed_ = true;
+    if (read_disable_count_ > 0 && !close_after_flush_ && read_buffer_.length() == 0 &&
+        peerIsGone()) {
+      // Reading is paused (back-pressure), so nothing below reads, and an edge-triggered
+      // epoll does not report this close again: without this the connection, its stream and
+      // the upstream request would wait until reading resumes, which may be never. (Data
+      // already read and not yet taken by the owner is delivered first, when it resumes.)
+      remote_closed_ = true;
+      closeSocket(ConnectionEvent::kRemoteClose);
+      return;
+    }
+  }
   // The peer hung up or reset: what it sent first is read first. A send would fail on the
   // reset and close the socket with, say, an upstream's final 413 still unread.
   const bool read_first = (events & event::kClosed) && (events & event::kRead);
@@ -194,6 +206,20 @@ void ConnectionImpl::onReadReady() {
     if (!reset_) sendWhatFits();
     closeSocket(ConnectionEvent::kRemoteClose);
   }
+}
+
+bool ConnectionImpl::peerIsGone() {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+    reset_ = true;  // a reset: what it sent last may be cut short
+    return true;
+  }
+  // A FIN with nothing unread before it: reading would only find the EOF, and that closes.
+  // Unread data first (the rest of an upload) is read, and judged, when reading resumes.
+  char byte;
+  ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0;
 }
 
 void ConnectionImpl::sendWhatFits() {

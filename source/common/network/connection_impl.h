@@ -59,6 +59,8 @@ class ConnectionImpl : public Connection {
   void flush();
   // Writes what the socket takes now, without callbacks (the peer sent its FIN).
   void sendWhatFits();
+  // After a hang-up while reading is paused: the peer reset, or closed with nothing unread.
+  bool peerIsGone();
   // `graceful`: everything was sent after a kFlushWrite close; the socket may linger.
   void closeSocket(ConnectionEvent event, bool graceful = false);
   void checkLowWatermark();
