@@ -37,6 +37,12 @@ absl::StatusOr<HeaderOpList> buildHeaderOps(
     const google::protobuf::RepeatedPtrField<config::v1::HeaderValueOption>& to_add,
     const google::protobuf::RepeatedPtrField<std::string>& to_remove, absl::string_view field_path,
     absl::string_view prefix) {
+  if (to_add.size() + to_remove.size() > kMaxHeaderOpsPerLevel) {
+    return fieldError(field_path,
+                      absl::StrCat(to_add.size() + to_remove.size(), " entries in ", prefix,
+                                   "headers_to_add and ", prefix, "headers_to_remove; at most ",
+                                   kMaxHeaderOpsPerLevel, " per level"));
+  }
   HeaderOpList ops;
   ops.reserve(to_add.size() + to_remove.size());
   const std::string remove_field = absl::StrCat(prefix, "headers_to_remove");
@@ -64,32 +70,51 @@ absl::StatusOr<HeaderOpList> buildHeaderOps(
   return ops;
 }
 
-HeaderOpList mergeHeaderOps(const HeaderOpList& more_specific, const HeaderOpList& less_specific) {
-  absl::flat_hash_set<absl::string_view> owned;
-  for (const HeaderOp& op : more_specific) {
-    if (op.kind != HeaderOp::Kind::kAppend) owned.insert(op.name);
+HeaderOpLevelSharedPtr layerHeaderOps(HeaderOpList ops, HeaderOpLevelSharedPtr less_specific) {
+  if (ops.empty()) return less_specific;
+  auto level = std::make_shared<HeaderOpLevel>();
+  for (const HeaderOp& op : ops) {
+    if (op.kind != HeaderOp::Kind::kAppend) level->owned.insert(op.name);
   }
-  HeaderOpList merged = more_specific;
-  for (const HeaderOp& op : less_specific) {
-    if (!owned.contains(op.name)) merged.push_back(op);
+  level->ops = std::move(ops);
+  level->less_specific = std::move(less_specific);
+  return level;
+}
+
+namespace {
+void applyOne(const HeaderOp& op, http::HeaderMap& headers) {
+  switch (op.kind) {
+    case HeaderOp::Kind::kRemove:
+      headers.remove(op.name);
+      break;
+    case HeaderOp::Kind::kSet:
+      headers.set(op.name, op.value);
+      break;
+    case HeaderOp::Kind::kAppend:
+      headers.add(op.name, op.value);
+      break;
   }
-  return merged;
+}
+}  // namespace
+
+void applyHeaderOps(const HeaderOpLevel* levels, http::HeaderMap& headers) {
+  // Names owned by the more specific levels seen so far (a chain is at most route, virtual
+  // host and route configuration: three levels).
+  constexpr int kMaxLevels = 8;
+  const absl::flat_hash_set<std::string>* owned[kMaxLevels];
+  int owners = 0;
+  for (const HeaderOpLevel* level = levels; level != nullptr; level = level->less_specific.get()) {
+    for (const HeaderOp& op : level->ops) {
+      bool taken = false;
+      for (int i = 0; i < owners && !taken; i++) taken = owned[i]->contains(op.name);
+      if (!taken) applyOne(op, headers);
+    }
+    if (!level->owned.empty() && owners < kMaxLevels) owned[owners++] = &level->owned;
+  }
 }
 
 void applyHeaderOps(const HeaderOpList& ops, http::HeaderMap& headers) {
-  for (const HeaderOp& op : ops) {
-    switch (op.kind) {
-      case HeaderOp::Kind::kRemove:
-        headers.remove(op.name);
-        break;
-      case HeaderOp::Kind::kSet:
-        headers.set(op.name, op.value);
-        break;
-      case HeaderOp::Kind::kAppend:
-        headers.add(op.name, op.value);
-        break;
-    }
-  }
+  for (const HeaderOp& op : ops) applyOne(op, headers);
 }
 
 }  // namespace portico::router

@@ -6,13 +6,17 @@
 // then route configuration; within a level removals come before additions (Envoy). A level that
 // sets (append: false) or removes a header name owns that name: less specific levels do not
 // touch it, so a route's value is never overwritten by a global one. Appends (append: true) own
-// nothing and add a line at every level. The three levels are flattened once per route at config
-// time, so applying them is a plain loop.
+// nothing and add a line at every level.
+//
+// Each level is kept once and shared by the levels under it (every route of a virtual host
+// points at the same virtual-host level): flattening them per route would copy the inherited
+// ops into every route that has ops of its own, N x M entries for N routes and M inherited ops.
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/repeated_field.h"
@@ -29,7 +33,17 @@ struct HeaderOp {
 };
 
 using HeaderOpList = std::vector<HeaderOp>;
-using HeaderOpListSharedPtr = std::shared_ptr<const HeaderOpList>;
+
+// One level's ops over the levels less specific than it.
+struct HeaderOpLevel {
+  HeaderOpList ops;
+  absl::flat_hash_set<std::string> owned;              // names `ops` set or remove
+  std::shared_ptr<const HeaderOpLevel> less_specific;  // nullptr: none
+};
+using HeaderOpLevelSharedPtr = std::shared_ptr<const HeaderOpLevel>;
+
+// At most this many ops (adds and removes) per level, as Envoy's limit.
+inline constexpr int kMaxHeaderOpsPerLevel = 1000;
 
 // Validates one level's `<prefix>headers_to_add` / `<prefix>headers_to_remove` fields, e.g.
 // prefix "request_" for request_headers_to_add. Names are lower-cased; empty names, names with
@@ -40,9 +54,13 @@ absl::StatusOr<HeaderOpList> buildHeaderOps(
     const google::protobuf::RepeatedPtrField<std::string>& to_remove, absl::string_view field_path,
     absl::string_view prefix);
 
-// Flattens `more_specific` over `less_specific` following the precedence above.
-HeaderOpList mergeHeaderOps(const HeaderOpList& more_specific, const HeaderOpList& less_specific);
+// `ops` as a level over `less_specific` (which may be nullptr). A level without ops is
+// `less_specific` itself, so a chain is never longer than the levels that have ops.
+HeaderOpLevelSharedPtr layerHeaderOps(HeaderOpList ops, HeaderOpLevelSharedPtr less_specific);
 
+// Applies a chain of levels (nullptr: nothing to do) following the precedence above.
+void applyHeaderOps(const HeaderOpLevel* levels, http::HeaderMap& headers);
+// Applies one level's ops on their own.
 void applyHeaderOps(const HeaderOpList& ops, http::HeaderMap& headers);
 
 }  // namespace portico::router

@@ -199,14 +199,9 @@ absl::Status Route::initHeaderOps(const config::v1::Route& config, absl::string_
   auto response = buildHeaderOps(config.response_headers_to_add(),
                                  config.response_headers_to_remove(), field_path, "response_");
   if (!response.ok()) return response.status();
-  // Routes without their own ops (the common case) share the virtual host's merged list.
-  request_ops_ =
-      request->empty()
-          ? inherited.request_ops
-          : std::make_shared<const HeaderOpList>(mergeHeaderOps(*request, *inherited.request_ops));
-  response_ops_ = response->empty() ? inherited.response_ops
-                                    : std::make_shared<const HeaderOpList>(
-                                          mergeHeaderOps(*response, *inherited.response_ops));
+  // Routes without their own ops (the common case) share the virtual host's level.
+  request_ops_ = layerHeaderOps(std::move(*request), inherited.request_ops);
+  response_ops_ = layerHeaderOps(std::move(*response), inherited.response_ops);
   return absl::OkStatus();
 }
 
@@ -271,11 +266,11 @@ std::string Route::redirectLocation(const http::RequestHead& request, bool is_tl
 }
 
 void Route::applyRequestHeaderOps(http::HeaderMap& headers) const {
-  applyHeaderOps(*request_ops_, headers);
+  applyHeaderOps(request_ops_.get(), headers);
 }
 
 void Route::applyResponseHeaderOps(http::HeaderMap& headers) const {
-  applyHeaderOps(*response_ops_, headers);
+  applyHeaderOps(response_ops_.get(), headers);
 }
 
 }  // namespace portico::router

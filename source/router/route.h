@@ -24,10 +24,10 @@ enum class RouteActionKind { kCluster, kRedirect, kDirectResponse };
 
 class Route {
  public:
-  // Header ops inherited from the virtual host and route configuration, already merged.
+  // Header ops inherited from the virtual host and route configuration (nullptr: none).
   struct Inherited {
-    HeaderOpListSharedPtr request_ops;
-    HeaderOpListSharedPtr response_ops;
+    HeaderOpLevelSharedPtr request_ops;
+    HeaderOpLevelSharedPtr response_ops;
   };
 
   // Validates `config` (errors name fields under `field_path`, e.g. "virtual_hosts[0].routes[2]")
@@ -120,8 +120,8 @@ class Route {
   std::string direct_body_;
   std::string direct_content_type_;
 
-  HeaderOpListSharedPtr request_ops_;
-  HeaderOpListSharedPtr response_ops_;
+  HeaderOpLevelSharedPtr request_ops_;  // nullptr: no level has any
+  HeaderOpLevelSharedPtr response_ops_;
 };
 
 }  // namespace portico::router

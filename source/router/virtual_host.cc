@@ -6,7 +6,8 @@ namespace portico::router {
 
 absl::StatusOr<std::unique_ptr<const VirtualHost>> VirtualHost::create(
     const config::v1::VirtualHost& config, absl::string_view field_path,
-    const HeaderOpList& config_request_ops, const HeaderOpList& config_response_ops) {
+    const HeaderOpLevelSharedPtr& config_request_ops,
+    const HeaderOpLevelSharedPtr& config_response_ops) {
   std::unique_ptr<VirtualHost> vhost(new VirtualHost());
   vhost->name_ = config.name();
 
@@ -16,9 +17,8 @@ absl::StatusOr<std::unique_ptr<const VirtualHost>> VirtualHost::create(
   auto response = buildHeaderOps(config.response_headers_to_add(),
                                  config.response_headers_to_remove(), field_path, "response_");
   if (!response.ok()) return response.status();
-  const Route::Inherited inherited{
-      std::make_shared<const HeaderOpList>(mergeHeaderOps(*request, config_request_ops)),
-      std::make_shared<const HeaderOpList>(mergeHeaderOps(*response, config_response_ops))};
+  const Route::Inherited inherited{layerHeaderOps(std::move(*request), config_request_ops),
+                                   layerHeaderOps(std::move(*response), config_response_ops)};
 
   vhost->routes_.reserve(config.routes_size());
   for (int i = 0; i < config.routes_size(); ++i) {

@@ -21,7 +21,8 @@ class VirtualHost {
   // `config_request_ops`/`config_response_ops`: the route configuration level header ops.
   static absl::StatusOr<std::unique_ptr<const VirtualHost>> create(
       const config::v1::VirtualHost& config, absl::string_view field_path,
-      const HeaderOpList& config_request_ops, const HeaderOpList& config_response_ops);
+      const HeaderOpLevelSharedPtr& config_request_ops,
+      const HeaderOpLevelSharedPtr& config_response_ops);
 
   // First route, in config order, that matches; nullptr when none. `path` excludes the query.
   const Route* match(absl::string_view path, absl::string_view query,

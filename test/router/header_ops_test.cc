@@ -25,6 +25,15 @@ HeaderOpList ops(absl::string_view text) {
   return list.ok() ? *list : HeaderOpList();
 }
 
+// Levels, most specific first, chained as a route table chains them.
+HeaderOpLevelSharedPtr levels(std::vector<HeaderOpList> most_specific_first) {
+  HeaderOpLevelSharedPtr chain;
+  for (auto it = most_specific_first.rbegin(); it != most_specific_first.rend(); ++it) {
+    chain = layerHeaderOps(std::move(*it), chain);
+  }
+  return chain;
+}
+
 std::string opsError(absl::string_view text) {
   auto vh = parseProto<config::v1::VirtualHost>(text);
   auto list = buildHeaderOps(vh.response_headers_to_add(), vh.response_headers_to_remove(), "vh",
@@ -76,7 +85,7 @@ TEST(HeaderOpsTest, MoreSpecificSetWins) {
                                request_headers_to_add { key: "x-w" value: "config" }
                                request_headers_to_add { key: "x-z" value: "config" })");
   http::HeaderMap headers = makeHeaders({{"x-v", "client"}});
-  applyHeaderOps(mergeHeaderOps(route, mergeHeaderOps(vhost, config)), headers);
+  applyHeaderOps(levels({route, vhost, config}).get(), headers);
   EXPECT_EQ(lines(headers), (std::vector<std::string>{"x-v: route", "x-w: vhost", "x-z: config"}));
 }
 
@@ -85,7 +94,7 @@ TEST(HeaderOpsTest, MoreSpecificRemoveWins) {
   HeaderOpList config = ops(R"(request_headers_to_add { key: "x-v" value: "config" }
                                request_headers_to_add { key: "x-v" value: "more" append: true })");
   http::HeaderMap headers = makeHeaders({{"x-v", "client"}});
-  applyHeaderOps(mergeHeaderOps(route, config), headers);
+  applyHeaderOps(levels({route, config}).get(), headers);
   EXPECT_TRUE(headers.empty());
 }
 
@@ -93,7 +102,7 @@ TEST(HeaderOpsTest, LessSpecificRemoveDoesNotUndoMoreSpecificSet) {
   HeaderOpList route = ops(R"(request_headers_to_add { key: "x-v" value: "route" })");
   HeaderOpList config = ops(R"(request_headers_to_remove: "x-v")");
   http::HeaderMap headers;
-  applyHeaderOps(mergeHeaderOps(route, config), headers);
+  applyHeaderOps(levels({route, config}).get(), headers);
   EXPECT_EQ(lines(headers), (std::vector<std::string>{"x-v: route"}));
 }
 
@@ -102,7 +111,7 @@ TEST(HeaderOpsTest, AppendsAccumulateMostSpecificFirst) {
   HeaderOpList vhost = ops(R"(request_headers_to_add { key: "x-t" value: "v" append: true })");
   HeaderOpList config = ops(R"(request_headers_to_add { key: "x-t" value: "c" append: true })");
   http::HeaderMap headers = makeHeaders({{"x-t", "client"}});
-  applyHeaderOps(mergeHeaderOps(route, mergeHeaderOps(vhost, config)), headers);
+  applyHeaderOps(levels({route, vhost, config}).get(), headers);
   EXPECT_EQ(lines(headers),
             (std::vector<std::string>{"x-t: client", "x-t: r", "x-t: v", "x-t: c"}));
 }
@@ -112,8 +121,36 @@ TEST(HeaderOpsTest, AppendDoesNotOwnTheName) {
   HeaderOpList route = ops(R"(request_headers_to_add { key: "x-t" value: "r" append: true })");
   HeaderOpList config = ops(R"(request_headers_to_add { key: "x-t" value: "c" })");
   http::HeaderMap headers;
-  applyHeaderOps(mergeHeaderOps(route, config), headers);
+  applyHeaderOps(levels({route, config}).get(), headers);
   EXPECT_EQ(lines(headers), (std::vector<std::string>{"x-t: c"}));
+}
+
+TEST(HeaderOpsTest, LevelsAreSharedNotCopied) {
+  // Regression (reviewer): each route with ops of its own held a copy of every inherited op,
+  // N x M entries. Now a level is one object, shared.
+  HeaderOpLevelSharedPtr config =
+      levels({ops(R"(request_headers_to_add { key: "x-c" value: "c" })")});
+  HeaderOpLevelSharedPtr a =
+      layerHeaderOps(ops(R"(request_headers_to_add { key: "x-a" value: "a" })"), config);
+  HeaderOpLevelSharedPtr b =
+      layerHeaderOps(ops(R"(request_headers_to_add { key: "x-c" value: "b" })"), config);
+  EXPECT_EQ(a->less_specific.get(), config.get());
+  EXPECT_EQ(b->less_specific.get(), config.get());
+  EXPECT_EQ(layerHeaderOps({}, config).get(), config.get());  // a level without ops adds none
+  http::HeaderMap headers;
+  applyHeaderOps(b.get(), headers);
+  EXPECT_EQ(lines(headers), (std::vector<std::string>{"x-c: b"}));
+  applyHeaderOps(nullptr, headers);  // no ops anywhere
+  EXPECT_EQ(lines(headers), (std::vector<std::string>{"x-c: b"}));
+}
+
+TEST(HeaderOpsTest, AtMostAThousandPerLevel) {
+  std::string text;
+  for (int i = 0; i < 1001; i++)
+    absl::StrAppend(&text, "response_headers_to_remove: \"x-", i, "\" ");
+  EXPECT_EQ(opsError(text),
+            "vh: 1001 entries in response_headers_to_add and response_headers_to_remove; at most "
+            "1000 per level");
 }
 
 TEST(HeaderOpsTest, Errors) {
