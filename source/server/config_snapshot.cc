@@ -259,6 +259,19 @@ absl::StatusOr<std::chrono::milliseconds> clusterHoldTimeout(
   return *timeout;
 }
 
+absl::StatusOr<std::chrono::milliseconds> initialFetchTimeout(
+    const config::v1::Bootstrap& bootstrap) {
+  const auto& dynamic = bootstrap.dynamic_resources();
+  if (!dynamic.has_initial_fetch_timeout()) return kDefaultInitialFetchTimeout;
+  auto timeout = config::toMilliseconds(dynamic.initial_fetch_timeout(),
+                                        "dynamic_resources.initial_fetch_timeout");
+  if (!timeout.ok()) return timeout.status();
+  if (*timeout > std::chrono::hours(1)) {
+    return fieldError("dynamic_resources.initial_fetch_timeout", "must be at most 1h");
+  }
+  return *timeout;
+}
+
 absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     config::v1::Bootstrap bootstrap_in, stats::Store& store, const ConfigSnapshot* previous,
     bool open_files, const HeldClusters* held_clusters) {
@@ -289,6 +302,7 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     }
   }
   if (auto hold = clusterHoldTimeout(bootstrap); !hold.ok()) return hold.status();
+  if (auto fetch = initialFetchTimeout(bootstrap); !fetch.ok()) return fetch.status();
   if (bootstrap.dynamic_resources().has_tls()) {
     const auto& tls = bootstrap.dynamic_resources().tls();
     if (tls.ca_file().empty()) return fieldError("dynamic_resources.tls.ca_file", "must be set");

@@ -63,4 +63,9 @@ inline constexpr std::chrono::milliseconds kDefaultClusterHoldTimeout{15000};
 absl::StatusOr<std::chrono::milliseconds> clusterHoldTimeout(
     const config::v1::Bootstrap& bootstrap);
 
+// dynamic_resources.initial_fetch_timeout, checked (at most 1h), or its default.
+inline constexpr std::chrono::milliseconds kDefaultInitialFetchTimeout{15000};
+absl::StatusOr<std::chrono::milliseconds> initialFetchTimeout(
+    const config::v1::Bootstrap& bootstrap);
+
 }  // namespace portico::server

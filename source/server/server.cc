@@ -100,9 +100,11 @@ absl::Status Server::initialize() {
       if (!k.ok()) return k.status();  // checked by buildConfigSnapshot() already
       stream_options.keepalive = *k;
     }
+    auto initial_fetch = initialFetchTimeout(bootstrap_);
+    if (!initial_fetch.ok()) return initial_fetch.status();  // checked already, as above
     ads_ = std::make_unique<xds::AdsClient>(*dispatcher_, std::move(servers), bootstrap_.node(),
                                             *this, bootstrap_.dynamic_resources().delta(),
-                                            std::move(stream_options));
+                                            std::move(stream_options), *initial_fetch);
     ads_->start();
   }
   for (const auto& l : snapshot_->listeners) {

@@ -29,7 +29,7 @@ std::string boundedErrorText(absl::string_view text, size_t max = 4096) {
 
 AdsClient::AdsClient(event::Dispatcher& dispatcher, std::vector<network::Address> servers,
                      config::v1::Node node, ConfigApplier& applier, bool delta,
-                     StreamOptions stream_options)
+                     StreamOptions stream_options, std::chrono::milliseconds initial_fetch_timeout)
     : dispatcher_(dispatcher),
       servers_(std::move(servers)),
       node_(std::move(node)),
@@ -38,6 +38,7 @@ AdsClient::AdsClient(event::Dispatcher& dispatcher, std::vector<network::Address
       rng_(std::random_device{}()),
       delta_(delta),
       stream_options_(std::move(stream_options)) {
+  initial_fetch_timeout_ = initial_fetch_timeout;
   for (const char* type : kSubscriptionOrder) types_[type];
 }
 
@@ -61,6 +62,16 @@ void AdsClient::connect() {
 
 void AdsClient::onStreamReady() {
   PORTICO_LOG(kInfo, "xds: connected to %s", current_server_);
+  bool accepted_before = false;
+  for (const auto& [type, state] : types_) accepted_before = accepted_before || state.acks > 0;
+  if (!accepted_before && initial_fetch_timeout_.count() > 0) {
+    // Past the set-up (TCP, TLS, HTTP/2 SETTINGS, which a server sends from its transport
+    // threads) nothing else shows a handler that never answers.
+    if (first_response_timer_ == nullptr) {
+      first_response_timer_ = dispatcher_.createTimer([this] { onFirstResponseTimeout(); });
+    }
+    first_response_timer_->enableTimer(initial_fetch_timeout_);
+  }
   // Resubscribe with what we hold: the server can skip resending unchanged types.
   bool first = true;
   for (const char* type : kSubscriptionOrder) {
@@ -122,7 +133,16 @@ void AdsClient::sendDeltaRequest(const std::string& type_url, const std::string&
   stream_->send(request);
 }
 
+void AdsClient::onFirstResponseTimeout() {
+  if (stream_ == nullptr) return;
+  const std::string error = absl::StrCat("no response within ", initial_fetch_timeout_.count(),
+                                         " ms (initial_fetch_timeout); trying the next address");
+  PORTICO_LOG(kWarn, "xds: %s: %s", current_server_, error);
+  stream_->abort(kGrpcUnavailable, error);
+}
+
 void AdsClient::onMessage(absl::string_view message) {
+  if (first_response_timer_ != nullptr) first_response_timer_->disableTimer();
   if (delta_) {
     onDeltaResponse(message);
   } else {
@@ -256,6 +276,7 @@ void AdsClient::onStreamClosed(int grpc_status, absl::string_view message) {
   // Deleting the stream here is safe: this callback was posted, not called from inside it.
   // A stream we ended ourselves (a bad frame or message, requests the server does not take)
   // earns no quick reconnect either: the server would likely send the same again.
+  if (first_response_timer_ != nullptr) first_response_timer_->disableTimer();
   const bool ended_locally = stream_ != nullptr && stream_->endedLocally();
   stream_.reset();
   if (stream_accepted_ && !stream_aborted_ && !ended_locally) backoff_ = kInitialBackoff;

@@ -50,9 +50,12 @@ struct TypeState {
 class AdsClient : public GrpcStreamCallbacks {
  public:
   // `delta`: use DeltaAggregatedResources (incremental) instead of state of the world.
+  // `initial_fetch_timeout` (0: none): until a first response is accepted, a stream on which
+  // no response arrives within it is ended and the next server tried.
   AdsClient(event::Dispatcher& dispatcher, std::vector<network::Address> servers,
             config::v1::Node node, ConfigApplier& applier, bool delta = false,
-            StreamOptions stream_options = {});
+            StreamOptions stream_options = {},
+            std::chrono::milliseconds initial_fetch_timeout = std::chrono::milliseconds(15000));
   ~AdsClient() override;
 
   void start();
@@ -68,6 +71,7 @@ class AdsClient : public GrpcStreamCallbacks {
  private:
   void connect();
   void scheduleReconnect();
+  void onFirstResponseTimeout();
   void noteAnswer(const std::string& nonce, const std::string& error);
   void sendRequest(const std::string& type_url, const std::string& version,
                    const std::string& nonce, const std::string& error);
@@ -93,6 +97,9 @@ class AdsClient : public GrpcStreamCallbacks {
   ConfigApplier& applier_;
   std::unique_ptr<GrpcStream> stream_;
   event::TimerPtr retry_timer_;
+  // Armed when a stream is ready while nothing was ever accepted; any response disarms it.
+  event::TimerPtr first_response_timer_;
+  std::chrono::milliseconds initial_fetch_timeout_;
   std::chrono::milliseconds backoff_;
   // This stream: a response accepted (the backoff starts over when it ends), or ended by us
   // for a response we could not read (it does not).

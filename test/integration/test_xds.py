@@ -424,6 +424,32 @@ class XdsTest(PorticoTestCase):
                        message="portico's stream on the second control plane")
         self.assertIn("no answer from the control plane within 500 ms", self.proxy.output())
 
+    def test_a_control_plane_that_never_responds_is_left_for_the_next_one(self):
+        # Regression (reviewer): past the HTTP/2 set-up nothing bounded the wait for a first
+        # response, so a control plane whose server answers (gRPC sends SETTINGS from its own
+        # threads) while its handler is stuck held a new proxy without config for ever.
+        env = self.new_env()
+        stuck = FakeControlPlane(env.dir, tls=None)  # no state: it never sends a response
+        env.processes.append(stuck)
+        self.cp = FakeControlPlane(env.dir, tls=None)
+        env.processes.append(self.cp)
+        self.upstreams = [env.start_upstream("u1"), env.start_upstream("u2")]
+        self.dyn_port = free_port()
+        self.push_all()
+        static = listener("static", free_port(), [{"name": "s", "domains": ["*"], "routes": [
+            {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": "s"}}]}])
+        config = bootstrap([static], [])
+        config["node"] = {"id": "proxy-1"}
+        config["dynamic_resources"] = {
+            "control_plane": [address(stuck.grpc_port), address(self.cp.grpc_port)],
+            "delta": self.delta, "initial_fetch_timeout": "1s"}
+        self.proxy = env.start_portico(config)
+        wait_until(lambda: stuck.streams() == 1, 10, message="the stream on the stuck one")
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 15,
+                   message="config from the second control plane")
+        self.assertEqual(self.get().status, 200)
+        self.assertIn("no response within 1000 ms (initial_fetch_timeout)", self.proxy.output())
+
     def test_drained_listeners_stay_closed_after_a_listener_push(self):
         # Regression (reviewer): /drain_listeners closed the sockets open at the time, and the
         # next push of a new or moved listener opened sockets again.

@@ -221,6 +221,18 @@ TEST_F(ConfigSnapshotTest, ClusterHoldTimeoutIsCheckedAndDefaults) {
   EXPECT_EQ(*clusterHoldTimeout(b), std::chrono::milliseconds(0));
 }
 
+TEST_F(ConfigSnapshotTest, InitialFetchTimeoutIsCheckedAndDefaults) {
+  EXPECT_EQ(*initialFetchTimeout(base_), kDefaultInitialFetchTimeout);
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              b.mutable_dynamic_resources()->mutable_initial_fetch_timeout()->set_seconds(3601);
+            }),
+            "dynamic_resources.initial_fetch_timeout: must be at most 1h");
+  Bootstrap b = base_;
+  b.mutable_dynamic_resources()->mutable_initial_fetch_timeout()->set_seconds(0);
+  EXPECT_TRUE(build(b).ok());
+  EXPECT_EQ(*initialFetchTimeout(b), std::chrono::milliseconds(0));
+}
+
 TEST_F(ConfigSnapshotTest, UnknownYamlFieldIsRefusedBeforeTheSnapshot) {
   auto parsed = config::parseBootstrapYaml(
       "static_resources:\n  listeners:\n  - name: l\n    http: {stat_prefix: s, colour: red}\n");
