@@ -246,30 +246,34 @@ absl::flat_hash_map<std::string, std::string> inlineRouteConfigs(const ConfigSna
 
 }  // namespace
 
+namespace {
+
+// A dynamic_resources timeout: `fallback` when unset, at most 1h.
+absl::StatusOr<std::chrono::milliseconds> dynamicTimeout(bool set,
+                                                         const google::protobuf::Duration& value,
+                                                         const std::string& field,
+                                                         std::chrono::milliseconds fallback) {
+  if (!set) return fallback;
+  auto timeout = config::toMilliseconds(value, field);
+  if (!timeout.ok()) return timeout.status();
+  if (*timeout > std::chrono::hours(1)) return fieldError(field, "must be at most 1h");
+  return *timeout;
+}
+
+}  // namespace
+
 absl::StatusOr<std::chrono::milliseconds> clusterHoldTimeout(
     const config::v1::Bootstrap& bootstrap) {
   const auto& dynamic = bootstrap.dynamic_resources();
-  if (!dynamic.has_cluster_hold_timeout()) return kDefaultClusterHoldTimeout;
-  auto timeout = config::toMilliseconds(dynamic.cluster_hold_timeout(),
-                                        "dynamic_resources.cluster_hold_timeout");
-  if (!timeout.ok()) return timeout.status();
-  if (*timeout > std::chrono::hours(1)) {
-    return fieldError("dynamic_resources.cluster_hold_timeout", "must be at most 1h");
-  }
-  return *timeout;
+  return dynamicTimeout(dynamic.has_cluster_hold_timeout(), dynamic.cluster_hold_timeout(),
+                        "dynamic_resources.cluster_hold_timeout", kDefaultClusterHoldTimeout);
 }
 
 absl::StatusOr<std::chrono::milliseconds> initialFetchTimeout(
     const config::v1::Bootstrap& bootstrap) {
   const auto& dynamic = bootstrap.dynamic_resources();
-  if (!dynamic.has_initial_fetch_timeout()) return kDefaultInitialFetchTimeout;
-  auto timeout = config::toMilliseconds(dynamic.initial_fetch_timeout(),
-                                        "dynamic_resources.initial_fetch_timeout");
-  if (!timeout.ok()) return timeout.status();
-  if (*timeout > std::chrono::hours(1)) {
-    return fieldError("dynamic_resources.initial_fetch_timeout", "must be at most 1h");
-  }
-  return *timeout;
+  return dynamicTimeout(dynamic.has_initial_fetch_timeout(), dynamic.initial_fetch_timeout(),
+                        "dynamic_resources.initial_fetch_timeout", kDefaultInitialFetchTimeout);
 }
 
 absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(

@@ -118,15 +118,19 @@ class ProxyingTest(PorticoTestCase):
                         "portico read an upstream response its client was not reading "
                         "(RSS +%d KiB)" % growth_kb)
 
+    def start_with_a_big_direct_response(self, **http_options):
+        """A proxy whose /big is a 4 MiB direct response (more than the socket buffers take)."""
+        routes = [{"match": {"prefix": "/big"},
+                   "direct_response": {"status": 200, "body": "x" * (4 * MIB)}}]
+        return self.new_env().start_portico(bootstrap(
+            [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)],
+                      **http_options)], []))
+
     def test_pipelined_local_replies_wait_for_a_client_that_does_not_read(self):
         # Regression (reviewer): requests answered on the spot (a direct response, a 404) were
         # answered one after another into the connection's buffer while the client read
         # nothing: 30 requests for a 4 MiB direct response took 120 MiB.
-        env = self.new_env()
-        routes = [{"match": {"prefix": "/big"},
-                   "direct_response": {"status": 200, "body": "x" * (4 * MIB)}}]
-        proxy = env.start_portico(bootstrap(
-            [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)])], []))
+        proxy = self.start_with_a_big_direct_response()
         with RawConnection(proxy.port, timeout=STREAM_TIMEOUT, rcvbuf=64 * 1024) as conn:
             time.sleep(0.5)
             baseline_kb = proxy.rss_kb()
@@ -145,12 +149,7 @@ class ProxyingTest(PorticoTestCase):
     def test_the_idle_timeout_does_not_cut_a_response_a_slow_client_is_reading(self):
         # Regression (reviewer): the idle timer started when the response was written into the
         # connection's buffer, and closed the connection with the client still reading it.
-        env = self.new_env()
-        routes = [{"match": {"prefix": "/big"},
-                   "direct_response": {"status": 200, "body": "x" * (4 * MIB)}}]
-        proxy = env.start_portico(bootstrap(
-            [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)],
-                      idle_timeout="500ms")], []))
+        proxy = self.start_with_a_big_direct_response(idle_timeout="500ms")
         received = 0
         with RawConnection(proxy.port, timeout=STREAM_TIMEOUT, rcvbuf=64 * 1024) as conn:
             conn.send(format_request("GET", "/big"))

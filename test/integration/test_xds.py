@@ -87,6 +87,16 @@ def make_certificate(directory, name="127.0.0.1"):
     return cert, key
 
 
+def static_only_config():
+    """A bootstrap with one static listener answering "s" and node id proxy-1; the caller adds
+    dynamic_resources."""
+    static = listener("static", free_port(), [{"name": "s", "domains": ["*"], "routes": [
+        {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": "s"}}]}])
+    config = bootstrap([static], [])
+    config["node"] = {"id": "proxy-1"}
+    return config
+
+
 class XdsTest(PorticoTestCase):
     delta = False
     tls = False
@@ -412,10 +422,7 @@ class XdsTest(PorticoTestCase):
         with socket.socket() as silent:
             silent.bind(("127.0.0.1", 0))
             silent.listen(16)  # accepts (in the kernel) and never says a word
-            static = listener("static", free_port(), [{"name": "s", "domains": ["*"], "routes": [
-                {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": "s"}}]}])
-            config = bootstrap([static], [])
-            config["node"] = {"id": "proxy-1"}
+            config = static_only_config()
             config["dynamic_resources"] = {
                 "control_plane": [address(silent.getsockname()[1]), address(self.cp.grpc_port)],
                 "delta": self.delta, "keepalive_interval": "0.5s"}
@@ -436,10 +443,7 @@ class XdsTest(PorticoTestCase):
         self.upstreams = [env.start_upstream("u1"), env.start_upstream("u2")]
         self.dyn_port = free_port()
         self.push_all()
-        static = listener("static", free_port(), [{"name": "s", "domains": ["*"], "routes": [
-            {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": "s"}}]}])
-        config = bootstrap([static], [])
-        config["node"] = {"id": "proxy-1"}
+        config = static_only_config()
         config["dynamic_resources"] = {
             "control_plane": [address(stuck.grpc_port), address(self.cp.grpc_port)],
             "delta": self.delta, "initial_fetch_timeout": "1s"}
@@ -613,10 +617,7 @@ class TlsXdsTest(XdsTest):
 
             thread = threading.Thread(target=serve, daemon=True)
             thread.start()
-            static = listener("static", free_port(), [{"name": "s", "domains": ["*"], "routes": [
-                {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": "s"}}]}])
-            config = bootstrap([static], [])
-            config["node"] = {"id": "proxy-1"}
+            config = static_only_config()
             config["dynamic_resources"] = {
                 "control_plane": [address(terminator.getsockname()[1]), address(cp.grpc_port)],
                 "tls": {"ca_file": str(cert[0]), "server_name": "127.0.0.1"},
@@ -641,10 +642,7 @@ class TlsXdsTest(XdsTest):
         wrong_ca = make_certificate(other)[0]
         cp = FakeControlPlane(env.dir, tls=cert)
         env.processes.append(cp)
-        static = listener("static", free_port(), [{"name": "s", "domains": ["*"], "routes": [
-            {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": "s"}}]}])
-        config = bootstrap([static], [])
-        config["node"] = {"id": "proxy-1"}
+        config = static_only_config()
         config["dynamic_resources"] = {"control_plane": [address(cp.grpc_port)],
                                        "tls": {"ca_file": str(wrong_ca),
                                                "server_name": "127.0.0.1"}}
