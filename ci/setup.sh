@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Installs every Debian package the build, the tests, the demo and the benchmarks need.
-# Idempotent and quiet when everything is already there.
+# Installs every Debian package the build, the tests and the demo need; with --bench, also the
+# benchmarks' peers and tools (nginx, HAProxy, valgrind, perf). Idempotent and quiet when
+# everything is already there.
+#
+#   ci/setup.sh            build, tests, demo
+#   ci/setup.sh --bench    and the benchmarks (tools/bench, ../shared/bench/compare.sh)
 set -euo pipefail
 
 PACKAGES=(
@@ -11,11 +15,18 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   # control plane (grpc++, a separate process: OpenSSL there, BoringSSL in the data plane)
   libgrpc++-dev protobuf-compiler-grpc
-  # tests and demo: real clients, and an independent gRPC peer (python3-grpcio)
-  python3 python3-grpcio python3-protobuf curl wrk nghttp2-client
-  # benchmarks (../shared/bench/compare.sh peers; callgrind for tools/bench/instructions.py)
-  nginx-light haproxy valgrind
+  # tests and demo: real clients, an independent gRPC peer (python3-grpcio), and the openssl
+  # CLI for the TLS tests' certificates
+  python3 python3-grpcio python3-protobuf curl wrk nghttp2-client openssl
 )
+BENCH_PACKAGES=(
+  # ../shared/bench/compare.sh peers; callgrind for tools/bench/instructions.py; perf for
+  # tools/bench/syscalls.py
+  nginx-light haproxy valgrind linux-perf
+)
+bench=false
+[ "${1:-}" = "--bench" ] && bench=true
+$bench && PACKAGES+=("${BENCH_PACKAGES[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -26,12 +37,24 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 echo "ci/setup.sh: installing ${missing[*]}"
 SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || {
+    echo "ci/setup.sh: missing packages and not root, and there is no sudo: run as root, or" \
+      "apt-get install ${missing[*]}" >&2
+    exit 1
+  }
+  SUDO="sudo"
+fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The package scripts may start nginx/haproxy as services; our benchmarks start their own.
-for svc in nginx haproxy; do
-  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl stop "$svc" 2>/dev/null || true; fi
-  $SUDO pkill -x "$svc" 2>/dev/null || true
-done
+if $bench; then
+  # The packages may start nginx/HAProxy as services (Debian's default nginx site listens on
+  # every address); the benchmarks start their own, on loopback.
+  for svc in nginx haproxy; do
+    if command -v systemctl >/dev/null 2>&1; then
+      $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    fi
+    if command -v service >/dev/null 2>&1; then $SUDO service "$svc" stop >/dev/null 2>&1 || true; fi
+  done
+fi

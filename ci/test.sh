@@ -14,6 +14,7 @@ add() { passed=$((passed + $1)); failed=$((failed + $2)); }
 echo "== build"
 if ! bazel build //source/... //tools/... 2>&1 | tail -n 3; then
   echo "build failed"
+  add 0 1
 fi
 if [ ! -x bazel-bin/source/server/portico ]; then
   echo "0 passed, 1 failed"
@@ -24,9 +25,16 @@ echo "== layout rules"
 if bash ci/check_layout.sh; then add 1 0; else add 0 1; fi
 
 echo "== unit tests"
-bazel test //test/... 2>&1 | grep -E "PASSED|FAILED|TIMEOUT|NO STATUS|ERROR" | grep -v "^INFO" | tail -n 60
+# Every test target, each with a result: one that does not build (or has no result) counts as
+# a failure, and results of earlier runs are never counted for it.
+unit_out=$(mktemp)
+unit_targets=$(mktemp)
+bazel query 'tests(//test/...)' 2>/dev/null > "$unit_targets"
+bazel test --keep_going //test/... > "$unit_out" 2>&1
+grep -E "PASSED|FAILED|TIMEOUT|NO STATUS|ERROR" "$unit_out" | grep -v "^INFO" | tail -n 60
 # Count individual test cases from the JUnit XML Bazel writes for each test target.
-read -r unit_pass unit_fail < <(python3 ci/count_tests.py bazel-testlogs)
+read -r unit_pass unit_fail < <(python3 ci/count_tests.py bazel-testlogs "$unit_out" "$unit_targets")
+rm -f "$unit_out" "$unit_targets"
 echo "unit tests: ${unit_pass} passed, ${unit_fail} failed"
 add "$unit_pass" "$unit_fail"
 
@@ -49,7 +57,7 @@ run_counted() {
 echo "== integration tests"
 PORTICO_BIN="$PWD/bazel-bin/source/server/portico" \
 PORTICO_CONTROL_BIN="$PWD/bazel-bin/source/control_plane/portico-control" \
-  run_counted python3 test/integration/run.py
+  run_counted timeout --kill-after=30 1800 python3 test/integration/run.py
 
 echo "== control plane: independent Python gRPC client"
 run_counted timeout 300 /usr/bin/python3 test/control_plane/python_client_test.py \

@@ -16,7 +16,11 @@ cp examples/control_plane/*.yaml "$work/"
 mkdir -p "$work/store" && mv "$work"/*.yaml "$work/store/"
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
 trap cleanup EXIT INT TERM
 
 python3 test/integration/upstream.py --port 8080 --name sample-upstream >"$work/upstream.log" 2>&1 &
@@ -34,15 +38,22 @@ YAML
 "$bin/server/portico" --config "$work/portico.yaml" --concurrency 2 &
 pids+=($!)
 
+ready=false
 for _ in $(seq 1 50); do
-  curl -fsS -o /dev/null http://127.0.0.1:9901/ready 2>/dev/null && break
+  curl -fsS -o /dev/null http://127.0.0.1:9901/ready 2>/dev/null && { ready=true; break; }
   sleep 0.1
 done
+if ! $ready; then
+  echo "portico did not become ready within 5 s; its output is above, the control plane's in" \
+    "$work/control.log" >&2
+  exit 1
+fi
 
+echo
+echo "Portico is running (embedded demo config, source/server/default_config.h, plus what"
+echo "portico-control serves from $work/store, a copy of examples/control_plane/)."
 cat <<'TXT'
-
-Portico is running (embedded demo config, source/server/default_config.h, plus what
-portico-control serves from examples/control_plane/demo.yaml). Try:
+Try:
   curl -i http://127.0.0.1:10000/portico/hello       # a direct response from the proxy
   curl -i http://127.0.0.1:10000/echo                # proxied to the sample upstream
   curl -si --compressed http://127.0.0.1:10000/echo  # gzip by the compressor filter
@@ -55,7 +66,7 @@ Live configuration (portico-control, REST on 127.0.0.1:18001, token demo-token):
   curl http://127.0.0.1:10001/version
   export PORTICO_CONTROL_TOKEN=demo-token
   bazel-bin/source/control_plane/portico-control status --server http://127.0.0.1:18001
-  sed 's/routes v1/routes v2/' examples/control_plane/demo.yaml > /tmp/v2.yaml
+  sed 's/routes v1/routes v2/' examples/control_plane/demo.yaml > /tmp/v2.yaml   # edit, then apply
   bazel-bin/source/control_plane/portico-control apply -f /tmp/v2.yaml --server http://127.0.0.1:18001
   curl http://127.0.0.1:10001/version                # now v2, no restart
 Admin (127.0.0.1:9901):

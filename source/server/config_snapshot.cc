@@ -85,26 +85,12 @@ struct PendingAccessLog {
 absl::Status buildAccessLog(const config::v1::AccessLog& config, const std::string& field,
                             std::shared_ptr<access_log::AccessLog>* slot,
                             std::vector<PendingAccessLog>& pending) {
-  if (config.json() && !config.format().empty()) {
-    return fieldError(field + ".format",
-                      "is for text lines; json lines have a fixed set of fields");
-  }
-  if (config.path().empty()) {
-    if (config.json() || !config.format().empty()) {
-      return fieldError(field + ".path", "must be set when json or format is");
-    }
-    return absl::OkStatus();
-  }
-  std::unique_ptr<access_log::Formatter> formatter;
-  if (config.json()) {
-    formatter = access_log::createJsonFormatter();
-  } else {
-    auto f = access_log::createTextFormatter(config.format().empty() ? access_log::kDefaultFormat
-                                                                     : config.format());
-    if (!f.ok()) return fieldError(field + ".format", f.status().message());
-    formatter = std::move(*f);
-  }
-  pending.push_back({field, config.path(), std::move(formatter), slot});
+  auto formatter =
+      access_log::createFormatterFor(!config.path().empty(), config.json(), config.format(), field);
+  if (!formatter.ok()) return formatter.status();
+  if (*formatter == nullptr) return absl::OkStatus();  // no path: no log
+  std::unique_ptr<access_log::Formatter> owned = std::move(*formatter);
+  pending.push_back({field, config.path(), std::move(owned), slot});
   return absl::OkStatus();
 }
 
@@ -276,6 +262,21 @@ absl::StatusOr<std::chrono::milliseconds> initialFetchTimeout(
                         "dynamic_resources.initial_fetch_timeout", kDefaultInitialFetchTimeout);
 }
 
+absl::Status checkBootstrapFiles(const config::v1::Bootstrap& bootstrap) {
+  if (!bootstrap.dynamic_resources().has_tls()) return absl::OkStatus();
+  // The certificates are parsed when the proxy connects; a wrong path is refused here rather
+  // than failing every connect.
+  const std::string& path = bootstrap.dynamic_resources().tls().ca_file();
+  if (path.empty()) return absl::OkStatus();  // buildConfigSnapshot() says it must be set
+  auto ca = readFileBounded(path, 16 * 1024 * 1024);
+  if (!ca.ok()) return fieldError("dynamic_resources.tls.ca_file", ca.status().message());
+  if (!absl::StrContains(*ca, "-----BEGIN CERTIFICATE-----")) {
+    return fieldError("dynamic_resources.tls.ca_file",
+                      absl::StrCat("'", path, "' holds no PEM certificate"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     config::v1::Bootstrap bootstrap_in, stats::Store& store, const ConfigSnapshot* previous,
     bool open_files, const HeldClusters* held_clusters) {
@@ -321,14 +322,6 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
         return fieldError("dynamic_resources.tls.server_name",
                           "must be a DNS name or an IP address (visible ASCII)");
       }
-    }
-    // Read now, so that --validate and startup refuse a wrong path rather than every connect
-    // failing later. (The certificates are parsed when the proxy connects.)
-    auto ca = readFileBounded(tls.ca_file(), 16 * 1024 * 1024);
-    if (!ca.ok()) return fieldError("dynamic_resources.tls.ca_file", ca.status().message());
-    if (!absl::StrContains(*ca, "-----BEGIN CERTIFICATE-----")) {
-      return fieldError("dynamic_resources.tls.ca_file",
-                        absl::StrCat("'", tls.ca_file(), "' holds no PEM certificate"));
     }
   }
   if (!control_planes.empty() && bootstrap.node().id().empty()) {
@@ -405,6 +398,8 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     const std::string field = absl::StrCat("static_resources.listeners[", i, "]");
     const auto& l = sr.listeners(i);
     if (l.name().empty()) return fieldError(field + ".name", "must not be empty");
+    // Shown in /listeners and logs even when a stat_prefix names the stats.
+    if (absl::Status st = config::checkStatName(l.name(), field + ".name"); !st.ok()) return st;
     // The stat prefix defaults to the name (see buildHttp); a shared prefix is allowed (stats
     // add up), but not two that Prometheus cannot tell apart.
     const bool own_prefix = l.has_http() && !l.http().stat_prefix().empty();

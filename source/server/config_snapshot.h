@@ -58,6 +58,11 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     config::v1::Bootstrap bootstrap, stats::Store& store, const ConfigSnapshot* previous = nullptr,
     bool open_files = true, const HeldClusters* held_clusters = nullptr);
 
+// Files the bootstrap names that are read later, not when a snapshot is built (the control
+// plane's CA file, read at each connect): checked by --validate and at startup only, so that
+// an xDS update is never refused for a file moved since.
+absl::Status checkBootstrapFiles(const config::v1::Bootstrap& bootstrap);
+
 // dynamic_resources.cluster_hold_timeout, checked (at most 1h), or its default.
 inline constexpr std::chrono::milliseconds kDefaultClusterHoldTimeout{15000};
 absl::StatusOr<std::chrono::milliseconds> clusterHoldTimeout(

@@ -43,8 +43,13 @@ int validate(const std::string& path) {
   }
   portico::stats::Store store;
   // Checks access-log paths without creating the files.
-  auto snapshot = portico::server::buildConfigSnapshot(*bootstrap, store, nullptr,
-                                                       /*open_files=*/false);
+  absl::StatusOr<portico::server::ConfigSnapshotConstSharedPtr> snapshot =
+      portico::server::buildConfigSnapshot(*bootstrap, store, nullptr, /*open_files=*/false);
+  if (snapshot.ok()) {
+    if (absl::Status files = portico::server::checkBootstrapFiles(*bootstrap); !files.ok()) {
+      snapshot = files;
+    }
+  }
   if (!snapshot.ok()) {
     fprintf(stderr, "invalid: %s: %s\n", path.c_str(),
             std::string(snapshot.status().message()).c_str());

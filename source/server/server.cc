@@ -49,6 +49,8 @@ absl::Status Server::initialize() {
                        store_.counter("access_log.write_failed"),
                        store_.counter("access_log.reopen_failed")};
 
+  // Before the build, which opens the access-log files.
+  if (absl::Status files = checkBootstrapFiles(bootstrap_); !files.ok()) return files;
   auto snapshot = buildConfigSnapshot(bootstrap_, store_);
   if (!snapshot.ok()) return snapshot.status();
   snapshot_ = *snapshot;
@@ -81,7 +83,8 @@ absl::Status Server::initialize() {
   const auto& control_planes = bootstrap_.dynamic_resources().control_plane();
   if (!control_planes.empty()) {
     std::vector<network::Address> servers;
-    // buildConfigSnapshot() above checked these (addresses, ports, the CA file's presence).
+    // buildConfigSnapshot() and checkBootstrapFiles() above checked these (addresses, ports,
+    // the CA file).
     for (const auto& control_plane : control_planes) {
       auto address = network::Address::parse(control_plane.address(), control_plane.port());
       if (!address.ok()) return address.status();

@@ -79,8 +79,8 @@ TEST(ValidatorTest, NamesThatNameStatsDurationsAndLogFormats) {
   const std::string listener_head =
       "kind: Listener\nspec:\n  name: l\n  address: {address: 127.0.0.1, port: 1}\n  http:\n"
       "    route_config_name: r\n";
-  e = errorsOf(docs({routeYaml("r", "", "", "hi"),
-                     listener_head + "    idle_timeout: 40000000s\n"}));
+  e = errorsOf(
+      docs({routeYaml("r", "", "", "hi"), listener_head + "    idle_timeout: 40000000s\n"}));
   ASSERT_EQ(e.size(), 1);
   EXPECT_EQ(e[0].field, "spec.http.idle_timeout");
   EXPECT_THAT(e[0].message, HasSubstr("at most one year"));
@@ -88,6 +88,17 @@ TEST(ValidatorTest, NamesThatNameStatsDurationsAndLogFormats) {
                      listener_head + "    access_log: {path: /dev/null, format: '%NOPE%'}\n"}));
   ASSERT_EQ(e.size(), 1);
   EXPECT_EQ(e[0].field, "spec.http.access_log.format");
+  // What the proxy refuses, the control plane refuses too (it used to publish these, and every
+  // proxy NACKed them): a format with json lines, json or a format without a path.
+  e = errorsOf(docs(
+      {routeYaml("r", "", "", "hi"),
+       listener_head + "    access_log: {path: /dev/null, json: true, format: '%PROTOCOL%'}\n"}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.http.access_log.format");
+  e = errorsOf(
+      docs({routeYaml("r", "", "", "hi"), listener_head + "    access_log: {json: true}\n"}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.http.access_log.path");
 }
 
 TEST(ValidatorTest, ListenerChecks) {
@@ -102,6 +113,12 @@ TEST(ValidatorTest, ListenerChecks) {
   e = errorsOf("kind: Listener\nspec: {name: l, address: {address: 127.0.0.1, port: 1}}\n");
   ASSERT_EQ(e.size(), 1);
   EXPECT_EQ(e[0].field, "spec.http");
+  // Port 0 (or none): each worker would listen on an ephemeral port of its own.
+  e = errorsOf(docs({routeYaml("r", "", "", "hi"),
+                     "kind: Listener\nspec: {name: l, address: {address: 127.0.0.1}, "
+                     "http: {route_config_name: r}}\n"}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.address.port");
 }
 
 TEST(ValidatorTest, ListenerHttpFiltersAreCheckedByTheDataPlaneBuilder) {

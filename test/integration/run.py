@@ -165,6 +165,11 @@ class Result(unittest.TestResult):
         self._set_verdict("unexpected success")
 
 
+def terminated(_signum, _frame):
+    print("run.py: terminated (SIGTERM)", flush=True)
+    raise KeyboardInterrupt
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("-k", dest="patterns", action="append", default=[],
@@ -174,6 +179,10 @@ def main():
     parser.add_argument("--test-timeout", type=int, default=DEFAULT_TEST_TIMEOUT,
                         help="seconds before a single test is aborted")
     options = parser.parse_args()
+    # `timeout` (ci/test.sh) ends a run with SIGTERM: stop as on Ctrl-C (unittest passes
+    # KeyboardInterrupt on; a SystemExit would only fail the current test), so the harness's
+    # atexit hook stops the proxies and upstreams (each in its own session).
+    signal.signal(signal.SIGTERM, terminated)
 
     tests = load_tests(options.patterns)
     if options.list:

@@ -324,6 +324,12 @@ TEST_F(ConfigSnapshotTest, NamesThatBecomeStatNames) {
               }),
               HasSubstr("listeners[2].http.stat_prefix: 'in-gress' and 'in.gress' have the same "
                         "Prometheus"));
+  // Regression (reviewer): with a stat_prefix the name itself went unchecked, and showed raw
+  // in /listeners.
+  EXPECT_THAT(errorAfter([&](Bootstrap& b) {
+                addListener(b, "sec\nond", 10001).mutable_http()->set_stat_prefix("second");
+              }),
+              HasSubstr("listeners[1].name: must be visible ASCII"));
   // Two listeners may share one stat prefix on purpose: their stats add up.
   Bootstrap shared = base_;
   addListener(shared, "second", 10001).mutable_http()->set_stat_prefix("ingress");

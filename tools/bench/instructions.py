@@ -123,7 +123,7 @@ def main():
         raise SystemExit("need 0 < n1 < n2 <= 50000")
     for tool in ("valgrind", "h2load", "nginx"):
         if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} is not installed (ci/setup.sh installs what benchmarks use)")
+            raise SystemExit(f"{tool} is not installed (ci/setup.sh --bench installs what benchmarks use)")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     d, _ = bench_dir("portico-instructions.", args.path)
     up_port, port = args.base_port, args.base_port + 1

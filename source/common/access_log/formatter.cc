@@ -185,6 +185,28 @@ absl::StatusOr<std::unique_ptr<Formatter>> createTextFormatter(const std::string
   return std::unique_ptr<Formatter>(new TextFormatter(std::move(pieces)));
 }
 
+absl::StatusOr<std::unique_ptr<Formatter>> createFormatterFor(bool has_path, bool json,
+                                                              const std::string& format,
+                                                              const std::string& field) {
+  if (json && !format.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".format: is for text lines; json lines have a fixed set of fields"));
+  }
+  if (!has_path) {
+    if (json || !format.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".path: must be set when json or format is"));
+    }
+    return std::unique_ptr<Formatter>();
+  }
+  if (json) return createJsonFormatter();
+  auto text = createTextFormatter(format.empty() ? kDefaultFormat : format);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ".format: ", text.status().message()));
+  }
+  return std::move(*text);
+}
+
 std::unique_ptr<Formatter> createJsonFormatter() { return std::make_unique<JsonFormatter>(); }
 
 }  // namespace portico::access_log

@@ -30,4 +30,12 @@ inline constexpr char kDefaultFormat[] =
 absl::StatusOr<std::unique_ptr<Formatter>> createTextFormatter(const std::string& format);
 std::unique_ptr<Formatter> createJsonFormatter();
 
+// The formatter an access-log setting asks for: JSON lines, or text lines in `format` (the
+// default format when empty). Errors name `field` (".format", ".path"): a format with json,
+// json or a format without a path, an unknown command. nullptr (and no error) without a path:
+// no log. The proxy and the control plane's validator both judge settings with it.
+absl::StatusOr<std::unique_ptr<Formatter>> createFormatterFor(bool has_path, bool json,
+                                                              const std::string& format,
+                                                              const std::string& field);
+
 }  // namespace portico::access_log

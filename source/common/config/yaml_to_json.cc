@@ -65,7 +65,7 @@ bool rewriteDuration(const std::string& s, std::string& out) {
 }
 
 // `key`: the mapping key `node` is the value of. `rewrite_durations`: off inside free-form
-// string maps (node metadata), where "session_timeout: 30m" is a value to keep as written.
+// string maps (node metadata, target labels), where "session_timeout: 30m" is a value.
 absl::Status convert(const YAML::Node& node, std::string& out, size_t budget, int depth,
                      absl::string_view key = "", bool rewrite_durations = true) {
   if (depth > 64) return absl::InvalidArgumentError("YAML nested too deeply");
@@ -113,7 +113,9 @@ absl::Status convert(const YAML::Node& node, std::string& out, size_t budget, in
     case YAML::NodeType::Map: {
       out += '{';
       bool first = true;
-      const bool rewrite_inside = rewrite_durations && key != "metadata";
+      // Free-form string maps (node metadata, target labels) keep their values as written:
+      // both sides of a label match must see the same text.
+      const bool rewrite_inside = rewrite_durations && key != "metadata" && key != "labels";
       // yaml-cpp keeps both of a repeated key, and protobuf's parser would take the last one
       // silently: YAML says keys are unique, so a repeat is an error.
       absl::flat_hash_set<std::string> keys;

@@ -89,6 +89,7 @@ void HttpConnection::onData(buffer::Buffer& data) {
 void HttpConnection::dispatchBuffered() {
   if (pending_input_ == nullptr || closed_ || closing_) return;
   buffer::Buffer& data = *pending_input_;
+  const bool was_waiting_for_output = waiting_for_output_;
   dispatching_ = true;
   while (!closed_ && !closing_) {
     codec_.dispatch(data);
@@ -115,7 +116,9 @@ void HttpConnection::dispatchBuffered() {
   }
   if (stream_ != nullptr) return;
   if (waiting_for_output_) {
-    armIdleTimer();  // the client's turn: it must read within the idle timeout
+    // The client's turn: it must read within the idle timeout. Armed once, when the wait
+    // starts: bytes the client trickles in meanwhile do not restart it.
+    if (!was_waiting_for_output) armIdleTimer();
   } else if (codec_.partialHead() || data.length() > 0) {
     armHeadersTimer();
   } else {

@@ -216,7 +216,9 @@ bool ConnectionImpl::peerIsGone() {
     return true;
   }
   // A FIN with nothing unread before it: reading would only find the EOF, and that closes.
-  // Unread data first (the rest of an upload) is read, and judged, when reading resumes.
+  // Unread data first (the rest of an upload) is read, and judged, when reading resumes; so is
+  // a FIN while output waits (the peer only half-closed, and may still read it).
+  if (write_buffer_.length() > 0) return false;
   char byte;
   ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n == 0;

@@ -61,9 +61,7 @@ class Checker {
         const auto& l = static_cast<const Listener&>(*r->spec);
         by_prefix[stats::prometheusName(listenerStatPrefix(l))].push_back(r.get());
         auto address = network::Address::parse(l.address().address(), l.address().port());
-        if (address.ok() && address->port() != 0) {
-          by_address[address->asString()].push_back(r.get());
-        }
+        if (address.ok()) by_address[address->asString()].push_back(r.get());
       }
     }
     auto clash = [&](const std::map<std::string, std::vector<const Resource*>>& groups,
@@ -176,8 +174,9 @@ class Checker {
     const auto& a = l.address();
     if (a.address().empty()) {
       add("spec.address.address", "must be set");
-    } else if (a.port() > 65535) {
-      add("spec.address.port", absl::StrCat(a.port(), " is not in 0..65535"));
+    } else if (a.port() == 0 || a.port() > 65535) {
+      // Port 0: each worker of a proxy would listen on an ephemeral port of its own.
+      add("spec.address.port", absl::StrCat(a.port(), " is not in 1..65535"));
     } else if (auto addr = network::Address::parse(a.address(), a.port()); !addr.ok()) {
       add("spec.address.address", addr.status().message());
     }
@@ -205,17 +204,20 @@ class Checker {
           std::pair{&hcm.request_headers_timeout(), "spec.http.request_headers_timeout"}}) {
       if (auto ms = config::toMilliseconds(*d, field); !ms.ok()) addStatus(ms.status());
     }
-    const std::string& prefix = hcm.stat_prefix().empty() ? l.name() : hcm.stat_prefix();
-    if (absl::Status st = config::checkStatName(
-            prefix, hcm.stat_prefix().empty() ? "spec.name" : "spec.http.stat_prefix");
-        !st.ok()) {
+    // The name shows in the proxies' /listeners even when a stat_prefix names the stats.
+    if (absl::Status st = config::checkStatName(l.name(), "spec.name"); !st.ok()) {
       addStatus(st);
+    } else if (!hcm.stat_prefix().empty()) {
+      if (absl::Status prefix = config::checkStatName(hcm.stat_prefix(), "spec.http.stat_prefix");
+          !prefix.ok()) {
+        addStatus(prefix);
+      }
     }
-    if (!hcm.access_log().path().empty() && !hcm.access_log().json()) {
-      const std::string& format = hcm.access_log().format();
-      auto formatter =
-          access_log::createTextFormatter(format.empty() ? access_log::kDefaultFormat : format);
-      if (!formatter.ok()) add("spec.http.access_log.format", formatter.status().message());
+    const auto& log = hcm.access_log();
+    if (auto formatter = access_log::createFormatterFor(!log.path().empty(), log.json(),
+                                                        log.format(), "spec.http.access_log");
+        !formatter.ok()) {
+      addStatus(formatter.status());
     }
     auto filters = filters::createHttpFilterFactories(hcm.http_filters(), "spec.http.http_filters",
                                                       "http.", stats_);

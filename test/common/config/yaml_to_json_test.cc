@@ -102,6 +102,9 @@ TEST(YamlToJsonTest, MetadataValuesAreKeptAsWritten) {
   // Regression (reviewer): node metadata is free-form; "30m" went out as "1800.000000000s".
   EXPECT_EQ(toJson("node: {metadata: {session_timeout: 30m}, idle_timeout: 1m}\n"),
             R"({"node":{"metadata":{"session_timeout":"30m"},"idle_timeout":"60.000000000s"}})");
+  // And target labels, which are matched against metadata.
+  EXPECT_EQ(toJson("targets: {labels: {probe_interval: 5m}}\n"),
+            R"({"targets":{"labels":{"probe_interval":"5m"}}})");
 }
 
 TEST(YamlToJsonTest, DuplicateKeysAreRefusedWithTheLine) {
