@@ -14,8 +14,10 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
-STATUS = re.compile(r"^(//\S+)\s+(?:\(cached\)\s+)?(PASSED|FAILED|TIMEOUT|NO STATUS|FLAKY|"
-                    r"FAILED TO BUILD|SKIPPED)\b")
+# Longer statuses first: "FAILED TO BUILD" must not read as "FAILED" (whose stale XML from an
+# earlier run would then be counted).
+STATUS = re.compile(r"^(//\S+)\s+(?:\(cached\)\s+)?(FAILED TO BUILD|NO STATUS|PASSED|FAILED|"
+                    r"TIMEOUT|FLAKY|SKIPPED)(?=[\s,]|$)")
 
 
 def count_xml(path):

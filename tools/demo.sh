@@ -21,7 +21,8 @@ cleanup() {
   wait 2>/dev/null || true
   rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM  # exits, and the EXIT trap cleans up once
 
 python3 test/integration/upstream.py --port 8080 --name sample-upstream >"$work/upstream.log" 2>&1 &
 pids+=($!)
@@ -44,8 +45,9 @@ for _ in $(seq 1 50); do
   sleep 0.1
 done
 if ! $ready; then
-  echo "portico did not become ready within 5 s; its output is above, the control plane's in" \
-    "$work/control.log" >&2
+  echo "portico did not become ready within 5 s (is 127.0.0.1:9901 or :10000 taken?); its" \
+    "output is above. The control plane's log:" >&2
+  tail -n 20 "$work/control.log" >&2 || true
   exit 1
 fi
 

@@ -399,7 +399,11 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     const auto& l = sr.listeners(i);
     if (l.name().empty()) return fieldError(field + ".name", "must not be empty");
     // Shown in /listeners and logs even when a stat_prefix names the stats.
-    if (absl::Status st = config::checkStatName(l.name(), field + ".name"); !st.ok()) return st;
+    if (absl::Status st =
+            config::checkStatName(l.name(), field + ".name", "it is shown in /listeners and logs");
+        !st.ok()) {
+      return st;
+    }
     // The stat prefix defaults to the name (see buildHttp); a shared prefix is allowed (stats
     // add up), but not two that Prometheus cannot tell apart.
     const bool own_prefix = l.has_http() && !l.http().stat_prefix().empty();

@@ -13,6 +13,7 @@ Environment: PORTICO_BIN (default <repo>/bazel-bin/source/server/portico).
 import argparse
 import fnmatch
 import importlib
+import os
 import re
 import signal
 import sys
@@ -85,6 +86,7 @@ class Result(unittest.TestResult):
         self.problems = []  # (title, formatted traceback)
         self._verdict = None
         self._started = 0.0
+        self.current = None  # the id of the test running (or last run)
 
     def _alarm(self, _signum, _frame):
         raise TestTimeout("test took longer than %ds" % self.test_timeout)
@@ -99,6 +101,7 @@ class Result(unittest.TestResult):
 
     def startTest(self, test):
         super().startTest(test)
+        self.current = test.id()
         self._verdict = None
         self._skip_reason = ""
         self._started = time.monotonic()
@@ -166,7 +169,8 @@ class Result(unittest.TestResult):
 
 
 def terminated(_signum, _frame):
-    print("run.py: terminated (SIGTERM)", flush=True)
+    # os.write, not print: the signal may land inside a print.
+    os.write(2, b"run.py: terminated (SIGTERM)\n")
     raise KeyboardInterrupt
 
 
@@ -194,7 +198,17 @@ def main():
 
     result = Result(tests, options.test_timeout)
     started = time.monotonic()
-    unittest.TestSuite(tests).run(result)
+    try:
+        unittest.TestSuite(tests).run(result)
+    except KeyboardInterrupt:
+        # Stopped from outside (a CI time limit, Ctrl-C): the test that was running fails,
+        # and the summary still says what ran.
+        if result.current is not None and result.current not in result.failed:
+            if result.current in result.passed:
+                result.passed.remove(result.current)
+            result.failed.append(result.current)
+        result.problems.append(("FAIL: run.py interrupted during %s" % result.current,
+                                "the run was stopped (SIGTERM or Ctrl-C)\n"))
     for title, text in result.problems:
         print("\n%s\n%s\n%s" % ("=" * 70, title, text), end="")
     counted = len(result.passed) + len(result.failed) + len(result.skipped)

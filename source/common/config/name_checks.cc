@@ -5,11 +5,12 @@
 
 namespace portico::config {
 
-absl::Status checkStatName(absl::string_view name, const std::string& field) {
+absl::Status checkStatName(absl::string_view name, const std::string& field,
+                           absl::string_view why) {
   for (char c : name) {
     if (c <= ' ' || c > '~') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ": must be visible ASCII (no spaces or control characters): it names stats"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": must be visible ASCII (no spaces or control characters): ", why));
     }
   }
   return absl::OkStatus();

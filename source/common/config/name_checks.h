@@ -13,8 +13,9 @@
 namespace portico::config {
 
 // Visible ASCII only: a newline in a name would forge lines in /stats and /clusters.
-// The error names `field`.
-absl::Status checkStatName(absl::string_view name, const std::string& field);
+// The error names `field`, and ends with `why`.
+absl::Status checkStatName(absl::string_view name, const std::string& field,
+                           absl::string_view why = "it names stats");
 
 // Names seen so far, by Prometheus name. Prometheus keeps only [a-zA-Z0-9_]: two names that
 // differ elsewhere ("api.v1" and "api-v1") would share their series, and one would vanish

@@ -205,7 +205,10 @@ class Checker {
       if (auto ms = config::toMilliseconds(*d, field); !ms.ok()) addStatus(ms.status());
     }
     // The name shows in the proxies' /listeners even when a stat_prefix names the stats.
-    if (absl::Status st = config::checkStatName(l.name(), "spec.name"); !st.ok()) {
+    if (absl::Status st = config::checkStatName(
+            l.name(), "spec.name",
+            hcm.stat_prefix().empty() ? "it names stats" : "it is shown in /listeners and logs");
+        !st.ok()) {
       addStatus(st);
     } else if (!hcm.stat_prefix().empty()) {
       if (absl::Status prefix = config::checkStatName(hcm.stat_prefix(), "spec.http.stat_prefix");
