@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
@@ -153,6 +154,40 @@ TEST_F(DirectoryStoreTest, ApplyChangesNoFileWhenOneCannotBeWritten) {
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_THAT(read("a.yaml"), HasSubstr("91"));
   EXPECT_EQ(files().size(), 2u);
+}
+
+// Fails the rename onto any "cluster-z..." file; passes the others through.
+int renameFailingForClusterZ(const char* from, const char* to) {
+  if (std::string(to).find("/cluster-z") != std::string::npos) {
+    errno = EIO;
+    return -1;
+  }
+  return ::rename(from, to);
+}
+
+TEST_F(DirectoryStoreTest, ARenameThatFailsPutsBackTheFilesAlreadyReplaced) {
+  // Staged files are renamed in name order: a.yaml is replaced, then the rename onto
+  // cluster-z....yaml fails. a.yaml gets its old text back, and no temporary file is left.
+  write("a.yaml", docs({clusterYaml("a"), clusterYaml("b", 81)}));
+  DirectoryStore store(dir_);
+  auto m = store.load();
+  ASSERT_TRUE(m.ok());
+  const std::string before = read("a.yaml");
+  DirectoryStore::setRenameForTest(&renameFailingForClusterZ);
+  auto next = store.apply(*m, {one(clusterYaml("b", 91)), one(clusterYaml("zz", 92))}, {});
+  DirectoryStore::setRenameForTest(nullptr);
+  ASSERT_FALSE(next.ok());
+  EXPECT_THAT(next.status().message(), HasSubstr("rename to "));
+  EXPECT_THAT(next.status().message(), HasSubstr("cluster-zz.yaml"));
+  EXPECT_EQ(read("a.yaml"), before);
+  EXPECT_EQ(files(), (std::vector<std::string>{"a.yaml"}));
+  // A new file renamed before the failure is removed again.
+  DirectoryStore::setRenameForTest(&renameFailingForClusterZ);
+  next = store.apply(*m, {one(clusterYaml("c", 93)), one(clusterYaml("zz", 92))}, {});
+  DirectoryStore::setRenameForTest(nullptr);
+  ASSERT_FALSE(next.ok());
+  EXPECT_EQ(read("a.yaml"), before);
+  EXPECT_EQ(files(), (std::vector<std::string>{"a.yaml"}));
 }
 
 TEST_F(DirectoryStoreTest, ApplyStopsBeforeChangingAnythingWhenAFileCannotBeRead) {

@@ -59,6 +59,9 @@ absl::Status writeAll(int fd, const std::string& text) {
   return absl::OkStatus();
 }
 
+// rename(2), or a test's stand-in (setRenameForTest).
+int (*rename_file)(const char*, const char*) = ::rename;
+
 std::string directoryOf(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
@@ -133,7 +136,7 @@ absl::Status commitChanges(std::vector<FileChange>& changes) {
   for (size_t i = 0; i < changes.size(); i++) {
     const FileChange& c = changes[i];
     const bool failed = c.staged.empty() ? ::unlink(c.path.c_str()) != 0 && errno != ENOENT
-                                         : ::rename(c.staged.c_str(), c.path.c_str()) != 0;
+                                         : rename_file(c.staged.c_str(), c.path.c_str()) != 0;
     if (!failed) continue;
     std::string error =
         absl::StrCat(c.staged.empty() ? "unlink " : "rename to ", c.path, ": ", strerror(errno));
@@ -273,6 +276,10 @@ absl::StatusOr<ResourceMap> DirectoryStore::apply(
   if (!committed.ok()) return committed;
   // Reload so that origins (file, document index) are exactly what is on disk now.
   return load();
+}
+
+void DirectoryStore::setRenameForTest(int (*rename)(const char* from, const char* to)) {
+  rename_file = rename != nullptr ? rename : ::rename;
 }
 
 absl::Status DirectoryStore::writeFileAtomically(const std::string& path, const std::string& text) {

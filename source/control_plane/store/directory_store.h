@@ -45,6 +45,10 @@ class DirectoryStore {
 
   const std::string& dir() const { return dir_; }
 
+  // Replaces rename(2) in apply()'s commit (nullptr: back to rename(2)), so a test can make
+  // one rename fail after every file was staged. Not thread-safe; tests only.
+  static void setRenameForTest(int (*rename)(const char* from, const char* to));
+
  private:
   std::string dir_;
   std::mutex write_mutex_;
