@@ -54,10 +54,13 @@ PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks, bool prefer_new) {
     callbacks.onPoolFailure(PoolFailureReason::kOverflow);
     return nullptr;
   }
-  if (belowConnectionCap() && connecting_.size() <= pending_.size() && !createConnection() &&
-      busy_.empty() && connecting_.empty()) {
-    callbacks.onPoolFailure(PoolFailureReason::kConnectFailure);  // e.g. out of fds
-    return nullptr;
+  if (belowConnectionCap() && connecting_.size() <= pending_.size() && !createConnection()) {
+    if (!idle_.empty()) {
+      scheduleServe();  // a retry that wanted a new connection (prefer_new) takes an idle one
+    } else if (busy_.empty() && connecting_.empty()) {
+      callbacks.onPoolFailure(PoolFailureReason::kConnectFailure);  // e.g. out of fds
+      return nullptr;
+    }
   }
   stats_.inc(s.upstream_rq_pending_total);
   pendingAdded();
@@ -169,6 +172,7 @@ UpstreamConnection& ConnPool::takeIdle() {
   // Most recently used first: its socket buffers and the upstream's worker are warm.
   UpstreamConnection& connection = *idle_.back();
   connection.timer_->disableTimer();
+  connection.sat_idle_ = true;
   moveConnection(connection, busy_);
   return connection;
 }
@@ -228,6 +232,9 @@ void ConnPool::onConnectionClosed(UpstreamConnection& connection, bool connect_f
     request->callbacks_.onPoolFailure(timed_out ? PoolFailureReason::kTimeout
                                                 : PoolFailureReason::kConnectFailure);
   }
+  // Those kept for an idle connection get it now: a retry that asked for a new connection
+  // (prefer_new) was queued beside an idle one, and no release will come to serve it.
+  if (!pending_.empty() && !idle_.empty()) scheduleServe();
 }
 
 void ConnPool::openForPending() {
@@ -280,15 +287,15 @@ bool ConnPool::handOff(UpstreamConnection& connection) {
       (!same_count && !to->belowConnectionCap())) {
     return false;
   }
-  if (!same_count) {
-    --*host_.connections;
-    ++*to->host_.connections;
-  }
   // Its idle time so far counts: updates more often than idle_timeout must not keep an
   // unused connection open for ever.
   const auto idle_for = dispatcher_.now() - connection.idle_since_;
   const std::chrono::milliseconds timeout = to->idleTimeout(connection);
-  if (idle_for >= timeout) return false;
+  if (idle_for >= timeout) return false;  // before the counts move: the caller closes it here
+  if (!same_count) {
+    --*host_.connections;
+    ++*to->host_.connections;
+  }
   // At the least recently used end: takeIdle() prefers connections the new pool used itself.
   to->idle_.splice(to->idle_.begin(), *connection.pool_list_, connection.pool_node_);
   connection.pool_list_ = &to->idle_;

@@ -36,10 +36,7 @@ class UpstreamConnection : public network::ConnectionCallbacks,
   UpstreamConnection(ConnPool& pool, std::unique_ptr<network::ConnectionImpl> connection);
   ~UpstreamConnection() override;
 
-  void attach(UpstreamStreamCallbacks& stream) {
-    stream_ = &stream;
-    requests_++;
-  }
+  void attach(UpstreamStreamCallbacks& stream) { stream_ = &stream; }
   void detach() { stream_ = nullptr; }
   http::http1::ClientCodec& codec() { return codec_; }
   network::Connection& connection() { return *connection_; }
@@ -47,11 +44,13 @@ class UpstreamConnection : public network::ConnectionCallbacks,
   void write(buffer::Buffer& data) { connection_->write(data); }
   void readDisable(bool disable) { connection_->readDisable(disable); }
   bool connected() const { return connected_; }
-  // The upstream closed this connection, which had served a request before, without sending
-  // a byte of the attached request's response: the keep-alive race (it closed the connection
-  // as idle while our request was on its way, and most likely never read it).
+  // The upstream closed this connection, which had sat idle in the pool before, without
+  // sending a byte of the attached request's response: the keep-alive race (it closed the
+  // connection as idle while our request was on its way, and most likely never read it). A
+  // connection parked before its first request (the request it was opened for went elsewhere)
+  // is as exposed as a used one.
   bool closedUnansweredOnReuse() const {
-    return requests_ > 1 && connection_->bytesRead() == last_rx_bytes_;
+    return sat_idle_ && connection_->bytesRead() == last_rx_bytes_;
   }
 
   // network::ConnectionCallbacks
@@ -84,7 +83,7 @@ class UpstreamConnection : public network::ConnectionCallbacks,
   bool connected_ = false;
   bool timed_out_ = false;
   event::MonotonicTime idle_since_;  // set when parked
-  uint64_t requests_ = 0;            // streams attached so far
+  bool sat_idle_ = false;            // taken from the idle list at least once
   uint64_t last_rx_bytes_ = 0;       // bytesRead() when the last stream was released
   uint64_t last_tx_bytes_ = 0;
   // The pool list holding this connection (connecting, idle or busy) and its node there:

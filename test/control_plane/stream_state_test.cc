@@ -214,6 +214,34 @@ TEST(StreamStateTest, SotwNamedSubscriptionsAndResume) {
   EXPECT_EQ(stale.plan(*v, "v").size(), 1);
 }
 
+TEST(StreamStateTest, SotwEmptyNamesAreWildcardOnlyBeforeAnyName) {
+  // Regression (reviewer): an empty list after named subscriptions meant wildcard, so a client
+  // dropping its last name received every resource of the type.
+  auto v = viewOf(docs({clusterYaml("a"), clusterYaml("b", 81)}));
+  StreamState named(false);
+  named.setSotwNames(Kind::kCluster, {"b"});
+  ackAll(named, named.plan(*v, "v"));
+  named.setSotwNames(Kind::kCluster, {});
+  auto p = named.plan(*v, "v");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_TRUE(p[0].resources.empty());
+  ackAll(named, p);
+  // "*" is wildcard, with or without names beside it.
+  named.setSotwNames(Kind::kCluster, {"*", "b"});
+  p = named.plan(*v, "v");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(names(p[0]), (std::vector<std::string>{"a", "b"}));
+  // Legacy wildcard: a first request without names, and later ones without names.
+  StreamState legacy(false);
+  legacy.setSotwNames(Kind::kCluster, {});
+  ackAll(legacy, legacy.plan(*v, "v"));
+  legacy.setSotwNames(Kind::kCluster, {});
+  auto v2 = viewOf(docs({clusterYaml("a", 90), clusterYaml("b", 81)}));
+  p = legacy.plan(*v2, "v2");
+  ASSERT_EQ(p.size(), 1);
+  EXPECT_EQ(names(p[0]), (std::vector<std::string>{"a", "b"}));
+}
+
 TEST(StreamStateTest, DeltaSendsOnlyChangesAndRemovals) {
   StreamState s(true);
   s.deltaSubscribe(Kind::kCluster, {}, {}, true);

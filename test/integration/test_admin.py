@@ -90,7 +90,7 @@ class AdminTest(PorticoTestCase):
         host = "127.0.0.1:%d" % self.upstream.port
         metrics = {}
         for line in self.admin_text("/clusters").splitlines():
-            parts = line.split("::")
+            parts = line.split("::")  # layout: not bound
             if len(parts) == 4 and parts[:2] == ["backend", host]:
                 metrics[parts[2]] = parts[3]
         for metric in ("rq_active", "rq_total", "cx_active", "weight"):

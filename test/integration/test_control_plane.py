@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import re
+import signal
 import threading
 import time
 import urllib.error
@@ -279,6 +280,24 @@ spec:
             "type.googleapis.com/portico.config.v1.RouteConfiguration"]["version"]
         self.assertTrue(version)
         self.assertIn(version, fleet)
+
+    def test_sigterm_stops_it_gracefully_with_proxies_connected(self):
+        # Regression (reviewer): SIGTERM was blocked only after gRPC had started its threads,
+        # which kept the default action: the process died (exit -15) without its shutdown.
+        self.cp.send_signal(signal.SIGTERM)
+        self.assertEqual(self.cp.wait(10), 0, self.cp.output())
+        self.assertIn("shutting down", self.cp.output())
+        self.assertEqual(http_get(self.edge_port, "/echo").status, 200)  # proxies keep serving
+
+    def test_a_second_server_on_the_same_grpc_port_does_not_start(self):
+        # Regression (reviewer): gRPC's SO_REUSEPORT let it start, and the kernel split the
+        # proxies' connections between two control planes.
+        other = self.env.dir / "second"
+        other.mkdir()
+        (other / "store").mkdir()
+        with self.assertRaisesRegex(RuntimeError, "cannot listen on --grpc"):
+            second = ControlPlane(other, other / "store", grpc_port=self.cp.grpc_port)
+            self.env.processes.append(second)
 
 
 class TlsFleetTest(FleetTest):

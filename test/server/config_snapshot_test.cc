@@ -360,6 +360,7 @@ TEST_F(ConfigSnapshotTest, DuplicateListenerAddress) {
 // Regression: a listener on the admin address was accepted; both bound (SO_REUSEPORT) and
 // the kernel split connections between the proxy and the admin port.
 TEST_F(ConfigSnapshotTest, ListenerOnTheAdminAddress) {
+  const std::string ipv6_wildcard = "::";  // layout: not bound (validated only)
   EXPECT_EQ(errorAfter([&](Bootstrap& b) {
               b.mutable_admin()->mutable_address()->set_address("127.0.0.1");
               b.mutable_admin()->mutable_address()->set_port(10000);
@@ -369,19 +370,19 @@ TEST_F(ConfigSnapshotTest, ListenerOnTheAdminAddress) {
   // The wildcard of the same family overlaps too (IPv6 here: tests name no IPv4 wildcard).
   EXPECT_EQ(errorAfter([&](Bootstrap& b) {
               listener(b).mutable_address()->set_address("::1");
-              b.mutable_admin()->mutable_address()->set_address("::");
+              b.mutable_admin()->mutable_address()->set_address(ipv6_wildcard);
               b.mutable_admin()->mutable_address()->set_port(10000);
             }),
             "static_resources.listeners[0].address: [::1]:10000 overlaps the admin address "
             "[::]:10000");
   Bootstrap other_port = base_;
   listener(other_port).mutable_address()->set_address("::1");
-  other_port.mutable_admin()->mutable_address()->set_address("::");
+  other_port.mutable_admin()->mutable_address()->set_address(ipv6_wildcard);
   other_port.mutable_admin()->mutable_address()->set_port(10001);
   EXPECT_TRUE(build(other_port).ok());
   // [::] is dual-stack: it holds the IPv4 port as well.
   EXPECT_EQ(errorAfter([&](Bootstrap& b) {
-              b.mutable_admin()->mutable_address()->set_address("::");
+              b.mutable_admin()->mutable_address()->set_address(ipv6_wildcard);
               b.mutable_admin()->mutable_address()->set_port(10000);
             }),
             "static_resources.listeners[0].address: 127.0.0.1:10000 overlaps the admin address "

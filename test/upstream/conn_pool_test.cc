@@ -245,6 +245,26 @@ TEST_F(ConnPoolTest, ClosedUnansweredOnReuseOnlyForAReusedConnectionThatGotNothi
   pool.release(connection, false);
 }
 
+TEST_F(ConnPoolTest, ClosedUnansweredOnReuseForAConnectionParkedBeforeItsFirstRequest) {
+  // Regression (reviewer): a connection opened for a request that went elsewhere sat idle
+  // with no request served; when the upstream closed it as idle just as its first request
+  // went out, that request was not retried.
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort())}});
+  ConnPool& pool = backendPool(manager);
+  RecordingPoolCallbacks opened;
+  connectOne(pool, opened);
+  pool.release(*opened.ready[0], true);  // parked without a request
+  RecordingPoolCallbacks first_request;
+  pool.newStream(first_request);
+  ASSERT_EQ(first_request.ready.size(), 1u);
+  UpstreamConnection& connection = *first_request.ready[0];
+  RecordingStream stream;
+  startRequest(connection, stream);
+  EXPECT_TRUE(connection.closedUnansweredOnReuse());
+  pool.release(connection, false);
+}
+
 TEST_F(ConnPoolTest, QueuesBeyondTheConnectionCapAndOverflowsBeyondThePendingCap) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1,
@@ -353,6 +373,26 @@ TEST_F(ConnPoolTest, AConnectionClosedAtTheCapIsReplacedForWaitingRequests) {
   ASSERT_EQ(c.failures.size(), 1u);
   EXPECT_EQ(c.failures[0], PoolFailureReason::kConnectFailure);
   EXPECT_TRUE(pool.idle());
+}
+
+TEST_F(ConnPoolTest, ARetryWhoseNewConnectionFailsTakesTheIdleOne) {
+  // Regression (reviewer): the retry was queued for a new connection beside an idle one; when
+  // the connect failed it was kept for the idle connection, but nothing handed it over.
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/2)}});
+  ConnPool& pool = backendPool(manager);
+  RecordingPoolCallbacks first;
+  connectOne(pool, first);
+  pool.release(*first.ready[0], true);
+  listener_.reset();  // new connects are refused; the idle connection stays up
+
+  RecordingPoolCallbacks retry;
+  pool.newStream(retry, /*prefer_new=*/true);
+  runUntil([&] { return !retry.ready.empty() || !retry.failures.empty(); }, milliseconds(3000));
+  ASSERT_EQ(retry.ready.size(), 1u);
+  EXPECT_EQ(retry.ready[0], first.ready[0]);
+  EXPECT_TRUE(retry.failures.empty());
+  pool.release(*retry.ready[0], true);
 }
 
 TEST_F(ConnPoolTest, RefusedConnectFailsThePendingRequest) {
@@ -544,6 +584,35 @@ TEST_F(ConnPoolTest, RequestsWaitingOnAReplacedPoolAreServedBeforeItsConnections
   EXPECT_EQ(cluster->pool(cluster->hosts()[0]).activeConnections(), 1u);
   EXPECT_TRUE(old_pool.idle());
   EXPECT_EQ(accepted_.size(), 1u);
+}
+
+TEST_F(ConnPoolTest, AConnectionTooOldToHandOffLeavesTheHostCountsRight) {
+  // Regression (reviewer): with the same address listed twice, the second host's connection
+  // moves into the first host's count. When the new version's shorter idle_timeout had
+  // already passed, the counts moved and then the connection closed in its old pool: the new
+  // host kept a phantom connection for ever, which at max_connections_per_host: 1 left its
+  // requests waiting.
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  const uint16_t port = listener_->boundPort();
+  manager.update({{"backend", clusterInfo(port, 1, 0, port, 0, /*idle_ms=*/600)}});
+  ConnPool& old_second = manager.get("backend")->pool(manager.get("backend")->hosts()[1]);
+  RecordingPoolCallbacks first;
+  connectOne(old_second, first);
+  old_second.release(*first.ready[0], true);
+
+  at(milliseconds(300), [this] { dispatcher_->exit(); });
+  run();
+  manager.update({{"backend", clusterInfo(port, 1, 0, port, 0, /*idle_ms=*/200)}});
+  runUntil([&] { return peerClosed(0); });  // too old for the new version: closed
+  WorkerCluster* cluster = manager.get("backend");
+  for (size_t i = 0; i < 2; i++) {
+    EXPECT_EQ(*cluster->hosts()[i].connections, 0u) << "host " << i;
+    RecordingPoolCallbacks next;
+    cluster->pool(cluster->hosts()[i]).newStream(next);
+    runUntil([&] { return !next.ready.empty() || !next.failures.empty(); });
+    ASSERT_EQ(next.ready.size(), 1u) << "host " << i;
+    cluster->pool(cluster->hosts()[i]).release(*next.ready[0], false);
+  }
 }
 
 TEST_F(ConnPoolTest, AHandedOffConnectionKeepsItsIdleAge) {

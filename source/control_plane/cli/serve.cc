@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -102,6 +103,16 @@ int serveCommand(const Args& args) {
     return kExitUsage;
   }
 
+  // SIGTERM and SIGINT are read through a signalfd by the main loop. They are blocked before
+  // gRPC starts a thread: a thread inherits the mask it is created with, and the kernel hands a
+  // process signal to any thread that does not block it, whose default action ends the process
+  // without the graceful shutdown below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   // gRPC takes absl::Mutex on every call; Debian's Abseil checks lock-order graphs on each,
   // which cost ~3% CPU at 1000 streams. Lock order is gRPC's business here, not ours.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
@@ -140,11 +151,19 @@ int serveCommand(const Args& args) {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  // gRPC sets SO_REUSEPORT by default: a second control plane on the same port would start
+  // and share the proxies' connections with the first.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (grpc_server == nullptr || grpc_port == 0) {
     std::cerr << "serve: cannot listen on --grpc " << flags->get("grpc", "127.0.0.1:18000") << "\n";
     return kExitFailed;
   }
+  // Every return from here ends open discovery streams within a bound: the server's destructor
+  // would wait for them without one.
+  auto shutdown_grpc = absl::MakeCleanup([&grpc_server] {
+    grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  });
 
   event::DispatcherPtr dispatcher = event::createDispatcher();
   RestApi api(controller, fleet, token);
@@ -169,12 +188,7 @@ int serveCommand(const Args& args) {
     return kExitFailed;
   }
 
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-  int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  int sfd = signalfd(-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
   event::Dispatcher* d = dispatcher.get();
   event::FileEventPtr signals = dispatcher->createFileEvent(sfd, [d, sfd](uint32_t) {
     signalfd_siginfo info;
@@ -194,7 +208,7 @@ int serveCommand(const Args& args) {
   dispatcher->run();
 
   std::cerr << "shutting down\n";
-  grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  std::move(shutdown_grpc).Invoke();
   signals.reset();
   close(sfd);
   return kExitOk;

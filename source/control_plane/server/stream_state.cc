@@ -39,9 +39,21 @@ const Held* findHeld(const TypeState& t, const std::string& name) {
 void StreamState::setSotwNames(Kind kind, const std::vector<std::string>& names) {
   TypeState& t = type(kind);
   stamp_++;
+  // As the xDS protocol says: no names means wildcard only while no request of this type has
+  // named anything (legacy wildcard); after names, an empty list unsubscribes from everything.
+  // "*" subscribes to everything besides the names given.
+  t.sotw_legacy_wildcard = names.empty() && (!t.subscribed || t.sotw_legacy_wildcard);
   t.subscribed = true;
-  t.wildcard = names.empty();
-  t.names = std::set<std::string>(names.begin(), names.end());
+  t.names.clear();
+  bool star = false;
+  for (const std::string& n : names) {
+    if (n == "*") {
+      star = true;
+    } else {
+      t.names.insert(n);
+    }
+  }
+  t.wildcard = star || t.sotw_legacy_wildcard;
 }
 
 void StreamState::deltaSubscribe(Kind kind, const std::vector<std::string>& subscribe,

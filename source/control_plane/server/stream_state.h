@@ -41,7 +41,8 @@ using HeldMap = std::map<std::string, Held>;
 struct TypeState {
   bool subscribed = false;
   bool wildcard = true;
-  std::set<std::string> names;  // when not wildcard
+  bool sotw_legacy_wildcard = false;  // SotW: every request so far named nothing
+  std::set<std::string> names;        // besides the wildcard
   bool ever_sent = false;
   HeldMap acked;
   std::string acked_version;  // SotW: version_info ACKed; delta: system_version_info ACKed
@@ -75,7 +76,8 @@ class StreamState {
   TypeState& type(Kind kind) { return types_[static_cast<int>(kind)]; }
   const TypeState& type(Kind kind) const { return types_[static_cast<int>(kind)]; }
 
-  // SotW subscription (every request carries the full name list; empty = wildcard).
+  // SotW subscription: every request carries the full name list. Empty is wildcard until the
+  // first request with names; "*" is wildcard.
   void setSotwNames(Kind kind, const std::vector<std::string>& names);
   // Delta subscription changes; the first request with no names is a wildcard subscription
   // ("*" also means wildcard).
