@@ -2,6 +2,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "source/common/http/headers.h"
 #include "source/router/config_error.h"
 #include "source/router/header_syntax.h"
 
@@ -15,6 +16,19 @@ absl::Status checkNotFraming(absl::string_view name, absl::string_view field_pat
     return fieldError(field_path, absl::StrCat("header \"", name,
                                                "\" frames the message body; routes cannot add, "
                                                "set or remove it"));
+  }
+  return absl::OkStatus();
+}
+
+// Hop-by-hop fields describe one connection, and the proxy manages its own: an added
+// "connection: close" or "upgrade" would ask the next hop for something the proxy does not do
+// (a close it does not expect, a protocol switch it answers with 502). Removing them is
+// allowed, and does nothing (they never cross the proxy).
+absl::Status checkNotHopByHop(absl::string_view name, absl::string_view field_path) {
+  if (http::isHopByHopHeader(name)) {
+    return fieldError(field_path, absl::StrCat("header \"", name,
+                                               "\" is hop-by-hop (it describes one connection); "
+                                               "routes cannot add or set it"));
   }
   return absl::OkStatus();
 }
@@ -61,6 +75,7 @@ absl::StatusOr<HeaderOpList> buildHeaderOps(
     auto name = normalizeHeaderName(option.key(), fieldPath(entry, "key"));
     if (!name.ok()) return name.status();
     if (absl::Status s = checkNotFraming(*name, fieldPath(entry, "key")); !s.ok()) return s;
+    if (absl::Status s = checkNotHopByHop(*name, fieldPath(entry, "key")); !s.ok()) return s;
     if (absl::Status s = checkNotHost(*name, prefix, fieldPath(entry, "key")); !s.ok()) return s;
     absl::Status value_ok = validateHeaderValue(option.value(), fieldPath(entry, "value"));
     if (!value_ok.ok()) return value_ok;

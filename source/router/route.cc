@@ -232,7 +232,8 @@ std::vector<std::string> Route::clusterNames() const {
 }
 
 std::optional<std::string> Route::rewritePath(absl::string_view path_with_query) const {
-  if (!prefix_rewrite_.has_value()) return std::nullopt;
+  // The asterisk form of OPTIONS ("*") names the server, not a path: nothing to rewrite.
+  if (!prefix_rewrite_.has_value() || !absl::StartsWith(path_with_query, "/")) return std::nullopt;
   auto [path, query] = splitQuery(path_with_query);
   if (path_.kind() == PathMatcher::Kind::kPrefix) {
     if (!path_.matches(path)) return std::string(path_with_query);

@@ -187,6 +187,23 @@ TEST(HeaderOpsTest, Errors) {
       "body; routes cannot add, set or remove it");
 }
 
+// Regression (reviewer): ops could add "connection: close" (the upstream then closed after
+// every response) or "upgrade" (answered 101, which the proxy turns into 502).
+TEST(HeaderOpsTest, OpsCannotAddHopByHopHeaders) {
+  for (const char* name : {"connection", "Upgrade", "keep-alive", "te", "proxy-connection",
+                           "trailer"}) {
+    EXPECT_THAT(opsError(absl::StrCat(R"(response_headers_to_add { key: ")", name,
+                                      R"(" value: "close" })")),
+                ::testing::HasSubstr("is hop-by-hop (it describes one connection); routes "
+                                     "cannot add or set it"))
+        << name;
+  }
+  auto vh = parseProto<config::v1::VirtualHost>(R"(response_headers_to_remove: "upgrade")");
+  EXPECT_TRUE(buildHeaderOps(vh.response_headers_to_add(), vh.response_headers_to_remove(), "vh",
+                             "response_")
+                  .ok());  // removing one is harmless
+}
+
 // Regression: request ops could remove Host (an HTTP/1.0 request then went upstream as
 // HTTP/1.1 without one), append a second Host, or set one that is not an authority.
 TEST(HeaderOpsTest, RequestOpsCannotTouchHost) {

@@ -89,6 +89,13 @@ TEST(RouteTest, PrefixRewriteKeepsRestAndQuery) {
   EXPECT_EQ(r->rewritePath("/other?q"), "/other?q");  // not this route's path: unchanged
 }
 
+TEST(RouteTest, TheAsteriskFormIsNotRewritten) {
+  // Regression (reviewer): "OPTIONS *" through a catch-all rewrite went upstream as "/v2*".
+  OneRoute r(R"(match { prefix: "" } route { cluster: "c" prefix_rewrite: "/v2" })");
+  EXPECT_EQ(r->rewritePath("*"), std::nullopt);
+  EXPECT_EQ(r->rewritePath("/x"), "/v2/x");
+}
+
 TEST(RouteTest, PrefixRewriteCaseInsensitive) {
   OneRoute r(R"(match { prefix: "/API" case_sensitive: false }
                route { cluster: "c" prefix_rewrite: "/v1" })");

@@ -13,8 +13,7 @@
 
 namespace portico::http {
 
-namespace {
-bool isHopByHop(absl::string_view name) {
+bool isHopByHopHeader(absl::string_view name) {
   switch (name.size()) {
     case 2:
       return name == "te";
@@ -30,7 +29,6 @@ bool isHopByHop(absl::string_view name) {
       return false;
   }
 }
-}  // namespace
 
 std::vector<std::string> transferCodings(const HeaderMap& headers) {
   std::vector<std::string> codings;
@@ -48,7 +46,7 @@ void removeHopByHopHeaders(HeaderMap& headers) {
   // because removing entries moves the values.
   absl::InlinedVector<std::string, 2> listed;
   for (const HeaderEntry& e : headers) {
-    if (!isHopByHop(e.name)) continue;
+    if (!isHopByHopHeader(e.name)) continue;
     any = true;
     if (e.name != "connection") continue;
     // The common value names nothing more to remove: skip the split.
@@ -57,13 +55,13 @@ void removeHopByHopHeaders(HeaderMap& headers) {
       token = absl::StripAsciiWhitespace(token);
       // Hop-by-hop names are removed anyway; never let a client strip our own end-to-end
       // essentials (Host) via Connection.
-      if (token.empty() || isHopByHop(token) || absl::EqualsIgnoreCase(token, "host")) continue;
+      if (token.empty() || isHopByHopHeader(token) || absl::EqualsIgnoreCase(token, "host")) continue;
       listed.emplace_back(token);
     }
   }
   if (!any) return;
   headers.removeIf([&](const HeaderEntry& e) {
-    if (isHopByHop(e.name)) return true;
+    if (isHopByHopHeader(e.name)) return true;
     for (const std::string& name : listed) {
       if (absl::EqualsIgnoreCase(e.name, name)) return true;
     }

@@ -14,6 +14,9 @@
 
 namespace portico::http {
 
+// Whether `lower_name` is hop-by-hop by itself (one of those listed below).
+bool isHopByHopHeader(absl::string_view lower_name);
+
 // Removes hop-by-hop fields (RFC 9110 7.6.1): connection, keep-alive, proxy-connection, te,
 // transfer-encoding, upgrade, trailer, and every field the Connection header names.
 // Framing headers are re-created by the codec of the next hop.
