@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "source/common/http/field_bytes.h"
 #include "source/common/http/headers.h"
 
 namespace portico::http::http1 {
@@ -83,6 +84,9 @@ bool ClientCodec::onConnectionClosed(bool reset) {
 bool ClientCodec::onHeadersComplete() {
   head_.status = parser_.statusCode();
   head_.reason = std::move(parser_.statusText());
+  // llhttp takes any byte but CR and LF in the reason phrase; control bytes must not reach the
+  // client's status line (RFC 9112 4). An empty reason is replaced by the standard one.
+  if (hasBadValueByte(head_.reason)) head_.reason.clear();
   head_.minor_version = parser_.minorVersion();
   if (head_.status < 100 || head_.status > 999) {
     // llhttp takes "20" or "099" as a number; a status is three digits (RFC 9112 4).
@@ -107,6 +111,7 @@ bool ClientCodec::onHeadersComplete() {
     // 1xx responses end at their head (RFC 9112 6.3), whatever Content-Length says; llhttp
     // would read a body.
     parser_.skipBody();
+    parser_.ignoreConnectionClose();
     callbacks_.on1xxHeaders(head_);
     return true;
   }

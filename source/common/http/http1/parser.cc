@@ -26,6 +26,7 @@ Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks, HeaderM
     s.on_body = onBodyCb;
     s.on_message_complete = onMessageCompleteCb;
     s.on_chunk_header = onChunkHeaderCb;
+    s.on_chunk_complete = onChunkCompleteCb;
     s.on_chunk_extension_name = onChunkExtensionCb;
     s.on_chunk_extension_value = onChunkExtensionCb;
     return s;
@@ -34,16 +35,33 @@ Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks, HeaderM
   parser_.data = this;
 }
 
+// Chunk extensions are dropped, never forwarded, so nothing else would bound them: without a
+// limit a client could send one endless chunk-size line (as Node's CVE-2024-22019). Leading
+// zeros of a chunk size are bounded by the whole line's limit (llhttp takes any number).
+constexpr size_t kMaxChunkExtensionBytes = 16 * 1024;
+constexpr size_t kMaxChunkSizeLineBytes = kMaxChunkExtensionBytes + 1024;
+
 ParseResult Http1Parser::execute(const char* data, size_t len, size_t* consumed, bool try_plain) {
   ParseResult result;
   if (try_plain && tryPlainHead(data, len, consumed, &result)) return result;
+  const bool was_in_size_line = in_size_line_;
+  const uint32_t size_line = size_line_epoch_;
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   if (err == HPE_OK) {
     *consumed = len;
-    return ParseResult::kConsumedAll;
+  } else {
+    const char* pos = llhttp_get_error_pos(&parser_);
+    *consumed = pos != nullptr && pos >= data ? static_cast<size_t>(pos - data) : 0;
   }
-  const char* pos = llhttp_get_error_pos(&parser_);
-  *consumed = pos != nullptr && pos >= data ? static_cast<size_t>(pos - data) : 0;
+  // Every byte of this call was in one chunk-size line: count them (a call where the line
+  // began is not counted, so the bound is the limit plus one read).
+  const bool parsed = err == HPE_OK || err == HPE_PAUSED;
+  if (parsed && was_in_size_line && in_size_line_ && size_line == size_line_epoch_ &&
+      (size_line_bytes_ += *consumed) > kMaxChunkSizeLineBytes) {
+    error_ = absl::StrCat("chunk-size line longer than ", kMaxChunkSizeLineBytes, " bytes");
+    return ParseResult::kError;
+  }
+  if (err == HPE_OK) return ParseResult::kConsumedAll;
   if (err == HPE_PAUSED) return ParseResult::kPaused;
   if (error_.empty()) {
     error_ = err == HPE_PAUSED_UPGRADE
@@ -167,6 +185,7 @@ int Http1Parser::onHeaderValueCompleteCb(llhttp_t* p) {
     return -1;
   }
   if (s.max_fields_ != 0 && ++s.fields_ > s.max_fields_) {
+    s.too_many_fields_ = true;
     s.error_ = absl::StrCat("more than ", s.max_fields_, s.in_trailers_ ? " trailer" : " header",
                             " fields");
     return -1;
@@ -203,6 +222,7 @@ int Http1Parser::onHeadersCompleteCb(llhttp_t* p) {
     s.raw_body_remaining_ = p->content_length;
     return 1;
   }
+  if ((p->flags & F_CHUNKED) != 0) s.beginSizeLine();
   return 0;
 }
 
@@ -210,10 +230,6 @@ int Http1Parser::onBodyCb(llhttp_t* p, const char* at, size_t len) {
   self(p).callbacks_.onBody(absl::string_view(at, len));
   return 0;
 }
-
-// Chunk extensions are dropped, never forwarded, so nothing else would bound them: without a
-// limit a client could send one endless chunk-size line (as Node's CVE-2024-22019).
-constexpr size_t kMaxChunkExtensionBytes = 16 * 1024;
 
 int Http1Parser::onChunkExtensionCb(llhttp_t* p, const char* /*at*/, size_t len) {
   Http1Parser& s = self(p);
@@ -226,7 +242,19 @@ int Http1Parser::onChunkExtensionCb(llhttp_t* p, const char* /*at*/, size_t len)
   return -1;
 }
 
+void Http1Parser::beginSizeLine() {
+  in_size_line_ = true;
+  ++size_line_epoch_;
+  size_line_bytes_ = 0;
+}
+
+int Http1Parser::onChunkCompleteCb(llhttp_t* p) {
+  self(p).beginSizeLine();  // after the last chunk, the message completes next (clears it)
+  return 0;
+}
+
 int Http1Parser::onChunkHeaderCb(llhttp_t* p) {
+  self(p).in_size_line_ = false;
   self(p).chunk_extension_bytes_ = 0;  // the next size line starts afresh
   if (p->content_length != 0) return 0;
   return self(p).callbacks_.onLastChunk() ? HPE_PAUSED : 0;
@@ -241,6 +269,7 @@ bool Http1Parser::consumeRawBody(uint64_t n) {
 
 int Http1Parser::onMessageCompleteCb(llhttp_t* p) {
   Http1Parser& s = self(p);
+  s.in_size_line_ = false;
   // After a message that does not keep the connection, llhttp refuses whatever follows: it
   // stays in charge of this connection's bytes then.
   s.llhttp_idle_ = llhttp_should_keep_alive(p) != 0;

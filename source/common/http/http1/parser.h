@@ -79,8 +79,13 @@ class Http1Parser {
   absl::string_view methodName() const;
   int minorVersion() const { return plain_ ? plain_head_.minor_version : parser_.http_minor; }
   int majorVersion() const { return plain_ ? 1 : parser_.http_major; }
-  // A plain head is always keep-alive, never chunked, an upgrade or close-delimited.
-  bool keepAlive() const { return plain_ || llhttp_should_keep_alive(&parser_) != 0; }
+  // A plain head is always keep-alive, never chunked, an upgrade or close-delimited. "close"
+  // wins over "keep-alive" in one Connection field, in HTTP/1.0 too (llhttp's answer for 1.0
+  // looks at keep-alive only).
+  bool keepAlive() const {
+    return plain_ ||
+           (llhttp_should_keep_alive(&parser_) != 0 && (parser_.flags & F_CONNECTION_CLOSE) == 0);
+  }
   // keepAlive() for a message that has no body whatever its framing says (a response to HEAD):
   // only the version and Connection count. llhttp's own answer also asks whether the body
   // runs to the close, which a bodiless response without a length seems to.
@@ -89,7 +94,8 @@ class Http1Parser {
     if (parser_.http_major > 0 && parser_.http_minor > 0) {
       return (parser_.flags & F_CONNECTION_CLOSE) == 0;
     }
-    return (parser_.flags & F_CONNECTION_KEEP_ALIVE) != 0;
+    return (parser_.flags & (F_CONNECTION_KEEP_ALIVE | F_CONNECTION_CLOSE)) ==
+           F_CONNECTION_KEEP_ALIVE;
   }
   bool chunked() const { return !plain_ && (parser_.flags & F_CHUNKED) != 0; }
   bool hasContentLength() const {
@@ -107,6 +113,9 @@ class Http1Parser {
   // Tells llhttp that the current response has no body (response to HEAD, or a 1xx/204/304
   // it already knows). Only meaningful inside onHeadersComplete.
   void skipBody() { skip_body_ = true; }
+  // For a 1xx head: its Connection field does not end the connection, whose fate the final
+  // response decides (llhttp would refuse that response as data after the close).
+  void ignoreConnectionClose() { parser_.flags &= ~F_CONNECTION_CLOSE; }
   // Treats an Upgrade request as a plain one (we strip Upgrade before forwarding).
   void clearUpgrade() { parser_.upgrade = 0; }
 
@@ -119,6 +128,8 @@ class Http1Parser {
     max_fields_ = max_fields;
   }
   const std::string& error() const { return error_; }
+  // The last execute() failed on the field count of setHeadLimits().
+  bool tooManyFields() const { return too_many_fields_; }
   // The last execute() failed on a method llhttp does not know (it knows a fixed list).
   bool unknownMethod() const { return llhttp_get_errno(&parser_) == HPE_INVALID_METHOD; }
 
@@ -138,6 +149,8 @@ class Http1Parser {
   static int onBodyCb(llhttp_t* p, const char* at, size_t len);
   static int onMessageCompleteCb(llhttp_t* p);
   static int onChunkHeaderCb(llhttp_t* p);
+  static int onChunkCompleteCb(llhttp_t* p);
+  void beginSizeLine();
   static int onChunkExtensionCb(llhttp_t* p, const char* at, size_t len);
   // Counts `len` more head bytes; false (with the error set) past the limit. Inline: it runs
   // for every span llhttp reports.
@@ -160,7 +173,13 @@ class Http1Parser {
   uint32_t max_fields_ = 0;
   size_t head_bytes_ = 0;  // of the current head or trailer section
   uint32_t fields_ = 0;
+  bool too_many_fields_ = false;
   size_t chunk_extension_bytes_ = 0;  // of the current chunk-size line
+  // In a chunk-size line (from the end of the head or of a chunk to the next chunk header);
+  // each line has its own epoch, and bytes of whole execute() calls inside one are counted.
+  bool in_size_line_ = false;
+  uint32_t size_line_epoch_ = 0;
+  size_t size_line_bytes_ = 0;
   bool in_trailers_ = false;
   bool skip_body_ = false;
   uint64_t raw_body_remaining_ = 0;

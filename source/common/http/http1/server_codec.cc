@@ -34,9 +34,9 @@ ServerCodec::ServerCodec(ServerCodecCallbacks& callbacks, const ServerLimits& li
       scanner_(limits.max_request_headers_bytes) {
   // The byte limit as the scanner counts it, for plain heads, which skip the scanner: a larger
   // head goes the scanner's way and gets its 431. (llhttp's own count of the same head is
-  // smaller, so on that path the scanner always refuses first.) The field count is checked in
-  // onHeadersComplete, for both paths.
-  parser_.setHeadLimits(limits.max_request_headers_bytes, 0);
+  // smaller, so on that path the scanner always refuses first.) The field count is checked
+  // as each field ends: a head of many empty fields must not fill the header map first.
+  parser_.setHeadLimits(limits.max_request_headers_bytes, limits.max_headers_count);
 }
 
 void ServerCodec::dispatch(buffer::Buffer& data) {
@@ -87,6 +87,8 @@ void ServerCodec::dispatch(buffer::Buffer& data) {
     if (result == ParseResult::kError) {
       if (unknown_method) {
         fail(501, "method not implemented");
+      } else if (parser_.tooManyFields()) {
+        fail(431, in_trailers_ ? parser_.error() : "too many request headers");
       } else {
         fail(400, parser_.error());
       }
@@ -155,6 +157,26 @@ bool ServerCodec::onHeadersComplete() {
       return false;
     }
   }
+  // Before an absolute-form target replaces Host: RFC 9112 3.2 asks for 400 on a repeated or
+  // invalid Host whatever the form of the target. (A missing one is supplied by an
+  // absolute-form target, as nginx does.)
+  const bool absolute_form = !head_.path.empty() && head_.path[0] != '/' && head_.path != "*";
+  int hosts = 0;
+  bool host_valid = true;
+  head_.headers.forEachValue("host", [&](const std::string& host) {
+    hosts++;
+    // RFC 9112 3.2: an empty Host is how a request says it has no authority; anything else must
+    // be one, or the route we pick and the host the upstream serves may differ.
+    if (!host.empty() && !isValidAuthority(host)) host_valid = false;
+  });
+  if (hosts > 1 || (hosts == 0 && head_.minor_version == 1 && !absolute_form)) {
+    fail(400, hosts > 1 ? "multiple Host headers" : "missing Host header");
+    return false;
+  }
+  if (!host_valid) {
+    fail(400, "invalid Host header");
+    return false;
+  }
   // Origin-form, absolute-form (turned into origin-form + Host), or "*".
   if (!head_.path.empty() && head_.path[0] != '/') {
     absl::string_view target = head_.path;
@@ -186,22 +208,6 @@ bool ServerCodec::onHeadersComplete() {
       fail(400, "invalid request target");
       return false;
     }
-  }
-  int hosts = 0;
-  bool host_valid = true;
-  head_.headers.forEachValue("host", [&](const std::string& host) {
-    hosts++;
-    // RFC 9112 3.2: an empty Host is how a request says it has no authority; anything else must
-    // be one, or the route we pick and the host the upstream serves may differ.
-    if (!host.empty() && !isValidAuthority(host)) host_valid = false;
-  });
-  if (hosts > 1 || (hosts == 0 && head_.minor_version == 1)) {
-    fail(400, hosts > 1 ? "multiple Host headers" : "missing Host header");
-    return false;
-  }
-  if (!host_valid) {
-    fail(400, "invalid Host header");
-    return false;
   }
   if (parser_.upgrade()) parser_.clearUpgrade();
   // We re-frame bodies, so the only transfer coding we pass on is chunked alone. RFC 9112 6.1:

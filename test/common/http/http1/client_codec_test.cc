@@ -65,6 +65,18 @@ TEST_F(ClientCodecTest, ResponseWithContentLength) {
   EXPECT_TRUE(driver_.input.empty());
 }
 
+TEST_F(ClientCodecTest, AReasonPhraseWithControlBytesIsDropped) {
+  // Regression (reviewer): a NUL or DEL in the upstream's reason phrase reached the client.
+  EXPECT_THAT(exchange(absl::StrCat("HTTP/1.1 200 O", std::string(1, '\0'),
+                                    "K\r\nContent-Length: 0\r\n\r\n")),
+              ElementsAre("headers 200  end_stream {content-length: 0}", "complete"));
+  ClientCodecDriver del;
+  del.sendRequest(request("GET"));
+  del.feed("HTTP/1.1 404 Not\x7f Found\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_THAT(del.callbacks.log.events(),
+              ElementsAre("headers 404  end_stream {content-length: 0}", "complete"));
+}
+
 TEST_F(ClientCodecTest, ContentLengthBodyMovesWholeSlicesWithoutCopying) {
   driver_.sendRequest(request("GET"));
   const std::string body(2 * buffer::Slice::kSize, 'b');
@@ -134,6 +146,16 @@ TEST_F(ClientCodecTest, InterimResponseWithContentLengthHasNoBody) {
                        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
               ElementsAre("1xx 100 {content-length: 5}", "headers 200 OK {content-length: 2}",
                           "body ok", "complete"));
+}
+
+// Regression (reviewer): llhttp took the 1xx's "Connection: close" for the connection and
+// refused the final response as data after the close (the client got 502 after its 100).
+TEST_F(ClientCodecTest, ConnectionCloseOnAnInterimResponseDoesNotEndTheExchange) {
+  EXPECT_THAT(exchange("HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\n"
+                       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+              ElementsAre("1xx 100 {connection: close}", "headers 200 OK {content-length: 2}",
+                          "body ok", "complete"));
+  EXPECT_TRUE(driver_.codec.keepAlive());
 }
 
 TEST_F(ClientCodecTest, MoreThanFiveInterimResponsesAreAnError) {

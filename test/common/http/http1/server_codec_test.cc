@@ -110,6 +110,28 @@ TEST_F(ServerCodecTest, ChunkExtensionsAreBoundedPerSizeLine) {
   EXPECT_THAT(driver_->callbacks.error_reason, HasSubstr("chunk extensions larger than"));
 }
 
+// Regression (reviewer): llhttp takes any number of leading zeros in a chunk size, so an
+// endless "0000..." line held the request without a byte of body until the route timeout.
+TEST_F(ServerCodecTest, AChunkSizeLineOfEndlessZerosIsRefused) {
+  std::vector<std::string> pieces = {
+      "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"};
+  for (int i = 0; i < 64; i++) pieces.push_back(std::string(1024, '0'));
+  driver_ = std::make_unique<ServerCodecDriver>(ServerLimits{});
+  driver_->feedAllResuming(pieces);
+  EXPECT_EQ(driver_->callbacks.error_status, 400);
+  EXPECT_THAT(driver_->callbacks.error_reason, HasSubstr("chunk-size line longer than"));
+  // Long bodies of many chunks, fed a byte at a time across lines, are not affected.
+  std::string body;
+  for (int i = 0; i < 3000; i++) body += "00000a\r\n0123456789\r\n";
+  driver_ = std::make_unique<ServerCodecDriver>(ServerLimits{});
+  pieces = {"POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"};
+  for (char c : body + "0\r\n\r\n") pieces.push_back(std::string(1, c));
+  driver_->feedAllResuming(pieces);
+  EXPECT_TRUE(driver_->callbacks.error_reason.empty()) << driver_->callbacks.error_reason;
+  ASSERT_EQ(driver_->callbacks.requests.size(), 1u);
+  EXPECT_TRUE(driver_->callbacks.requests[0].complete);
+}
+
 TEST_F(ServerCodecTest, ContentLengthWithLeadingZerosIsForwardedAsANumber) {
   EXPECT_THAT(parse("POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 0005\r\n\r\nhello"),
               ElementsAre("headers POST /p HTTP/1.1 {host: a, content-length: 5}", "body hello",
@@ -343,6 +365,9 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedCase{"DoubleSpaceInRequestLine", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
         RefusedCase{"MissingHostOnHttp11", "GET / HTTP/1.1\r\nX: y\r\n\r\n", 400},
         RefusedCase{"TwoHostHeaders", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+        // Regression (reviewer): the absolute form's authority replaced them before the count.
+        RefusedCase{"TwoHostHeadersWithAnAbsoluteForm",
+                    "GET http://a/ HTTP/1.1\r\nHost: b\r\nHost: c\r\n\r\n", 400},
         RefusedCase{"Http2Version", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 400},
         RefusedCase{"Http09Version", "GET / HTTP/0.9\r\nHost: a\r\n\r\n", 400},
         RefusedCase{"UnknownRequestTargetForm", "GET index.html HTTP/1.1\r\nHost: a\r\n\r\n", 400},
@@ -463,6 +488,16 @@ TEST_F(ServerCodecTest, TooManyHeadersIs431) {
   EXPECT_EQ(driver_->callbacks.error_reason, "too many request headers");
 }
 
+TEST_F(ServerCodecTest, TooManyHeadersAreRefusedBeforeTheHeadEnds) {
+  // Regression (reviewer): the count was checked when the head was complete, so up to 60 KiB
+  // of "a:" lines (15,000 fields) went into the header map first.
+  std::string fields;
+  for (int i = 0; i < 200; i++) fields += "a:\r\n";
+  parse(absl::StrCat("GET / HTTP/1.1\r\nHost: a\r\n", fields));  // no end of head yet
+  EXPECT_EQ(driver_->callbacks.error_status, 431);
+  EXPECT_TRUE(driver_->codec.failed());
+}
+
 TEST_F(ServerCodecTest, ExactlyTheMaximumNumberOfHeadersIsAccepted) {
   std::string headers;
   for (int i = 0; i < 99; i++) absl::StrAppend(&headers, "X-H", i, ": v\r\n");
@@ -559,6 +594,9 @@ TEST_F(ServerCodecTest, Http10ClosesUnlessKeepAliveIsAsked) {
   EXPECT_EQ(driver_->codec.requestMinorVersion(), 0);
   parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
   EXPECT_TRUE(driver_->codec.requestKeepAlive());
+  // Regression (reviewer): llhttp's answer for 1.0 looks at keep-alive only.
+  parse("GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n");
+  EXPECT_FALSE(driver_->codec.requestKeepAlive());
 }
 
 TEST_F(ServerCodecTest, Http11KeepsAliveUnlessCloseIsAsked) {
