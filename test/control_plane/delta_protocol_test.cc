@@ -129,6 +129,24 @@ TEST_F(DeltaProtocolTest, SubscriptionsAreBoundedAcrossRequests) {
   EXPECT_THAT(st.error_message(), ::testing::HasSubstr("more than 100000 resource names"));
 }
 
+// Regression (reviewer): the count was bounded, not the bytes: a few long names per request
+// grew the server's memory request after request.
+TEST_F(DeltaProtocolTest, SubscribedNameBytesAreBoundedAcrossRequests) {
+  auto s = open();
+  const std::string long_name(1024 * 1024, 'n');
+  bool first = true;
+  for (int i = 0; i < 20; ++i) {  // 20 MiB of names, 16 MiB allowed
+    DeltaDiscoveryRequest req = request();
+    if (!first) req.clear_node();
+    first = false;
+    req.add_resource_names_subscribe(long_name + std::to_string(i));
+    if (!s->send(req)) break;
+  }
+  grpc::Status st = s->close();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_THAT(st.error_message(), ::testing::HasSubstr("bytes in all"));
+}
+
 TEST_F(DeltaProtocolTest, ReconnectWithInitialResourceVersions) {
   std::map<std::string, std::string> held;
   {

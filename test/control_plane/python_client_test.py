@@ -217,8 +217,8 @@ def run(binary):
         _, metrics_text = None, urllib.request.urlopen(urllib.request.Request(
             "http://" + server.http + "/metrics",
             headers={"Authorization": "Bearer " + TOKEN}), timeout=5).read().decode()
-        assert 'portico_control_node_nacks_total{node="py-2",cluster="py",type="Cluster"} 1' \
-            in metrics_text
+        assert re.search(r'portico_control_node_nacks_total\{node="py-2",cluster="py",'
+                         r'type="Cluster",stream="\d+"\} 1', metrics_text), metrics_text
         s.close()
 
     def test_invalid_write_is_400_with_field_and_not_pushed():

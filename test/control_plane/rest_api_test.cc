@@ -184,7 +184,7 @@ TEST_F(RestApiTest, FleetAndMetrics) {
   auto m = call("GET", "/metrics");
   EXPECT_THAT(m.body, HasSubstr("portico_control_connected_nodes 1"));
   EXPECT_THAT(m.body, HasSubstr("portico_control_node_nacks_total{node=\"proxy-1\",cluster="
-                                "\"edge\",type=\"Cluster\"} 1"));
+                                "\"edge\",type=\"Cluster\",stream=\"7\"} 1"));
   fleet_.onStreamClosed(7);
   EXPECT_THAT(call("GET", "/metrics").body, HasSubstr("portico_control_connected_nodes 0"));
 }

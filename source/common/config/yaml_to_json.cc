@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -154,8 +155,17 @@ size_t maxJsonBytes(size_t yaml_bytes) {
 absl::StatusOr<std::string> yamlToJson(const std::string& yaml) {
   YAML::Node root;
   try {
-    // yaml-cpp reports errors by exception; they stop here.
-    root = YAML::Load(yaml);
+    // yaml-cpp reports errors by exception; they stop here. YAML::Load would read the first
+    // document and drop any after a "---" without a word.
+    std::vector<YAML::Node> documents = YAML::LoadAll(yaml);
+    for (YAML::Node& document : documents) {
+      if (document.IsNull()) continue;  // an empty document ("---" at the end)
+      if (root.IsDefined() && !root.IsNull()) {
+        return absl::InvalidArgumentError(
+            "more than one YAML document (\"---\"); one document is expected here");
+      }
+      root = document;
+    }
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("YAML syntax error at line ", e.mark.line + 1,
                                                    ", column ", e.mark.column + 1, ": ", e.msg));

@@ -43,6 +43,11 @@ grpc::Status DeltaStream::handleRequest(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
         absl::StrCat("more than ", kMaxNamesPerType, " resource names for ", request.type_url()));
   }
+  if (t.names_bytes > kMaxNameBytesPerType) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("resource names for ", request.type_url(), " over ",
+                                     kMaxNameBytesPerType, " bytes in all"));
+  }
   return grpc::Status::OK;
 }
 

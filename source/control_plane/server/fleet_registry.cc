@@ -101,7 +101,9 @@ void FleetRegistry::onNack(uint64_t stream_id, Kind kind, const std::string& ver
   auto it = streams_.find(stream_id);
   if (it == streams_.end()) return;
   TypeStatus& t = it->second.types[static_cast<int>(kind)];
-  t.last_nack_error = error;
+  // Kept per stream and served by /v1/fleet: at most 4 KiB of what the proxy sent.
+  constexpr size_t kMaxErrorBytes = 4096;
+  t.last_nack_error = error.substr(0, kMaxErrorBytes);
   t.last_nack_at = std::chrono::system_clock::now();
   t.awaiting_reply = false;
   t.refused = true;
@@ -171,9 +173,11 @@ std::string FleetRegistry::toPrometheus() const {
     for (Kind k : kAllKinds) {
       const TypeStatus& t = s.types[static_cast<int>(k)];
       if (t.responses == 0 && t.acks == 0 && t.nacks == 0) continue;
+      // The stream id keeps two streams of one node id (replicas sharing a bootstrap, or a
+      // reconnect while the old stream is still open) from giving duplicate series.
       const std::string labels =
           absl::StrCat("node=\"", label(s.node.id()), "\",cluster=\"", label(s.node.cluster()),
-                       "\",type=\"", kindName(k), "\"");
+                       "\",type=\"", kindName(k), "\",stream=\"", s.stream_id, "\"");
       absl::StrAppend(&out, "portico_control_node_acked_version{", labels, ",version=\"",
                       label(t.acked_version), "\"} 1\n");
       absl::StrAppend(&nacks, "portico_control_node_nacks_total{", labels, "} ", t.nacks, "\n");

@@ -18,11 +18,13 @@ grpc::Status SotwStream::handleRequest(const service::discovery::v1::DiscoveryRe
   if (!request.response_nonce().empty()) {
     const bool nack = request.has_error_detail();
     switch (state().onReply(*kind, request.response_nonce(), nack)) {
+      // The fleet view records what the server knows the proxy holds (the version it sent and
+      // saw ACKed), not the version_info a client claims.
       case ReplyKind::kAck:
-        callbacks().onAck(id(), *kind, request.version_info());
+        callbacks().onAck(id(), *kind, t.acked_version);
         break;
       case ReplyKind::kNack:
-        callbacks().onNack(id(), *kind, request.version_info(), request.error_detail().message());
+        callbacks().onNack(id(), *kind, t.acked_version, request.error_detail().message());
         break;
       case ReplyKind::kStale:
         break;

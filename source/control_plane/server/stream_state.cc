@@ -45,12 +45,13 @@ void StreamState::setSotwNames(Kind kind, const std::vector<std::string>& names)
   t.sotw_legacy_wildcard = names.empty() && (!t.subscribed || t.sotw_legacy_wildcard);
   t.subscribed = true;
   t.names.clear();
+  t.names_bytes = 0;
   bool star = false;
   for (const std::string& n : names) {
     if (n == "*") {
       star = true;
-    } else {
-      t.names.insert(n);
+    } else if (t.names.insert(n).second) {
+      t.names_bytes += n.size();
     }
   }
   t.wildcard = star || t.sotw_legacy_wildcard;
@@ -67,15 +68,15 @@ void StreamState::deltaSubscribe(Kind kind, const std::vector<std::string>& subs
   for (const std::string& n : subscribe) {
     if (n == "*") {
       t.wildcard = true;
-    } else {
-      t.names.insert(n);
+    } else if (t.names.insert(n).second) {
+      t.names_bytes += n.size();
     }
   }
   for (const std::string& n : unsubscribe) {
     if (n == "*") {
       t.wildcard = false;
-    } else {
-      t.names.erase(n);
+    } else if (t.names.erase(n) > 0) {
+      t.names_bytes -= n.size();
     }
     // The proxy forgets what it unsubscribed from; nothing is sent for it.
     if (!subscribedTo(t, n)) {

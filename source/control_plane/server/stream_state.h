@@ -28,6 +28,8 @@ namespace portico::control_plane {
 // uses (Portico's own client subscribes by wildcard); the bound keeps a misbehaving one from
 // growing the server's memory request after request (the stream ends with RESOURCE_EXHAUSTED).
 inline constexpr size_t kMaxNamesPerType = 100000;
+// And their bytes: delta subscriptions add up over requests, and one name may be long.
+inline constexpr size_t kMaxNameBytesPerType = 16 * 1024 * 1024;
 
 inline constexpr Kind kPushOrder[kKindCount] = {Kind::kCluster, Kind::kClusterLoadAssignment,
                                                 Kind::kRouteConfiguration, Kind::kListener};
@@ -43,6 +45,7 @@ struct TypeState {
   bool wildcard = true;
   bool sotw_legacy_wildcard = false;  // SotW: every request so far named nothing
   std::set<std::string> names;        // besides the wildcard
+  size_t names_bytes = 0;             // the sum of their sizes
   bool ever_sent = false;
   HeldMap acked;
   std::string acked_version;  // SotW: version_info ACKed; delta: system_version_info ACKed

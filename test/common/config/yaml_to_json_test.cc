@@ -31,6 +31,16 @@ bool isValidJson(const std::string& json) {
   return google::protobuf::util::JsonStringToMessage(json, &value).ok();
 }
 
+// Regression (reviewer): a second document after "---" was dropped without a word (a
+// control-plane PUT of two resources stored the first; a bootstrap file lost its second half).
+TEST(YamlToJsonTest, OneDocumentOnly) {
+  EXPECT_EQ(toJsonError("a: 1\n---\nb: 2\n"),
+            "more than one YAML document (\"---\"); one document is expected here");
+  EXPECT_EQ(toJson("---\na: 1\n"), R"({"a":1})");
+  EXPECT_EQ(toJson("a: 1\n---\n"), R"({"a":1})");  // an empty document after it is no data
+  EXPECT_EQ(toJson("a: 1\n...\n"), R"({"a":1})");
+}
+
 TEST(YamlToJsonTest, QuotedScalarsStayStrings) {
   EXPECT_EQ(toJson("a: \"123\"\nb: '4.5'\nc: \"true\"\nd: 'null'\n"),
             R"({"a":"123","b":"4.5","c":"true","d":"null"})");
