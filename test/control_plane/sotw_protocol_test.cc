@@ -31,6 +31,7 @@ class SotwProtocolTest : public ::testing::Test {
     grpc::ServerBuilder b;
     b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     b.RegisterService(service_.get());
+    b.SetMaxReceiveMessageSize(64 * 1024 * 1024);  // as portico-control serve
     server_ = b.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
@@ -110,6 +111,17 @@ TEST_F(SotwProtocolTest, TooManyResourceNamesEndTheStream) {
   s->send(req);
   grpc::Status st = s->close();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+}
+
+// Regression (reviewer): 100,000 names of ~650 bytes fit one 64 MiB request.
+TEST_F(SotwProtocolTest, ResourceNameBytesOverTheLimitEndTheStream) {
+  auto s = open();
+  DiscoveryRequest req = request(kClusterUrl);
+  for (int i = 0; i < 17; ++i) req.add_resource_names(std::string(1024 * 1024, 'a' + i));
+  s->send(req);
+  grpc::Status st = s->close();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_THAT(st.error_message(), ::testing::HasSubstr("bytes in all"));
 }
 
 // Regression (reviewer): nonces are predictable, so a client could answer responses it never

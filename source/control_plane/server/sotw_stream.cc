@@ -32,6 +32,11 @@ grpc::Status SotwStream::handleRequest(const service::discovery::v1::DiscoveryRe
   }
   const bool first = !t.subscribed;
   state().setSotwNames(*kind, {request.resource_names().begin(), request.resource_names().end()});
+  if (t.names_bytes > kMaxNameBytesPerType) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("resource names for ", request.type_url(), " over ",
+                                     kMaxNameBytesPerType, " bytes in all"));
+  }
   if (first && request.response_nonce().empty() && view() != nullptr) {
     state().resumeSotw(*kind, request.version_info(), *view());
     if (t.ever_sent) callbacks().onAck(id(), *kind, request.version_info());

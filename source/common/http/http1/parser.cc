@@ -1,6 +1,7 @@
 #include "source/common/http/http1/parser.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string_view>
 
 #include "absl/strings/ascii.h"
@@ -39,7 +40,8 @@ Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks, HeaderM
 // limit a client could send one endless chunk-size line (as Node's CVE-2024-22019). Leading
 // zeros of a chunk size are bounded by the whole line's limit (llhttp takes any number).
 constexpr size_t kMaxChunkExtensionBytes = 16 * 1024;
-constexpr size_t kMaxChunkSizeLineBytes = kMaxChunkExtensionBytes + 1024;
+// The extension count leaves out separators (";a;a" counts 2): the whole line may be twice it.
+constexpr size_t kMaxChunkSizeLineBytes = 2 * kMaxChunkExtensionBytes + 1024;
 
 ParseResult Http1Parser::execute(const char* data, size_t len, size_t* consumed, bool try_plain) {
   ParseResult result;
@@ -53,11 +55,9 @@ ParseResult Http1Parser::execute(const char* data, size_t len, size_t* consumed,
     const char* pos = llhttp_get_error_pos(&parser_);
     *consumed = pos != nullptr && pos >= data ? static_cast<size_t>(pos - data) : 0;
   }
-  // Every byte of this call was in one chunk-size line: count them (a call where the line
-  // began is not counted, so the bound is the limit plus one read).
   const bool parsed = err == HPE_OK || err == HPE_PAUSED;
-  if (parsed && was_in_size_line && in_size_line_ && size_line == size_line_epoch_ &&
-      (size_line_bytes_ += *consumed) > kMaxChunkSizeLineBytes) {
+  if (parsed && (was_in_size_line || in_size_line_) &&
+      !countSizeLine(data, *consumed, was_in_size_line, size_line)) {
     error_ = absl::StrCat("chunk-size line longer than ", kMaxChunkSizeLineBytes, " bytes");
     return ParseResult::kError;
   }
@@ -69,6 +69,30 @@ ParseResult Http1Parser::execute(const char* data, size_t len, size_t* consumed,
                  : std::string(llhttp_errno_name(err)) + ": " + llhttp_get_error_reason(&parser_);
   }
   return ParseResult::kError;
+}
+
+bool Http1Parser::countSizeLine(const char* data, size_t n, bool was_in_line, uint32_t line) {
+  // A chunk-size line holds no LF and begins right after one (the head's last, or the one
+  // ending a chunk's data), so LFs in the bytes parsed by this call place the lines exactly,
+  // whatever the reads' boundaries. Only the ends of the call are looked at: a line within
+  // one call is shorter than the call (a buffer slice).
+  if (was_in_line) {
+    if (in_size_line_ && line == size_line_epoch_) {
+      size_line_bytes_ += n;  // the whole call was in the line
+      return size_line_bytes_ <= kMaxChunkSizeLineBytes;
+    }
+    // The line open at the start ended at the call's first LF.
+    const void* lf = memchr(data, '\n', n);
+    size_t before = lf != nullptr ? static_cast<size_t>(static_cast<const char*>(lf) - data) : n;
+    if (size_line_bytes_ + before > kMaxChunkSizeLineBytes) return false;
+  }
+  if (in_size_line_ && (!was_in_line || line != size_line_epoch_)) {
+    // A line began in this call, after its last LF.
+    const void* lf = memrchr(data, '\n', n);
+    size_line_bytes_ = lf != nullptr ? n - (static_cast<const char*>(lf) - data + 1) : n;
+    return size_line_bytes_ <= kMaxChunkSizeLineBytes;
+  }
+  return true;
 }
 
 bool Http1Parser::finish() {

@@ -151,6 +151,9 @@ class Http1Parser {
   static int onChunkHeaderCb(llhttp_t* p);
   static int onChunkCompleteCb(llhttp_t* p);
   void beginSizeLine();
+  // Counts the chunk-size line bytes among the `n` parsed by an execute() call that began in
+  // line `line` (if `was_in_line`); false once a line is over the limit.
+  bool countSizeLine(const char* data, size_t n, bool was_in_line, uint32_t line);
   static int onChunkExtensionCb(llhttp_t* p, const char* at, size_t len);
   // Counts `len` more head bytes; false (with the error set) past the limit. Inline: it runs
   // for every span llhttp reports.
