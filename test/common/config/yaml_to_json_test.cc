@@ -39,6 +39,12 @@ TEST(YamlToJsonTest, OneDocumentOnly) {
   EXPECT_EQ(toJson("---\na: 1\n"), R"({"a":1})");
   EXPECT_EQ(toJson("a: 1\n---\n"), R"({"a":1})");  // an empty document after it is no data
   EXPECT_EQ(toJson("a: 1\n...\n"), R"({"a":1})");
+  EXPECT_EQ(toJson("%YAML 1.2\n---\na: 1\n"), R"({"a":1})");
+  EXPECT_EQ(toJson("# comment\n---\n# comment\na: 1\n---\n# the end\n"), R"({"a":1})");
+  EXPECT_EQ(toJson("a: |\n  ---\n  x\n"), R"({"a":"---\nx\n"})");  // indented: content
+  EXPECT_THAT(toJsonError("a: 1\n...\nb: 2\n"), ::testing::HasSubstr("more than one YAML"));
+  EXPECT_THAT(toJsonError("a: 1\n--- {b: 2}\n"), ::testing::HasSubstr("more than one YAML"));
+  EXPECT_THAT(toJsonError("--- a\n--- b\n"), ::testing::HasSubstr("more than one YAML"));
 }
 
 TEST(YamlToJsonTest, QuotedScalarsStayStrings) {
