@@ -152,6 +152,11 @@ absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
     if (!d.ok()) return d.status();
     http->request_headers_timeout = *d;
   }
+  if (hcm.has_stream_idle_timeout()) {
+    auto d = config::toMilliseconds(hcm.stream_idle_timeout(), f + ".stream_idle_timeout");
+    if (!d.ok()) return d.status();
+    http->stream_idle_timeout = *d;
+  }
   if (hcm.per_connection_buffer_limit_bytes() > 0) {
     if (hcm.per_connection_buffer_limit_bytes() < 16 * 1024) {
       return fieldError(f + ".per_connection_buffer_limit_bytes", "must be at least 16384");

@@ -189,5 +189,53 @@ class LocalRepliesTest(PorticoTestCase):
                                    "%s%s missing or zero" % (STAT_PREFIX, name))
 
 
+class StreamIdleTimeoutTest(PorticoTestCase):
+    """stream_idle_timeout: a request in progress with no bytes moving on its connection is
+    ended (408 while it arrives, 504 while its response is awaited); progress keeps it."""
+
+    @classmethod
+    def start_class_env(cls, env):
+        upstream = env.start_upstream("u1")
+        # timeout 0: no route timeout, so only the stream idle timeout bounds these.
+        routes = [route_to("backend", {"prefix": "/"}, timeout="0s")]
+        hosts = [virtual_host("any", ["*"], routes)]
+        cls.proxy = env.start_portico(bootstrap(
+            [listener("ingress", free_port(), hosts, stream_idle_timeout="500ms")],
+            [cluster("backend", [upstream])]))
+
+    def test_a_silent_upstream_is_504(self):
+        # Regression (reviewer): with the route timeout off, nothing ended the request.
+        before = self.proxy.counter(STAT_PREFIX + "downstream_rq_idle_timeout")
+        with RawConnection(self.proxy.port, timeout=4) as conn:
+            start = time.monotonic()
+            response = conn.request("GET", "/delay/5000")
+            elapsed = time.monotonic() - start
+        self.assertEqual(response.status, 504, response.body[:200])
+        self.assertIn(b"stream idle timeout", response.body)
+        self.assertTrue(0.4 <= elapsed < 1.6, "504 after %.2fs" % elapsed)
+        self.assertEqual(self.proxy.counter(STAT_PREFIX + "downstream_rq_idle_timeout"),
+                         before + 1)
+
+    def test_a_client_that_stops_mid_body_is_408(self):
+        with RawConnection(self.proxy.port, timeout=4) as conn:
+            conn.send(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789")
+            start = time.monotonic()
+            data, closed = conn.read_until_close(4)
+            elapsed = time.monotonic() - start
+        self.assertTrue(data.startswith(b"HTTP/1.1 408 "), data[:200])
+        self.assertTrue(closed, "connection left open after a 408 mid-body")
+        self.assertLess(elapsed, 1.6)
+
+    def test_a_slow_but_steady_upload_is_not_cut(self):
+        body = b"x" * 12
+        with RawConnection(self.proxy.port, timeout=5) as conn:
+            conn.send(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n")
+            for i in range(12):  # 2.4 s in all, a byte every 200 ms
+                time.sleep(0.2)
+                conn.send(body[i:i + 1])
+            response = conn.read_response()
+        self.assertEqual(response.status, 200, response.body[:200])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -41,6 +41,7 @@ class ActiveStream : public StreamDecoderFilterCallbacks,
   void onBelowWriteBufferLowWatermark();
   bool responseComplete() const { return response_complete_; }
   void setRequestComplete() { request_complete_ = true; }
+  bool requestComplete() const { return request_complete_; }
 
   // StreamFilterCallbacks
   event::Dispatcher& dispatcher() override;

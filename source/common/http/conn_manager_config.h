@@ -40,9 +40,9 @@ struct HttpStats {
       downstream_rq_active, downstream_rq_1xx, downstream_rq_2xx, downstream_rq_3xx,
       downstream_rq_4xx, downstream_rq_5xx, downstream_rq_time, downstream_cx_rx_bytes_total,
       downstream_cx_tx_bytes_total, downstream_cx_protocol_error, downstream_rq_timeout,
-      downstream_rq_headers_timeout, downstream_cx_idle_timeout, downstream_cx_drain_close,
-      downstream_cx_overflow, downstream_rq_rx_reset, downstream_rq_local_reply,
-      downstream_rs_spliced, downstream_rq_failed_path_normalization,
+      downstream_rq_headers_timeout, downstream_rq_idle_timeout, downstream_cx_idle_timeout,
+      downstream_cx_drain_close, downstream_cx_overflow, downstream_rq_rx_reset,
+      downstream_rq_local_reply, downstream_rs_spliced, downstream_rq_failed_path_normalization,
       downstream_rq_redirected_with_normalized_path;
 };
 
@@ -68,6 +68,7 @@ struct HttpConnectionManagerConfig {
   http1::ServerLimits limits;
   std::chrono::milliseconds idle_timeout{300000};
   std::chrono::milliseconds request_headers_timeout{10000};
+  std::chrono::milliseconds stream_idle_timeout{300000};
   uint32_t buffer_limit = 1024 * 1024;
   PathNormalizationOptions path_normalization;  // before routing
   std::unique_ptr<HttpStats> stats;

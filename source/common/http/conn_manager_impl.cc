@@ -18,8 +18,7 @@ HttpConnection::HttpConnection(HttpConnectionManagerConfigConstSharedPtr config,
       codec_(*this, config_->limits) {
   connection_->setCallbacks(*this);
   remote_ip_ = connection_->remoteAddress().ip();
-  // One timer per connection: it is either the idle timeout (no request in progress) or the
-  // request-headers timeout (part of a head arrived), never both.
+  // One timer per connection (see TimerMode).
   timer_ = services_.dispatcher.createTimer([this] { onTimeout(); });
   services_.stats.inc(config_->stats->downstream_cx_total);
   services_.stats.gaugeAdd(config_->stats->downstream_cx_active, 1);
@@ -55,7 +54,37 @@ void HttpConnection::armHeadersTimer() {
   }
 }
 
+void HttpConnection::armStreamTimer() {
+  timer_mode_ = TimerMode::kStream;
+  stream_progress_mark_ = connection_->bytesRead() + connection_->bytesWritten();
+  if (config_->stream_idle_timeout.count() > 0) {
+    timer_->enableTimer(config_->stream_idle_timeout);
+  } else {
+    timer_->disableTimer();
+  }
+}
+
 void HttpConnection::onTimeout() {
+  if (timer_mode_ == TimerMode::kStream) {
+    if (stream_ == nullptr) {  // ended by a path that re-arms nothing: idle from here
+      armIdleTimer();
+      return;
+    }
+    const uint64_t progress = connection_->bytesRead() + connection_->bytesWritten();
+    if (progress != stream_progress_mark_) {
+      armStreamTimer();
+      return;
+    }
+    services_.stats.inc(config_->stats->downstream_rq_idle_timeout);
+    // Still arriving: the client's fault (408). Complete: the upstream's (504). Once the
+    // response has started, sendLocalReply resets the stream.
+    if (stream_->requestComplete()) {
+      stream_->sendLocalReply(504, "stream idle timeout\n", "stream_idle_timeout");
+    } else {
+      stream_->sendLocalReply(408, "stream idle timeout\n", "stream_idle_timeout");
+    }
+    return;
+  }
   if (timer_mode_ == TimerMode::kIdle) {
     // A slow reader still taking a response is not idle: wait while it makes progress. (Read
     // here, not when armed: that happens after every request.)
@@ -157,7 +186,7 @@ void HttpConnection::onBelowWriteBufferLowWatermark() {
 }
 
 void HttpConnection::onRequestHeaders(RequestHead& head, bool end_stream) {
-  timer_->disableTimer();  // the route timeout governs from here
+  armStreamTimer();  // with the route timeout, if the route has one
   stream_ = std::make_unique<ActiveStream>(*this, head);
   stream_->decodeHeaders(end_stream);
 }

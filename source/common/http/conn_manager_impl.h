@@ -62,6 +62,7 @@ class HttpConnection : public network::ConnectionCallbacks,
   void startNextRequest();
   void armIdleTimer();
   void armHeadersTimer();
+  void armStreamTimer();
   void onTimeout();
   void closeConnection(network::CloseType type);
 
@@ -72,9 +73,14 @@ class HttpConnection : public network::ConnectionCallbacks,
   std::function<void(HttpConnection&)> on_closed_;
   http1::ServerCodec codec_;
   std::unique_ptr<ActiveStream> stream_;
-  enum class TimerMode { kIdle, kHeaders };
+  // The connection's one timer: the idle timeout (no request), the request-headers timeout
+  // (part of a head arrived), or the stream idle timeout (a request in progress).
+  enum class TimerMode { kIdle, kHeaders, kStream };
   event::TimerPtr timer_;
   TimerMode timer_mode_ = TimerMode::kIdle;
+  // Bytes read and written when the stream timer was last armed: progress is judged when it
+  // fires, never per read or write.
+  uint64_t stream_progress_mark_ = 0;
   std::string remote_ip_;
   buffer::Buffer* pending_input_ = nullptr;
   uint64_t last_rx_bytes_ = 0;

@@ -22,6 +22,7 @@ HttpStats::HttpStats(stats::Store& store, const std::string& stat_prefix)
   downstream_cx_protocol_error = c("downstream_cx_protocol_error");
   downstream_rq_timeout = c("downstream_rq_timeout");
   downstream_rq_headers_timeout = c("downstream_rq_headers_timeout");
+  downstream_rq_idle_timeout = c("downstream_rq_idle_timeout");
   downstream_cx_idle_timeout = c("downstream_cx_idle_timeout");
   downstream_cx_drain_close = c("downstream_cx_drain_close");
   downstream_cx_overflow = c("downstream_cx_overflow");

@@ -201,7 +201,8 @@ class Checker {
     }
     for (const auto& [d, field] :
          {std::pair{&hcm.idle_timeout(), "spec.http.idle_timeout"},
-          std::pair{&hcm.request_headers_timeout(), "spec.http.request_headers_timeout"}}) {
+          std::pair{&hcm.request_headers_timeout(), "spec.http.request_headers_timeout"},
+          std::pair{&hcm.stream_idle_timeout(), "spec.http.stream_idle_timeout"}}) {
       if (auto ms = config::toMilliseconds(*d, field); !ms.ok()) addStatus(ms.status());
     }
     // The name shows in the proxies' /listeners even when a stat_prefix names the stats.
