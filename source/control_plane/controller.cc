@@ -51,8 +51,17 @@ absl::StatusOr<SnapshotConstSharedPtr> Controller::apply(
   if (!check.ok()) return absl::InvalidArgumentError(check.status().message());
   auto written = store_.apply(*current, upserts, deletes);
   if (!written.ok()) return written.status();
+  // The store reads the directory back, with any edit made by hand since the load above. When
+  // that does not validate, the change is on disk all the same: say so (409), rather than a
+  // 400 that reads as "nothing changed".
   absl::Status st = publishLocked(std::move(*written));
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    last_error_ = std::string(st.message());
+    return absl::AbortedError(absl::StrCat(
+        "the change was written, but the directory, with an edit made meanwhile, does not "
+        "validate; the previous snapshot is still served until it does:\n",
+        st.message()));
+  }
   applies_++;
   return cache_.current();
 }

@@ -1,5 +1,6 @@
 #include "source/control_plane/api/rest_api.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -87,6 +88,28 @@ TEST_F(RestApiTest, PutValidatesAndPublishes) {
       call("PUT", "/v1/resources/RouteConfiguration/r", test::routeYaml("r", "nowhere"));
   EXPECT_EQ(dangling.status, 400);
   EXPECT_THAT(dangling.body, HasSubstr("spec.virtual_hosts[0].routes[0].route.cluster"));
+}
+
+// The directory of the running test, for the rename stand-in below (a plain function).
+std::string hand_edit_dir;
+
+// Renames as usual, after "a hand edit" lands in the directory: a route naming a cluster that
+// does not exist.
+int renameAfterAHandEdit(const char* from, const char* to) {
+  std::ofstream(hand_edit_dir + "/hand.yaml") << test::routeYaml("hand", "ghost");
+  return ::rename(from, to);
+}
+
+// Regression (reviewer): an edit by hand between the API's load and its write made the
+// combined directory invalid; the client got 400 although its change was on disk.
+TEST_F(RestApiTest, AWriteThatLandsBesideAnInvalidHandEditSaysItWasWritten) {
+  hand_edit_dir = dir_;
+  DirectoryStore::setRenameForTest(&renameAfterAHandEdit);
+  auto put = call("PUT", "/v1/resources/Cluster/b", "spec: {name: b}");
+  DirectoryStore::setRenameForTest(nullptr);
+  EXPECT_EQ(put.status, 409) << put.body;
+  EXPECT_THAT(put.body, HasSubstr("the change was written"));
+  EXPECT_THAT(put.body, HasSubstr("ghost"));
 }
 
 // Regression (reviewer): the path was decoded before it was split, so a name with '/' (valid

@@ -274,8 +274,17 @@ absl::StatusOr<ResourceMap> DirectoryStore::apply(
   }
   absl::Status committed = commitChanges(changes);
   if (!committed.ok()) return committed;
-  // Reload so that origins (file, document index) are exactly what is on disk now.
-  return load();
+  // Reload so that origins (file, document index) are exactly what is on disk now. It also
+  // reads any edit made by hand since the caller's load: should that not load, the change is
+  // on disk all the same, and the error says so.
+  auto reloaded = load();
+  if (!reloaded.ok()) {
+    return absl::AbortedError(absl::StrCat(
+        "the change was written, but the directory, with an edit made meanwhile, does not "
+        "load; the previous snapshot is still served until it does:\n",
+        reloaded.status().message()));
+  }
+  return reloaded;
 }
 
 void DirectoryStore::setRenameForTest(int (*rename)(const char* from, const char* to)) {
