@@ -93,10 +93,7 @@ FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHead& head, bool en
   // the cost of the turn's length in precision.
   upstream_start_ = services_.dispatcher.now();
 
-  if (route_->timeout().count() > 0) {
-    timeout_timer_ = services_.dispatcher.createTimer([this] { onTimeout(); });
-    timeout_timer_->enableTimer(route_->timeout());
-  }
+  if (end_stream) startRouteTimeout();
   // onPoolReady() may run inside and, should its write fail, start a retry with a handle of
   // its own: keep that one.
   if (upstream::PendingRequest* pending = cluster_->pool(*host_).newStream(*this)) {
@@ -108,6 +105,7 @@ FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHead& head, bool en
 FilterDataStatus RouterFilter::decodeData(buffer::Buffer& data, bool end_stream) {
   if (end_stream) request_complete_ = true;
   if (response_complete_) return FilterDataStatus::kStopIterationAndBuffer;
+  if (end_stream) startRouteTimeout();
   if (upstream_ == nullptr) {
     // Not connected yet: hold the body, bounded by the connection's buffer limit.
     request_body_.move(data);
@@ -255,6 +253,15 @@ bool RouterFilter::retryUnansweredRequest() {
   }
   retry_timer_->enableTimer(std::chrono::milliseconds(0));
   return true;
+}
+
+void RouterFilter::startRouteTimeout() {
+  // As Envoy's route timeout: it runs from the end of the request, so an upload takes as long
+  // as it needs (stream_idle_timeout ends one that stops moving), and it bounds the wait for
+  // the complete response.
+  if (route_->timeout().count() == 0) return;
+  timeout_timer_ = services_.dispatcher.createTimer([this] { onTimeout(); });
+  timeout_timer_->enableTimer(route_->timeout());
 }
 
 void RouterFilter::onTimeout() {

@@ -57,6 +57,7 @@ class RouterFilter : public http::StreamDecoderFilter,
   void onResponseBodyForwarded(uint64_t bytes) override;
 
  private:
+  void startRouteTimeout();  // once the whole request has arrived
   void onTimeout();
   // After closedUnansweredOnReuse(): sends the request again on another connection when that
   // is safe. Returns false when it is not (the caller then fails the request).

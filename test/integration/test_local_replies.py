@@ -69,6 +69,26 @@ class LocalRepliesTest(PorticoTestCase):
         elapsed = time.monotonic() - start
         self.assertTrue(0.4 <= elapsed < 2.5, "504 after %.2fs with a 500ms timeout" % elapsed)
 
+    def test_route_timeout_runs_from_the_end_of_the_request(self):
+        # As Envoy's: a slow upload is not cut by the route timeout (500 ms here), and the
+        # timeout still bounds the wait for the response once the body is in.
+        def slow_post(path, pieces=4, gap=0.4):
+            with RawConnection(self.proxy.port) as conn:
+                conn.send(format_request("POST", path, [("content-length", str(pieces))]))
+                for _ in range(pieces):
+                    time.sleep(gap)
+                    conn.send(b"x")
+                sent = time.monotonic()
+                return conn.read_response(), time.monotonic() - sent
+
+        response, _ = slow_post("/delay/0")
+        self.assertEqual(response.status, 200, response.body[:300])
+        self.assertEqual(response.header("x-upstream"), "u1")
+        response, waited = slow_post("/delay/3000")
+        self.assertEqual(response.status, 504)
+        self.assertTrue(0.4 <= waited < 2.5, "504 %.2fs after the body with a 500ms timeout"
+                        % waited)
+
     def test_oversized_response_head_is_502_and_memory_stays_bounded(self):
         # 20 MiB of one header line: held whole it would grow the proxy by as much.
         before = self.proxy.rss_kb()
