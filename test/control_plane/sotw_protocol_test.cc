@@ -27,7 +27,12 @@ class SotwProtocolTest : public ::testing::Test {
  protected:
   void SetUp() override {
     cache_.setSnapshot(test::snapshotOf(docs({clusterYaml("a"), routeYaml("r", "a")})));
-    service_ = std::make_unique<AdsService>(cache_, fleet_);
+    startServer(AdsService::kDefaultMaxStreams);
+  }
+  void startServer(size_t max_streams) {
+    if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
+    server_.reset();
+    service_ = std::make_unique<AdsService>(cache_, fleet_, max_streams);
     grpc::ServerBuilder b;
     b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     b.RegisterService(service_.get());
@@ -299,6 +304,43 @@ TEST_F(SotwProtocolTest, ManyStreamsAllGetTheChange) {
     EXPECT_EQ(c.load_assignment().endpoints(0).address().port(), 99);
   }
   EXPECT_EQ(fleet_.connectedCount(), 50);
+}
+
+// Regression (reviewer): nothing bounded the streams open at once; each holds a reactor, its
+// subscriptions and its node, whether or not it ever sends a request.
+TEST_F(SotwProtocolTest, StreamsOverTheLimitAreRefusedAndTheirSlotsComeBack) {
+  startServer(2);
+  auto a = open();
+  ASSERT_TRUE(a->send(request(kClusterUrl, "", "", "proxy-a")));
+  ASSERT_TRUE(a->next());
+  auto silent = open();  // never sends a request, and still holds a slot
+  auto refused = open();
+  grpc::Status st = refused->close();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_THAT(st.error_message(), ::testing::HasSubstr("at most 2 discovery streams"));
+  EXPECT_THAT(fleet_.toPrometheus(),
+              ::testing::HasSubstr("portico_control_streams_refused_total 1\n"));
+
+  EXPECT_TRUE(a->close().ok());
+  for (int i = 0; i < 200 && service_->openStreams() > 1; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(service_->openStreams(), 1u);
+  auto b = open();
+  ASSERT_TRUE(b->send(request(kClusterUrl, "", "", "proxy-b")));
+  EXPECT_TRUE(b->next());
+}
+
+// Regression (reviewer): a node was kept as sent, bounded only by the 64 MiB message.
+TEST_F(SotwProtocolTest, AnOversizedNodeEndsTheStream) {
+  auto s = open();
+  DiscoveryRequest req = request(kClusterUrl);
+  (*req.mutable_node()->mutable_metadata())["big"] = std::string(300 * 1024, 'x');
+  s->send(req);
+  grpc::Status st = s->close();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), ::testing::HasSubstr("at most 262144"));
+  EXPECT_EQ(fleet_.connectedCount(), 0u);
 }
 
 }  // namespace

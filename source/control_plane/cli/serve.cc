@@ -40,6 +40,8 @@ world and delta) and runs the REST API. DIR is watched: edits are validated and 
   --debounce-ms N    wait this long after the last file change before reloading (default 200)
   --tls-cert FILE    serve gRPC over TLS with this PEM certificate (chain) ...
   --tls-key FILE     ... and this PEM private key (proxies: dynamic_resources.tls)
+  --max-streams N    discovery streams open at once, over all connections (default 10000);
+                     more are refused with RESOURCE_EXHAUSTED. 100 per connection.
 
 Prints "grpc listening on HOST:PORT" and "http listening on HOST:PORT" once ready.
 SIGTERM/SIGINT stop it.
@@ -69,7 +71,10 @@ absl::StatusOr<std::string> readFile(const std::string& path) {
 }  // namespace
 
 int serveCommand(const Args& args) {
-  FlagSpec spec{{"dir", "grpc", "http", "api-token", "debounce-ms", "tls-cert", "tls-key"}, {}, {}};
+  FlagSpec spec{
+      {"dir", "grpc", "http", "api-token", "debounce-ms", "tls-cert", "tls-key", "max-streams"},
+      {},
+      {}};
   auto flags = parseFlags(args, spec);
   if (!flags.ok()) {
     std::cerr << "serve: " << flags.status().message() << "\n\n" << kServeHelp;
@@ -93,6 +98,12 @@ int serveCommand(const Args& args) {
               << (http_addr.ok() ? "--debounce-ms must be a number"
                                  : std::string(http_addr.status().message()))
               << "\n";
+    return kExitUsage;
+  }
+  size_t max_streams = AdsService::kDefaultMaxStreams;
+  if (flags->has("max-streams") &&
+      (!absl::SimpleAtoi(flags->get("max-streams"), &max_streams) || max_streams == 0)) {
+    std::cerr << "serve: --max-streams must be a positive number\n";
     return kExitUsage;
   }
   const std::string http_host = http_addr->asString();
@@ -124,7 +135,7 @@ int serveCommand(const Args& args) {
     return kExitFailed;
   }
   FleetRegistry fleet;
-  AdsService ads(cache, fleet);
+  AdsService ads(cache, fleet, max_streams);
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
   if (flags->has("tls-cert") || flags->has("tls-key")) {
     auto cert = readFile(flags->get("tls-cert"));
@@ -154,6 +165,9 @@ int serveCommand(const Args& args) {
   // gRPC sets SO_REUSEPORT by default: a second control plane on the same port would start
   // and share the proxies' connections with the first.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // A proxy opens one stream (ADS); a connection past 100 streams is not a proxy. gRPC's
+  // default is unlimited.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 100);
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (grpc_server == nullptr || grpc_port == 0) {
     std::cerr << "serve: cannot listen on --grpc " << flags->get("grpc", "127.0.0.1:18000") << "\n";

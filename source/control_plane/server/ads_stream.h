@@ -17,8 +17,10 @@
 #include <mutex>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "source/control_plane/cache/snapshot_cache.h"
 #include "source/control_plane/server/stream_callbacks.h"
+#include "source/control_plane/server/stream_slots.h"
 #include "source/control_plane/server/stream_state.h"
 
 namespace portico::control_plane {
@@ -26,11 +28,13 @@ namespace portico::control_plane {
 template <class Request, class Response>
 class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
  public:
+  // Holds one of `slots` (taken by the caller) until OnDone.
   AdsStream(grpc::CallbackServerContext* context, SnapshotCache& cache, StreamCallbacks& callbacks,
-            uint64_t id, bool delta)
+            StreamSlots& slots, uint64_t id, bool delta)
       : context_(context),
         cache_(cache),
         callbacks_(callbacks),
+        slots_(slots),
         id_(id),
         state_(delta),
         delta_(delta) {}
@@ -39,6 +43,7 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
   // for each reply, and a reply to a response not sent yet ends the stream): more queued is a
   // bug, and the stream ends rather than buffer without bound.
   static constexpr size_t kMaxQueuedResponses = 32;
+  static constexpr size_t kMaxNodeBytes = 256 * 1024;
 
   // Starts reading; called once by the service after construction.
   void start() {
@@ -65,6 +70,14 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
       if (!request_.has_node() || request_.node().id().empty()) {
         finishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                   "the first request must carry node.id"));
+        return;
+      }
+      // The node is kept for the stream's life (fleet view, per-node views): bounded, as
+      // Istio's large node metadata is a few KiB.
+      if (const size_t bytes = request_.node().ByteSizeLong(); bytes > kMaxNodeBytes) {
+        finishLocked(
+            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                         absl::StrCat("node is ", bytes, " bytes; at most ", kMaxNodeBytes)));
         return;
       }
       opened_ = true;
@@ -109,7 +122,9 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
     { std::lock_guard<std::mutex> lock(mutex_); }
     watch_.reset();  // waits for a running snapshot callback
     if (opened_) callbacks_.onStreamClosed(id_);
+    StreamSlots& slots = slots_;
     delete this;
+    slots.giveBack();
   }
 
  protected:
@@ -187,6 +202,7 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
   grpc::CallbackServerContext* const context_;
   SnapshotCache& cache_;
   StreamCallbacks& callbacks_;
+  StreamSlots& slots_;
   const uint64_t id_;
   WatchPtr watch_;
 

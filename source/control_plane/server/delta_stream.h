@@ -15,8 +15,8 @@ class DeltaStream : public AdsStream<service::discovery::v1::DeltaDiscoveryReque
                                      service::discovery::v1::DeltaDiscoveryResponse> {
  public:
   DeltaStream(grpc::CallbackServerContext* context, SnapshotCache& cache,
-              StreamCallbacks& callbacks, uint64_t id)
-      : AdsStream(context, cache, callbacks, id, /*delta=*/true) {}
+              StreamCallbacks& callbacks, StreamSlots& slots, uint64_t id)
+      : AdsStream(context, cache, callbacks, slots, id, /*delta=*/true) {}
 
  protected:
   grpc::Status handleRequest(const service::discovery::v1::DeltaDiscoveryRequest& request) override;

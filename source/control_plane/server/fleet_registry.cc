@@ -155,6 +155,8 @@ std::string FleetRegistry::toPrometheus() const {
       &out, "# TYPE portico_control_connected_nodes gauge\n", "portico_control_connected_nodes ",
       all.size(), "\n", "# TYPE portico_control_streams_total counter\n",
       "portico_control_streams_total ", streams_total_.load(), "\n",
+      "# TYPE portico_control_streams_refused_total counter\n",
+      "portico_control_streams_refused_total ", streams_refused_total_.load(), "\n",
       "# TYPE portico_control_response_bytes_total counter\n",
       "portico_control_response_bytes_total{protocol=\"sotw\"} ", bytes_[0].load(), "\n",
       "portico_control_response_bytes_total{protocol=\"delta\"} ", bytes_[1].load(), "\n");

@@ -51,6 +51,7 @@ class FleetRegistry : public StreamCallbacks {
   // StreamCallbacks
   void onStreamOpen(uint64_t stream_id, const config::v1::Node& node, bool delta) override;
   void onStreamClosed(uint64_t stream_id) override;
+  void onStreamRefused() override { streams_refused_total_++; }
   void onResponse(uint64_t stream_id, Kind kind, const std::string& version,
                   const std::string& nonce, size_t bytes) override;
   void onAck(uint64_t stream_id, Kind kind, const std::string& version) override;
@@ -63,6 +64,7 @@ class FleetRegistry : public StreamCallbacks {
   std::array<std::atomic<uint64_t>, 2> bytes_{};
   std::array<std::array<std::atomic<uint64_t>, kKindCount>, 3> totals_{};  // responses/acks/nacks
   std::atomic<uint64_t> streams_total_{0};
+  std::atomic<uint64_t> streams_refused_total_{0};
 };
 
 }  // namespace portico::control_plane

@@ -16,8 +16,8 @@ class SotwStream : public AdsStream<service::discovery::v1::DiscoveryRequest,
                                     service::discovery::v1::DiscoveryResponse> {
  public:
   SotwStream(grpc::CallbackServerContext* context, SnapshotCache& cache, StreamCallbacks& callbacks,
-             uint64_t id)
-      : AdsStream(context, cache, callbacks, id, /*delta=*/false) {}
+             StreamSlots& slots, uint64_t id)
+      : AdsStream(context, cache, callbacks, slots, id, /*delta=*/false) {}
 
  protected:
   grpc::Status handleRequest(const service::discovery::v1::DiscoveryRequest& request) override;

@@ -17,6 +17,8 @@ class StreamCallbacks {
   // The first request of a stream arrived, naming its node.
   virtual void onStreamOpen(uint64_t stream_id, const config::v1::Node& node, bool delta) = 0;
   virtual void onStreamClosed(uint64_t stream_id) = 0;
+  // A stream was refused: the server was at its limit of open streams.
+  virtual void onStreamRefused() = 0;
   // `bytes`: the serialized size of the response.
   virtual void onResponse(uint64_t stream_id, Kind kind, const std::string& version,
                           const std::string& nonce, size_t bytes) = 0;
