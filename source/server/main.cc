@@ -130,7 +130,14 @@ int main(int argc, char** argv) {
                 config_path.empty() ? " with the embedded demo config" : "");
     exit_code = server.run();
   }
-  // Access-log writers dropped on the way out finish writing their lines here.
-  portico::access_log::AccessLogWriter::joinRetired();
+  // Access-log writers dropped on the way out finish writing their lines here, within a bound:
+  // a writer blocked on a stdout nobody reads must not keep the process from exiting.
+  if (size_t blocked = portico::access_log::AccessLogWriter::joinRetired(); blocked > 0) {
+    PORTICO_LOG(kError,
+                "access log: %zu writer(s) still blocked after 5 s (a stalled reader or disk); "
+                "their queued lines are lost",
+                blocked);
+    _exit(exit_code);  // exit() would flush stdio behind the blocked stream
+  }
   return exit_code;
 }

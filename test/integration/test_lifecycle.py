@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import os
 import shutil
 import signal
 import threading
@@ -10,7 +11,7 @@ import unittest
 from pathlib import Path
 
 from harness import (PorticoTestCase, RawConnection, bootstrap, cluster, connection_refused,
-                     free_port, http_get, listener, route_to, run_portico, to_yaml,
+                     format_request, free_port, http_get, listener, route_to, run_portico, to_yaml,
                      virtual_host, wait_until)
 
 DRAIN_TIMEOUT_S = 5
@@ -88,6 +89,31 @@ class DrainTest(PorticoTestCase):
         lines = [json.loads(line) for line in log_path.read_text().splitlines()]
         self.assertEqual(len([l for l in lines if l["path"] == "/logged"]), 20)
 
+
+    def test_an_access_log_nobody_reads_does_not_keep_the_proxy_from_exiting(self):
+        # Regression (reviewer): the writer thread blocked in fwrite() on a full pipe (stdout
+        # piped to a paused reader), and the exit joined it without a bound: the process hung
+        # after the drain, ignoring later signals, until SIGKILL.
+        env = self.new_env()
+        fifo = Path(env.dir, "access.fifo")
+        os.mkfifo(fifo)
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open, and never read
+        try:
+            proxy, _ = env.start_basic(drain_timeout="1s",
+                                       access_log={"path": str(fifo), "json": True})
+            with RawConnection(proxy.port) as conn:
+                for _ in range(1000):  # ~300 KiB of lines against a 64 KiB pipe
+                    conn.send(format_request("GET", "/logged"))
+                    self.assertEqual(conn.read_response().status, 200)
+            proxy.send_signal(signal.SIGTERM)
+            start = time.monotonic()
+            code = proxy.wait(20)
+            self.assertIsNotNone(code, "still running 20 s after SIGTERM")
+            self.assertEqual(code, 0)
+            self.assertLess(time.monotonic() - start, 12)
+            self.assertIn("still blocked after 5 s", proxy.output())
+        finally:
+            os.close(reader)
 
     def test_a_request_cut_off_by_the_drain_deadline_is_logged(self):
         # Regression (reviewer): a request still in flight when the drain ran out was dropped

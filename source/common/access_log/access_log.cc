@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -60,6 +62,8 @@ struct AccessLogWriter::Core {
   std::condition_variable cv;
   std::deque<std::string> queue ABSL_GUARDED_BY(mutex);
   size_t queued_bytes ABSL_GUARDED_BY(mutex) = 0;
+  // The batch the writer thread is writing: still held, so still counted against the limit.
+  size_t writing_bytes ABSL_GUARDED_BY(mutex) = 0;
   uint64_t dropped ABSL_GUARDED_BY(mutex) = 0;  // lines
   uint64_t dropped_reported = 0;                // writer thread only
   std::atomic<uint64_t> write_errors{0};  // batches that failed (written by the writer thread)
@@ -86,16 +90,32 @@ struct RetiredThreads {
       return true;
     });
   }
-  void joinAll() {
+  // Joins each thread that finishes within `limit`; detaches the rest. Returns their count.
+  size_t joinAll(std::chrono::milliseconds limit) {
     std::vector<Entry> all;
     {
       std::lock_guard<std::mutex> lock(mutex);
       all.swap(threads);
     }
-    for (auto& entry : all) entry.first.join();
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    size_t left = 0;
+    for (auto& entry : all) {
+      // The finished flag, not join(): a thread blocked in fwrite() never returns.
+      while (!entry.second->load(std::memory_order_acquire) &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      if (entry.second->load(std::memory_order_acquire)) {
+        entry.first.join();
+      } else {
+        entry.first.detach();  // it holds its own reference to its writer's core
+        left++;
+      }
+    }
+    return left;
   }
   // A joinable std::thread destroyed at exit would terminate the process.
-  ~RetiredThreads() { joinAll(); }
+  ~RetiredThreads() { joinAll(std::chrono::seconds(5)); }
 };
 RetiredThreads& retired() {
   static RetiredThreads r;
@@ -161,7 +181,9 @@ void AccessLogWriter::reopenAll() {
   for (auto& w : live) w->reopen();
 }
 
-void AccessLogWriter::joinRetired() { retired().joinAll(); }
+size_t AccessLogWriter::joinRetired(std::chrono::milliseconds limit) {
+  return retired().joinAll(limit);
+}
 
 AccessLogWriter::AccessLogWriter(std::shared_ptr<Core> core) : core_(std::move(core)) {
   thread_ = std::thread([core = core_] { core->run(); });
@@ -196,7 +218,7 @@ uint64_t AccessLogWriter::reopenCount() const {
 bool AccessLogWriter::submit(std::string&& batch) {
   {
     std::lock_guard<std::mutex> lock(core_->mutex);
-    if (core_->queued_bytes + batch.size() > kMaxQueuedBytes) {
+    if (core_->queued_bytes + core_->writing_bytes + batch.size() > kMaxQueuedBytes) {
       const auto lines = static_cast<uint64_t>(std::count(batch.begin(), batch.end(), '\n'));
       core_->dropped += lines;  // the writer reports it
       total_dropped_lines.fetch_add(lines, std::memory_order_relaxed);
@@ -265,6 +287,7 @@ void AccessLogWriter::Core::run() {
     cv.wait(lock, [this] { return stop || reopen || !queue.empty(); });
     std::deque<std::string> batch;
     batch.swap(queue);
+    writing_bytes = queued_bytes;
     queued_bytes = 0;
     bool stopping = stop;
     bool reopening = reopen;
@@ -280,7 +303,9 @@ void AccessLogWriter::Core::run() {
     }
     if (reopening) reopenFile();
     writeBatch(batch);
+    batch.clear();
     lock.lock();
+    writing_bytes = 0;
     if (reopening) reopens++;
     if (stopping && queue.empty()) break;
   }

@@ -5,6 +5,7 @@
 // owns the file. The queue is bounded: when the writer falls behind, lines are dropped and
 // counted rather than growing memory or blocking a worker.
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -39,9 +40,12 @@ class AccessLogWriter {
     uint64_t reopen_failed = 0;  // reopens that kept the old file
   };
   static Totals totals();
-  // Waits for the threads of destroyed writers to write their last lines and close their
-  // files. Call before exit (and in tests before reading a file whose writer is gone).
-  static void joinRetired();
+  // Waits, up to `limit`, for the threads of destroyed writers to write their last lines and
+  // close their files. Call before exit (and in tests before reading a file whose writer is
+  // gone). Returns how many are still writing after `limit` (a reader that stopped reading
+  // stdout, a hung disk): those are detached with their lines, and the caller should leave
+  // with _exit(), since exit() would flush stdio behind the same blocked stream.
+  static size_t joinRetired(std::chrono::milliseconds limit = std::chrono::seconds(5));
   // Returns at once, even on a worker: the writer thread writes what is queued, closes the
   // file and exits on its own (a slow disk must not stall the worker that dropped the last
   // reference after a config change). joinRetired() waits for it.

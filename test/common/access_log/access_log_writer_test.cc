@@ -178,9 +178,13 @@ TEST_F(AccessLogWriterTest, AFullQueueDropsAndCountsLines) {
   const uint64_t dropped_before = AccessLogWriter::totals().dropped_lines;
   const std::string batch(1024 * 1024 - 3, 'x');
   const std::string three_lines = batch + "\n\n\n";  // 1 MiB, three lines
-  int accepted = 0;
+  ASSERT_TRUE(writer->submit(std::string(three_lines)));
+  // The writer takes that batch and blocks writing it. It still holds it: the bound (16 MiB)
+  // counts it. Regression (reviewer): it did not, so 32 MiB could be held.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  int accepted = 1;
   while (accepted < 64 && writer->submit(std::string(three_lines))) accepted++;
-  EXPECT_LT(accepted, 64) << "the queue never filled";
+  EXPECT_EQ(accepted, 16);
   EXPECT_EQ(writer->dropped(), 3u);
   EXPECT_EQ(AccessLogWriter::totals().dropped_lines, dropped_before + 3);
   writer.reset();
@@ -221,6 +225,24 @@ TEST_F(AccessLogWriterTest, DestructionDoesNotWaitForASlowDiskAndLosesNothing) {
   AccessLogWriter::joinRetired();
   EXPECT_EQ(received.size(), batch.size());
   EXPECT_TRUE(received == batch);
+}
+
+// Regression (reviewer): the exit joined a writer blocked on a pipe nobody reads without a
+// bound, so the process never exited.
+TEST_F(AccessLogWriterTest, JoiningRetiredWritersIsBounded) {
+  std::shared_ptr<AccessLogWriter> writer = openSlowDisk();
+  ASSERT_NE(writer, nullptr);
+  ASSERT_TRUE(writer->submit(std::string(1024 * 1024, 'x') + "\n"));
+  writer.reset();
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(AccessLogWriter::joinRetired(std::chrono::milliseconds(200)), 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // Let the detached thread finish (it closes the pipe: EOF) before the fixture removes it.
+  char buf[65536];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline && ::read(reader_, buf, sizeof(buf)) != 0) {
+  }
+  EXPECT_EQ(AccessLogWriter::joinRetired(), 0u);
 }
 
 }  // namespace
