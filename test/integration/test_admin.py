@@ -59,9 +59,9 @@ class AdminTest(PorticoTestCase):
         histograms = [e["histograms"] for e in document["stats"] if "histograms" in e]
         self.assertEqual(len(histograms), 1)
         self.assertEqual(histograms[0]["supported_quantiles"],
-                         [0, 25, 50, 75, 90, 95, 99, 99.9, 100])
+                         [0, 25, 50, 75, 90, 95, 99, 99.5, 99.9, 100])
         for h in histograms[0]["computed_quantiles"]:
-            self.assertEqual(len(h["values"]), 9, h["name"])
+            self.assertEqual(len(h["values"]), 10, h["name"])
         # The filter applies; an unknown format is refused.
         filtered = json.loads(self.admin_text("/stats?format=json&filter=downstream_rq_total"))
         self.assertTrue(all("downstream_rq_total" in e.get("name", "downstream_rq_total")

@@ -25,9 +25,9 @@ struct SummaryQuantile {
   double percent;     // 99.9, as Envoy's JSON lists them
 };
 inline constexpr SummaryQuantile kSummaryQuantiles[] = {
-    {0, "P0", 0},      {0.25, "P25", 25},      {0.5, "P50", 50},
-    {0.75, "P75", 75}, {0.9, "P90", 90},       {0.95, "P95", 95},
-    {0.99, "P99", 99}, {0.999, "P99.9", 99.9}, {1, "P100", 100}};
+    {0, "P0", 0},           {0.25, "P25", 25}, {0.5, "P50", 50},  {0.75, "P75", 75},
+    {0.9, "P90", 90},       {0.95, "P95", 95}, {0.99, "P99", 99}, {0.995, "P99.5", 99.5},
+    {0.999, "P99.9", 99.9}, {1, "P100", 100}};
 
 // Shortest plain decimal for a displayed value: integers without a fraction ("3600000", never
 // "3.6e+06"), others with at most 3 decimals ("0.5", "1.234"), which is exact for microseconds

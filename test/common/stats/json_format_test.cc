@@ -19,7 +19,7 @@ TEST(JsonFormatTest, EnvoyShapeWithSortedStatsAndHistogramQuantiles) {
   const std::string one = "{\"interval\":null,\"cumulative\":1}";
   const std::string none = "{\"interval\":null,\"cumulative\":null}";
   std::string ones, nones;
-  for (int i = 0; i < 9; i++) {
+  for (int i = 0; i < 10; i++) {
     ones += (i ? "," : "") + one;
     nones += (i ? "," : "") + none;
   }
@@ -27,7 +27,7 @@ TEST(JsonFormatTest, EnvoyShapeWithSortedStatsAndHistogramQuantiles) {
       renderJson(s),
       "{\"stats\":[{\"name\":\"a.active\",\"value\":-2},{\"name\":\"b.requests\",\"value\":7},"
       "{\"name\":\"c.\\\"odd\\\" name\",\"value\":1},"
-      "{\"histograms\":{\"supported_quantiles\":[0,25,50,75,90,95,99,99.9,100],"
+      "{\"histograms\":{\"supported_quantiles\":[0,25,50,75,90,95,99,99.5,99.9,100],"
       "\"computed_quantiles\":[{\"name\":\"rq_time\",\"values\":[" +
           ones + "]},{\"name\":\"empty\",\"values\":[" + nones + "]}]}}]}");
 }

@@ -125,7 +125,7 @@ TEST(StoreTest, OverflowReturnsSinkAndCounts) {
             "a: 1\n"
             "b: 0\n"
             "g1: 0\n"
-            "h1: P0(nan) P25(nan) P50(nan) P75(nan) P90(nan) P95(nan) P99(nan) P99.9(nan) "
+            "h1: P0(nan) P25(nan) P50(nan) P75(nan) P90(nan) P95(nan) P99(nan) P99.5(nan) P99.9(nan) "
             "P100(nan) count=0 sum=0\n"
             "stats.overflow: 4\n");
 }
@@ -174,16 +174,16 @@ TEST(StoreTest, RenderTextSortsAllKindsAndFilters) {
   EXPECT_EQ(store.renderText("cluster."),
             "cluster.a.active: -2\n"
             "cluster.a.rq: 3\n"
-            "cluster.a.sizes: P0(1) P25(2) P50(3) P75(4) P90(4) P95(4) P99(4) P99.9(4) P100(5) "
+            "cluster.a.sizes: P0(1) P25(2) P50(3) P75(4) P90(4) P95(4) P99(4) P99.5(4) P99.9(4) P100(5) "
             "count=5 sum=15\n");
 
   // Microsecond histograms are shown in ms.
   const std::string text = store.renderText("listener.");
   std::vector<std::string> parts = absl::StrSplit(text, ' ');
-  ASSERT_EQ(parts.size(), 12u) << text;
+  ASSERT_EQ(parts.size(), 13u) << text;
   EXPECT_EQ(parts[0], "listener.rq_time:");
-  EXPECT_EQ(parts[10], "count=1");
-  EXPECT_EQ(parts[11], "sum=2\n");
+  EXPECT_EQ(parts[11], "count=1");
+  EXPECT_EQ(parts[12], "sum=2\n");
   const double p50 = std::stod(parts[3].substr(4));  // "P50(x)"
   EXPECT_NEAR(p50, 2.0, 2.0 / 32);
 
