@@ -20,12 +20,26 @@ constexpr const char* kSubscriptionOrder[] = {kClusterType, kEndpointType, kRout
                                               kListenerType};
 constexpr int kInvalidArgument = 3;
 
-// Error text sent back to the server: bounded, since parts of it come from the server.
-std::string boundedErrorText(absl::string_view text, size_t max = 4096) {
-  if (text.size() <= max) return std::string(text);
-  return absl::StrCat(text.substr(0, max), "... (", text.size() - max, " more bytes)");
+// A response's own fields, echoed in our answer and kept (the version): a response with one
+// longer than this is not used, since its answer could exceed what we send.
+constexpr size_t kMaxEchoedFieldBytes = 4096;
+
+// Which of `response`'s echoed fields is over kMaxEchoedFieldBytes, or "" when none is.
+template <class Response>
+std::string oversizedField(const Response& response, const std::string& version) {
+  if (response.type_url().size() > kMaxEchoedFieldBytes) return "type_url";
+  if (response.nonce().size() > kMaxEchoedFieldBytes) return "nonce";
+  if (version.size() > kMaxEchoedFieldBytes) return "version";
+  return "";
 }
 }  // namespace
+
+std::string boundedErrorText(absl::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) cut--;
+  return absl::StrCat(text.substr(0, cut), "... (", text.size() - cut, " more bytes)");
+}
 
 AdsClient::AdsClient(event::Dispatcher& dispatcher, std::vector<network::Address> servers,
                      config::v1::Node node, ConfigApplier& applier, bool delta,
@@ -173,9 +187,12 @@ void AdsClient::reject(TypeState& state, const std::string& type_url, const std:
 }
 
 void AdsClient::abortUnparsable(absl::string_view what, size_t bytes) {
-  // Neither ACK nor NACK can answer it (no nonce to echo): start the stream over, as Envoy
-  // does, or the server waits for an answer to it forever.
-  const std::string error = absl::StrCat("unparsable ", what, " (", bytes, " bytes)");
+  abortStream(absl::StrCat("unparsable ", what, " (", bytes, " bytes)"));
+}
+
+void AdsClient::abortStream(const std::string& error) {
+  // Neither ACK nor NACK can answer it (no nonce to echo, or one we will not echo): start the
+  // stream over, as Envoy does, or the server waits for an answer to it forever.
   PORTICO_LOG(kWarn, "xds: %s", error);
   if (stream_ != nullptr) {
     stream_aborted_ = true;  // no quick reconnect into the same response
@@ -187,6 +204,12 @@ void AdsClient::onDeltaResponse(absl::string_view message) {
   service::discovery::v1::DeltaDiscoveryResponse response;
   if (!response.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
     abortUnparsable("DeltaDiscoveryResponse", message.size());
+    return;
+  }
+  if (std::string field = oversizedField(response, response.system_version_info());
+      !field.empty()) {
+    abortStream(absl::StrCat("a DeltaDiscoveryResponse whose ", field, " is over ",
+                             kMaxEchoedFieldBytes, " bytes"));
     return;
   }
   auto it = types_.find(response.type_url());
@@ -206,9 +229,11 @@ void AdsClient::onDeltaResponse(absl::string_view message) {
     const service::discovery::v1::Resource& r = response.resources(i);
     absl::StatusOr<std::string> own = resourceName(response.type_url(), r.resource());
     std::string error;
+    // Named here, by its place in this response: apply() sees the merged set.
     if (!own.ok()) {
-      // Named here, by its place in this response: apply() sees the merged set.
       error = absl::StrCat("resources[", i, "] ('", r.name(), "'): ", own.status().message());
+    } else if (r.name().empty()) {
+      error = absl::StrCat("resources[", i, "]: a resource must be sent under its name");
     } else if (*own != r.name()) {
       error = absl::StrCat("resources[", i, "]: sent as '", r.name(),
                            "' but the resource is named '", *own, "'");
@@ -251,6 +276,11 @@ void AdsClient::onSotwResponse(absl::string_view message) {
   service::discovery::v1::DiscoveryResponse response;
   if (!response.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
     abortUnparsable("DiscoveryResponse", message.size());
+    return;
+  }
+  if (std::string field = oversizedField(response, response.version_info()); !field.empty()) {
+    abortStream(absl::StrCat("a DiscoveryResponse whose ", field, " is over ", kMaxEchoedFieldBytes,
+                             " bytes"));
     return;
   }
   auto it = types_.find(response.type_url());

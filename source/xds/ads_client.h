@@ -47,6 +47,11 @@ struct TypeState {
   uint64_t nacks = 0;
 };
 
+// Error text for a NACK: at most `max` bytes and "... (N more bytes)", since parts of it come
+// from the server. Cut on a character boundary: the field is a proto3 string, which a parser
+// refuses if it is not UTF-8, and the server would never see the NACK.
+std::string boundedErrorText(absl::string_view text, size_t max = 4096);
+
 class AdsClient : public GrpcStreamCallbacks {
  public:
   // `delta`: use DeltaAggregatedResources (incremental) instead of state of the world.
@@ -81,6 +86,8 @@ class AdsClient : public GrpcStreamCallbacks {
   void onDeltaResponse(absl::string_view message);
   // A response that does not parse: logged, and the stream ended (no quick reconnect).
   void abortUnparsable(absl::string_view what, size_t bytes);
+  // A response we cannot answer: logged, and the stream ended (no quick reconnect).
+  void abortStream(const std::string& error);
   // Applies `resources` as the complete set of `type_url`; records the outcome.
   absl::Status apply(TypeState& state, const std::string& type_url,
                      const std::vector<google::protobuf::Any>& resources,

@@ -43,6 +43,17 @@ int onStreamCloseCb(nghttp2_session*, int32_t, uint32_t error_code, void* user_d
   return 0;
 }
 
+int onFrameSendCb(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+  // A GOAWAY or RST_STREAM with an error code is nghttp2 refusing what the server sent (a
+  // malformed frame, a bad header): that ends the call on our side, as a message we cannot
+  // parse does.
+  if ((frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR) ||
+      (frame->hd.type == NGHTTP2_RST_STREAM && frame->rst_stream.error_code != NGHTTP2_NO_ERROR)) {
+    self(user_data).onProtocolErrorSent();
+  }
+  return 0;
+}
+
 ssize_t readCb(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* data_flags,
                nghttp2_data_source*, void* user_data) {
   return self(user_data).readOutgoing(buf, length, data_flags);
@@ -69,6 +80,7 @@ void GrpcSession::start() {
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, onDataChunkCb);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, onFrameRecvCb);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, onStreamCloseCb);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, onFrameSendCb);
   nghttp2_session_client_new(&session_, cbs, this);
   nghttp2_session_callbacks_del(cbs);
 
@@ -178,6 +190,15 @@ void GrpcSession::receive(absl::string_view bytes) {
   }
   // Window updates, pings and settings acknowledgements the input called for.
   flush();
+  // Those frames are ours to send whatever the server reads: a server that sends PINGs and
+  // does not read would otherwise grow the unsent bytes without bound (nghttp2's own limit on
+  // queued ACKs applies per call, and each call here takes one read's worth).
+  if (!closed_ && transport_.unsentBytes() > kMaxUnsentRequestBytes) {
+    failLocally(kGrpcResourceExhausted,
+                absl::StrCat("the server does not read what we send (", transport_.unsentBytes(),
+                             " bytes unsent); starting over"));
+    return;
+  }
   if (!closed_ && nghttp2_session_want_read(session_) == 0 &&
       nghttp2_session_want_write(session_) == 0) {
     fail(kGrpcUnavailable, "the HTTP/2 connection ended (GOAWAY or a protocol error)");
@@ -228,9 +249,12 @@ void GrpcSession::failLocally(int grpc_status, absl::string_view message) {
   fail(grpc_status, message);
 }
 
+void GrpcSession::onProtocolErrorSent() { protocol_error_sent_ = true; }
+
 void GrpcSession::fail(int grpc_status, absl::string_view message) {
   if (closed_) return;
   closed_ = true;
+  if (protocol_error_sent_) ended_locally_ = true;
   transport_.onSessionClosed(grpc_status, message);
 }
 

@@ -88,6 +88,7 @@ class GrpcSession {
   void onResponseEnd(int32_t stream_id);
   void onServerSettings() { server_settings_received_ = true; }
   void onStreamClose(uint32_t error_code);
+  void onProtocolErrorSent();
   ssize_t readOutgoing(uint8_t* buf, size_t length, uint32_t* data_flags);
 
  private:
@@ -112,6 +113,7 @@ class GrpcSession {
   int http_status_ = 0;
   bool closed_ = false;
   bool ended_locally_ = false;
+  bool protocol_error_sent_ = false;  // we answered something the server sent with an error
   bool server_settings_received_ = false;
 };
 

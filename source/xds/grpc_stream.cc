@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 
@@ -115,6 +116,7 @@ void GrpcStream::onData(buffer::Buffer& data) {
 void GrpcStream::onEvent(network::ConnectionEvent event) {
   if (closed_) return;
   if (event == network::ConnectionEvent::kConnected) {
+    connected_ = true;
     if (!tls_options_.has_value()) {
       session_.start();
       return;
@@ -136,7 +138,14 @@ void GrpcStream::onEvent(network::ConnectionEvent event) {
     connection_->write(b);
     return;
   }
-  fail(kGrpcUnavailable, "connection to the control plane closed");
+  // Never connected: the connect failed (refused, unreachable); say so, not "closed".
+  fail(kGrpcUnavailable, connected_ ? "connection to the control plane closed"
+                                    : absl::StrCat("cannot connect: ", connectError()));
+}
+
+std::string GrpcStream::connectError() const {
+  const int error = connection_ != nullptr ? connection_->connectError() : 0;
+  return error != 0 ? strerror(error) : "the connection closed before it was established";
 }
 
 void GrpcStream::fail(int grpc_status, absl::string_view message) {

@@ -60,6 +60,7 @@ class GrpcStream : public network::ConnectionCallbacks, public GrpcSession::Tran
 
  private:
   void fail(int grpc_status, absl::string_view message);
+  std::string connectError() const;
 
   event::Dispatcher& dispatcher_;
   network::Address server_;
@@ -71,6 +72,7 @@ class GrpcStream : public network::ConnectionCallbacks, public GrpcSession::Tran
   std::unique_ptr<network::ConnectionImpl> connection_;
   GrpcSession session_;
   bool closed_ = false;
+  bool connected_ = false;  // the TCP connect completed
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -73,7 +73,13 @@ void TlsClient::drain(std::string& out) {
 absl::Status TlsClient::sslError(int rc, absl::string_view what) {
   int err = SSL_get_error(ssl_, rc);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat("TLS ", what, ": ", lastError()));
+  std::string error = lastError();
+  // BoringSSL's queue says only CERTIFICATE_VERIFY_FAILED; the chain check's own result says
+  // which: an unknown CA, an expired certificate, a name that does not match.
+  if (const long verify = SSL_get_verify_result(ssl_); verify != X509_V_OK) {
+    absl::StrAppend(&error, " (", X509_verify_cert_error_string(verify), ")");
+  }
+  return absl::UnavailableError(absl::StrCat("TLS ", what, ": ", error));
 }
 
 absl::Status TlsClient::handshake(std::string& out) {

@@ -306,6 +306,10 @@ class XdsTest(PorticoTestCase):
         self.cp.kill()
         for _ in range(20):
             self.assertEqual(self.get().status, 200)
+        # A reconnect to nothing says so (it read "connection ... closed", as if a server had
+        # hung up).
+        wait_until(lambda: "cannot connect: Connection refused" in self.proxy.output(), 5,
+                   message="the refused reconnect in the log")
         self.restart_control_plane(env)
         def resubscriptions():
             return [r for r in self.cp.requests() if not r.get("response_nonce")]

@@ -92,5 +92,64 @@ TEST_F(AdsClientDeltaTest, ANameBothSentAndRemovedIsRefused) {
   EXPECT_TRUE(clusters().resources.empty());
 }
 
+TEST_F(AdsClientDeltaTest, AResourceSentWithoutANameIsRefusedByItsPlace) {
+  // Regression (reviewer): it was refused by its place in the merged set, sorted by name,
+  // where it came first: "resources[0]", a valid resource of the response.
+  service::discovery::v1::DeltaDiscoveryResponse response;
+  response.set_type_url(kClusterType);
+  response.set_nonce("1");
+  *response.add_resources() = cluster("a", "v1");
+  *response.add_resources() = cluster("", "v1");
+  receive(response);
+  EXPECT_TRUE(applier.applied.empty());
+  EXPECT_EQ(clusters().nacks, 1u);
+  EXPECT_THAT(clusters().last_error, HasSubstr("resources[1]: a resource must be sent under"));
+}
+
+TEST_F(AdsClientDeltaTest, AResponseWithAnOversizedVersionIsNotApplied) {
+  // Regression (reviewer): a version of 16 MiB was applied and kept, and every later request
+  // echoing it was too large to send: the proxy never took an update again.
+  service::discovery::v1::DeltaDiscoveryResponse response;
+  response.set_type_url(kClusterType);
+  response.set_nonce("1");
+  response.set_system_version_info(std::string(5000, 'v'));
+  *response.add_resources() = cluster("a", "v1");
+  receive(response);
+  EXPECT_TRUE(applier.applied.empty());
+  EXPECT_EQ(clusters().acks, 0u);
+  EXPECT_TRUE(clusters().resources.empty());
+}
+
+// True when `s` is well-formed UTF-8 as far as lead and continuation bytes go.
+bool utf8Boundaries(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80           ? 1
+                     : (c >> 5) == 0x6  ? 2
+                     : (c >> 4) == 0xE  ? 3
+                     : (c >> 3) == 0x1E ? 4
+                                        : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; k++) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+TEST(BoundedErrorTextTest, CutsOnACharacterBoundary) {
+  // Regression (reviewer): the cut fell inside a character, and a control plane's protobuf
+  // refused the NACK (proto3 strings must be UTF-8).
+  std::string text = "a";
+  for (int i = 0; i < 3000; i++) text += "\xc3\xa9";  // U+00E9, two bytes each
+  const std::string cut = boundedErrorText(text);
+  EXPECT_TRUE(utf8Boundaries(cut));
+  EXPECT_EQ(cut.substr(4095, 4), "... ");
+  EXPECT_THAT(cut, HasSubstr("(1906 more bytes)"));
+  EXPECT_EQ(boundedErrorText("short"), "short");
+}
+
 }  // namespace
 }  // namespace portico::xds

@@ -225,6 +225,7 @@ TEST_F(GrpcSessionTest, ResetStreamIsUnavailable) {
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(closed->first, kGrpcUnavailable);
   EXPECT_THAT(closed->second, HasSubstr("HTTP/2 error 2"));
+  EXPECT_FALSE(session->endedLocally());  // the server's reset, not ours
 }
 
 TEST_F(GrpcSessionTest, GoAwayBeforeTheStreamIsUnavailable) {
@@ -247,6 +248,24 @@ TEST_F(GrpcSessionTest, ProtocolErrorEndsTheCall) {
   EXPECT_EQ(closed->first, kGrpcUnavailable);
   EXPECT_THAT(closed->second, HasSubstr("HTTP/2 connection ended"));
   EXPECT_FALSE(session->ready());
+  // Regression (reviewer): it counted as the server's end, and the ADS client's backoff
+  // started over, so a server sending a bad frame on each stream drew 4-8 reconnects a second.
+  EXPECT_TRUE(session->endedLocally());
+}
+
+// Regression (reviewer): a server that sends PINGs and reads nothing made us queue an ACK for
+// each, without a bound (the bound on unsent bytes was checked only for our own requests).
+TEST_F(GrpcSessionTest, ControlFramesAServerDoesNotReadAreBounded) {
+  open();
+  transport_unsent = kMaxUnsentRequestBytes + 1;  // the socket buffer is past the bound
+  session->receive(
+      std::string("\x00\x00\x08\x06\x00\x00\x00\x00\x00"
+                  "pingpong",
+                  17));
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->first, kGrpcResourceExhausted);
+  EXPECT_THAT(closed->second, HasSubstr("does not read what we send"));
+  EXPECT_TRUE(session->endedLocally());
 }
 
 }  // namespace

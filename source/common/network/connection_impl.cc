@@ -87,10 +87,12 @@ std::unique_ptr<ConnectionImpl> ConnectionImpl::connect(event::Dispatcher& dispa
   if (fd < 0) return nullptr;
   const bool refused = ::connect(fd, address.sockAddr(), address.sockLen()) != 0 &&
                        errno != EINPROGRESS;  // read before anything else can change errno
+  const int error = refused ? errno : 0;
   auto conn = std::make_unique<ConnectionImpl>(dispatcher, fd, address, true, buffer_limit);
   if (refused) {
     // Refused at once: report it through the normal event path so callers have one failure path.
     conn->connect_failed_ = true;
+    conn->connect_error_ = error;
     conn->file_event_->activate(event::kWrite);
   }
   return conn;
@@ -113,6 +115,7 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
     socklen_t len = sizeof(err);
     getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) {
+      connect_error_ = err;
       closeSocket(ConnectionEvent::kRemoteClose);
       return;
     }

@@ -39,6 +39,9 @@ class ConnectionImpl : public Connection {
   // accepted connections, whose client may still be sending.
   void setLingeringCloser(LingeringCloser* closer) { lingering_closer_ = closer; }
   bool closedByReset() const override { return reset_; }
+  // Why an outgoing connect failed (errno: ECONNREFUSED, ETIMEDOUT, ...); 0 if it did not, or
+  // did not say.
+  int connectError() const { return connect_error_; }
   // The socket's close, whenever it comes (destruction included), sends a reset (RST), not a
   // FIN. No callbacks.
   void setResetOnClose();
@@ -129,6 +132,7 @@ class ConnectionImpl : public Connection {
   bool write_failed_ = false;
   LingeringCloser* lingering_closer_ = nullptr;
   bool connect_failed_ = false;
+  int connect_error_ = 0;
   bool peer_closed_ = false;  // epoll reported RDHUP/HUP: read until EOF
   bool flush_pending_ = false;
   bool deliver_each_read_ = false;
