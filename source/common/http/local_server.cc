@@ -96,6 +96,7 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
     }
   }
   void onAboveWriteBufferHighWatermark() override {}
+  size_t writeBufferLength() const { return connection_->writeBufferLength(); }
   void onBelowWriteBufferLowWatermark() override {
     if (!read_paused_ || closed_) return;
     read_paused_ = false;
@@ -133,9 +134,18 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
   }
   void onRequestComplete() override {
     in_request_ = false;
-    LocalResponse response =
-        too_large_ ? LocalResponse{413, "application/json", "{\"error\":\"body too large\"}\n"}
-                   : server_.handler_(request_);
+    LocalResponse response;
+    if (too_large_) {
+      response = LocalResponse{413, "application/json", "{\"error\":\"body too large\"}\n"};
+    } else if (server_.bufferedBytes() > server_.limits_.max_buffered_bytes) {
+      response = LocalResponse{503,
+                               "application/json",
+                               "{\"error\":\"too many responses are waiting to be read by their "
+                               "clients; retry later\"}\n",
+                               {{"retry-after", "1"}}};
+    } else {
+      response = server_.handler_(request_);
+    }
     ResponseHead head;
     head.status = response.status;
     head.headers.add("content-type", response.content_type);
@@ -189,6 +199,12 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
   bool in_request_ = false;
   event::TimerPtr timer_;
 };
+
+size_t LocalServer::bufferedBytes() const {
+  size_t total = 0;  // a walk of at most max_connections, once per request on an operator port
+  for (const auto& [connection, owned] : connections_) total += connection->writeBufferLength();
+  return total;
+}
 
 LocalServer::LocalServer(event::Dispatcher& dispatcher, Handler handler, LocalServerLimits limits)
     : dispatcher_(dispatcher), handler_(std::move(handler)), limits_(limits) {}

@@ -5,8 +5,8 @@
 // http1::ServerCodec on a Dispatcher). Keep-alive, bounded request bodies, one handler for
 // every request, run on the dispatcher's thread. Pipelined requests wait while the client
 // leaves earlier responses unread (above the write buffer's watermark), so one client can
-// neither grow memory nor keep the thread rendering answers nobody reads. Not for proxied
-// traffic.
+// neither grow memory nor keep the thread rendering answers nobody reads; over all clients,
+// responses unread past a budget turn further requests into 503s. Not for proxied traffic.
 
 #include <chrono>
 #include <functional>
@@ -51,6 +51,10 @@ struct LocalServerLimits {
   size_t max_body_bytes = 4 * 1024 * 1024;
   // Responses buffered for one connection above which its next request waits.
   uint32_t write_buffer_limit = 1024 * 1024;
+  // Responses buffered over all connections (clients not reading them) above which a request
+  // is answered 503 instead of being rendered: many connections that each hold one big answer
+  // (a /stats, a /config_dump) would otherwise grow memory without the per-connection bound.
+  size_t max_buffered_bytes = 64 * 1024 * 1024;
 };
 
 // "%41" -> "A"; a '%' without two hex digits stays as it is.
@@ -71,6 +75,8 @@ class LocalServer {
   // Connections refused at max_connections, and closed by either timeout, since start.
   uint64_t overflowCount() const { return overflow_count_; }
   uint64_t timeoutCount() const { return timeout_count_; }
+  // Bytes of responses written and not yet taken by the clients' sockets, over all connections.
+  size_t bufferedBytes() const;
 
  private:
   class Connection;

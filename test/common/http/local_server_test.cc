@@ -62,6 +62,7 @@ class LocalServerTest : public event::test::DispatcherTestBase {
     server_ = std::make_unique<LocalServer>(
         *dispatcher_,
         [](const LocalRequest& r) {
+          if (r.path == "/big") return LocalResponse{200, "text/plain", std::string(16 << 20, 'x')};
           return LocalResponse{200, "text/plain", r.path};
         },
         limits);
@@ -174,6 +175,28 @@ TEST_F(LocalServerTest, ConnectionsBeyondTheLimitAreClosed) {
   EXPECT_FALSE(a.closed());
   EXPECT_EQ(server_->connectionCount(), 2u);
   EXPECT_EQ(server_->overflowCount(), 1u);
+}
+
+// Regression (reviewer): each connection's buffered responses were bounded, but not their sum:
+// 1024 connections each holding a /stats nobody reads grew memory by gigabytes.
+TEST_F(LocalServerTest, ResponsesUnreadOverAllConnectionsAreBounded) {
+  start({.max_buffered_bytes = 1 << 20});
+  RawClient hoarder(server_->port());
+  hoarder.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");  // and does not read
+  runUntil([&] { return server_->bufferedBytes() > (1u << 20); });
+  RawClient other(server_->port());
+  other.send("GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
+  untilReceivedEndsWith(other, "retry later\"}\n");
+  EXPECT_TRUE(absl::StartsWith(other.received(), "HTTP/1.1 503")) << other.received();
+  EXPECT_NE(other.received().find("retry-after: 1"), std::string::npos);
+  // Once the hoarder reads its answer, requests are served again.
+  runUntil([&] {
+    hoarder.poll();
+    return hoarder.received().size() >= (16u << 20) || hoarder.closed();
+  });
+  other.send("GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
+  untilReceivedEndsWith(other, "/small");
+  EXPECT_NE(other.received().find("HTTP/1.1 200"), std::string::npos);
 }
 
 }  // namespace
