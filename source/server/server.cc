@@ -242,8 +242,12 @@ void Server::shutdown(std::chrono::milliseconds drain_timeout) {
 
 void Server::checkDrained() {
   uint64_t active = 0;
-  for (auto& w : workers_) active += w->activeConnections();
-  if (active == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
+  uint64_t lingering = 0;
+  for (auto& w : workers_) {
+    active += w->activeConnections();
+    lingering += w->lingeringSockets();
+  }
+  if ((active == 0 && lingering == 0) || std::chrono::steady_clock::now() >= drain_deadline_) {
     if (active > 0)
       PORTICO_LOG(kWarn, "drain timeout: closing %d connections", static_cast<int>(active));
     dispatcher_->exit();

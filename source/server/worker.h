@@ -52,6 +52,9 @@ class Worker {
 
   // Read by the main thread.
   uint64_t activeConnections() const { return active_connections_.load(std::memory_order_relaxed); }
+  // Closed connections whose last response is out but whose client still sends (a lingering
+  // close): a drain waits for them too, or the exit would reset them with that response unread.
+  size_t lingeringSockets() const { return lingering_closer_.size(); }
   upstream::ClusterManager& clusterManager() { return cluster_manager_; }
   uint32_t index() const { return index_; }
 

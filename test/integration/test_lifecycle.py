@@ -90,6 +90,28 @@ class DrainTest(PorticoTestCase):
         self.assertEqual(len([l for l in lines if l["path"] == "/logged"]), 20)
 
 
+    def test_the_drain_waits_for_a_client_still_sending_after_its_answer(self):
+        # Regression (reviewer): the drain counted only open connections. One answered early
+        # (a 404 while its upload goes on) is closed the lingering way, to read and drop the
+        # rest so the client gets its answer; the exit closed it at once, with a reset.
+        env = self.new_env()
+        upstream = env.start_upstream("u1")
+        proxy = env.start_portico(bootstrap(
+            [listener("ingress", free_port(),
+                      [virtual_host("all", ["*"], [route_to("backend", {"prefix": "/only"})])])],
+            [cluster("backend", [upstream])], drain_timeout="10s"))
+        with RawConnection(proxy.port) as conn:
+            conn.send(format_request("POST", "/nope", [("Content-Length", str(1 << 30))]))
+            conn.send(b"u" * 65536)
+            self.assertEqual(conn.read_response().status, 404)
+            proxy.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:  # the upload goes on, and nothing resets it
+                conn.send(b"u" * 4096)
+                time.sleep(0.01)
+            self.assertTrue(proxy.running(), "exited while the client was still sending")
+        self.assertEqual(proxy.wait(5), 0, "exit code once the client is gone")
+
     def test_an_access_log_nobody_reads_does_not_keep_the_proxy_from_exiting(self):
         # Regression (reviewer): the writer thread blocked in fwrite() on a full pipe (stdout
         # piped to a paused reader), and the exit joined it without a bound: the process hung

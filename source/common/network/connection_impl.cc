@@ -89,6 +89,7 @@ std::unique_ptr<ConnectionImpl> ConnectionImpl::connect(event::Dispatcher& dispa
                        errno != EINPROGRESS;  // read before anything else can change errno
   const int error = refused ? errno : 0;
   auto conn = std::make_unique<ConnectionImpl>(dispatcher, fd, address, true, buffer_limit);
+  conn->outgoing_ = true;
   if (refused) {
     // Refused at once: report it through the normal event path so callers have one failure path.
     conn->connect_failed_ = true;
@@ -150,7 +151,20 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
   }
   // A send that failed just now (the reset came after this event was reported) reads too.
   if (!read_first && ((events & event::kRead) || write_failed_)) onReadReady();
-  if (fd_ >= 0 && write_failed_) closeSocket(ConnectionEvent::kRemoteClose);
+  // What an upstream sent before it went away (the answer to what we sent) is delivered before
+  // the close, even when one event does not read it all (over kMaxReadPerEvent, reads paused
+  // by back-pressure, a forward's pipe waiting for its sink): the reads that follow end at its
+  // EOF or reset, and close then; the owner's timeouts bound a wait for a reader that never
+  // comes. What a client sent before it went away is a request nobody can answer any more.
+  if (fd_ >= 0 && write_failed_ && !(outgoing_ && inputPending())) {
+    closeSocket(ConnectionEvent::kRemoteClose);
+  }
+}
+
+bool ConnectionImpl::inputPending() const {
+  if (forward_ != nullptr && forward_->in_pipe > 0) return true;
+  int unread = 0;
+  return ::ioctl(fd_, FIONREAD, &unread) == 0 && unread > 0;
 }
 
 void ConnectionImpl::onReadReady() {
@@ -212,6 +226,9 @@ void ConnectionImpl::onReadReady() {
 }
 
 bool ConnectionImpl::peerIsGone() {
+  // An upstream's unread answer before its reset is read, and the reset seen after it, when
+  // reading resumes (see onFileEvent). Before SO_ERROR: reading that clears the error.
+  if (outgoing_ && inputPending()) return false;
   int err = 0;
   socklen_t len = sizeof(err);
   if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {

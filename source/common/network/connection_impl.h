@@ -64,6 +64,9 @@ class ConnectionImpl : public Connection {
   void sendWhatFits();
   // After a hang-up while reading is paused: the peer reset, or closed with nothing unread.
   bool peerIsGone();
+  // Bytes the peer sent that we have not delivered yet: in the socket, or in a raw forward's
+  // pipe. A failed send does not close an outgoing connection while there are any.
+  bool inputPending() const;
   // `graceful`: everything was sent after a kFlushWrite close; the socket may linger.
   void closeSocket(ConnectionEvent event, bool graceful = false);
   void checkLowWatermark();
@@ -133,6 +136,7 @@ class ConnectionImpl : public Connection {
   LingeringCloser* lingering_closer_ = nullptr;
   bool connect_failed_ = false;
   int connect_error_ = 0;
+  bool outgoing_ = false;     // made by connect(): what the peer sends answers what we send
   bool peer_closed_ = false;  // epoll reported RDHUP/HUP: read until EOF
   bool flush_pending_ = false;
   bool deliver_each_read_ = false;

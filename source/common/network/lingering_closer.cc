@@ -48,6 +48,7 @@ void LingeringCloser::adopt(int fd) {
   socket->timer->enableTimer(nextDelay(*socket));
   socket->event = dispatcher_.createFileEvent(fd, [this, raw](uint32_t) { onReadable(*raw); });
   sockets_[raw] = std::move(socket);
+  count_.store(sockets_.size(), std::memory_order_relaxed);
   // Bytes may already be waiting: no new edge would announce them.
   raw->event->activate(event::kRead);
 }
@@ -92,6 +93,7 @@ void LingeringCloser::finish(Socket& socket) {
   if (it == sockets_.end()) return;
   std::unique_ptr<Socket> owned = std::move(it->second);
   sockets_.erase(it);
+  count_.store(sockets_.size(), std::memory_order_relaxed);
   owned->timer->disableTimer();
   owned->event.reset();
   ::close(owned->fd);

@@ -8,6 +8,7 @@
 // stays silent for the inactivity timeout, or the total timeout passes (nginx's
 // lingering_timeout and lingering_time). One per worker thread.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -26,7 +27,8 @@ class LingeringCloser {
   // Takes ownership of `fd` (a connected TCP socket whose output is fully sent). Beyond
   // max_sockets, or if shutdown() fails, it is closed at once.
   void adopt(int fd);
-  size_t size() const { return sockets_.size(); }
+  // Sockets lingering now. Any thread may read it (a drain waits for them to finish).
+  size_t size() const { return count_.load(std::memory_order_relaxed); }
 
   // A client still uploading keeps the socket as long as bytes keep coming (up to the total),
   // so a large upload refused early still gets to read its response.
@@ -47,6 +49,7 @@ class LingeringCloser {
   const std::chrono::milliseconds total_timeout_;
   const size_t max_sockets_;
   absl::flat_hash_map<Socket*, std::unique_ptr<Socket>> sockets_;
+  std::atomic<size_t> count_{0};  // sockets_.size(), for other threads
 };
 
 }  // namespace portico::network
