@@ -230,7 +230,12 @@ void AdsClient::onDeltaResponse(absl::string_view message) {
     absl::StatusOr<std::string> own = resourceName(response.type_url(), r.resource());
     std::string error;
     // Named here, by its place in this response: apply() sees the merged set.
-    if (!own.ok()) {
+    if (r.name().size() > kMaxEchoedFieldBytes || r.version().size() > kMaxEchoedFieldBytes) {
+      // Both are kept and sent back on every reconnect (initial_resource_versions).
+      error = absl::StrCat("resources[", i, "]: its ",
+                           r.name().size() > kMaxEchoedFieldBytes ? "name" : "version", " is over ",
+                           kMaxEchoedFieldBytes, " bytes");
+    } else if (!own.ok()) {
       error = absl::StrCat("resources[", i, "] ('", r.name(), "'): ", own.status().message());
     } else if (r.name().empty()) {
       error = absl::StrCat("resources[", i, "]: a resource must be sent under its name");

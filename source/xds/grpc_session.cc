@@ -193,7 +193,9 @@ void GrpcSession::receive(absl::string_view bytes) {
   // Those frames are ours to send whatever the server reads: a server that sends PINGs and
   // does not read would otherwise grow the unsent bytes without bound (nghttp2's own limit on
   // queued ACKs applies per call, and each call here takes one read's worth).
-  if (!closed_ && transport_.unsentBytes() > kMaxUnsentRequestBytes) {
+  // Our own requests may fill up to kMaxUnsentRequestBytes (send()); these frames get 1 MiB
+  // more, so framing on a legitimate near-full request is not taken for a stalled server.
+  if (!closed_ && transport_.unsentBytes() > kMaxUnsentRequestBytes + kControlFrameAllowance) {
     failLocally(kGrpcResourceExhausted,
                 absl::StrCat("the server does not read what we send (", transport_.unsentBytes(),
                              " bytes unsent); starting over"));

@@ -29,6 +29,9 @@ inline constexpr int kGrpcResourceExhausted = 8;
 // Requests queued for a server that does not take them (no HTTP/2 window, no TCP reads): past
 // this the call ends, instead of memory growing for as long as the server keeps talking.
 inline constexpr size_t kMaxUnsentRequestBytes = 16 * 1024 * 1024;
+// Above that, for the frames nghttp2 sends on its own (PING and SETTINGS acknowledgements,
+// window updates) and the framing of our requests.
+inline constexpr size_t kControlFrameAllowance = 1024 * 1024;
 
 class GrpcStreamCallbacks {
  public:

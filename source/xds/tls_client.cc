@@ -73,11 +73,14 @@ void TlsClient::drain(std::string& out) {
 absl::Status TlsClient::sslError(int rc, absl::string_view what) {
   int err = SSL_get_error(ssl_, rc);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return absl::OkStatus();
+  const uint32_t first = ERR_peek_error();
   std::string error = lastError();
   // BoringSSL's queue says only CERTIFICATE_VERIFY_FAILED; the chain check's own result says
-  // which: an unknown CA, an expired certificate, a name that does not match.
-  if (const long verify = SSL_get_verify_result(ssl_); verify != X509_V_OK) {
-    absl::StrAppend(&error, " (", X509_verify_cert_error_string(verify), ")");
+  // which: an unknown CA, an expired certificate, a name that does not match. Only then: before
+  // the check ran, the result holds a placeholder.
+  if (ERR_GET_LIB(first) == ERR_LIB_SSL &&
+      ERR_GET_REASON(first) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+    absl::StrAppend(&error, " (", X509_verify_cert_error_string(SSL_get_verify_result(ssl_)), ")");
   }
   return absl::UnavailableError(absl::StrCat("TLS ", what, ": ", error));
 }

@@ -314,6 +314,12 @@ TEST_F(SotwProtocolTest, StreamsOverTheLimitAreRefusedAndTheirSlotsComeBack) {
   ASSERT_TRUE(a->send(request(kClusterUrl, "", "", "proxy-a")));
   ASSERT_TRUE(a->next());
   auto silent = open();  // never sends a request, and still holds a slot
+  // gRPC may run the two handlers in either order: the next is refused only once this one has
+  // its slot.
+  for (int i = 0; i < 500 && service_->openStreams() < 2; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(service_->openStreams(), 2u);
   auto refused = open();
   grpc::Status st = refused->close();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();

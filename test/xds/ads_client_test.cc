@@ -120,6 +120,19 @@ TEST_F(AdsClientDeltaTest, AResponseWithAnOversizedVersionIsNotApplied) {
   EXPECT_TRUE(clusters().resources.empty());
 }
 
+TEST_F(AdsClientDeltaTest, AResourceWithAnOversizedVersionIsRefused) {
+  // Regression (reviewer): a resource's version is kept and sent back on every reconnect; at
+  // 16 MiB no reconnect could send its first request.
+  service::discovery::v1::DeltaDiscoveryResponse response;
+  response.set_type_url(kClusterType);
+  response.set_nonce("1");
+  *response.add_resources() = cluster("a", std::string(5000, 'v'));
+  receive(response);
+  EXPECT_TRUE(applier.applied.empty());
+  EXPECT_EQ(clusters().nacks, 1u);
+  EXPECT_THAT(clusters().last_error, HasSubstr("resources[0]: its version is over 4096 bytes"));
+}
+
 // True when `s` is well-formed UTF-8 as far as lead and continuation bytes go.
 bool utf8Boundaries(absl::string_view s) {
   size_t i = 0;

@@ -257,7 +257,13 @@ TEST_F(GrpcSessionTest, ProtocolErrorEndsTheCall) {
 // each, without a bound (the bound on unsent bytes was checked only for our own requests).
 TEST_F(GrpcSessionTest, ControlFramesAServerDoesNotReadAreBounded) {
   open();
-  transport_unsent = kMaxUnsentRequestBytes + 1;  // the socket buffer is past the bound
+  transport_unsent = kMaxUnsentRequestBytes + kControlFrameAllowance;  // at the bound
+  session->receive(
+      std::string("\x00\x00\x08\x06\x00\x00\x00\x00\x00"
+                  "pingpong",
+                  17));
+  EXPECT_FALSE(closed.has_value());
+  transport_unsent++;  // past it
   session->receive(
       std::string("\x00\x00\x08\x06\x00\x00\x00\x00\x00"
                   "pingpong",

@@ -156,7 +156,7 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
   // by back-pressure, a forward's pipe waiting for its sink): the reads that follow end at its
   // EOF or reset, and close then; the owner's timeouts bound a wait for a reader that never
   // comes. What a client sent before it went away is a request nobody can answer any more.
-  if (fd_ >= 0 && write_failed_ && !(outgoing_ && inputPending())) {
+  if (fd_ >= 0 && write_failed_ && !(outgoing_ && !close_after_flush_ && inputPending())) {
     closeSocket(ConnectionEvent::kRemoteClose);
   }
 }

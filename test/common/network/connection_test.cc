@@ -1,7 +1,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -306,6 +308,13 @@ class TcpConnectionTest : public event::test::DispatcherTestBase {
     int fd = accept(server, nullptr, nullptr);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(send(fd, answer.data(), answer.size(), 0), static_cast<ssize_t>(answer.size()));
+    // The close resets and drops what is not sent yet: wait until the kernel has sent it all
+    // (the client's receive buffer takes it, whether or not the client reads).
+    for (int i = 0; i < 5000; i++) {
+      int unsent = 0;
+      if (ioctl(fd, SIOCOUTQ, &unsent) != 0 || unsent == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     close(fd);
   }
 
