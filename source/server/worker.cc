@@ -85,7 +85,10 @@ absl::Status Worker::reconcile(const ConfigSnapshotConstSharedPtr& snapshot) {
 }
 
 void Worker::retire(std::unique_ptr<ActiveListener> listener) {
-  if (listener->socket) listener->socket->close();
+  if (listener->socket) {
+    listener->socket->acceptQueued();  // served (they drain below), not reset by the close
+    listener->socket->close();
+  }
   ActiveListener* retiring = listener.get();
   retired_.push_back(std::move(listener));
   // Collect first: draining an idle connection closes it at once, which erases it from
@@ -155,7 +158,11 @@ void Worker::onConnectionClosed(ActiveListener* listener, http::HttpConnection& 
 void Worker::stopListening() {
   dispatcher_->post([this] {
     listening_stopped_ = true;  // for good: a later config must not open sockets again
-    for (auto& l : listeners_) l->socket->close();
+    for (auto& l : listeners_) {
+      // The queued connections are served by the drain that follows, not reset by the close.
+      l->socket->acceptQueued();
+      l->socket->close();
+    }
   });
 }
 

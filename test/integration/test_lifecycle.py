@@ -90,6 +90,27 @@ class DrainTest(PorticoTestCase):
         self.assertEqual(len([l for l in lines if l["path"] == "/logged"]), 20)
 
 
+    def test_connections_queued_when_the_listener_closes_are_served(self):
+        # Regression (reviewer): the drain closed the listening socket with connections still
+        # in its accept queue, and the kernel reset them, requests sent and all. The proxy is
+        # stopped while they connect, so they wait in that queue when the SIGTERM is handled.
+        env = self.new_env()
+        proxy, _ = env.start_basic(concurrency=1)
+        proxy.send_signal(signal.SIGSTOP)
+        try:
+            clients = [RawConnection(proxy.port, timeout=10) for _ in range(5)]
+            for conn in clients:
+                conn.send(format_request("GET", "/queued"))
+            proxy.send_signal(signal.SIGTERM)
+        finally:
+            proxy.send_signal(signal.SIGCONT)
+        for conn in clients:
+            with conn:
+                response = conn.read_response()
+                self.assertEqual(response.status, 200)
+                self.assertEqual(response.header("connection"), "close")
+        self.assertEqual(proxy.wait(5), 0)
+
     def test_the_drain_waits_for_a_client_still_sending_after_its_answer(self):
         # Regression (reviewer): the drain counted only open connections. One answered early
         # (a 404 while its upload goes on) is closed the lingering way, to read and drop the

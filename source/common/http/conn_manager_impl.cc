@@ -264,11 +264,13 @@ void HttpConnection::startNextRequest() {
 
 void HttpConnection::startDrain() {
   draining_ = true;
-  // Idle: close now. A request whose head is still arriving (or waits in the buffer) is
-  // answered, with connection: close, like one in flight; the headers timeout or the drain
-  // deadline bounds the wait.
-  const bool request_started =
-      codec_.partialHead() || (pending_input_ != nullptr && pending_input_->length() > 0);
+  // Idle: close now. A request whose head is still arriving (or waits in the buffer, or in the
+  // kernel: a connection accepted from the queue as its listener closed) is answered, with
+  // connection: close, like one in flight; the headers timeout or the drain deadline bounds
+  // the wait.
+  const bool request_started = codec_.partialHead() ||
+                               (pending_input_ != nullptr && pending_input_->length() > 0) ||
+                               connection_->inputWaiting();
   if (stream_ == nullptr && !request_started) closeConnection(network::CloseType::kFlushWrite);
 }
 

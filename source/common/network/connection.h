@@ -76,6 +76,8 @@ class Connection {
   virtual uint64_t bytesDelivered() const = 0;
   // Bytes on their way to the peer: our buffer and the kernel's send queue.
   virtual uint64_t bytesUndelivered() const = 0;
+  // Bytes the peer sent that the owner has not seen yet (in the kernel or our read buffer).
+  virtual bool inputWaiting() const = 0;
 };
 using ConnectionPtr = std::unique_ptr<Connection>;
 

@@ -39,6 +39,9 @@ class ConnectionImpl : public Connection {
   // accepted connections, whose client may still be sending.
   void setLingeringCloser(LingeringCloser* closer) { lingering_closer_ = closer; }
   bool closedByReset() const override { return reset_; }
+  bool inputWaiting() const override {
+    return fd_ >= 0 && (read_buffer_.length() > 0 || inputPending());
+  }
   // Why an outgoing connect failed (errno: ECONNREFUSED, ETIMEDOUT, ...); 0 if it did not, or
   // did not say.
   int connectError() const { return connect_error_; }

@@ -32,6 +32,9 @@ class TcpListener {
 
   // Stops accepting and closes the socket (the kernel refuses new connections afterwards).
   void close();
+  // Accepts what waits in the kernel's queue now, before a close: closing a listening socket
+  // resets the connections still queued, whose clients may have sent their request already.
+  void acceptQueued() { onReady(); }
   // Port actually bound (useful when the config said 0).
   uint16_t boundPort() const { return bound_port_; }
   // accept() failures for want of descriptors or memory (each starts a retry, see onReady).
