@@ -42,6 +42,21 @@ class AdsClientDeltaTest : public ::testing::Test {
   void receive(const service::discovery::v1::DeltaDiscoveryResponse& response) {
     client.onMessage(response.SerializeAsString());
   }
+  // A cluster response carrying `resources`.
+  static service::discovery::v1::DeltaDiscoveryResponse response(
+      const std::string& nonce, std::vector<service::discovery::v1::Resource> resources) {
+    service::discovery::v1::DeltaDiscoveryResponse r;
+    r.set_type_url(kClusterType);
+    r.set_nonce(nonce);
+    for (auto& resource : resources) *r.add_resources() = std::move(resource);
+    return r;
+  }
+  // The only response so far was NACKed with `error` in its text, and nothing applied.
+  void expectRefused(const std::string& error) {
+    EXPECT_TRUE(applier.applied.empty());
+    EXPECT_EQ(clusters().nacks, 1u);
+    EXPECT_THAT(clusters().last_error, HasSubstr(error));
+  }
   const TypeState& clusters() { return client.typeStates().at(kClusterType); }
 
   event::DispatcherPtr dispatcher = event::createDispatcher();
@@ -52,15 +67,8 @@ class AdsClientDeltaTest : public ::testing::Test {
 TEST_F(AdsClientDeltaTest, ANameSentTwiceIsRefused) {
   // Regression (reviewer): the last copy won silently, and what the server took for ACKed
   // was ambiguous.
-  service::discovery::v1::DeltaDiscoveryResponse response;
-  response.set_type_url(kClusterType);
-  response.set_nonce("1");
-  *response.add_resources() = cluster("a", "v1");
-  *response.add_resources() = cluster("a", "v2");
-  receive(response);
-  EXPECT_TRUE(applier.applied.empty());
-  EXPECT_EQ(clusters().nacks, 1u);
-  EXPECT_THAT(clusters().last_error, HasSubstr("resources[1]: 'a' is sent twice"));
+  receive(response("1", {cluster("a", "v1"), cluster("a", "v2")}));
+  expectRefused("resources[1]: 'a' is sent twice");
 }
 
 TEST_F(AdsClientDeltaTest, ANameBothSentAndRemovedIsRefused) {
@@ -95,26 +103,16 @@ TEST_F(AdsClientDeltaTest, ANameBothSentAndRemovedIsRefused) {
 TEST_F(AdsClientDeltaTest, AResourceSentWithoutANameIsRefusedByItsPlace) {
   // Regression (reviewer): it was refused by its place in the merged set, sorted by name,
   // where it came first: "resources[0]", a valid resource of the response.
-  service::discovery::v1::DeltaDiscoveryResponse response;
-  response.set_type_url(kClusterType);
-  response.set_nonce("1");
-  *response.add_resources() = cluster("a", "v1");
-  *response.add_resources() = cluster("", "v1");
-  receive(response);
-  EXPECT_TRUE(applier.applied.empty());
-  EXPECT_EQ(clusters().nacks, 1u);
-  EXPECT_THAT(clusters().last_error, HasSubstr("resources[1]: a resource must be sent under"));
+  receive(response("1", {cluster("a", "v1"), cluster("", "v1")}));
+  expectRefused("resources[1]: a resource must be sent under");
 }
 
 TEST_F(AdsClientDeltaTest, AResponseWithAnOversizedVersionIsNotApplied) {
   // Regression (reviewer): a version of 16 MiB was applied and kept, and every later request
   // echoing it was too large to send: the proxy never took an update again.
-  service::discovery::v1::DeltaDiscoveryResponse response;
-  response.set_type_url(kClusterType);
-  response.set_nonce("1");
-  response.set_system_version_info(std::string(5000, 'v'));
-  *response.add_resources() = cluster("a", "v1");
-  receive(response);
+  service::discovery::v1::DeltaDiscoveryResponse oversized = response("1", {cluster("a", "v1")});
+  oversized.set_system_version_info(std::string(5000, 'v'));
+  receive(oversized);
   EXPECT_TRUE(applier.applied.empty());
   EXPECT_EQ(clusters().acks, 0u);
   EXPECT_TRUE(clusters().resources.empty());
@@ -123,14 +121,8 @@ TEST_F(AdsClientDeltaTest, AResponseWithAnOversizedVersionIsNotApplied) {
 TEST_F(AdsClientDeltaTest, AResourceWithAnOversizedVersionIsRefused) {
   // Regression (reviewer): a resource's version is kept and sent back on every reconnect; at
   // 16 MiB no reconnect could send its first request.
-  service::discovery::v1::DeltaDiscoveryResponse response;
-  response.set_type_url(kClusterType);
-  response.set_nonce("1");
-  *response.add_resources() = cluster("a", std::string(5000, 'v'));
-  receive(response);
-  EXPECT_TRUE(applier.applied.empty());
-  EXPECT_EQ(clusters().nacks, 1u);
-  EXPECT_THAT(clusters().last_error, HasSubstr("resources[0]: its version is over 4096 bytes"));
+  receive(response("1", {cluster("a", std::string(5000, 'v'))}));
+  expectRefused("resources[0]: its version is over 4096 bytes");
 }
 
 // True when `s` is well-formed UTF-8 as far as lead and continuation bytes go.

@@ -318,6 +318,20 @@ class TcpConnectionTest : public event::test::DispatcherTestBase {
     close(fd);
   }
 
+  // Once connected, `client` starts an upload larger than the peer will read, then runs
+  // `then`; the loop exits when the connection ends.
+  void uploadUntilClosed(ConnectionImpl& client, std::function<void()> then = nullptr) {
+    client_.on_event = [this, &client, then](ConnectionEvent e) {
+      if (e != ConnectionEvent::kConnected) {
+        dispatcher_->exit();
+        return;
+      }
+      buffer::Buffer upload = bufferOf(std::string(4 << 20, 'u'));
+      client.write(upload);
+      if (then) then();
+    };
+  }
+
   RecordingCallbacks client_;
   RecordingCallbacks server_;
   std::unique_ptr<ConnectionImpl> accepted_;
@@ -365,14 +379,7 @@ TEST_F(TcpConnectionTest, WhatAResettingPeerSentIsReadBeforeTheFailedWrite) {
   const int server = rawServer(/*rcvbuf=*/4096, &port);
   ASSERT_GE(server, 0);
   auto client = connectTo(port);
-  client_.on_event = [&](ConnectionEvent e) {
-    if (e != ConnectionEvent::kConnected) {
-      dispatcher_->exit();
-      return;
-    }
-    buffer::Buffer upload = bufferOf(std::string(4 << 20, 'u'));  // more than it will read
-    client->write(upload);
-  };
+  uploadUntilClosed(*client);
   timer([&] {
     answerAndReset(server);  // without reading the upload
   }).enableTimer(milliseconds(100));
@@ -427,15 +434,9 @@ TEST_F(TcpConnectionTest, AllThatAResettingPeerSentIsDelivered) {
     const int rcvbuf = 4 << 20;  // the whole answer fits: the server's send does not block
     setsockopt(client->fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     const std::string answer = "HTTP/1.1 200 OK\r\n\r\n" + std::string(1 << 20, 'a');
-    client_.on_event = [&](ConnectionEvent e) {
-      if (e != ConnectionEvent::kConnected) {
-        dispatcher_->exit();
-        return;
-      }
-      buffer::Buffer upload = bufferOf(std::string(4 << 20, 'u'));  // more than it will read
-      client->write(upload);
+    uploadUntilClosed(*client, [&] {
       if (paused) client->readDisable(true);
-    };
+    });
     timer([&] { answerAndReset(server, answer); }).enableTimer(milliseconds(100));
     // Reading resumes well after the reset has arrived.
     timer([&] {
