@@ -100,7 +100,8 @@ class DrainTest(PorticoTestCase):
         try:
             clients = [RawConnection(proxy.port, timeout=10) for _ in range(5)]
             for conn in clients:
-                conn.send(format_request("GET", "/queued"))
+                # Slow enough that every answer starts after the drain has begun.
+                conn.send(format_request("GET", "/delay/500"))
             proxy.send_signal(signal.SIGTERM)
         finally:
             proxy.send_signal(signal.SIGCONT)

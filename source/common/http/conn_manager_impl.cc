@@ -150,6 +150,10 @@ void HttpConnection::dispatchBuffered() {
     if (!was_waiting_for_output) armIdleTimer();
   } else if (codec_.partialHead() || data.length() > 0) {
     armHeadersTimer();
+  } else if (draining_) {
+    // Kept by startDrain() for input that turned out to be no request (an empty line after a
+    // body): idle while draining, so closed now, not left to the idle timer.
+    closeConnection(network::CloseType::kFlushWrite);
   } else {
     armIdleTimer();
   }

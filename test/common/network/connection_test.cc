@@ -506,6 +506,33 @@ TEST_F(TcpConnectionTest, AcceptingResumesWhenDescriptorsFreeUp) {
   EXPECT_GT((*listener)->acceptExhaustedCount(), 0u);
 }
 
+// What waits in the accept queue is accepted before the socket closes (a drain, a listener
+// removed): a close with connections queued resets them.
+TEST_F(TcpConnectionTest, AcceptQueuedTakesTheWholeQueueBeforeAClose) {
+  int accepted = 0;
+  auto address = Address::parse("127.0.0.1", 0);
+  ASSERT_TRUE(address.ok());
+  auto listener = TcpListener::create(*dispatcher_, *address, [&](int fd, const Address&) {
+    accepted++;
+    ::close(fd);
+  });
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  std::vector<int> clients;
+  for (int i = 0; i < 5; i++) {  // the loop does not run: they stay queued
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons((*listener)->boundPort());
+    ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    clients.push_back(c);
+  }
+  (*listener)->acceptQueued();
+  (*listener)->close();
+  EXPECT_EQ(accepted, 5);
+  for (int c : clients) ::close(c);
+}
+
 TEST_F(TcpConnectionTest, BindErrorNamesTheAddress) {
   auto address = Address::parse("192.0.2.1", 8080);  // TEST-NET-1: not a local address
   ASSERT_TRUE(address.ok());
