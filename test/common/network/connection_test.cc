@@ -318,6 +318,20 @@ class TcpConnectionTest : public event::test::DispatcherTestBase {
     close(fd);
   }
 
+  // A blocking client socket connected to 127.0.0.1:`port` (it waits in the accept queue
+  // while the loop does not run); -1 if the connect failed.
+  static int rawClient(uint16_t port) {
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      close(c);
+      return -1;
+    }
+    return c;
+  }
   // Once connected, `client` starts an upload larger than the peer will read, then runs
   // `then`; the loop exits when the connection ends.
   void uploadUntilClosed(ConnectionImpl& client, std::function<void()> then = nullptr) {
@@ -483,12 +497,8 @@ TEST_F(TcpConnectionTest, AcceptingResumesWhenDescriptorsFreeUp) {
   ASSERT_TRUE(listener.ok()) << listener.status();
   std::vector<int> clients;
   for (int i = 0; i < 8; i++) {
-    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons((*listener)->boundPort());
-    ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    const int c = rawClient((*listener)->boundPort());
+    ASSERT_GE(c, 0);
     clients.push_back(c);
   }
   // Lowest free descriptor number, then a limit two above it.
@@ -519,12 +529,8 @@ TEST_F(TcpConnectionTest, AcceptQueuedTakesTheWholeQueueBeforeAClose) {
   ASSERT_TRUE(listener.ok()) << listener.status();
   std::vector<int> clients;
   for (int i = 0; i < 5; i++) {  // the loop does not run: they stay queued
-    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons((*listener)->boundPort());
-    ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    const int c = rawClient((*listener)->boundPort());
+    ASSERT_GE(c, 0);
     clients.push_back(c);
   }
   (*listener)->acceptQueued();
