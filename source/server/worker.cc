@@ -47,6 +47,7 @@ absl::Status Worker::reconcile(const ConfigSnapshotConstSharedPtr& snapshot) {
   }
   // Keep, switch or retire what we have.
   std::vector<std::unique_ptr<ActiveListener>> kept;
+  std::vector<std::unique_ptr<ActiveListener>> leaving;
   for (auto& active : listeners_) {
     auto it = wanted.find(active->config->name);
     if (it != wanted.end() &&
@@ -56,7 +57,7 @@ absl::Status Worker::reconcile(const ConfigSnapshotConstSharedPtr& snapshot) {
       wanted.erase(it);
       kept.push_back(std::move(active));
     } else {
-      retire(std::move(active));
+      leaving.push_back(std::move(active));
     }
   }
   listeners_ = std::move(kept);
@@ -68,9 +69,24 @@ absl::Status Worker::reconcile(const ConfigSnapshotConstSharedPtr& snapshot) {
     active->config = config;
     active->http = config->http;
     ActiveListener* raw = active.get();
-    auto socket = network::TcpListener::create(
-        *dispatcher_, config->address,
-        [this, raw](int fd, const network::Address& peer) { onAccept(*raw, fd, peer); });
+    auto on_accept = [this, raw](int fd, const network::Address& peer) {
+      onAccept(*raw, fd, peer);
+    };
+    // A listener leaving this address (renamed, or replaced) hands its socket over: closing
+    // it would reset the handshakes in its queue, and with one worker refuse connections.
+    if (config->address.port() != 0) {
+      auto same_address = [&](const std::unique_ptr<ActiveListener>& l) {
+        return l->socket != nullptr && l->config->address.asString() == config->address.asString();
+      };
+      auto it = std::find_if(leaving.begin(), leaving.end(), same_address);
+      if (it != leaving.end()) {
+        active->socket = std::move((*it)->socket);
+        active->socket->setAcceptCallback(std::move(on_accept));
+        listeners_.push_back(std::move(active));
+        continue;
+      }
+    }
+    auto socket = network::TcpListener::create(*dispatcher_, config->address, std::move(on_accept));
     if (!socket.ok()) {
       status = absl::UnavailableError(
           absl::StrCat("listener '", config->name, "': ", socket.status().message()));
@@ -79,6 +95,7 @@ absl::Status Worker::reconcile(const ConfigSnapshotConstSharedPtr& snapshot) {
     active->socket = std::move(*socket);
     listeners_.push_back(std::move(active));
   }
+  for (auto& active : leaving) retire(std::move(active));
   reapRetired();
   access_log::releaseThreadWriters();
   return status;

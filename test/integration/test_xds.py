@@ -101,7 +101,7 @@ class XdsTest(PorticoTestCase):
     delta = False
     tls = False
 
-    def start(self, cluster_hold_timeout=None):
+    def start(self, cluster_hold_timeout=None, concurrency=2):
         env = self.new_env()
         self.certificate = make_certificate(env.dir) if self.tls else None
         self.cp = FakeControlPlane(env.dir, tls=self.certificate)
@@ -121,7 +121,7 @@ class XdsTest(PorticoTestCase):
         if self.tls:
             config["dynamic_resources"]["tls"] = {"ca_file": str(self.certificate[0]),
                                                   "server_name": "127.0.0.1"}
-        self.proxy = env.start_portico(config)
+        self.proxy = env.start_portico(config, concurrency)
         wait_until(lambda: self.cp.streams() == 1, 10, message="portico's stream")
         return env
 
@@ -403,6 +403,42 @@ class XdsTest(PorticoTestCase):
         self.cp.push("Listener", "v2", [])
         wait_until(lambda: connection_refused(self.dyn_port), 5, message="listener closed")
         self.assertEqual(http_get(self.proxy.port, "/").status, 200)  # static one stays
+
+    def test_a_listener_renamed_on_its_address_never_refuses_a_connection(self):
+        # Regression (noticed): the old listener's socket was closed before the renamed one's
+        # was bound, so with one worker the port refused connections for a moment.
+        self.start(concurrency=1)
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        failures, done, count = [], threading.Event(), [0]
+
+        def connect_loop():
+            # Bare connects: the fastest probe of the port (the window was microseconds).
+            while not done.is_set():
+                probe = socket.socket()
+                try:
+                    probe.connect(("127.0.0.1", self.dyn_port))
+                except OSError as e:
+                    failures.append(repr(e))
+                finally:
+                    probe.close()
+                count[0] += 1
+
+        threads = [threading.Thread(target=connect_loop) for _ in range(3)]
+        for t in threads:
+            t.start()
+        try:
+            for i in range(2, 102):
+                self.cp.push("Listener", "v%d" % i, [{
+                    "name": "dynamic-%d" % i, "address": address(self.dyn_port),
+                    "http": {"route_config_name": "r1"}}])
+                wait_until(lambda: self.acked("Listener", "v%d" % i), 5, message="LDS ACK")
+        finally:
+            done.set()
+            for t in threads:
+                t.join(10)
+        self.assertEqual(failures, [])
+        self.assertGreater(count[0], 30)
 
     def test_listener_moved_to_routes_not_sent_yet_keeps_serving(self):
         # Regression (reviewer): the listener was left out until "r2" arrived, so its port

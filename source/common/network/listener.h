@@ -35,6 +35,9 @@ class TcpListener {
   // Accepts what waits in the kernel's queue now, before a close: closing a listening socket
   // resets the connections still queued, whose clients may have sent their request already.
   void acceptQueued() { onReady(); }
+  // Hands the socket to a new owner: a listener replaced by one on the same address keeps
+  // its socket, so no connection is refused or reset in between.
+  void setAcceptCallback(AcceptCb on_accept) { on_accept_ = std::move(on_accept); }
   // Port actually bound (useful when the config said 0).
   uint16_t boundPort() const { return bound_port_; }
   // accept() failures for want of descriptors or memory (each starts a retry, see onReady).
