@@ -38,6 +38,7 @@ class DeltaProtocolTest : public ::testing::Test {
     grpc::ServerBuilder b;
     b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     b.RegisterService(service_.get());
+    b.SetMaxReceiveMessageSize(64 * 1024 * 1024);  // as portico-control serve
     server_ = b.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     stub_ = AggregatedDiscoveryService::NewStub(grpc::CreateChannel(
@@ -142,6 +143,34 @@ TEST_F(DeltaProtocolTest, SubscribedNameBytesAreBoundedAcrossRequests) {
     req.add_resource_names_subscribe(long_name + std::to_string(i));
     if (!s->send(req)) break;
   }
+  grpc::Status st = s->close();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_THAT(st.error_message(), ::testing::HasSubstr("bytes in all"));
+}
+
+// Regression (reviewer): initial_resource_versions was taken whole (each entry kept as held,
+// and a removal built for each absent one): one 64 MiB request grew to gigabytes.
+TEST_F(DeltaProtocolTest, InitialResourceVersionsAreBounded) {
+  auto s = open();
+  DeltaDiscoveryRequest req = request();
+  for (size_t i = 0; i <= kMaxNamesPerType; ++i) {
+    (*req.mutable_initial_resource_versions())["n" + std::to_string(i)] = "1";
+  }
+  s->send(req);
+  grpc::Status st = s->close();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_THAT(st.error_message(),
+              ::testing::HasSubstr("more than 100000 initial_resource_versions"));
+}
+
+TEST_F(DeltaProtocolTest, InitialResourceVersionBytesAreBounded) {
+  auto s = open();
+  DeltaDiscoveryRequest req = request();
+  const std::string long_version(1024 * 1024, 'v');
+  for (int i = 0; i < 17; ++i) {  // 17 MiB, 16 MiB allowed
+    (*req.mutable_initial_resource_versions())["n" + std::to_string(i)] = long_version;
+  }
+  s->send(req);
   grpc::Status st = s->close();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
   EXPECT_THAT(st.error_message(), ::testing::HasSubstr("bytes in all"));

@@ -27,6 +27,24 @@ grpc::Status DeltaStream::handleRequest(
     }
   }
   const bool first = !t.subscribed;
+  // What the proxy says it holds becomes state kept for the stream's life (each entry can be
+  // a removal to send): bounded as the subscriptions are, not only by the message size.
+  if (first && static_cast<size_t>(request.initial_resource_versions_size()) > kMaxNamesPerType) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("more than ", kMaxNamesPerType,
+                                     " initial_resource_versions for ", request.type_url()));
+  }
+  if (first) {
+    size_t bytes = 0;
+    for (const auto& [name, version] : request.initial_resource_versions()) {
+      bytes += name.size() + version.size();
+    }
+    if (bytes > kMaxNameBytesPerType) {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          absl::StrCat("initial_resource_versions for ", request.type_url(),
+                                       " over ", kMaxNameBytesPerType, " bytes in all"));
+    }
+  }
   if (first && view() != nullptr && !request.initial_resource_versions().empty()) {
     std::map<std::string, std::string> versions(request.initial_resource_versions().begin(),
                                                 request.initial_resource_versions().end());
@@ -37,7 +55,7 @@ grpc::Status DeltaStream::handleRequest(
       {request.resource_names_unsubscribe().begin(), request.resource_names_unsubscribe().end()},
       first);
   // Subscriptions add up across requests: the total is bounded, not one request (which the
-  // gRPC message size already bounds; so does initial_resource_versions, sent once).
+  // gRPC message size already bounds).
   if (t.names.size() > kMaxNamesPerType) {
     return grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
