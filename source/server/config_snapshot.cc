@@ -16,6 +16,7 @@
 #include "source/filters/http/filter_config.h"
 #include "source/router/route_table.h"
 #include "source/router/router_filter.h"
+#include "source/server/http_options.h"
 
 namespace portico::server {
 namespace {
@@ -55,21 +56,6 @@ bool overlaps(const network::Address& a, const network::Address& b) {
   auto any6 = [](const network::Address& x) { return x.family() == AF_INET6 && x.ip() == "::"; };
   if (any6(a) || any6(b)) return true;
   return a_is_v4 && b_is_v4 && (a_ip == "0.0.0.0" || b_ip == "0.0.0.0");
-}
-
-http::EscapedSlashesAction escapedSlashesAction(
-    config::v1::HttpConnectionManager::PathWithEscapedSlashesAction action) {
-  using Proto = config::v1::HttpConnectionManager;
-  switch (action) {
-    case Proto::REJECT_REQUEST:
-      return http::EscapedSlashesAction::kRejectRequest;
-    case Proto::UNESCAPE_AND_REDIRECT:
-      return http::EscapedSlashesAction::kUnescapeAndRedirect;
-    case Proto::UNESCAPE_AND_FORWARD:
-      return http::EscapedSlashesAction::kUnescapeAndForward;
-    default:
-      return http::EscapedSlashesAction::kKeepUnchanged;
-  }
 }
 
 // An access log whose file is opened only once the whole configuration is valid, so that a
@@ -135,44 +121,7 @@ absl::StatusOr<std::shared_ptr<http::HttpConnectionManagerConfig>> buildHttp(
   } else {
     return fieldError(f, "one of route_config or route_config_name must be set");
   }
-  if (hcm.max_request_headers_kb() > 0) {
-    if (hcm.max_request_headers_kb() > 8192) {
-      return fieldError(f + ".max_request_headers_kb", "must be at most 8192");
-    }
-    http->limits.max_request_headers_bytes = hcm.max_request_headers_kb() * 1024;
-  }
-  if (hcm.max_headers_count() > 0) http->limits.max_headers_count = hcm.max_headers_count();
-  if (hcm.has_idle_timeout()) {
-    auto d = config::toMilliseconds(hcm.idle_timeout(), f + ".idle_timeout");
-    if (!d.ok()) return d.status();
-    http->idle_timeout = *d;
-  }
-  if (hcm.has_request_headers_timeout()) {
-    auto d = config::toMilliseconds(hcm.request_headers_timeout(), f + ".request_headers_timeout");
-    if (!d.ok()) return d.status();
-    http->request_headers_timeout = *d;
-  }
-  if (hcm.has_stream_idle_timeout()) {
-    auto d = config::toMilliseconds(hcm.stream_idle_timeout(), f + ".stream_idle_timeout");
-    if (!d.ok()) return d.status();
-    http->stream_idle_timeout = *d;
-  }
-  if (hcm.per_connection_buffer_limit_bytes() > 0) {
-    if (hcm.per_connection_buffer_limit_bytes() < 16 * 1024) {
-      return fieldError(f + ".per_connection_buffer_limit_bytes", "must be at least 16384");
-    }
-    http->buffer_limit = hcm.per_connection_buffer_limit_bytes();
-  }
-  http->path_normalization.normalize = hcm.normalize_path();
-  http->path_normalization.merge_slashes = hcm.merge_slashes();
-  if (!config::v1::HttpConnectionManager::PathWithEscapedSlashesAction_IsValid(
-          hcm.path_with_escaped_slashes_action())) {
-    return fieldError(
-        f + ".path_with_escaped_slashes_action",
-        absl::StrCat(hcm.path_with_escaped_slashes_action(), " is not a known action"));
-  }
-  http->path_normalization.escaped_slashes =
-      escapedSlashesAction(hcm.path_with_escaped_slashes_action());
+  if (absl::Status st = applyHttpOptions(hcm, f, *http); !st.ok()) return st;
   if (absl::Status st =
           buildAccessLog(hcm.access_log(), f + ".access_log", &http->access_log, pending_logs);
       !st.ok()) {

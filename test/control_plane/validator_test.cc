@@ -131,6 +131,23 @@ TEST(ValidatorTest, ListenerHttpFiltersAreCheckedByTheDataPlaneBuilder) {
   EXPECT_THAT(e[0].message, HasSubstr("must be in 1..9 (got 12)"));
 }
 
+// Regression (reviewer): the listener's HTTP options were checked by a hand copy of the
+// proxy's checks, which missed the escaped-slashes action: an unknown number was accepted, and
+// every proxy then refused the whole listener update.
+TEST(ValidatorTest, ListenerHttpOptionsAreCheckedByTheDataPlaneBuilder) {
+  auto e = errorsOf(docs({routeYaml("r", "", "", "hi"),
+                          "kind: Listener\nspec: {name: l, address: {address: 127.0.0.1, port: 1}, "
+                          "http: {route_config_name: r, path_with_escaped_slashes_action: 7}}\n"}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.http.path_with_escaped_slashes_action");
+  EXPECT_THAT(e[0].message, HasSubstr("7 is not a known action"));
+  e = errorsOf(docs({routeYaml("r", "", "", "hi"),
+                     "kind: Listener\nspec: {name: l, address: {address: 127.0.0.1, port: 1}, "
+                     "http: {route_config_name: r, idle_timeout: -1s}}\n"}));
+  ASSERT_EQ(e.size(), 1);
+  EXPECT_EQ(e[0].field, "spec.http.idle_timeout");
+}
+
 TEST(ValidatorTest, LoadAssignmentNeedsItsCluster) {
   auto e = errorsOf(
       "kind: ClusterLoadAssignment\nspec: {cluster_name: x, endpoints: [{address: {address: "

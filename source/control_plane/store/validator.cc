@@ -17,6 +17,7 @@
 #include "source/common/stats/store.h"
 #include "source/filters/http/filter_config.h"
 #include "source/router/route_table.h"
+#include "source/server/http_options.h"
 #include "source/upstream/cluster_info.h"
 
 namespace portico::control_plane {
@@ -192,18 +193,9 @@ class Checker {
     } else {
       add("spec.http", "one of route_config or route_config_name must be set");
     }
-    if (hcm.max_request_headers_kb() > 8192) {
-      add("spec.http.max_request_headers_kb", "must be at most 8192");
-    }
-    if (hcm.per_connection_buffer_limit_bytes() > 0 &&
-        hcm.per_connection_buffer_limit_bytes() < 16 * 1024) {
-      add("spec.http.per_connection_buffer_limit_bytes", "must be at least 16384");
-    }
-    for (const auto& [d, field] :
-         {std::pair{&hcm.idle_timeout(), "spec.http.idle_timeout"},
-          std::pair{&hcm.request_headers_timeout(), "spec.http.request_headers_timeout"},
-          std::pair{&hcm.stream_idle_timeout(), "spec.http.stream_idle_timeout"}}) {
-      if (auto ms = config::toMilliseconds(*d, field); !ms.ok()) addStatus(ms.status());
+    http::HttpConnectionManagerConfig options;  // the proxy's own checks, result unused
+    if (absl::Status st = server::applyHttpOptions(hcm, "spec.http", options); !st.ok()) {
+      addStatus(st);
     }
     // The name shows in the proxies' /listeners even when a stat_prefix names the stats.
     if (absl::Status st = config::checkStatName(
