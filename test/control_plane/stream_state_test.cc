@@ -106,6 +106,37 @@ TEST(StreamStateTest, EndpointsDeletedFromAClusterThatStaysAreWithdrawn) {
   }
 }
 
+// Regression (reviewer): whether a cluster's endpoints are kept depends on the cluster being
+// in the view, but the endpoints' plan was skipped while only the cluster list had changed:
+// cluster "a" re-added without endpoints left the proxy routing to a's old ones.
+TEST(StreamStateTest, EndpointsOfAClusterReaddedWithoutThemAreWithdrawn) {
+  for (bool delta : {false, true}) {
+    SCOPED_TRACE(delta ? "delta" : "sotw");
+    StreamState s(delta);
+    subscribeAll(s, delta);
+    auto v1 = viewOf(docs({clusterYaml("a"), endpointsYaml("a", 9001), routeYaml("r", "a")}));
+    for (int i = 0; i < 3; i++) ackAll(s, s.plan(*v1, "v1"));
+    // "a" and its endpoints deleted, the route moved to "b": both kept while r names "a".
+    auto v2 = viewOf(docs({clusterYaml("b"), routeYaml("r", "b")}));
+    auto p = s.plan(*v2, "v2");
+    ASSERT_EQ(p.size(), 1);
+    EXPECT_EQ(p[0].kind, Kind::kCluster);
+    ackAll(s, p);
+    p = s.plan(*v2, "v2");
+    ASSERT_EQ(p.size(), 1);
+    ASSERT_EQ(p[0].kind, Kind::kRouteConfiguration);
+    ASSERT_EQ(s.onReply(p[0].kind, p[0].nonce, true), ReplyKind::kNack);  // r -> b refused
+    EXPECT_TRUE(s.plan(*v2, "v2").empty());
+    // "a" comes back, unchanged, without endpoints: the kept endpoints must go.
+    auto v3 = viewOf(docs({clusterYaml("a"), clusterYaml("b"), routeYaml("r", "b")}));
+    p = s.plan(*v3, "v3");
+    ASSERT_EQ(p.size(), 1);
+    EXPECT_EQ(p[0].kind, Kind::kClusterLoadAssignment);
+    EXPECT_TRUE(p[0].resources.empty());
+    if (delta) EXPECT_EQ(p[0].removed, (std::vector<std::string>{"a"}));
+  }
+}
+
 // Regression (reviewer): renaming svc.a to svc_a (one Prometheus name) kept svc.a for the
 // routes beside svc_a; the proxy refused the pair, and the routes waiting for svc_a never went.
 TEST(StreamStateTest, AKeptClusterGivesWayToOneWithTheSamePrometheusName) {

@@ -177,9 +177,15 @@ std::vector<Push> StreamState::plan(const NodeView& view, const std::string& sys
     TypeState& t = type(kind);
     if (!t.subscribed || t.in_flight) continue;
     const std::string& view_version = view.versions[static_cast<int>(kind)];
-    if (t.planned_stamp == stamp_ && t.planned_view_version == view_version) continue;
+    // Endpoints are kept or withdrawn by whether their cluster is in the view (desired()):
+    // their plan also depends on the cluster list.
+    std::string plan_key = view_version;
+    if (kind == Kind::kClusterLoadAssignment) {
+      absl::StrAppend(&plan_key, "/", view.versions[static_cast<int>(Kind::kCluster)]);
+    }
+    if (t.planned_stamp == stamp_ && t.planned_view_version == plan_key) continue;
     t.planned_stamp = stamp_;
-    t.planned_view_version = view_version;
+    t.planned_view_version = std::move(plan_key);
     CachedMap storage;
     const CachedMap& want = desired(kind, view, storage);
     if (!dependenciesMet(kind, want)) continue;

@@ -57,7 +57,7 @@ struct TypeState {
   std::string nacked_signature;
   // plan() skips a type whose view version and stream state did not change since it last
   // looked (most snapshot changes touch one type).
-  std::string planned_view_version;
+  std::string planned_view_version;  // its view version (endpoints: and the clusters')
   uint64_t planned_stamp = 0;
 };
 
