@@ -194,7 +194,7 @@ TEST_F(RestApiTest, FleetAndMetrics) {
   config::v1::Node n;
   n.set_id("proxy-1");
   n.set_cluster("edge");
-  fleet_.onStreamOpen(7, n, false);
+  fleet_.onStreamOpen(7, std::make_shared<const config::v1::Node>(n), false);
   fleet_.onResponse(7, Kind::kCluster, "v2", "1", 100);
   EXPECT_THAT(call("GET", "/v1/fleet").body, HasSubstr("\"pending\":true"));
   fleet_.onNack(7, Kind::kCluster, "v1", "spec.name: bad");

@@ -349,5 +349,27 @@ TEST_F(SotwProtocolTest, AnOversizedNodeEndsTheStream) {
   EXPECT_EQ(fleet_.connectedCount(), 0u);
 }
 
+// Regression (reviewer): a node id of up to 256 KiB labelled every per-node series on
+// /metrics and was copied on each scrape.
+TEST_F(SotwProtocolTest, ALongNodeIdOrClusterEndsTheStream) {
+  for (bool cluster : {false, true}) {
+    auto s = open();
+    DiscoveryRequest req = request(kClusterUrl);
+    const std::string long_name(1025, 'n');
+    if (cluster) {
+      req.mutable_node()->set_cluster(long_name);
+    } else {
+      req.mutable_node()->set_id(long_name);
+    }
+    s->send(req);
+    grpc::Status st = s->close();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(st.error_message(),
+                ::testing::HasSubstr(cluster ? "node.cluster is 1025 bytes; at most 1024"
+                                             : "node.id is 1025 bytes; at most 1024"));
+  }
+  EXPECT_EQ(fleet_.connectedCount(), 0u);
+}
+
 }  // namespace
 }  // namespace portico::control_plane

@@ -44,6 +44,7 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
   // bug, and the stream ends rather than buffer without bound.
   static constexpr size_t kMaxQueuedResponses = 32;
   static constexpr size_t kMaxNodeBytes = 256 * 1024;
+  static constexpr size_t kMaxNodeNameBytes = 1024;  // node.id, node.cluster
 
   // Starts reading; called once by the service after construction.
   void start() {
@@ -80,10 +81,21 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
                          absl::StrCat("node is ", bytes, " bytes; at most ", kMaxNodeBytes)));
         return;
       }
+      // The id and cluster label every per-node series on /metrics and every /v1/fleet
+      // entry: a name's length, not a blob's.
+      for (const auto& [field, value] : {std::pair{"node.id", &request_.node().id()},
+                                         std::pair{"node.cluster", &request_.node().cluster()}}) {
+        if (value->size() > kMaxNodeNameBytes) {
+          finishLocked(grpc::Status(
+              grpc::StatusCode::INVALID_ARGUMENT,
+              absl::StrCat(field, " is ", value->size(), " bytes; at most ", kMaxNodeNameBytes)));
+          return;
+        }
+      }
       opened_ = true;
-      node_ = request_.node();
+      node_ = std::make_shared<const config::v1::Node>(request_.node());
       snapshot_ = cache_.current();
-      if (snapshot_ != nullptr) view_ = snapshot_->viewFor(node_);
+      if (snapshot_ != nullptr) view_ = snapshot_->viewFor(*node_);
       callbacks_.onStreamOpen(id_, node_, delta_);
     }
     // A reply can only be to a response the peer may have read: one written or being written.
@@ -146,7 +158,7 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
         return;
       }
     }
-    view = snapshot->viewFor(node_);  // node_ is fixed once opened_
+    view = snapshot->viewFor(*node_);  // node_ is fixed once opened_
     std::unique_lock<std::mutex> lock(mutex_);
     snapshot_ = snapshot;
     view_ = std::move(view);
@@ -215,7 +227,7 @@ class AdsStream : public grpc::ServerBidiReactor<Request, Response> {
   bool finished_ = false;
   bool finish_sent_ = false;
   grpc::Status finish_status_;
-  config::v1::Node node_;
+  std::shared_ptr<const config::v1::Node> node_;
   SnapshotConstSharedPtr snapshot_;
   NodeViewConstSharedPtr view_;
   StreamState state_;

@@ -42,7 +42,7 @@ std::vector<NodeStatus> FleetRegistry::nodes() const {
     for (const auto& [id, s] : streams_) out.push_back(s);
   }
   std::stable_sort(out.begin(), out.end(), [](const NodeStatus& a, const NodeStatus& b) {
-    return a.node.id() < b.node.id();
+    return a.node->id() < b.node->id();
   });
   return out;
 }
@@ -52,12 +52,13 @@ size_t FleetRegistry::connectedCount() const {
   return streams_.size();
 }
 
-void FleetRegistry::onStreamOpen(uint64_t stream_id, const config::v1::Node& node, bool delta) {
+void FleetRegistry::onStreamOpen(uint64_t stream_id, std::shared_ptr<const config::v1::Node> node,
+                                 bool delta) {
   streams_total_++;
   std::lock_guard<std::mutex> lock(mutex_);
   NodeStatus& s = streams_[stream_id];
   s.stream_id = stream_id;
-  s.node = node;
+  s.node = std::move(node);
   s.delta = delta;
   s.connected_at = std::chrono::system_clock::now();
 }
@@ -116,9 +117,9 @@ std::string FleetRegistry::toJson(const std::string& snapshot_version) const {
   std::vector<NodeStatus> all = nodes();
   for (const NodeStatus& s : all) {
     json::ObjectWriter n;
-    n.string("id", s.node.id()).string("cluster", s.node.cluster());
+    n.string("id", s.node->id()).string("cluster", s.node->cluster());
     json::ObjectWriter meta;
-    for (const auto& [k, v] : s.node.metadata()) meta.string(k, v);
+    for (const auto& [k, v] : s.node->metadata()) meta.string(k, v);
     n.raw("metadata", meta.finish());
     n.string("protocol", s.delta ? "delta" : "sotw");
     n.string("connected_at", rfc3339(s.connected_at));
@@ -178,7 +179,7 @@ std::string FleetRegistry::toPrometheus() const {
       // The stream id keeps two streams of one node id (replicas sharing a bootstrap, or a
       // reconnect while the old stream is still open) from giving duplicate series.
       const std::string labels =
-          absl::StrCat("node=\"", label(s.node.id()), "\",cluster=\"", label(s.node.cluster()),
+          absl::StrCat("node=\"", label(s.node->id()), "\",cluster=\"", label(s.node->cluster()),
                        "\",type=\"", kindName(k), "\",stream=\"", s.stream_id, "\"");
       absl::StrAppend(&out, "portico_control_node_acked_version{", labels, ",version=\"",
                       label(t.acked_version), "\"} 1\n");

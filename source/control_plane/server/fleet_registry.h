@@ -30,7 +30,7 @@ struct TypeStatus {
 
 struct NodeStatus {
   uint64_t stream_id = 0;
-  config::v1::Node node;
+  std::shared_ptr<const config::v1::Node> node;  // shared with the stream, never null
   bool delta = false;
   std::chrono::system_clock::time_point connected_at;
   std::array<TypeStatus, kKindCount> types;
@@ -49,7 +49,8 @@ class FleetRegistry : public StreamCallbacks {
   std::string toPrometheus() const;
 
   // StreamCallbacks
-  void onStreamOpen(uint64_t stream_id, const config::v1::Node& node, bool delta) override;
+  void onStreamOpen(uint64_t stream_id, std::shared_ptr<const config::v1::Node> node,
+                    bool delta) override;
   void onStreamClosed(uint64_t stream_id) override;
   void onStreamRefused() override { streams_refused_total_++; }
   void onResponse(uint64_t stream_id, Kind kind, const std::string& version,

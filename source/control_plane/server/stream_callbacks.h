@@ -4,6 +4,7 @@
 // concurrently for different streams; implementations must be thread-safe and quick.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "portico/config/v1/core.pb.h"
@@ -15,7 +16,8 @@ class StreamCallbacks {
  public:
   virtual ~StreamCallbacks() = default;
   // The first request of a stream arrived, naming its node.
-  virtual void onStreamOpen(uint64_t stream_id, const config::v1::Node& node, bool delta) = 0;
+  virtual void onStreamOpen(uint64_t stream_id, std::shared_ptr<const config::v1::Node> node,
+                            bool delta) = 0;
   virtual void onStreamClosed(uint64_t stream_id) = 0;
   // A stream was refused: the server was at its limit of open streams.
   virtual void onStreamRefused() = 0;
