@@ -209,6 +209,29 @@ class ProxyingTest(PorticoTestCase):
         self.assertEqual((rest, closed), (b"", True))
         self.assertEqual(upstream.stats()["requests"], 0)
 
+    def test_a_pipelined_chunked_request_refused_at_its_head_is_answered_once(self):
+        # Regression (reviewer): the request after a proxied one is parsed at the end of a
+        # later turn; refused at its head (a local reply, and a close: its body is unread),
+        # the close freed the read buffer the parser was still reading (found by the sanitized
+        # run, ci/sanitized_integration.sh: AddressSanitizer, use after poison).
+        env = self.new_env()
+        upstream = env.start_upstream("u1")
+        routes = [{"match": {"prefix": "/refused"}, "direct_response": {"status": 403}},
+                  route_to("backend", {"prefix": "/"})]
+        proxy = env.start_portico(bootstrap(
+            [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)])],
+            [cluster("backend", [upstream])]))
+        with RawConnection(proxy.port, timeout=STREAM_TIMEOUT) as conn:
+            conn.send(format_request("GET", "/echo")
+                      + format_request("POST", "/refused", {"Transfer-Encoding": "chunked"})
+                      + b"5\r\nhel")  # part of its body: the close comes before the rest
+            first = conn.read_response()
+            refused = conn.read_response()
+            rest, closed = conn.read_until_close(5)
+        self.assertEqual(first.status, 200)
+        self.assertEqual((refused.status, refused.header("connection")), (403, "close"))
+        self.assertEqual((rest, closed), (b"", True))
+
     def test_a_client_that_resets_while_its_upload_is_held_back_is_noticed(self):
         # Regression (reviewer): with the client's reading paused (the upstream takes the body
         # slower than the client sends it), its reset went unnoticed: edge-triggered epoll

@@ -258,8 +258,10 @@ void HttpConnection::startNextRequest() {
     read_disabled_for_pipelining_ = false;
     connection_->readDisable(false);  // re-delivers what is buffered
   } else if (pending_input_ != nullptr && pending_input_->length() > 0) {
+    // Through the connection, as a read: a close from inside the parser's callbacks (a local
+    // reply to the next request) must not free the bytes the parser is reading.
     services_.dispatcher.runAtEndOfTurn([this] {
-      if (!closed_) dispatchBuffered();
+      if (!closed_) connection_->deliverBuffered();
     });
   } else {
     armIdleTimer();

@@ -48,6 +48,10 @@ class Connection {
   // kernel's receive window applies TCP back-pressure to the peer.
   virtual void readDisable(bool disable) = 0;
   virtual bool readEnabled() const = 0;
+  // Raises onData() with what is already in the read buffer (a pipelined request left there
+  // until the previous response went), as a read would: the buffer stays valid until onData()
+  // returns, even if the owner closes the connection from inside it. Nothing when empty.
+  virtual void deliverBuffered() = 0;
   virtual bool isOpen() const = 0;
   virtual size_t writeBufferLength() const = 0;
   virtual bool aboveHighWatermark() const = 0;

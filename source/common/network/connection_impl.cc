@@ -266,6 +266,10 @@ void ConnectionImpl::deliverRead() {
   if (fd_ < 0 && delivering_ == 0) read_buffer_.clear();
 }
 
+void ConnectionImpl::deliverBuffered() {
+  if (fd_ >= 0 && read_buffer_.length() > 0 && callbacks_ != nullptr) deliverRead();
+}
+
 void ConnectionImpl::onWriteReady() { flush(); }
 
 void ConnectionImpl::flush() {

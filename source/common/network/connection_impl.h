@@ -25,6 +25,7 @@ class ConnectionImpl : public Connection {
   void write(buffer::Buffer& data) override;
   void close(CloseType type) override;
   void readDisable(bool disable) override;
+  void deliverBuffered() override;
   bool readEnabled() const override { return read_disable_count_ == 0; }
   bool isOpen() const override { return fd_ >= 0; }
   size_t writeBufferLength() const override { return bufferedBytes(); }

@@ -28,6 +28,7 @@ void encodeHead(std::initializer_list<absl::string_view> start_line, const Heade
   }
   uint8_t* p = out.writableTail(total).data();
   const auto put = [&p](const char* data, size_t n) {
+    if (n == 0) return;  // an empty value's data() may be null, which memcpy may not take
     memcpy(p, data, n);
     p += n;
   };
