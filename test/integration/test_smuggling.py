@@ -224,6 +224,20 @@ class ConnectionLimitsTest(PorticoTestCase):
         self.assertTrue(closed, "idle connection still open after 3.5s (idle_timeout 1s)")
         self.assertGreater(time.monotonic() - start, 0.5, "closed long before idle_timeout")
 
+    def test_a_head_still_arriving_without_a_headers_timeout_ends_at_the_stream_timeout(self):
+        # Regression (reviewer): with request_headers_timeout 0s (off, as in Envoy) a partial
+        # head had no timer at all, and the connection stayed open for ever. Envoy opens the
+        # stream at the first byte, so its stream idle timeout ends it: the same here.
+        proxy, _ = self.new_env().start_basic(request_headers_timeout="0s",
+                                              stream_idle_timeout="1s", idle_timeout="60s")
+        with RawConnection(proxy.port, timeout=5) as conn:
+            conn.send(b"GET /echo HTTP/1.1\r\nHo")
+            start = time.monotonic()
+            received, closed = conn.read_until_close(timeout=4)
+        self.assertTrue(closed, "a partial head kept the connection open for 4 s")
+        self.assertGreater(time.monotonic() - start, 0.5)
+        self.assertTrue(received.startswith(b"HTTP/1.1 408"), received[:200])
+
     def test_max_connections_per_listener(self):
         proxy, _ = self.new_env().start_basic(concurrency=1, max_connections=2)
         held = [RawConnection(proxy.port) for _ in range(2)]

@@ -47,8 +47,13 @@ void HttpConnection::armIdleTimer() {
 void HttpConnection::armHeadersTimer() {
   if (timer_mode_ == TimerMode::kHeaders && timer_->enabled()) return;
   timer_mode_ = TimerMode::kHeaders;
-  if (config_->request_headers_timeout.count() > 0) {
-    timer_->enableTimer(config_->request_headers_timeout);
+  // Off (0s), a head still arriving is bounded as Envoy bounds it (its stream opens at the
+  // first byte): by the stream idle timeout. Else nothing would end it.
+  const std::chrono::milliseconds timeout = config_->request_headers_timeout.count() > 0
+                                                ? config_->request_headers_timeout
+                                                : config_->stream_idle_timeout;
+  if (timeout.count() > 0) {
+    timer_->enableTimer(timeout);
   } else {
     timer_->disableTimer();
   }
