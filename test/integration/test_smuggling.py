@@ -179,6 +179,20 @@ class SmugglingTest(PorticoTestCase):
             self.assertTrue(received.startswith(b"HTTP/1.1 408"), received[:200])
         self.assertEqual(self.upstream.stats()["requests"], requests_before)
 
+    def test_a_refused_head_request_gets_no_body(self):
+        # Regression (reviewer): the refusal of a HEAD (here: no Host) carried its text as a
+        # body, which a response to HEAD must not (RFC 9110 9.3.2); Envoy and nginx send none.
+        for request in (b"HEAD / HTTP/1.1\r\n\r\n",
+                        b"GET / HTTP/1.1\r\nHost: x\r\n\r\nHEAD / HTTP/1.1\r\n\r\n"):
+            with RawConnection(self.proxy.port, timeout=5) as conn:
+                conn.send(request)
+                data, closed = conn.read_until_close(timeout=5)
+            self.assertTrue(closed)
+            last = data[data.rfind(b"HTTP/1.1 "):]
+            self.assertTrue(last.startswith(b"HTTP/1.1 400"), data[:300])
+            self.assertIn(b"content-length: 20\r\n", last)
+            self.assertTrue(last.endswith(b"\r\n\r\n"), last)
+
     def test_empty_line_after_a_body_does_not_start_the_headers_clock(self):
         # Regression: the CRLF some clients send after a body (RFC 9112 2.2: a server ignores
         # it) armed the 1 s request-headers timeout, and the idle keep-alive connection got a

@@ -226,7 +226,8 @@ void HttpConnection::onRequestError(int status, absl::string_view reason) {
   buffer::Buffer out;
   out.add(absl::StrCat("HTTP/1.1 ", status, " ", http1::reasonPhrase(status),
                        "\r\ncontent-type: text/plain\r\ncontent-length: ", body.size(),
-                       "\r\nconnection: close\r\n\r\n", body));
+                       "\r\nconnection: close\r\n\r\n",
+                       codec_.requestIsHead() ? "" : body));  // a HEAD's answer has no body
   services_.stats.inc(config_->stats->downstream_rq_total);
   services_.stats.inc(config_->stats->rqClass(status));
   connection_->write(out);

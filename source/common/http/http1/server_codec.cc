@@ -55,6 +55,7 @@ void ServerCodec::dispatch(buffer::Buffer& data) {
       continue;
     }
     absl::string_view piece = data.slice(0);
+    if (in_head_ && scanner_.bytes() == 0) request_is_head_ = false;  // a new head begins
     size_t feed = piece.size();
     bool head_ends_here = false;
     size_t consumed = 0;
@@ -130,6 +131,8 @@ void ServerCodec::fail(int status, absl::string_view reason) {
 
 bool ServerCodec::onHeadersComplete() {
   in_head_ = false;
+  // First: a request refused below is still a HEAD, whose refusal carries no body.
+  request_is_head_ = parser_.methodName() == "HEAD";
   HeaderMap& headers = parser_.headers();
   if (headers.size() > limits_.max_headers_count) {
     fail(431, "too many request headers");
@@ -236,7 +239,6 @@ bool ServerCodec::onHeadersComplete() {
     }
   }
   request_keep_alive_ = parser_.keepAlive();
-  request_is_head_ = head_.method == "HEAD";
   if (parser_.chunked()) {
     request_framing_ = BodyFraming::kChunked;
   } else if (parser_.hasContentLength() && parser_.contentLength() > 0) {
