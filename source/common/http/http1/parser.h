@@ -113,9 +113,12 @@ class Http1Parser {
   // Tells llhttp that the current response has no body (response to HEAD, or a 1xx/204/304
   // it already knows). Only meaningful inside onHeadersComplete.
   void skipBody() { skip_body_ = true; }
-  // For a 1xx head: its Connection field does not end the connection, whose fate the final
-  // response decides (llhttp would refuse that response as data after the close).
-  void ignoreConnectionClose() { parser_.flags &= ~F_CONNECTION_CLOSE; }
+  // For a 1xx head: neither its Connection field nor its version (an HTTP/1.0 head without
+  // keep-alive) ends the connection, whose fate the final response decides (llhttp would
+  // refuse that response as data after the close).
+  void ignoreConnectionClose() {
+    parser_.flags = (parser_.flags & ~F_CONNECTION_CLOSE) | F_CONNECTION_KEEP_ALIVE;
+  }
   // Treats an Upgrade request as a plain one (we strip Upgrade before forwarding).
   void clearUpgrade() { parser_.upgrade = 0; }
 

@@ -158,6 +158,17 @@ TEST_F(ClientCodecTest, ConnectionCloseOnAnInterimResponseDoesNotEndTheExchange)
   EXPECT_TRUE(driver_.codec.keepAlive());
 }
 
+// Regression (reviewer): an HTTP/1.0 interim response is "not keep-alive" by its version, so
+// llhttp closed the exchange after it and refused the final response (a 502).
+TEST_F(ClientCodecTest, AnHttp10InterimResponseDoesNotEndTheExchange) {
+  EXPECT_THAT(
+      exchange("HTTP/1.0 100 Continue\r\n\r\n"
+               "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+      ElementsAre("1xx 100 {}", "headers 200 OK {content-length: 2}", "body ok", "complete"));
+  EXPECT_EQ(driver_.callbacks.error, "");
+  EXPECT_FALSE(driver_.codec.keepAlive());  // the final response decides: HTTP/1.0, no keep-alive
+}
+
 TEST_F(ClientCodecTest, MoreThanFiveInterimResponsesAreAnError) {
   std::string five;
   for (int i = 0; i < 5; i++) five += "HTTP/1.1 102 Processing\r\n\r\n";
