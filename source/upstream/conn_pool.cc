@@ -36,7 +36,21 @@ void ConnPool::pendingRemoved() {
 
 // Connections still here (worker shutdown) close their sockets in their destructors, which
 // raise no callbacks.
-ConnPool::~ConnPool() = default;
+ConnPool::~ConnPool() {
+  std::vector<ConnPool*>& waiting = host_.connections->waiting;
+  waiting.erase(std::remove(waiting.begin(), waiting.end(), this), waiting.end());
+}
+
+void ConnPool::waitAtCap() {
+  std::vector<ConnPool*>& waiting = host_.connections->waiting;
+  if (std::find(waiting.begin(), waiting.end(), this) == waiting.end()) waiting.push_back(this);
+}
+
+void ConnPool::wakeCapWaiters(HostConnections& connections) {
+  std::vector<ConnPool*> waiting = std::move(connections.waiting);
+  connections.waiting.clear();
+  for (ConnPool* pool : waiting) pool->scheduleServe();  // re-listed if still at the cap
+}
 
 PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks, bool prefer_new) {
   if (!idle_.empty() && !(prefer_new && belowConnectionCap())) {
@@ -65,6 +79,7 @@ PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks, bool prefer_new) {
   stats_.inc(s.upstream_rq_pending_total);
   pendingAdded();
   pending_.push_back(std::make_unique<PendingRequestImpl>(*this, callbacks));
+  if (!belowConnectionCap()) waitAtCap();
   return pending_.back().get();
 }
 
@@ -78,7 +93,7 @@ bool ConnPool::createConnection() {
     return false;
   }
   stats_.gaugeAdd(s.upstream_cx_active, 1);
-  ++*host_.connections;
+  ++host_.connections->count;
   auto upstream = std::make_unique<UpstreamConnection>(*this, std::move(conn));
   UpstreamConnection* raw = upstream.get();
   raw->timer_ = dispatcher_.createTimer([raw] {
@@ -185,6 +200,9 @@ void ConnPool::servePending() {
     pendingRemoved();
     request->callbacks_.onPoolReady(connection);
   }
+  // Still waiting with no idle connection (woken at the cap, or a retry queued beside one
+  // taken since): open what the cap allows now.
+  if (!pending_.empty() && idle_.empty()) openForPending();
   if (draining_) shedIdle();
 }
 
@@ -198,7 +216,7 @@ void ConnPool::removeConnection(ConnectionList& list, UpstreamConnection& connec
   dispatcher_.deferredDelete(std::move(*connection.pool_node_));
   list.erase(connection.pool_node_);
   connection.pool_list_ = nullptr;
-  --*host_.connections;
+  --host_.connections->count;
   const ClusterStats& s = *cluster_->stats;
   stats_.gaugeAdd(s.upstream_cx_active, -1);
   stats_.inc(s.upstream_cx_destroy);
@@ -207,16 +225,11 @@ void ConnPool::removeConnection(ConnectionList& list, UpstreamConnection& connec
 void ConnPool::onConnectionClosed(UpstreamConnection& connection, bool connect_failed,
                                   bool timed_out) {
   for (auto* list : {&connecting_, &idle_, &busy_}) removeConnection(*list, connection);
+  // The count is shared with the cluster's other versions (HostConnections): requests waiting
+  // there at the cap may open one now.
+  wakeCapWaiters(*host_.connections);
   if (!connect_failed) {
     openForPending();
-    // The count is shared with the cluster's new version (HostState::connections): requests
-    // waiting there at the cap may open one now.
-    if (draining_ && successors_ != nullptr) {
-      ConnPool* to = successors_->successor(*cluster_, *host_.host);
-      if (to != nullptr && to != this && to->host_.connections == host_.connections) {
-        to->openForPending();
-      }
-    }
     return;
   }
   const ClusterStats& s = *cluster_->stats;
@@ -240,11 +253,19 @@ void ConnPool::onConnectionClosed(UpstreamConnection& connection, bool connect_f
 void ConnPool::openForPending() {
   // A connection gone while requests wait at the per-host cap (one released as not reusable,
   // or closed by the upstream): open what they need, or they wait for nothing.
-  while (pending_.size() > connecting_.size() && belowConnectionCap() && createConnection()) {
+  bool create_failed = false;
+  while (pending_.size() > connecting_.size() && belowConnectionCap()) {
+    if (!createConnection()) {
+      create_failed = true;
+      break;
+    }
   }
-  // None could be opened (out of fds, or the cap is held by another version's connections)
-  // and none is left here to serve them: they fail now instead of waiting for nothing.
-  while (!pending_.empty() && activeConnections() == 0) {
+  // The cap is held (by this version's connections or another's): they wait for the count
+  // to drop, which wakes them.
+  if (pending_.size() > connecting_.size() && !belowConnectionCap()) waitAtCap();
+  // None could be opened (out of fds) and none is left here to serve them: they fail now
+  // instead of waiting for nothing.
+  while (create_failed && !pending_.empty() && activeConnections() == 0) {
     std::unique_ptr<PendingRequestImpl> request = std::move(pending_.front());
     pending_.pop_front();
     pendingRemoved();
@@ -293,8 +314,9 @@ bool ConnPool::handOff(UpstreamConnection& connection) {
   const std::chrono::milliseconds timeout = to->idleTimeout(connection);
   if (idle_for >= timeout) return false;  // before the counts move: the caller closes it here
   if (!same_count) {
-    --*host_.connections;
-    ++*to->host_.connections;
+    --host_.connections->count;
+    ++to->host_.connections->count;
+    wakeCapWaiters(*host_.connections);
   }
   // At the least recently used end: takeIdle() prefers connections the new pool used itself.
   to->idle_.splice(to->idle_.begin(), *connection.pool_list_, connection.pool_node_);

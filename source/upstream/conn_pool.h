@@ -74,7 +74,7 @@ class ConnPool {
   size_t activeConnections() const { return busy_.size() + connecting_.size() + idle_.size(); }
   // Below max_connections_per_host, counting every version of the cluster (HostState).
   bool belowConnectionCap() const {
-    return *host_.connections < cluster_->max_connections_per_host;
+    return host_.connections->count < cluster_->max_connections_per_host;
   }
 
  private:
@@ -83,8 +83,13 @@ class ConnPool {
 
   // Returns false if no socket could be created.
   bool createConnection();
-  // Opens connections for waiting requests below the cap; fails them if none can serve them.
+  // Opens connections for waiting requests below the cap; fails them if none could be opened
+  // and none is left to serve them. At the cap they wait (waitAtCap()).
   void openForPending();
+  // Requests wait here at the cap: woken (servePending()) when the host's count drops.
+  void waitAtCap();
+  // The host's count dropped: the pools waiting at its cap get a turn (at the end of this one).
+  static void wakeCapWaiters(HostConnections& connections);
   // A request joined or left pending_.
   void pendingAdded();
   void pendingRemoved();

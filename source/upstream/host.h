@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "source/common/network/address.h"
 
@@ -22,14 +23,21 @@ using HostConstSharedPtr = std::shared_ptr<const Host>;
 
 class ConnPool;
 
+// Connections to one host from every version of its cluster on this worker, for
+// max_connections_per_host: a new version shares its predecessor's count, so the busy
+// connections of a version still draining count against the cap too. Pools whose requests
+// wait at the cap are listed, to be woken when the count drops, whichever version's
+// connection it was.
+struct HostConnections {
+  uint32_t count = 0;
+  std::vector<ConnPool*> waiting;  // each at most once; a pool leaves on destruction
+};
+
 struct HostState {
   HostConstSharedPtr host;
   uint64_t active_requests = 0;
   uint64_t total_requests = 0;
-  // Connections to this host from every version of its cluster on this worker, for
-  // max_connections_per_host: a new version shares its predecessor's count, so the busy
-  // connections of a version still draining count against the cap too.
-  std::shared_ptr<uint32_t> connections = std::make_shared<uint32_t>(0);
+  std::shared_ptr<HostConnections> connections = std::make_shared<HostConnections>();
   std::unique_ptr<ConnPool> pool;
 
   HostState();

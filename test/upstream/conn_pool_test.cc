@@ -547,6 +547,55 @@ TEST_F(ConnPoolTest, TheConnectionCapCountsTheConnectionsOfEveryVersion) {
   pool.release(*b.ready[0], true);
 }
 
+// Regression (reviewer): a request waiting at the cap in the new version was woken only
+// through PoolSuccessors, which a change of codec limits turns off: the old version's
+// connection closed (it cannot move) and the request waited for its route timeout.
+TEST_F(ConnPoolTest, ARequestAtTheCapIsWokenWhenAnOldVersionsConnectionCloses) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  const uint16_t port = listener_->boundPort();
+  manager.update({{"backend", clusterInfo(port, /*max_connections=*/1)}});
+  RecordingPoolCallbacks a;
+  ConnPool& old_pool = backendPool(manager);
+  UpstreamConnection& busy = connectOne(old_pool, a);
+  // Only the response head limit changes: the connection cannot move to the new version.
+  manager.update({{"backend", clusterInfo(port, 1, 0, 0, /*max_response_headers_kb=*/32)}});
+  ConnPool& pool = backendPool(manager);
+  RecordingPoolCallbacks b;
+  EXPECT_NE(pool.newStream(b), nullptr);      // at the cap
+  old_pool.release(busy, /*reusable=*/true);  // closed, not handed over
+  runUntil([&] { return !b.ready.empty() || !b.failures.empty(); }, milliseconds(2000));
+  ASSERT_EQ(b.ready.size(), 1u);
+  EXPECT_EQ(accepted_.size(), 2u);
+  pool.release(*b.ready[0], false);
+}
+
+// Regression (reviewer): requests at the cap in the new version failed with 503 as soon as a
+// connection of the old version closed and another old-version request took the slot: the
+// new pool had no connection of its own and gave up.
+TEST_F(ConnPoolTest, ARequestAtTheCapHeldByAnotherVersionWaitsInsteadOfFailing) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  const uint16_t port = listener_->boundPort();
+  manager.update({{"backend", clusterInfo(port, /*max_connections=*/1)}});
+  ConnPool& old_pool = backendPool(manager);
+  RecordingPoolCallbacks first, second;
+  UpstreamConnection& busy = connectOne(old_pool, first);
+  EXPECT_NE(old_pool.newStream(second), nullptr);  // queued at the cap in the old version
+  manager.update({{"backend", clusterInfo(port, /*max_connections=*/1)}});
+  ConnPool& pool = backendPool(manager);
+  RecordingPoolCallbacks third;
+  EXPECT_NE(pool.newStream(third), nullptr);   // queued at the cap in the new version
+  old_pool.release(busy, /*reusable=*/false);  // the old version opens one for `second`
+  runUntil([&] { return !second.ready.empty() || !second.failures.empty(); });
+  ASSERT_EQ(second.ready.size(), 1u);
+  EXPECT_TRUE(third.failures.empty());
+  EXPECT_TRUE(third.ready.empty());
+  old_pool.release(*second.ready[0], /*reusable=*/true);  // moves to the new version
+  runUntil([&] { return !third.ready.empty() || !third.failures.empty(); });
+  ASSERT_EQ(third.ready.size(), 1u);
+  EXPECT_EQ(third.ready[0], second.ready[0]);
+  pool.release(*third.ready[0], false);
+}
+
 TEST_F(ConnPoolTest, ConnectionsToARemovedHostClose) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort())}});
@@ -606,7 +655,7 @@ TEST_F(ConnPoolTest, AConnectionTooOldToHandOffLeavesTheHostCountsRight) {
   runUntil([&] { return peerClosed(0); });  // too old for the new version: closed
   WorkerCluster* cluster = manager.get("backend");
   for (size_t i = 0; i < 2; i++) {
-    EXPECT_EQ(*cluster->hosts()[i].connections, 0u) << "host " << i;
+    EXPECT_EQ(cluster->hosts()[i].connections->count, 0u) << "host " << i;
     RecordingPoolCallbacks next;
     cluster->pool(cluster->hosts()[i]).newStream(next);
     runUntil([&] { return !next.ready.empty() || !next.failures.empty(); });
