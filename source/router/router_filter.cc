@@ -87,6 +87,7 @@ FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHead& head, bool en
   services_.stats.inc(s.upstream_rq_total);
   services_.stats.gaugeAdd(s.upstream_rq_active, 1);
   host_->active_requests++;
+  host_->counts->active_requests++;
   host_->total_requests++;
   active_counted_ = true;
   // The loop turn's time, as for the stream's own timing: a clock read per request saved, at
@@ -311,6 +312,7 @@ void RouterFilter::finishUpstream(bool reusable) {
   if (active_counted_) {
     active_counted_ = false;
     host_->active_requests--;
+    host_->counts->active_requests--;
     services_.stats.gaugeAdd(cluster_->info().stats->upstream_rq_active, -1);
   }
 }

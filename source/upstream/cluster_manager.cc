@@ -88,7 +88,7 @@ void ClusterManager::update(const ClusterInfoMap& clusters) {
         auto it = predecessors.find(hostKey(h.host->address_string, seen));
         if (it == predecessors.end()) continue;
         h.total_requests = it->second->total_requests;
-        h.connections = it->second->connections;
+        h.counts = it->second->counts;
       }
     }
     clusters_[name] = std::move(cluster);

@@ -37,18 +37,18 @@ void ConnPool::pendingRemoved() {
 // Connections still here (worker shutdown) close their sockets in their destructors, which
 // raise no callbacks.
 ConnPool::~ConnPool() {
-  std::vector<ConnPool*>& waiting = host_.connections->waiting;
+  std::vector<ConnPool*>& waiting = host_.counts->waiting;
   waiting.erase(std::remove(waiting.begin(), waiting.end(), this), waiting.end());
 }
 
 void ConnPool::waitAtCap() {
-  std::vector<ConnPool*>& waiting = host_.connections->waiting;
+  std::vector<ConnPool*>& waiting = host_.counts->waiting;
   if (std::find(waiting.begin(), waiting.end(), this) == waiting.end()) waiting.push_back(this);
 }
 
-void ConnPool::wakeCapWaiters(HostConnections& connections) {
-  std::vector<ConnPool*> waiting = std::move(connections.waiting);
-  connections.waiting.clear();
+void ConnPool::wakeCapWaiters(HostCounts& counts) {
+  std::vector<ConnPool*> waiting = std::move(counts.waiting);
+  counts.waiting.clear();
   for (ConnPool* pool : waiting) pool->scheduleServe();  // re-listed if still at the cap
 }
 
@@ -93,7 +93,7 @@ bool ConnPool::createConnection() {
     return false;
   }
   stats_.gaugeAdd(s.upstream_cx_active, 1);
-  ++host_.connections->count;
+  ++host_.counts->connections;
   auto upstream = std::make_unique<UpstreamConnection>(*this, std::move(conn));
   UpstreamConnection* raw = upstream.get();
   raw->timer_ = dispatcher_.createTimer([raw] {
@@ -216,7 +216,7 @@ void ConnPool::removeConnection(ConnectionList& list, UpstreamConnection& connec
   dispatcher_.deferredDelete(std::move(*connection.pool_node_));
   list.erase(connection.pool_node_);
   connection.pool_list_ = nullptr;
-  --host_.connections->count;
+  --host_.counts->connections;
   const ClusterStats& s = *cluster_->stats;
   stats_.gaugeAdd(s.upstream_cx_active, -1);
   stats_.inc(s.upstream_cx_destroy);
@@ -225,9 +225,9 @@ void ConnPool::removeConnection(ConnectionList& list, UpstreamConnection& connec
 void ConnPool::onConnectionClosed(UpstreamConnection& connection, bool connect_failed,
                                   bool timed_out) {
   for (auto* list : {&connecting_, &idle_, &busy_}) removeConnection(*list, connection);
-  // The count is shared with the cluster's other versions (HostConnections): requests waiting
+  // The count is shared with the cluster's other versions (HostCounts): requests waiting
   // there at the cap may open one now.
-  wakeCapWaiters(*host_.connections);
+  wakeCapWaiters(*host_.counts);
   if (!connect_failed) {
     openForPending();
     return;
@@ -302,7 +302,7 @@ bool ConnPool::handOff(UpstreamConnection& connection) {
   ConnPool* to = successors_->successor(*cluster_, *host_.host);
   // Within one host's count (the usual case) a move changes nothing; into another count it
   // must fit under the cap there.
-  const bool same_count = to != nullptr && to->host_.connections == host_.connections;
+  const bool same_count = to != nullptr && to->host_.counts == host_.counts;
   if (to == nullptr || to == this || to->draining_ ||
       to->idle_.size() >= to->cluster_->max_idle_connections_per_host ||
       (!same_count && !to->belowConnectionCap())) {
@@ -314,9 +314,9 @@ bool ConnPool::handOff(UpstreamConnection& connection) {
   const std::chrono::milliseconds timeout = to->idleTimeout(connection);
   if (idle_for >= timeout) return false;  // before the counts move: the caller closes it here
   if (!same_count) {
-    --host_.connections->count;
-    ++to->host_.connections->count;
-    wakeCapWaiters(*host_.connections);
+    --host_.counts->connections;
+    ++to->host_.counts->connections;
+    wakeCapWaiters(*host_.counts);
   }
   // At the least recently used end: takeIdle() prefers connections the new pool used itself.
   to->idle_.splice(to->idle_.begin(), *connection.pool_list_, connection.pool_node_);

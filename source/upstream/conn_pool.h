@@ -74,7 +74,7 @@ class ConnPool {
   size_t activeConnections() const { return busy_.size() + connecting_.size() + idle_.size(); }
   // Below max_connections_per_host, counting every version of the cluster (HostState).
   bool belowConnectionCap() const {
-    return host_.connections->count < cluster_->max_connections_per_host;
+    return host_.counts->connections < cluster_->max_connections_per_host;
   }
 
  private:
@@ -89,7 +89,7 @@ class ConnPool {
   // Requests wait here at the cap: woken (servePending()) when the host's count drops.
   void waitAtCap();
   // The host's count dropped: the pools waiting at its cap get a turn (at the end of this one).
-  static void wakeCapWaiters(HostConnections& connections);
+  static void wakeCapWaiters(HostCounts& counts);
   // A request joined or left pending_.
   void pendingAdded();
   void pendingRemoved();

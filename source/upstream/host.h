@@ -23,21 +23,22 @@ using HostConstSharedPtr = std::shared_ptr<const Host>;
 
 class ConnPool;
 
-// Connections to one host from every version of its cluster on this worker, for
-// max_connections_per_host: a new version shares its predecessor's count, so the busy
-// connections of a version still draining count against the cap too. Pools whose requests
-// wait at the cap are listed, to be woken when the count drops, whichever version's
-// connection it was.
-struct HostConnections {
-  uint32_t count = 0;
+// One host's numbers shared by every version of its cluster on this worker: a new version
+// takes its predecessor's, so what a version still draining has in flight counts too.
+struct HostCounts {
+  // For max_connections_per_host. Pools whose requests wait at the cap are listed, to be
+  // woken when the count drops, whichever version's connection it was.
+  uint32_t connections = 0;
   std::vector<ConnPool*> waiting;  // each at most once; a pool leaves on destruction
+  // For least-request: requests in flight to the host through any version.
+  uint64_t active_requests = 0;  // through this version (it drains until none); see counts
 };
 
 struct HostState {
   HostConstSharedPtr host;
   uint64_t active_requests = 0;
   uint64_t total_requests = 0;
-  std::shared_ptr<HostConnections> connections = std::make_shared<HostConnections>();
+  std::shared_ptr<HostCounts> counts = std::make_shared<HostCounts>();
   std::unique_ptr<ConnPool> pool;
 
   HostState();

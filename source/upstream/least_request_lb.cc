@@ -34,8 +34,8 @@ class LeastRequestLb : public LoadBalancer {
     HostState* b = pickWeighted(hosts_, random >> 32);
     if (a == nullptr || b == nullptr) return a != nullptr ? a : b;
     // Compare active/weight without division: a.active * b.weight vs b.active * a.weight.
-    uint64_t lhs = a->active_requests * b->host->weight;
-    uint64_t rhs = b->active_requests * a->host->weight;
+    uint64_t lhs = a->counts->active_requests * b->host->weight;
+    uint64_t rhs = b->counts->active_requests * a->host->weight;
     return lhs <= rhs ? a : b;
   }
 

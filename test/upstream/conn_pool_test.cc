@@ -507,6 +507,10 @@ TEST_F(ConnPoolTest, HostLoadsCountOnAcrossVersionsOfACluster) {
   manager.update({{"backend", clusterInfo(listener_->boundPort(), 0, 0, closedPort())}});
   ASSERT_EQ(manager.drainingCount(), 1u);
   manager.get("backend")->findHost(address)->active_requests = 2;
+  // Regression (reviewer): least-request compared the new version's own count, so each update
+  // made a host with requests in flight look idle. It reads the count shared across versions.
+  old_host.counts->active_requests = 1;
+  EXPECT_EQ(manager.get("backend")->findHost(address)->counts->active_requests, 1u);
   auto loads = manager.hostLoads("backend");
   EXPECT_EQ(loads.size(), 2u);  // the added host too, with nothing yet
   EXPECT_EQ(loads[address].rq_total, 7u);
@@ -655,7 +659,7 @@ TEST_F(ConnPoolTest, AConnectionTooOldToHandOffLeavesTheHostCountsRight) {
   runUntil([&] { return peerClosed(0); });  // too old for the new version: closed
   WorkerCluster* cluster = manager.get("backend");
   for (size_t i = 0; i < 2; i++) {
-    EXPECT_EQ(cluster->hosts()[i].connections->count, 0u) << "host " << i;
+    EXPECT_EQ(cluster->hosts()[i].counts->connections, 0u) << "host " << i;
     RecordingPoolCallbacks next;
     cluster->pool(cluster->hosts()[i]).newStream(next);
     runUntil([&] { return !next.ready.empty() || !next.failures.empty(); });

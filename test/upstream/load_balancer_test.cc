@@ -145,8 +145,8 @@ uint64_t candidates(uint32_t first, uint32_t second) {
 
 TEST_F(LoadBalancerTest, LeastRequestTakesTheCandidateWithFewerActiveRequests) {
   setHosts({{}, {}});
-  host('a').active_requests = 5;
-  host('b').active_requests = 1;
+  host('a').counts->active_requests = 5;
+  host('b').counts->active_requests = 1;
   auto lb = createLeastRequestLb(hosts_);
   EXPECT_EQ(pick(*lb, candidates(0, 1)), "b");
   EXPECT_EQ(pick(*lb, candidates(1, 0)), "b");
@@ -155,8 +155,8 @@ TEST_F(LoadBalancerTest, LeastRequestTakesTheCandidateWithFewerActiveRequests) {
 
 TEST_F(LoadBalancerTest, LeastRequestComparesActiveRequestsPerWeight) {
   setHosts({{2}, {1}});
-  host('a').active_requests = 3;  // 1.5 per weight unit
-  host('b').active_requests = 2;  // 2 per weight unit
+  host('a').counts->active_requests = 3;  // 1.5 per weight unit
+  host('b').counts->active_requests = 2;  // 2 per weight unit
   auto lb = createLeastRequestLb(hosts_);
   // Weighted candidates over a total weight of 3: 0 and 1 -> a, 2 -> b.
   EXPECT_EQ(pick(*lb, candidates(0, 2)), "a");
@@ -165,7 +165,7 @@ TEST_F(LoadBalancerTest, LeastRequestComparesActiveRequestsPerWeight) {
 
 TEST_F(LoadBalancerTest, LeastRequestPrefersTheLessLoadedHostOverManyPicks) {
   setHosts({{}, {}});
-  host('a').active_requests = 10;
+  host('a').counts->active_requests = 10;
   auto lb = createLeastRequestLb(hosts_);
   std::map<std::string, int> counts = histogram(*lb, 10000);
   // "a" wins only when both candidates are "a": 1/4 of the picks.
