@@ -190,6 +190,97 @@ TEST_F(DirectoryStoreTest, ARenameThatFailsPutsBackTheFilesAlreadyReplaced) {
   EXPECT_EQ(files(), (std::vector<std::string>{"a.yaml"}));
 }
 
+// What the directory held when apply() was about to rename onto cluster-zz.yaml: a crash
+// there leaves a.yaml replaced and cluster-zz.yaml still staged.
+std::string crash_copy;
+std::string crash_source;
+int renameCopyingBeforeClusterZ(const char* from, const char* to) {
+  if (std::string(to).find("/cluster-zz") != std::string::npos) {
+    std::system(("cp -a " + crash_source + "/. " + crash_copy + "/").c_str());
+  }
+  return ::rename(from, to);
+}
+
+// Regression (reviewer): the files of one apply were renamed one by one; a crash in between
+// left a route naming a cluster still in a hidden temporary file, and `serve` refused to start
+// on that directory.
+TEST_F(DirectoryStoreTest, AWriteCutShortByACrashIsFinishedByRecover) {
+  write("a.yaml", docs({clusterYaml("a"), routeYaml("r", "a")}));
+  DirectoryStore store(dir_);
+  auto m = store.load();
+  ASSERT_TRUE(m.ok()) << m.status();
+  crash_source = dir_;
+  crash_copy = dir_ + "-crash";
+  ASSERT_EQ(mkdir(crash_copy.c_str(), 0755), 0);
+  DirectoryStore::setRenameForTest(&renameCopyingBeforeClusterZ);
+  auto next = store.apply(*m, {one(routeYaml("r", "zz")), one(clusterYaml("zz", 92))}, {});
+  DirectoryStore::setRenameForTest(nullptr);
+  ASSERT_TRUE(next.ok()) << next.status();
+  // The directory as the crash left it: a.yaml names "zz", which is not in place yet.
+  DirectoryStore crashed(crash_copy);
+  EXPECT_FALSE(crashed.load().ok());
+  ASSERT_TRUE(crashed.recover().ok());
+  auto recovered = crashed.load();
+  ASSERT_TRUE(recovered.ok()) << recovered.status();
+  EXPECT_TRUE(recovered->contains({Kind::kCluster, "zz"}));
+  // Nothing hidden is left: no journal, no staged file.
+  DIR* d = opendir(crash_copy.c_str());
+  std::vector<std::string> names;
+  while (dirent* e = readdir(d)) names.push_back(e->d_name);
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{".", "..", "a.yaml", "cluster-zz.yaml"}));
+  EXPECT_EQ(files(), (std::vector<std::string>{"a.yaml", "cluster-zz.yaml"}));
+}
+
+TEST_F(DirectoryStoreTest, RecoverRemovesFilesStagedByAWriteThatCrashedBeforeItsJournal) {
+  write("a.yaml", clusterYaml("a"));
+  write(".portico-tmp-abc123", clusterYaml("b"));
+  DirectoryStore store(dir_);
+  ASSERT_TRUE(store.recover().ok());
+  EXPECT_EQ(files(), (std::vector<std::string>{"a.yaml"}));
+}
+
+// Regression (reviewer): a file edited (by hand, or by another instance) between the write's
+// load and its rename was replaced by one built from the older contents: the edit was lost.
+TEST_F(DirectoryStoreTest, AFileChangedSinceTheLoadIsNotOverwritten) {
+  write("a.yaml", docs({clusterYaml("a"), clusterYaml("b", 81)}));
+  DirectoryStore store(dir_);
+  auto m = store.load();
+  ASSERT_TRUE(m.ok());
+  write("a.yaml", docs({clusterYaml("a"), clusterYaml("b", 82)}));  // meanwhile
+  const std::string edited = read("a.yaml");
+  auto next = store.apply(*m, {one(clusterYaml("a", 91))}, {});
+  ASSERT_FALSE(next.ok());
+  EXPECT_EQ(next.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(next.status().message(), HasSubstr("a.yaml changed since it was read"));
+  EXPECT_EQ(read("a.yaml"), edited);
+  EXPECT_EQ(files(), (std::vector<std::string>{"a.yaml"}));
+  // A file created meanwhile where a new resource would go is not overwritten either.
+  m = store.load();
+  ASSERT_TRUE(m.ok());
+  write("cluster-c.yaml", clusterYaml("c", 83));
+  next = store.apply(*m, {one(clusterYaml("c", 84))}, {});
+  ASSERT_FALSE(next.ok());
+  EXPECT_THAT(next.status().message(), HasSubstr("cluster-c.yaml changed since it was read"));
+}
+
+// Regression (reviewer): a file rewritten from compact YAML (as indented JSON) could grow past
+// what load() accepts: written, then refused on every load, and `serve` would not restart.
+TEST_F(DirectoryStoreTest, AFileThatWouldBeTooLargeIsNotWritten) {
+  write("a.yaml", docs({clusterYaml("a")}));
+  DirectoryStore store(dir_, /*max_file_bytes=*/read("a.yaml").size() + 100);
+  auto m = store.load();
+  ASSERT_TRUE(m.ok());
+  const std::string before = read("a.yaml");
+  auto next = store.apply(*m, {one(clusterYaml("a", 9001))}, {});  // a.yaml as JSON: larger
+  ASSERT_FALSE(next.ok());
+  EXPECT_EQ(next.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(next.status().message(), HasSubstr("a.yaml would be"));
+  EXPECT_EQ(read("a.yaml"), before);
+  EXPECT_EQ(files(), (std::vector<std::string>{"a.yaml"}));
+}
+
 TEST_F(DirectoryStoreTest, ApplyStopsBeforeChangingAnythingWhenAFileCannotBeRead) {
   // The new resource's file name is taken by a directory: nothing is renamed, a.yaml keeps
   // its text, and the error names the path.

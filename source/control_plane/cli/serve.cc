@@ -128,6 +128,12 @@ int serveCommand(const Args& args) {
   // which cost ~3% CPU at 1000 streams. Lock order is gRPC's business here, not ours.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   DirectoryStore store(flags->get("dir"));
+  // A write cut short by a crash is finished first (its journal), so the first load sees it
+  // whole.
+  if (absl::Status st = store.recover(); !st.ok()) {
+    std::cerr << "serve: --dir: " << st.message() << "\n";
+    return kExitFailed;
+  }
   SnapshotCacheImpl cache;
   Controller controller(store, cache);
   if (absl::Status st = controller.reload(); !st.ok()) {

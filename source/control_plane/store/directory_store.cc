@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "source/common/common/read_file.h"
 #include "source/control_plane/store/resource_parser.h"
 
@@ -29,8 +31,9 @@ int originIndex(absl::string_view origin) {
   return index;
 }
 
-// A resource file larger than this is refused when the directory is loaded.
-constexpr size_t kMaxResourceFileBytes = 64 * 1024 * 1024;
+// Hidden, so never read as resources (isResourceFile).
+constexpr char kJournalName[] = ".portico-journal";
+constexpr char kTempPrefix[] = ".portico-tmp-";
 
 std::string fileNameFor(const Resource& r) {
   std::string name = absl::AsciiStrToLower(kindName(r.kind));
@@ -80,7 +83,7 @@ void syncDirectoryOf(const std::string& path) {
 // it. Returns the temporary file's path; nothing is left behind on error.
 absl::StatusOr<std::string> stageFile(const std::string& path, const std::string& text) {
   const std::string dir = directoryOf(path);
-  std::string tmp = dir + "/.portico-tmp-XXXXXX";
+  std::string tmp = absl::StrCat(dir, "/", kTempPrefix, "XXXXXX");
   int fd = mkstemp(tmp.data());
   if (fd < 0) return absl::InternalError(absl::StrCat("mkstemp in ", dir, ": ", strerror(errno)));
   absl::Status st = writeAll(fd, text);
@@ -97,12 +100,57 @@ absl::StatusOr<std::string> stageFile(const std::string& path, const std::string
 }
 
 // One file of an apply(): replaced by `staged` (a stageFile() result), or removed when
-// `staged` is empty. `old_text` is what the file held before (nullopt: it did not exist).
+// `staged` is empty. `old_text` is what the file held before (nullopt: it did not exist);
+// `expected` what the caller's load read there ("Kind/name@version" in file order).
 struct FileChange {
   std::string path;
   std::string staged;
   std::optional<std::string> old_text;
+  std::vector<std::string> expected;
 };
+
+std::string describe(const Resource& r) {
+  return absl::StrCat(kindName(r.kind), "/", r.name, "@", r.version);
+}
+
+std::string baseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+// Holds an exclusive flock on the directory itself: one writer at a time, across processes
+// (the kernel drops it if the holder dies), and no lock file among the resources.
+class DirectoryLock {
+ public:
+  static absl::StatusOr<std::unique_ptr<DirectoryLock>> acquire(const std::string& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return absl::InternalError(absl::StrCat("open ", dir, ": ", strerror(errno)));
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      absl::Status st = absl::InternalError(absl::StrCat("flock ", dir, ": ", strerror(errno)));
+      ::close(fd);
+      return st;
+    }
+    return std::unique_ptr<DirectoryLock>(new DirectoryLock(fd));
+  }
+  ~DirectoryLock() { ::close(fd_); }  // releases the lock
+
+ private:
+  explicit DirectoryLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+// The journal of a multi-file write: "R\0<staged>\0<target>\0" per file put in place and
+// "D\0<target>\0" per file removed, names relative to the directory (NUL cannot be in one).
+std::string journalText(const std::vector<FileChange>& changes) {
+  std::string out;
+  for (const FileChange& c : changes) {
+    if (c.staged.empty()) {
+      absl::StrAppend(&out, "D", std::string(1, '\0'), baseName(c.path), std::string(1, '\0'));
+    } else {
+      absl::StrAppend(&out, "R", std::string(1, '\0'), baseName(c.staged), std::string(1, '\0'),
+                      baseName(c.path), std::string(1, '\0'));
+    }
+  }
+  return out;
+}
 
 // Removes the temporary files of changes[from..].
 void discardStaged(const std::vector<FileChange>& changes, size_t from = 0) {
@@ -120,18 +168,57 @@ absl::Status restoreFile(const FileChange& c) {
   return absl::OkStatus();
 }
 
-// Puts every change in place, in order. If one fails, the files changed before it get their
-// old text back (best effort: the error says when that failed too) and the rest stay as they
-// were.
-absl::Status commitChanges(std::vector<FileChange>& changes) {
-  for (FileChange& c : changes) {
-    if (::access(c.path.c_str(), F_OK) != 0 && errno == ENOENT) continue;
-    auto text = readFileBounded(c.path, kMaxResourceFileBytes);
-    if (!text.ok()) {
-      discardStaged(changes);
-      return text.status();
+// Whether the file of `c` still holds what the caller's load read there.
+absl::Status checkUnchanged(const FileChange& c) {
+  std::vector<std::string> found;
+  if (c.old_text) {
+    auto parsed = parseResources(*c.old_text, baseName(c.path));
+    if (!parsed.ok()) {
+      return absl::AbortedError(absl::StrCat(baseName(c.path),
+                                             " changed since it was read and does not parse now; "
+                                             "nothing was written:\n",
+                                             parsed.status().message()));
     }
-    c.old_text = std::move(*text);
+    for (const auto& r : *parsed) found.push_back(describe(*r));
+  }
+  if (found != c.expected) {
+    return absl::AbortedError(absl::StrCat(
+        baseName(c.path),
+        " changed since it was read (an edit by hand, or another writer); nothing was written: "
+        "retry"));
+  }
+  return absl::OkStatus();
+}
+
+// Puts every change in place, in order, under the journal (see recover()). Nothing is written
+// when a file changed since the caller's load. If a rename fails, the files changed before it
+// get their old text back (best effort: the error says when that failed too) and the rest stay
+// as they were.
+absl::Status commitChanges(std::vector<FileChange>& changes, const std::string& dir,
+                           size_t max_file_bytes) {
+  for (FileChange& c : changes) {
+    if (::access(c.path.c_str(), F_OK) == 0 || errno != ENOENT) {
+      auto text = readFileBounded(c.path, max_file_bytes);
+      if (!text.ok()) {
+        discardStaged(changes);
+        return text.status();
+      }
+      c.old_text = std::move(*text);
+    }
+    if (absl::Status st = checkUnchanged(c); !st.ok()) {
+      discardStaged(changes);
+      return st;
+    }
+  }
+  // The journal goes in place (whole, by rename) only once every staged file is on disk: from
+  // then on recover() can finish the write whatever happens.
+  const std::string journal = absl::StrCat(dir, "/", kJournalName);
+  if (changes.size() > 1) {
+    if (absl::Status st = DirectoryStore::writeFileAtomically(journal, journalText(changes));
+        !st.ok()) {
+      discardStaged(changes);
+      return st;
+    }
   }
   for (size_t i = 0; i < changes.size(); i++) {
     const FileChange& c = changes[i];
@@ -145,9 +232,15 @@ absl::Status commitChanges(std::vector<FileChange>& changes) {
       absl::Status restored = restoreFile(changes[j]);
       if (!restored.ok()) absl::StrAppend(&error, "; restoring failed too: ", restored.message());
     }
+    ::unlink(journal.c_str());  // rolled back: nothing to finish
+    syncDirectoryOf(journal);
     return absl::InternalError(error);
   }
   if (!changes.empty()) syncDirectoryOf(changes.front().path);
+  if (changes.size() > 1) {
+    ::unlink(journal.c_str());
+    syncDirectoryOf(journal);
+  }
   return absl::OkStatus();
 }
 
@@ -180,7 +273,7 @@ absl::StatusOr<ResourceMap> DirectoryStore::load() const {
   std::sort(files.begin(), files.end());
   std::vector<ResourceConstSharedPtr> all;
   for (const std::string& f : files) {
-    auto text = readFileBounded(dir_ + "/" + f, kMaxResourceFileBytes);
+    auto text = readFileBounded(dir_ + "/" + f, max_file_bytes_);
     if (!text.ok() && absl::IsNotFound(text.status()) &&
         access((dir_ + "/" + f).c_str(), F_OK) != 0) {
       continue;  // removed between readdir and open: the watcher reloads again
@@ -230,6 +323,9 @@ absl::StatusOr<ResourceMap> DirectoryStore::apply(
   std::lock_guard<std::mutex> lock(write_mutex_);
   auto next = preview(current, upserts, deletes);
   if (!next.ok()) return next.status();
+  auto directory_lock = DirectoryLock::acquire(dir_);
+  if (!directory_lock.ok()) return directory_lock.status();
+  if (absl::Status st = recoverLocked(); !st.ok()) return st;
 
   // Files to rewrite: those of deleted and updated resources, and the new resources' own files.
   std::map<std::string, std::vector<std::pair<int, ResourceConstSharedPtr>>> files;
@@ -254,16 +350,34 @@ absl::StatusOr<ResourceMap> DirectoryStore::apply(
   std::vector<std::string> paths;
   for (const std::string& file : touched) paths.push_back(dir_ + "/" + file);
   std::sort(paths.begin(), paths.end());
+  // What the caller's load read in each file, to find files changed since.
+  std::map<std::string, std::vector<std::pair<int, std::string>>> expected;
+  for (const auto& [key, r] : current) {
+    std::string file = originFile(r->origin);
+    if (!file.empty()) expected[file].emplace_back(originIndex(r->origin), describe(*r));
+  }
   std::vector<FileChange> changes;
   for (const std::string& path : paths) {
-    auto& entries = files[path.substr(dir_.size() + 1)];
-    FileChange change{path, "", std::nullopt};
+    const std::string file = path.substr(dir_.size() + 1);
+    auto& entries = files[file];
+    FileChange change{path, "", std::nullopt, {}};
+    auto& read = expected[file];
+    std::stable_sort(read.begin(), read.end());
+    for (auto& [index, text] : read) change.expected.push_back(std::move(text));
     if (!entries.empty()) {
       std::stable_sort(entries.begin(), entries.end(),
                        [](const auto& a, const auto& b) { return a.first < b.first; });
       std::vector<ResourceConstSharedPtr> list;
       for (auto& e : entries) list.push_back(e.second);
-      auto tmp = stageFile(path, resourcesToFileText(list));
+      std::string text = resourcesToFileText(list);
+      if (text.size() > max_file_bytes_) {
+        discardStaged(changes);
+        return absl::FailedPreconditionError(absl::StrCat(
+            file, " would be ", text.size(), " bytes, over the ", max_file_bytes_,
+            " a resource file may hold; nothing was written (move some resources to files of "
+            "their own)"));
+      }
+      auto tmp = stageFile(path, text);
       if (!tmp.ok()) {
         discardStaged(changes);
         return tmp.status();
@@ -272,7 +386,7 @@ absl::StatusOr<ResourceMap> DirectoryStore::apply(
     }
     changes.push_back(std::move(change));
   }
-  absl::Status committed = commitChanges(changes);
+  absl::Status committed = commitChanges(changes, dir_, max_file_bytes_);
   if (!committed.ok()) return committed;
   // Reload so that origins (file, document index) are exactly what is on disk now. It also
   // reads any edit made by hand since the caller's load: should that not load, the change is
@@ -285,6 +399,59 @@ absl::StatusOr<ResourceMap> DirectoryStore::apply(
         reloaded.status().message()));
   }
   return reloaded;
+}
+
+absl::Status DirectoryStore::recover() {
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  auto directory_lock = DirectoryLock::acquire(dir_);
+  if (!directory_lock.ok()) return directory_lock.status();
+  return recoverLocked();
+}
+
+absl::Status DirectoryStore::recoverLocked() {
+  const std::string journal = absl::StrCat(dir_, "/", kJournalName);
+  if (::access(journal.c_str(), F_OK) == 0) {
+    auto text = readFileBounded(journal, max_file_bytes_);
+    if (!text.ok()) return text.status();
+    std::vector<std::string> fields = absl::StrSplit(*text, '\0');
+    if (!fields.empty() && fields.back().empty()) fields.pop_back();
+    for (size_t i = 0; i < fields.size();) {
+      const bool rename = fields[i] == "R";
+      const size_t n = rename ? 3 : 2;
+      if ((!rename && fields[i] != "D") || i + n > fields.size()) {
+        return absl::DataLossError(absl::StrCat(journal,
+                                                " is not a journal this version wrote; "
+                                                "move it away to start"));
+      }
+      const std::string target = absl::StrCat(dir_, "/", fields[i + n - 1]);
+      if (rename) {
+        const std::string staged = absl::StrCat(dir_, "/", fields[i + 1]);
+        // Gone: put in place before the crash.
+        if (::access(staged.c_str(), F_OK) == 0 && ::rename(staged.c_str(), target.c_str()) != 0) {
+          return absl::InternalError(
+              absl::StrCat("finishing a write: rename to ", target, ": ", strerror(errno)));
+        }
+      } else if (::unlink(target.c_str()) != 0 && errno != ENOENT) {
+        return absl::InternalError(
+            absl::StrCat("finishing a write: unlink ", target, ": ", strerror(errno)));
+      }
+      i += n;
+    }
+    syncDirectoryOf(journal);
+    ::unlink(journal.c_str());
+    syncDirectoryOf(journal);
+  }
+  // Files staged by a write that crashed before its journal: under the lock no write is under
+  // way, so every one is left over.
+  if (DIR* d = opendir(dir_.c_str())) {
+    std::vector<std::string> stale;
+    while (dirent* e = readdir(d)) {
+      if (absl::StartsWith(e->d_name, kTempPrefix)) stale.push_back(e->d_name);
+    }
+    closedir(d);
+    for (const std::string& name : stale) ::unlink(absl::StrCat(dir_, "/", name).c_str());
+  }
+  return absl::OkStatus();
 }
 
 void DirectoryStore::setRenameForTest(int (*rename)(const char* from, const char* to)) {

@@ -4,7 +4,10 @@
 // Reads are whole-directory loads; writes go through apply(), which validates the result first
 // and then replaces each affected file atomically (write a temp file, fsync, rename, fsync the
 // directory), so a reader (this process, an editor, another control-plane instance) only ever
-// sees whole files.
+// sees whole files. A write that touches several files is crash-safe as a whole: a journal
+// names the staged files before any is put in place, and recover() finishes it after a crash.
+// Writers (this process's and other instances') take an flock on the directory, and a file
+// changed since the caller's load is not overwritten.
 
 #include <mutex>
 #include <string>
@@ -18,7 +21,16 @@ namespace portico::control_plane {
 
 class DirectoryStore {
  public:
-  explicit DirectoryStore(std::string dir) : dir_(std::move(dir)) {}
+  // A resource file may hold at most this much (load() refuses more; apply() does not write it).
+  static constexpr size_t kMaxResourceFileBytes = 64 * 1024 * 1024;
+
+  explicit DirectoryStore(std::string dir, size_t max_file_bytes = kMaxResourceFileBytes)
+      : dir_(std::move(dir)), max_file_bytes_(max_file_bytes) {}
+
+  // Finishes a write a crash interrupted (its journal says which staged files go where) and
+  // removes temporary files left by one that crashed before its journal. Called before the
+  // first load, and by apply().
+  absl::Status recover();
 
   // Whether a file of this name is read: *.yaml, *.yml, *.json, not hidden.
   static bool isResourceFile(absl::string_view name);
@@ -30,7 +42,9 @@ class DirectoryStore {
   // Returns `current` with `upserts` put and `deletes` removed, after validating it and writing
   // it to disk. An upsert of an existing resource rewrites the file it lives in; a new one goes
   // to "<kind>-<name>.yaml". Deleting an unknown resource is NotFound. Nothing is written when
-  // validation fails (InvalidArgument with every error, one per line).
+  // validation fails (InvalidArgument with every error, one per line), when a file to rewrite
+  // no longer holds what `current` says it does (Aborted: changed since it was read), or when
+  // a rewritten file would be over the size limit (FailedPrecondition).
   absl::StatusOr<ResourceMap> apply(const ResourceMap& current,
                                     const std::vector<ResourceConstSharedPtr>& upserts,
                                     const std::vector<ResourceKey>& deletes);
@@ -50,7 +64,10 @@ class DirectoryStore {
   static void setRenameForTest(int (*rename)(const char* from, const char* to));
 
  private:
+  absl::Status recoverLocked();
+
   std::string dir_;
+  size_t max_file_bytes_;
   std::mutex write_mutex_;
 };
 
