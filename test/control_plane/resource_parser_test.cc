@@ -36,6 +36,28 @@ TEST(ResourceParserTest, ParsesSeveralDocumentsWithTargets) {
   EXPECT_EQ(c.load_assignment().endpoints(0).address().port(), 81);
 }
 
+// Regression (reviewer): a document written on its "---" line was dropped without a word.
+TEST(ResourceParserTest, ADocumentMayBeginOnItsMarkerLine) {
+  auto r = parseResources(
+      "--- {kind: Cluster, spec: {name: a}}\n--- {kind: Cluster, spec: "
+      "{name: b}}\n---\nkind: Cluster\nspec: {name: c}\n",
+      "f.yaml");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ((*r)[0]->name, "a");
+  EXPECT_EQ((*r)[1]->name, "b");
+  EXPECT_EQ((*r)[2]->name, "c");
+  EXPECT_THAT(parseError("---\n--- {kind: Cluster, spec: {name: a, bad: 1}}\n"),
+              HasSubstr("f.yaml#1"));
+}
+
+// Regression (reviewer): bytes that are not UTF-8 were taken as Latin-1 ("/caf\xE9" became
+// "/café"), so a route matched a path nobody wrote. YAML is UTF-8 text: refused.
+TEST(ResourceParserTest, TextThatIsNotUtf8IsRefused) {
+  EXPECT_THAT(parseError("kind: RouteConfiguration\nspec:\n  name: \"caf\xe9\"\n"),
+              HasSubstr("line 3: bytes that are not UTF-8"));
+}
+
 TEST(ResourceParserTest, VersionsFollowContentOnly) {
   auto a = parseResources(test::clusterYaml("a"), "x.yaml");
   auto b = parseResources("# other file\n" + test::clusterYaml("a"), "y.yaml");

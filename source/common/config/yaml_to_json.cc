@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "source/common/common/json_escape.h"
+#include "source/common/common/utf8.h"
 
 namespace portico::config {
 namespace {
@@ -186,6 +187,18 @@ bool hasSecondDocument(absl::string_view yaml) {
 }  // namespace
 
 absl::StatusOr<std::string> yamlToJson(const std::string& yaml) {
+  // A YAML stream is Unicode text (YAML 1.2, 5.2); bytes that are not UTF-8 would otherwise
+  // pass through yaml-cpp and become other characters (each byte read as Latin-1), so a route
+  // would match a path nobody wrote.
+  for (size_t i = 0, line = 1; i < yaml.size();) {
+    const size_t n = utf8::sequenceLength(yaml, i);
+    if (n == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", line, ": bytes that are not UTF-8 (YAML and JSON are UTF-8 text)"));
+    }
+    if (yaml[i] == '\n') line++;
+    i += n;
+  }
   if (hasSecondDocument(yaml)) {
     return absl::InvalidArgumentError(
         "more than one YAML document (\"---\"); one document is expected here");

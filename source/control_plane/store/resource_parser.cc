@@ -149,6 +149,12 @@ absl::StatusOr<std::vector<ResourceConstSharedPtr>> parseResources(const std::st
       docs.emplace_back(std::move(current), first);
       current.clear();
       first = line_no + 1;
+      // "--- {kind: Cluster, ...}": the document may begin on the marker's line.
+      absl::string_view rest = absl::StripLeadingAsciiWhitespace(trimmed.substr(3));
+      if (!rest.empty()) {
+        absl::StrAppend(&current, rest, "\n");
+        first = line_no;
+      }
       continue;
     }
     if (trimmed == "...") continue;
