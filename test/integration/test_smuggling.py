@@ -182,15 +182,20 @@ class SmugglingTest(PorticoTestCase):
     def test_a_refused_head_request_gets_no_body(self):
         # Regression (reviewer): the refusal of a HEAD (here: no Host) carried its text as a
         # body, which a response to HEAD must not (RFC 9110 9.3.2); Envoy and nginx send none.
+        # Refused at its end (no Host), pipelined, and within its head (too many fields; a bad
+        # field line).
+        many = b"".join(b"X-%d: y\r\n" % i for i in range(120))
         for request in (b"HEAD / HTTP/1.1\r\n\r\n",
-                        b"GET / HTTP/1.1\r\nHost: x\r\n\r\nHEAD / HTTP/1.1\r\n\r\n"):
+                        b"GET / HTTP/1.1\r\nHost: x\r\n\r\nHEAD / HTTP/1.1\r\n\r\n",
+                        b"HEAD / HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n",
+                        b"HEAD / HTTP/1.1\r\nHost: x\r\nBad Field: y\r\n\r\n"):
             with RawConnection(self.proxy.port, timeout=5) as conn:
                 conn.send(request)
                 data, closed = conn.read_until_close(timeout=5)
             self.assertTrue(closed)
             last = data[data.rfind(b"HTTP/1.1 "):]
-            self.assertTrue(last.startswith(b"HTTP/1.1 400"), data[:300])
-            self.assertIn(b"content-length: 20\r\n", last)
+            self.assertTrue(last.startswith(b"HTTP/1.1 4"), data[:300])
+            self.assertIn(b"content-length: ", last)
             self.assertTrue(last.endswith(b"\r\n\r\n"), last)
 
     def test_empty_line_after_a_body_does_not_start_the_headers_clock(self):

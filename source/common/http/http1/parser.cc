@@ -18,6 +18,7 @@ Http1Parser::Http1Parser(llhttp_type_t type, ParserCallbacks& callbacks, HeaderM
     llhttp_settings_t s;
     llhttp_settings_init(&s);
     s.on_message_begin = onMessageBeginCb;
+    s.on_method_complete = onMethodCompleteCb;
     s.on_url = onUrlCb;
     s.on_status = onStatusCb;
     s.on_header_field = onHeaderFieldCb;
@@ -117,6 +118,7 @@ bool Http1Parser::executePlainHead(const char* data, size_t len, size_t* consume
     return false;
   }
   plain_ = true;
+  head_method_ = plain_head_.method == "HEAD";
   if (request_) {
     url_.assign(plain_head_.target.data(), plain_head_.target.size());
   } else {
@@ -146,6 +148,7 @@ absl::string_view Http1Parser::methodName() const {
 }
 
 void Http1Parser::beginMessage() {
+  head_method_ = false;
   url_.clear();
   status_text_.clear();
   field_.clear();
@@ -163,6 +166,11 @@ int Http1Parser::onMessageBeginCb(llhttp_t* p) {
   Http1Parser& s = self(p);
   s.beginMessage();
   s.llhttp_idle_ = false;
+  return 0;
+}
+
+int Http1Parser::onMethodCompleteCb(llhttp_t* p) {
+  self(p).head_method_ = p->method == HTTP_HEAD;
   return 0;
 }
 

@@ -77,6 +77,12 @@ class Http1Parser {
   HeaderMap& headers() { return headers_; }
   int statusCode() const { return plain_ ? plain_head_.status : parser_.status_code; }
   absl::string_view methodName() const;
+  // The current request's method is HEAD, as soon as it is known (also when its head is then
+  // refused: the refusal must carry no body).
+  bool methodIsHead() const { return head_method_; }
+  // A new message begins (the codec knows before llhttp's first callback): forget the last
+  // message's method.
+  void forgetMethod() { head_method_ = false; }
   int minorVersion() const { return plain_ ? plain_head_.minor_version : parser_.http_minor; }
   int majorVersion() const { return plain_ ? 1 : parser_.http_major; }
   // A plain head is always keep-alive, never chunked, an upgrade or close-delimited. "close"
@@ -143,6 +149,7 @@ class Http1Parser {
   // tryPlainHead() once the parser is known to be at the start of a message.
   bool executePlainHead(const char* data, size_t len, size_t* consumed, ParseResult* result);
   static int onMessageBeginCb(llhttp_t* p);
+  static int onMethodCompleteCb(llhttp_t* p);
   static int onUrlCb(llhttp_t* p, const char* at, size_t len);
   static int onStatusCb(llhttp_t* p, const char* at, size_t len);
   static int onHeaderFieldCb(llhttp_t* p, const char* at, size_t len);
@@ -192,7 +199,8 @@ class Http1Parser {
   // llhttp is between messages (it has not begun one, or finished the last).
   bool llhttp_idle_ = true;
   bool plain_heads_enabled_ = true;
-  bool plain_ = false;  // the current message's head was plain
+  bool plain_ = false;        // the current message's head was plain
+  bool head_method_ = false;  // the current request's method is HEAD (see methodIsHead())
   PlainHead plain_head_;
 };
 

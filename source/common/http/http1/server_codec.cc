@@ -55,7 +55,10 @@ void ServerCodec::dispatch(buffer::Buffer& data) {
       continue;
     }
     absl::string_view piece = data.slice(0);
-    if (in_head_ && scanner_.bytes() == 0) request_is_head_ = false;  // a new head begins
+    if (in_head_ && scanner_.bytes() == 0) {  // a new head begins
+      request_is_head_ = false;
+      parser_.forgetMethod();
+    }
     size_t feed = piece.size();
     bool head_ends_here = false;
     size_t consumed = 0;
@@ -132,7 +135,7 @@ void ServerCodec::fail(int status, absl::string_view reason) {
 bool ServerCodec::onHeadersComplete() {
   in_head_ = false;
   // First: a request refused below is still a HEAD, whose refusal carries no body.
-  request_is_head_ = parser_.methodName() == "HEAD";
+  request_is_head_ = parser_.methodIsHead();
   HeaderMap& headers = parser_.headers();
   if (headers.size() > limits_.max_headers_count) {
     fail(431, "too many request headers");

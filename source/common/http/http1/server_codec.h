@@ -50,7 +50,8 @@ class ServerCodec : private ParserCallbacks {
 
   // About the current request.
   bool requestKeepAlive() const { return request_keep_alive_; }
-  bool requestIsHead() const { return request_is_head_; }
+  // Also while its head is still arriving or was refused (its refusal carries no body).
+  bool requestIsHead() const { return request_is_head_ || (in_head_ && parser_.methodIsHead()); }
   int requestMinorVersion() const { return head_.minor_version; }
   // Framing of the current request's body as received (kNone, kContentLength or kChunked).
   BodyFraming requestFraming() const { return request_framing_; }
