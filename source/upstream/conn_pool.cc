@@ -47,9 +47,12 @@ void ConnPool::waitAtCap() {
 }
 
 void ConnPool::wakeCapWaiters(HostCounts& counts) {
-  std::vector<ConnPool*> waiting = std::move(counts.waiting);
-  counts.waiting.clear();
-  for (ConnPool* pool : waiting) pool->scheduleServe();  // re-listed if still at the cap
+  if (counts.waiting.empty()) return;
+  // Swapped with a scratch list, so that both keep their capacity (no allocation per wake).
+  thread_local std::vector<ConnPool*> waking;
+  waking.swap(counts.waiting);
+  for (ConnPool* pool : waking) pool->scheduleServe();  // re-listed if still at the cap
+  waking.clear();
 }
 
 PendingRequest* ConnPool::newStream(PoolCallbacks& callbacks, bool prefer_new) {

@@ -256,6 +256,16 @@ class ConnectionLimitsTest(PorticoTestCase):
         self.assertTrue(closed, "a partial head kept the connection open for 4 s")
         self.assertGreater(time.monotonic() - start, 0.5)
         self.assertTrue(received.startswith(b"HTTP/1.1 408"), received[:200])
+        # An idle timeout: a head still arriving, one byte at a time, is not cut off.
+        with RawConnection(proxy.port, timeout=5) as conn:
+            start = time.monotonic()
+            conn.send(b"GET /echo HTTP/1.1\r\n")
+            for byte in b"Host: x\r\n\r\n":
+                time.sleep(0.3)
+                conn.send(bytes([byte]))
+            response = conn.read_response()
+        self.assertEqual(response.status, 200)
+        self.assertGreater(time.monotonic() - start, 2.5)
 
     def test_max_connections_per_listener(self):
         proxy, _ = self.new_env().start_basic(concurrency=1, max_connections=2)

@@ -48,10 +48,11 @@ void HttpConnection::armHeadersTimer() {
   if (timer_mode_ == TimerMode::kHeaders && timer_->enabled()) return;
   timer_mode_ = TimerMode::kHeaders;
   // Off (0s), a head still arriving is bounded as Envoy bounds it (its stream opens at the
-  // first byte): by the stream idle timeout. Else nothing would end it.
+  // first byte): by the stream idle timeout, an idle one (onTimeout). Else nothing would end it.
   const std::chrono::milliseconds timeout = config_->request_headers_timeout.count() > 0
                                                 ? config_->request_headers_timeout
                                                 : config_->stream_idle_timeout;
+  stream_progress_mark_ = connection_->bytesRead();
   if (timeout.count() > 0) {
     timer_->enableTimer(timeout);
   } else {
@@ -103,6 +104,17 @@ void HttpConnection::onTimeout() {
     }
     services_.stats.inc(config_->stats->downstream_cx_idle_timeout);
     closeConnection(network::CloseType::kNoFlush);
+    return;
+  }
+  if (config_->request_headers_timeout.count() == 0) {
+    // The stream idle timeout standing in (armHeadersTimer): idle means no byte came.
+    if (connection_->bytesRead() != stream_progress_mark_) {
+      stream_progress_mark_ = connection_->bytesRead();
+      timer_->enableTimer(config_->stream_idle_timeout);
+      return;
+    }
+    services_.stats.inc(config_->stats->downstream_rq_idle_timeout);
+    if (stream_ == nullptr) onRequestError(408, "stream idle timeout");
     return;
   }
   services_.stats.inc(config_->stats->downstream_rq_headers_timeout);
