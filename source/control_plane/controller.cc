@@ -15,7 +15,10 @@ absl::Status Controller::publishLocked(ResourceMap resources) {
 absl::Status Controller::reload() {
   std::lock_guard<std::mutex> lock(mutex_);
   reloads_++;
-  auto loaded = store_.load();
+  // A write another instance was making when it crashed is finished first (and one it is
+  // making now is waited for): a load in between would see some of its files.
+  absl::Status recovered = store_.recover();
+  auto loaded = recovered.ok() ? store_.load() : absl::StatusOr<ResourceMap>(recovered);
   absl::Status st = loaded.ok() ? publishLocked(std::move(*loaded)) : loaded.status();
   if (!st.ok()) {
     reload_failures_++;
@@ -30,7 +33,8 @@ absl::StatusOr<ResourceMap> Controller::loadForWriteLocked() {
   // What is on disk, not the last load: an edit by hand since (still in the watcher's
   // debounce) must not be overwritten by a file rewritten from older contents, and one that
   // does not load must be fixed (or reverted) before the API writes next to it.
-  auto on_disk = store_.load();
+  absl::Status recovered = store_.recover();
+  auto on_disk = recovered.ok() ? store_.load() : absl::StatusOr<ResourceMap>(recovered);
   if (!on_disk.ok()) {
     return absl::AbortedError(absl::StrCat(
         "the store directory does not load as it is now; fix or revert the edit first:\n",

@@ -189,8 +189,12 @@ bool hasSecondDocument(absl::string_view yaml) {
 absl::StatusOr<std::string> yamlToJson(const std::string& yaml) {
   // A YAML stream is Unicode text (YAML 1.2, 5.2); bytes that are not UTF-8 would otherwise
   // pass through yaml-cpp and become other characters (each byte read as Latin-1), so a route
-  // would match a path nobody wrote.
-  for (size_t i = 0, line = 1; i < yaml.size();) {
+  // would match a path nobody wrote. UTF-16 and UTF-32 streams (with their byte order mark)
+  // are yaml-cpp's to decode.
+  const bool utf16_or_32 = absl::StartsWith(yaml, "\xff\xfe") ||
+                           absl::StartsWith(yaml, "\xfe\xff") ||
+                           absl::StartsWith(yaml, absl::string_view("\0\0\xfe\xff", 4));
+  for (size_t i = 0, line = 1; !utf16_or_32 && i < yaml.size();) {
     const size_t n = utf8::sequenceLength(yaml, i);
     if (n == 0) {
       return absl::InvalidArgumentError(

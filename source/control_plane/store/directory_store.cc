@@ -33,6 +33,7 @@ int originIndex(absl::string_view origin) {
 
 // Hidden, so never read as resources (isResourceFile).
 constexpr char kJournalName[] = ".portico-journal";
+constexpr char kLockName[] = ".portico-lock";
 constexpr char kTempPrefix[] = ".portico-tmp-";
 
 std::string fileNameFor(const Resource& r) {
@@ -115,16 +116,21 @@ std::string describe(const Resource& r) {
 
 std::string baseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
-// Holds an exclusive flock on the directory itself: one writer at a time, across processes
-// (the kernel drops it if the holder dies), and no lock file among the resources.
+// Holds an exclusive lock on the directory's hidden lock file: one writer at a time, across
+// processes (the kernel drops it if the holder dies). An open-file-description record lock,
+// which NFS carries too (flock on NFS needs a file open for writing: not a directory).
 class DirectoryLock {
  public:
   static absl::StatusOr<std::unique_ptr<DirectoryLock>> acquire(const std::string& dir) {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return absl::InternalError(absl::StrCat("open ", dir, ": ", strerror(errno)));
-    while (::flock(fd, LOCK_EX) != 0) {
+    const std::string path = absl::StrCat(dir, "/", kLockName);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return absl::InternalError(absl::StrCat("open ", path, ": ", strerror(errno)));
+    struct flock whole {};
+    whole.l_type = F_WRLCK;
+    whole.l_whence = SEEK_SET;  // l_start 0, l_len 0: the whole file
+    while (::fcntl(fd, F_OFD_SETLKW, &whole) != 0) {
       if (errno == EINTR) continue;
-      absl::Status st = absl::InternalError(absl::StrCat("flock ", dir, ": ", strerror(errno)));
+      absl::Status st = absl::InternalError(absl::StrCat("lock ", path, ": ", strerror(errno)));
       ::close(fd);
       return st;
     }
@@ -227,13 +233,20 @@ absl::Status commitChanges(std::vector<FileChange>& changes, const std::string& 
     if (!failed) continue;
     std::string error =
         absl::StrCat(c.staged.empty() ? "unlink " : "rename to ", c.path, ": ", strerror(errno));
+    // The journal goes before the rollback: replayed after it, it would undo the rollback.
+    // Should it stay, the write is finished forward by the next recover() instead.
+    if (changes.size() > 1 && ::unlink(journal.c_str()) != 0 && errno != ENOENT) {
+      return absl::InternalError(absl::StrCat(error, "; the journal could not be removed (",
+                                              strerror(errno),
+                                              "): the write will be finished by the next "
+                                              "recovery (a write, a reload or a restart)"));
+    }
+    syncDirectoryOf(journal);
     discardStaged(changes, i);
     for (size_t j = 0; j < i; j++) {
       absl::Status restored = restoreFile(changes[j]);
       if (!restored.ok()) absl::StrAppend(&error, "; restoring failed too: ", restored.message());
     }
-    ::unlink(journal.c_str());  // rolled back: nothing to finish
-    syncDirectoryOf(journal);
     return absl::InternalError(error);
   }
   if (!changes.empty()) syncDirectoryOf(changes.front().path);
@@ -402,6 +415,20 @@ absl::StatusOr<ResourceMap> DirectoryStore::apply(
 }
 
 absl::Status DirectoryStore::recover() {
+  // Nothing to finish or remove (the usual case): no lock, so a read-only directory (a
+  // ConfigMap, say) loads as before.
+  bool needed = false;
+  if (DIR* d = opendir(dir_.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name == absl::string_view(kJournalName) ||
+          absl::StartsWith(e->d_name, kTempPrefix)) {
+        needed = true;
+        break;
+      }
+    }
+    closedir(d);
+  }
+  if (!needed) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(write_mutex_);
   auto directory_lock = DirectoryLock::acquire(dir_);
   if (!directory_lock.ok()) return directory_lock.status();

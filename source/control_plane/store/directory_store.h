@@ -6,8 +6,8 @@
 // directory), so a reader (this process, an editor, another control-plane instance) only ever
 // sees whole files. A write that touches several files is crash-safe as a whole: a journal
 // names the staged files before any is put in place, and recover() finishes it after a crash.
-// Writers (this process's and other instances') take an flock on the directory, and a file
-// changed since the caller's load is not overwritten.
+// Writers (this process's and other instances') lock the directory's ".portico-lock", and a
+// file changed since the caller's load is not overwritten.
 
 #include <mutex>
 #include <string>
@@ -28,8 +28,9 @@ class DirectoryStore {
       : dir_(std::move(dir)), max_file_bytes_(max_file_bytes) {}
 
   // Finishes a write a crash interrupted (its journal says which staged files go where) and
-  // removes temporary files left by one that crashed before its journal. Called before the
-  // first load, and by apply().
+  // removes temporary files left by one that crashed before its journal; with a write under
+  // way in another instance, waits for it. Called before every load that is published or
+  // written from (Controller), and by apply(). Takes no lock when there is nothing to do.
   absl::Status recover();
 
   // Whether a file of this name is read: *.yaml, *.yml, *.json, not hidden.

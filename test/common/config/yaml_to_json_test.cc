@@ -31,6 +31,24 @@ bool isValidJson(const std::string& json) {
   return google::protobuf::util::JsonStringToMessage(json, &value).ok();
 }
 
+// Regression (reviewer): bytes that are not UTF-8 were read as Latin-1 ("caf\xe9" became
+// "café"); YAML is Unicode text. A UTF-8 byte order mark, and UTF-16 with its own, still load.
+TEST(YamlToJsonTest, TextIsUnicode) {
+  EXPECT_EQ(toJsonError("a: 1\nb: caf\xe9\n"),
+            "line 2: bytes that are not UTF-8 (YAML and JSON are UTF-8 text)");
+  EXPECT_THAT(toJsonError("# caf\xe9\na: 1\n"), HasSubstr("line 1: "));
+  EXPECT_EQ(toJson("a: caf\xc3\xa9\n"), "{\"a\":\"caf\xc3\xa9\"}");
+  EXPECT_EQ(toJson("\xef\xbb\xbf"
+                   "a: 1\n"),
+            R"({"a":1})");
+  const std::string utf16le(
+      "\xff\xfe"
+      "a\0:\0 \0"
+      "1\0\n\0",
+      12);
+  EXPECT_EQ(toJson(utf16le), R"({"a":1})");
+}
+
 // Regression (reviewer): a second document after "---" was dropped without a word (a
 // control-plane PUT of two resources stored the first; a bootstrap file lost its second half).
 TEST(YamlToJsonTest, OneDocumentOnly) {
