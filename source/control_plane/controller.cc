@@ -44,10 +44,12 @@ absl::StatusOr<ResourceMap> Controller::loadForWriteLocked() {
 }
 
 absl::StatusOr<SnapshotConstSharedPtr> Controller::apply(
-    const std::vector<ResourceConstSharedPtr>& upserts, const std::vector<ResourceKey>& deletes) {
+    const std::vector<ResourceConstSharedPtr>& upserts, const std::vector<ResourceKey>& deletes,
+    ResourceMap* base) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto current = loadForWriteLocked();
   if (!current.ok()) return current.status();
+  if (base != nullptr) *base = *current;
   // Check consistency (targets) before touching the disk.
   auto next = store_.preview(*current, upserts, deletes);
   if (!next.ok()) return next.status();
@@ -71,10 +73,11 @@ absl::StatusOr<SnapshotConstSharedPtr> Controller::apply(
 }
 
 absl::Status Controller::check(const std::vector<ResourceConstSharedPtr>& upserts,
-                               const std::vector<ResourceKey>& deletes) {
+                               const std::vector<ResourceKey>& deletes, ResourceMap* base) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto current = loadForWriteLocked();
   if (!current.ok()) return current.status();
+  if (base != nullptr) *base = *current;
   auto next = store_.preview(*current, upserts, deletes);
   if (!next.ok()) return next.status();
   auto snapshot = Snapshot::create(*next);

@@ -22,12 +22,15 @@ class Controller {
 
   // Loads the directory; on success publishes it. Thread-safe.
   absl::Status reload();
-  // Validates, writes and publishes. Returns the new snapshot. Thread-safe.
+  // Validates, writes and publishes. Returns the new snapshot. Thread-safe. `base`, when
+  // given, receives what the write started from (the directory as loaded for it, which may
+  // hold edits not published yet): what "created", "updated" and "unchanged" are judged by.
   absl::StatusOr<SnapshotConstSharedPtr> apply(const std::vector<ResourceConstSharedPtr>& upserts,
-                                               const std::vector<ResourceKey>& deletes);
-  // Validation only, against the current state.
+                                               const std::vector<ResourceKey>& deletes,
+                                               ResourceMap* base = nullptr);
+  // Validation only, against the directory as it is; `base` as for apply().
   absl::Status check(const std::vector<ResourceConstSharedPtr>& upserts,
-                     const std::vector<ResourceKey>& deletes);
+                     const std::vector<ResourceKey>& deletes, ResourceMap* base = nullptr);
 
   ResourceMap resources() const;
   SnapshotConstSharedPtr current() const { return cache_.current(); }

@@ -66,7 +66,19 @@ config::v1::Bootstrap DynamicConfig::merge(
       route_names.insert(name);
     }
   }
+  // Puts a serving listener in as it was (with its routes, if this update dropped them).
+  auto keep_serving = [&](const config::v1::Listener& serving) {
+    const std::string& old_routes = serving.http().route_config_name();
+    if (!old_routes.empty() && !route_names.contains(old_routes)) {
+      auto rc = serving_.routes.find(old_routes);
+      if (rc == serving_.routes.end()) return;
+      *sr->add_route_configs() = rc->second;
+      route_names.insert(old_routes);
+    }
+    *sr->add_listeners() = serving;
+  };
   if (const ByName* listeners = find(xds::kListenerType)) {
+    absl::flat_hash_set<std::string> kept;  // serving listeners standing in for new ones
     for (const auto& [name, any] : *listeners) {
       config::v1::Listener l;
       any.UnpackTo(&l);
@@ -76,18 +88,31 @@ config::v1::Bootstrap DynamicConfig::merge(
         continue;
       }
       if (warming != nullptr) warming->push_back(name);
-      if (warming_listeners != nullptr) warming_listeners->push_back(l);
       auto serving = serving_.listeners.find(name);
-      if (serving == serving_.listeners.end()) continue;  // new: it starts once it can
-      // It serves now: it goes on as it was until the new version can start.
-      const std::string& old_routes = serving->second.http().route_config_name();
-      if (!old_routes.empty() && !route_names.contains(old_routes)) {
-        auto rc = serving_.routes.find(old_routes);
-        if (rc == serving_.routes.end()) continue;
-        *sr->add_route_configs() = rc->second;
-        route_names.insert(old_routes);
+      if (serving != serving_.listeners.end()) {
+        // It serves now: it goes on as it was until the new version can start.
+        if (warming_listeners != nullptr) warming_listeners->push_back(l);
+        keep_serving(serving->second);
+        continue;
       }
-      *sr->add_listeners() = serving->second;
+      // New, on the address of a serving listener this update removes (a rename, "l-v1" to
+      // "l-v2"): that one goes on as it was meanwhile, so the port never closes for an update
+      // that is merely incomplete. Once the new one starts, the workers hand it the socket.
+      const config::v1::Listener* stand_in = nullptr;
+      for (const auto& [old_name, old] : serving_.listeners) {
+        if (!listeners->contains(old_name) && !kept.contains(old_name) &&
+            old.address().address() == l.address().address() &&
+            old.address().port() == l.address().port()) {
+          stand_in = &old;
+          kept.insert(old_name);
+          break;
+        }
+      }
+      if (stand_in != nullptr) {
+        keep_serving(*stand_in);  // its address is bound: nothing to check for the new one
+      } else if (warming_listeners != nullptr) {
+        warming_listeners->push_back(l);  // new: it starts once it can
+      }
     }
   }
   return merged;

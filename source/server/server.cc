@@ -199,6 +199,16 @@ void Server::publish(ConfigSnapshotConstSharedPtr snapshot) {
 }
 
 void Server::onHoldExpiry() {
+  // The timer runs on the loop's clock, read before the turn's work (a large update's build):
+  // it can fire early. Nothing expired yet: wait on, without a rebuild.
+  if (const auto expiry = dynamic_.nextHoldExpiry(); expiry.has_value()) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(*expiry - std::chrono::steady_clock::now());
+    if (left.count() > 0) {
+      hold_timer_->enableTimer(left);
+      return;
+    }
+  }
   auto snapshot = dynamic_.rebuild(store_, snapshot_.get());
   if (!snapshot.ok()) {
     // Only the environment can fail it (an access-log path gone): the hold stays meanwhile.
@@ -243,11 +253,14 @@ void Server::shutdown(std::chrono::milliseconds drain_timeout) {
 void Server::checkDrained() {
   uint64_t active = 0;
   uint64_t lingering = 0;
+  bool started = true;  // a worker busy (a large config) may not have run its drain yet
   for (auto& w : workers_) {
     active += w->activeConnections();
     lingering += w->lingeringSockets();
+    started = started && w->drainStarted();
   }
-  if ((active == 0 && lingering == 0) || std::chrono::steady_clock::now() >= drain_deadline_) {
+  if ((started && active == 0 && lingering == 0) ||
+      std::chrono::steady_clock::now() >= drain_deadline_) {
     if (active > 0)
       PORTICO_LOG(kWarn, "drain timeout: closing %d connections", static_cast<int>(active));
     dispatcher_->exit();

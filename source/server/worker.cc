@@ -189,6 +189,7 @@ void Worker::drain() {
     std::vector<http::HttpConnection*> all;
     for (auto& [raw, entry] : connections_) all.push_back(raw);
     for (http::HttpConnection* c : all) c->startDrain();
+    drain_started_.store(true, std::memory_order_release);
   });
 }
 

@@ -52,6 +52,9 @@ class Worker {
 
   // Read by the main thread.
   uint64_t activeConnections() const { return active_connections_.load(std::memory_order_relaxed); }
+  // The posted stopListening() and drain() have run (in that order): the connections the
+  // listeners' queues held are among activeConnections(). Until then a count of 0 says nothing.
+  bool drainStarted() const { return drain_started_.load(std::memory_order_acquire); }
   // Closed connections whose last response is out but whose client still sends (a lingering
   // close): a drain waits for them too, or the exit would reset them with that response unread.
   size_t lingeringSockets() const { return lingering_closer_.size(); }
@@ -98,6 +101,7 @@ class Worker {
   std::vector<std::unique_ptr<ActiveListener>> retired_;
   absl::flat_hash_map<http::HttpConnection*, ConnectionEntry> connections_;
   std::atomic<uint64_t> active_connections_{0};
+  std::atomic<bool> drain_started_{false};
   std::thread thread_;
 };
 

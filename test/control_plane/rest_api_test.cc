@@ -148,6 +148,28 @@ TEST_F(RestApiTest, WritesStartFromWhatIsOnDisk) {
   EXPECT_FALSE(b_file.good());
 }
 
+// Regression (noticed): 200/201 and created/updated/unchanged were judged against the last
+// publish, not against the directory the write started from: a resource added by hand and not
+// reloaded yet was "created" by the PUT that updated it.
+TEST_F(RestApiTest, WriteResultsAreJudgedByWhatTheWriteFoundOnDisk) {
+  std::ofstream(dir_ + "/hand.yaml") << test::docs({test::clusterYaml("h", 81)});
+  auto put = call("PUT", "/v1/resources/Cluster/h", "spec: {name: h, connect_timeout: 3s}");
+  EXPECT_EQ(put.status, 200) << put.body;
+  std::ofstream(dir_ + "/hand2.yaml") << test::docs({test::clusterYaml("h2", 82)});
+  http::LocalRequest dry_run;
+  dry_run.method = "POST";
+  dry_run.path = "/v1/apply";
+  dry_run.query["dry_run"] = "true";
+  dry_run.headers["authorization"] = "Bearer t0ken";
+  dry_run.body = test::clusterYaml("h2", 82);
+  auto dry = api_->handle(dry_run);
+  EXPECT_EQ(dry.status, 200) << dry.body;
+  EXPECT_THAT(dry.body, HasSubstr("\"result\":\"unchanged\""));
+  auto applied = call("POST", "/v1/apply", test::clusterYaml("h2", 83));
+  EXPECT_EQ(applied.status, 200) << applied.body;
+  EXPECT_THAT(applied.body, HasSubstr("\"result\":\"updated\""));
+}
+
 TEST_F(RestApiTest, DeleteRefusesWhatIsStillReferenced) {
   auto in_use = call("DELETE", "/v1/resources/Cluster/a");
   EXPECT_EQ(in_use.status, 400);

@@ -440,6 +440,20 @@ class XdsTest(PorticoTestCase):
         self.assertEqual(failures, [])
         self.assertGreater(count[0], 30)
 
+    def test_a_listener_renamed_to_routes_not_sent_yet_keeps_its_port_serving(self):
+        # Regression (reviewer): "dynamic" renamed "dynamic-v2" with routes "r2" not sent yet
+        # left no listener on the port until r2 came: connections were refused meanwhile.
+        self.start(concurrency=1)
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        self.cp.push("Listener", "v2", [{"name": "dynamic-v2", "address": address(self.dyn_port),
+                                         "http": {"route_config_name": "r2"}}])
+        wait_until(lambda: self.acked("Listener", "v2"), 5, message="LDS ACK")
+        for _ in range(10):
+            self.assertEqual(self.get().status, 200)  # the old listener, as it was
+        self.cp.push("RouteConfiguration", "v2", [routes("say:new", name="r2")])
+        wait_until(lambda: self.get().body == b"say:new", 5, message="the renamed listener")
+
     def test_listener_moved_to_routes_not_sent_yet_keeps_serving(self):
         # Regression (reviewer): the listener was left out until "r2" arrived, so its port
         # closed and new connections were refused in between.

@@ -385,6 +385,28 @@ TEST_F(DynamicConfigTest, ChangedListenerServesAsItWasUntilItsNewRoutesArrive) {
   EXPECT_THAT(listenerNames(merged), ElementsAre("static_ingress"));
 }
 
+// Regression (reviewer): a listener renamed on its address ("l-v1" to "l-v2", as control
+// planes that version their names do) with routes not sent yet left no listener on the address
+// until the routes came: its port refused connections meanwhile.
+TEST_F(DynamicConfigTest, ARenamedListenerWaitingForItsRoutesKeepsTheOldOneServing) {
+  apply(xds::kClusterType, pack<config::v1::Cluster>({cluster("dyn", 9000)}));
+  apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r1", "dyn")}));
+  apply(xds::kListenerType, pack<config::v1::Listener>({listener("l-v1", 10001, "r1")}));
+  Bootstrap merged =
+      apply(xds::kListenerType, pack<config::v1::Listener>({listener("l-v2", 10001, "r2")}));
+  EXPECT_THAT(dynamic_.warmingListeners(), ElementsAre("l-v2"));
+  EXPECT_THAT(dynamic_.pendingWarmingListeners(), IsEmpty());  // its address is held
+  ASSERT_THAT(listenerNames(merged), ElementsAre("static_ingress", "l-v1"));
+  EXPECT_EQ(merged.static_resources().listeners(1).http().route_config_name(), "r1");
+  EXPECT_TRUE(build(merged).ok());
+  merged = apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("r2", "dyn")}));
+  EXPECT_THAT(dynamic_.warmingListeners(), IsEmpty());
+  ASSERT_THAT(listenerNames(merged), ElementsAre("static_ingress", "l-v2"));
+  // On another address it is a new listener, and the old one goes at once.
+  merged = apply(xds::kListenerType, pack<config::v1::Listener>({listener("l-v3", 10002, "r3")}));
+  EXPECT_THAT(listenerNames(merged), ElementsAre("static_ingress"));
+}
+
 // After a reconnect a control plane re-sends its state clusters first: a cluster withdrawn
 // under a route stays, as it was, until the updates that follow move the routes off it.
 TEST_F(DynamicConfigTest, WithdrawnClusterIsHeldWhileARouteNamesIt) {

@@ -153,9 +153,10 @@ http::LocalResponse RestApi::resources(const http::LocalRequest& request, absl::
     return errorResponse(400, absl::StrCat("api: spec.name: '", (*r)->name,
                                            "' does not match the name in the path '", name, "'"));
   }
-  const bool existed = controller_.resources().contains(ResourceKey{*kind, name});
-  auto s = controller_.apply({*r}, {});
+  ResourceMap base;  // 200 or 201 by what the write found on disk, not the last publish
+  auto s = controller_.apply({*r}, {}, &base);
   if (!s.ok()) return errorResponse(httpStatus(s.status()), s.status().message());
+  const bool existed = base.contains(ResourceKey{*kind, name});
   return http::LocalResponse{existed ? 200 : 201, "application/json",
                              json::ObjectWriter()
                                      .string("resource", absl::StrCat(kindName(*kind), "/", name))
@@ -168,18 +169,6 @@ http::LocalResponse RestApi::resources(const http::LocalRequest& request, absl::
 http::LocalResponse RestApi::apply(const http::LocalRequest& request) {
   auto parsed = parseResources(request.body, "request");
   if (!parsed.ok()) return errorResponse(400, parsed.status().message());
-  ResourceMap before = controller_.resources();
-  json::ArrayWriter results;
-  for (const auto& r : *parsed) {
-    auto it = before.find({r->kind, r->name});
-    const char* what = it == before.end()                  ? "created"
-                       : it->second->version == r->version ? "unchanged"
-                                                           : "updated";
-    results.raw(json::ObjectWriter()
-                    .string("resource", absl::StrCat(kindName(r->kind), "/", r->name))
-                    .string("result", what)
-                    .finish());
-  }
   // A misspelt dry run must not write for real.
   bool dry_run = false;
   for (const auto& [name, value] : request.query) {
@@ -194,13 +183,25 @@ http::LocalResponse RestApi::apply(const http::LocalRequest& request) {
     }
   }
   std::string version;
+  ResourceMap before;  // what the write found on disk, not the last publish
   if (dry_run) {
-    absl::Status st = controller_.check(*parsed, {});
+    absl::Status st = controller_.check(*parsed, {}, &before);
     if (!st.ok()) return errorResponse(httpStatus(st), st.message());
   } else {
-    auto s = controller_.apply(*parsed, {});
+    auto s = controller_.apply(*parsed, {}, &before);
     if (!s.ok()) return errorResponse(httpStatus(s.status()), s.status().message());
     version = (*s)->version();
+  }
+  json::ArrayWriter results;
+  for (const auto& r : *parsed) {
+    auto it = before.find({r->kind, r->name});
+    const char* what = it == before.end()                  ? "created"
+                       : it->second->version == r->version ? "unchanged"
+                                                           : "updated";
+    results.raw(json::ObjectWriter()
+                    .string("resource", absl::StrCat(kindName(r->kind), "/", r->name))
+                    .string("result", what)
+                    .finish());
   }
   return http::LocalResponse{200, "application/json",
                              json::ObjectWriter()
