@@ -105,6 +105,12 @@ absl::Status Server::initialize() {
     }
     auto initial_fetch = initialFetchTimeout(bootstrap_);
     if (!initial_fetch.ok()) return initial_fetch.status();  // checked already, as above
+    initializing_ = true;
+    if (initial_fetch->count() > 0) {
+      init_timer_ = dispatcher_->createTimer(
+          [this] { endInitialization("initial_fetch_timeout ran out; serving what came"); });
+      init_timer_->enableTimer(*initial_fetch);
+    }
     ads_ = std::make_unique<xds::AdsClient>(*dispatcher_, std::move(servers), bootstrap_.node(),
                                             *this, bootstrap_.dynamic_resources().delta(),
                                             std::move(stream_options), *initial_fetch);
@@ -135,6 +141,13 @@ absl::Status Server::applyResources(const std::string& type_url,
       });
   if (!snapshot.ok()) return snapshot.status();
   publish(*snapshot);
+  if (initializing_) {
+    initial_types_.insert(type_url);
+    // The four types the proxy subscribes to (AdsClient).
+    if (initial_types_.size() == 4) {
+      endInitialization("every resource type applied");
+    }
+  }
   auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
   PORTICO_LOG(kInfo, "xds: applied %s version %s (%d resources) in %.1f ms", type_url, version,
               static_cast<int>(resources.size()), ms(std::chrono::steady_clock::now() - started));
@@ -196,6 +209,13 @@ void Server::publish(ConfigSnapshotConstSharedPtr snapshot) {
   const auto delay =
       std::chrono::ceil<std::chrono::milliseconds>(*expiry - std::chrono::steady_clock::now());
   hold_timer_->enableTimer(std::max(delay, std::chrono::milliseconds(1)));
+}
+
+void Server::endInitialization(const char* why) {
+  if (!initializing_) return;
+  initializing_ = false;
+  if (init_timer_ != nullptr) init_timer_->disableTimer();
+  PORTICO_LOG(kInfo, "initialized (%s): ready", why);
 }
 
 void Server::onHoldExpiry() {
@@ -272,7 +292,7 @@ void Server::checkDrained() {
 std::string Server::serverInfoJson() const {
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                                  start_time_);
-  const char* state = shutting_down_ ? "DRAINING" : "LIVE";
+  const char* state = shutting_down_ ? "DRAINING" : initializing_ ? "INITIALIZING" : "LIVE";
   return absl::StrCat("{\"version\":\"", kVersion, "\",\"state\":\"", state,
                       "\",\"uptime_seconds\":", uptime.count(),
                       ",\"concurrency\":", options_.concurrency,
@@ -427,11 +447,15 @@ void Server::registerAdminHandlers() {
   using R = AdminResponse;
   const std::string text = "text/plain; charset=utf-8";
   const std::string json = "application/json";
-  admin_->addHandler("/ready", false, "200 when serving, 503 when draining or health check failed",
-                     [this, text](const AdminRequest&) {
-                       bool ok = healthy_ && !shutting_down_;
-                       return R{ok ? 200 : 503, text, ok ? "LIVE\n" : "DRAINING\n"};
-                     });
+  admin_->addHandler(
+      "/ready", false,
+      "200 when serving; 503 while the first configuration is awaited, when draining or when "
+      "the health check failed",
+      [this, text](const AdminRequest&) {
+        if (initializing_ && !shutting_down_) return R{503, text, "INITIALIZING\n"};
+        bool ok = healthy_ && !shutting_down_;
+        return R{ok ? 200 : 503, text, ok ? "LIVE\n" : "DRAINING\n"};
+      });
   admin_->addHandler(
       "/stats", false,
       "counters, gauges and histograms (?filter=substring, ?format=json|prometheus)",

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -97,6 +99,13 @@ class Server : public xds::ConfigApplier {
   event::FileEventPtr signal_event_;
   // Read by the workers' health_check filters (relaxed: a probe may see a change a moment late).
   std::atomic<bool> healthy_{true};
+  // With a control plane: until each subscribed type's first response was applied (or the
+  // initial fetch timeout ran out), /ready says 503 INITIALIZING, as Envoy's does: a probe
+  // must not send traffic to listeners that have not come yet.
+  std::atomic<bool> initializing_{false};
+  std::set<std::string> initial_types_;  // types applied so far while initializing
+  event::TimerPtr init_timer_;
+  void endInitialization(const char* why);
   bool shutting_down_ = false;
   bool listeners_drained_ = false;
 };

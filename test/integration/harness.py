@@ -695,6 +695,20 @@ class PorticoProcess(ManagedProcess):
     def wait_ready(self, timeout=READY_TIMEOUT):
         wait_until(self._ready, timeout, interval=0.05, message="portico GET /ready == 200")
 
+    def _admin_up(self):
+        if not self.running():
+            raise RuntimeError("portico exited with %s before its admin port answered"
+                               % self.popen.returncode)
+        try:
+            return self.admin_get("/server_info", timeout=1.0).status == 200
+        except (OSError, NoResponse):
+            return False
+
+    def wait_admin(self, timeout=READY_TIMEOUT):
+        """Waits for the admin port only: with a control plane, /ready says 503 INITIALIZING
+        until the first configuration came."""
+        wait_until(self._admin_up, timeout, interval=0.05, message="portico's admin port")
+
     def admin_get(self, path, timeout=CLIENT_TIMEOUT):
         return admin_get(self.admin_port, path, timeout)
 
@@ -746,14 +760,18 @@ class Environment:
         return upstream
 
     def start_portico(self, config, concurrency=2, log_level="info", wait=True):
-        """Starts portico with `config` (an admin address on a free port is added)."""
+        """Starts portico with `config` (an admin address on a free port is added). `wait`:
+        until /ready (True), until the admin port answers ("admin": a proxy waiting for its
+        control plane), or not at all (False)."""
         if "admin" not in config:
             config = {"admin": {"address": address(free_port())}, **config}
         name = "portico" if not any(isinstance(p, PorticoProcess) for p in self.processes) \
             else "portico-%d" % len(self.processes)
         proxy = PorticoProcess(name, config, self.dir, concurrency, log_level)
         self.processes.append(proxy)
-        if wait:
+        if wait == "admin":
+            proxy.wait_admin()
+        elif wait:
             proxy.wait_ready()
         return proxy
 

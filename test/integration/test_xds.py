@@ -121,7 +121,7 @@ class XdsTest(PorticoTestCase):
         if self.tls:
             config["dynamic_resources"]["tls"] = {"ca_file": str(self.certificate[0]),
                                                   "server_name": "127.0.0.1"}
-        self.proxy = env.start_portico(config, concurrency)
+        self.proxy = env.start_portico(config, concurrency, wait="admin")
         wait_until(lambda: self.cp.streams() == 1, 10, message="portico's stream")
         return env
 
@@ -173,6 +173,19 @@ class XdsTest(PorticoTestCase):
             wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="v2 ACK")
             time.sleep(0.1)  # the snapshot is posted to the workers
             self.assertEqual(conn.request("GET", "/").body, b"say:two")
+
+    def test_ready_only_once_the_first_configuration_came(self):
+        # Regression (reviewer): /ready said 200 LIVE before any configuration had come, and a
+        # readiness probe sent traffic to listeners that were not open yet. As Envoy: 503
+        # INITIALIZING until every type's first response was applied.
+        self.start()
+        ready = self.proxy.admin_get("/ready")
+        self.assertEqual((ready.status, ready.body), (503, b"INITIALIZING\n"))
+        self.assertIn(b'"state":"INITIALIZING"', self.proxy.admin_get("/server_info").body)
+        self.push_all()
+        wait_until(lambda: self.proxy.admin_get("/ready").status == 200, 5, message="ready")
+        self.assertEqual(self.get().status, 200)  # the dynamic listener is there
+        self.assertIn(b'"state":"LIVE"', self.proxy.admin_get("/server_info").body)
 
     def test_invalid_resource_is_nacked_and_old_config_stays(self):
         self.start()
@@ -480,7 +493,7 @@ class XdsTest(PorticoTestCase):
             config["dynamic_resources"] = {
                 "control_plane": [address(silent.getsockname()[1]), address(self.cp.grpc_port)],
                 "delta": self.delta, "keepalive_interval": "0.5s"}
-            self.proxy = env.start_portico(config)
+            self.proxy = env.start_portico(config, wait="admin")
             wait_until(lambda: self.cp.streams() == 1, 10,
                        message="portico's stream on the second control plane")
         self.assertIn("no answer from the control plane within 500 ms", self.proxy.output())
@@ -501,7 +514,7 @@ class XdsTest(PorticoTestCase):
         config["dynamic_resources"] = {
             "control_plane": [address(stuck.grpc_port), address(self.cp.grpc_port)],
             "delta": self.delta, "initial_fetch_timeout": "1s"}
-        self.proxy = env.start_portico(config)
+        self.proxy = env.start_portico(config, wait="admin")
         wait_until(lambda: stuck.streams() == 1, 10, message="the stream on the stuck one")
         wait_until(lambda: self.acked("RouteConfiguration", "v1"), 15,
                    message="config from the second control plane")
@@ -676,7 +689,7 @@ class TlsXdsTest(XdsTest):
                 "control_plane": [address(terminator.getsockname()[1]), address(cp.grpc_port)],
                 "tls": {"ca_file": str(cert[0]), "server_name": "127.0.0.1"},
                 "keepalive_interval": "0.5s"}
-            proxy = env.start_portico(config)
+            proxy = env.start_portico(config, wait="admin")
             try:
                 wait_until(lambda: cp.streams() == 1, 10,
                            message="portico's stream on the second control plane")
@@ -700,7 +713,7 @@ class TlsXdsTest(XdsTest):
         config["dynamic_resources"] = {"control_plane": [address(cp.grpc_port)],
                                        "tls": {"ca_file": str(wrong_ca),
                                                "server_name": "127.0.0.1"}}
-        proxy = env.start_portico(config)
+        proxy = env.start_portico(config, wait="admin")
         wait_until(lambda: "certificate verify failed" in proxy.output().lower() or
                    "CERTIFICATE_VERIFY_FAILED" in proxy.output(), 10,
                    message="a certificate verification error in the log")
