@@ -88,15 +88,20 @@ std::string endpointsYaml(const std::string& cluster, int port) {
          ", endpoints: [{address: {address: 127.0.0.1, port: " + std::to_string(port) + "}}]}\n";
 }
 
+// A stream of either protocol that holds cluster "a", its endpoints and route "r" to it.
+void holdClusterAWithEndpoints(StreamState& s, bool delta) {
+  subscribeAll(s, delta);
+  auto v1 = viewOf(docs({clusterYaml("a"), endpointsYaml("a", 9001), routeYaml("r", "a")}));
+  for (int i = 0; i < 3; i++) ackAll(s, s.plan(*v1, "v1"));
+}
+
 // Regression (reviewer): endpoints deleted from a cluster that stays were kept while a route
 // named the cluster, that is for ever: connected proxies kept routing to the old endpoints.
 TEST(StreamStateTest, EndpointsDeletedFromAClusterThatStaysAreWithdrawn) {
   for (bool delta : {false, true}) {
     SCOPED_TRACE(delta ? "delta" : "sotw");
     StreamState s(delta);
-    subscribeAll(s, delta);
-    auto v1 = viewOf(docs({clusterYaml("a"), endpointsYaml("a", 9001), routeYaml("r", "a")}));
-    for (int i = 0; i < 3; i++) ackAll(s, s.plan(*v1, "v1"));
+    holdClusterAWithEndpoints(s, delta);
     auto v2 = viewOf(docs({clusterYaml("a"), routeYaml("r", "a")}));
     auto p = s.plan(*v2, "v2");
     ASSERT_EQ(p.size(), 1);
@@ -113,9 +118,7 @@ TEST(StreamStateTest, EndpointsOfAClusterReaddedWithoutThemAreWithdrawn) {
   for (bool delta : {false, true}) {
     SCOPED_TRACE(delta ? "delta" : "sotw");
     StreamState s(delta);
-    subscribeAll(s, delta);
-    auto v1 = viewOf(docs({clusterYaml("a"), endpointsYaml("a", 9001), routeYaml("r", "a")}));
-    for (int i = 0; i < 3; i++) ackAll(s, s.plan(*v1, "v1"));
+    holdClusterAWithEndpoints(s, delta);
     // "a" and its endpoints deleted, the route moved to "b": both kept while r names "a".
     auto v2 = viewOf(docs({clusterYaml("b"), routeYaml("r", "b")}));
     auto p = s.plan(*v2, "v2");

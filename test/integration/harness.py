@@ -683,31 +683,24 @@ class PorticoProcess(ManagedProcess):
                                  "killed, so no leak check for it\n" % self.pid)
         super().kill()
 
-    def _ready(self):
+    def _answers_200(self, path):
         if not self.running():
-            raise RuntimeError("portico exited with %s before becoming ready"
-                               % self.popen.returncode)
+            raise RuntimeError("portico exited with %s before GET %s answered 200"
+                               % (self.popen.returncode, path))
         try:
-            return self.admin_get("/ready", timeout=1.0).status == 200
+            return self.admin_get(path, timeout=1.0).status == 200
         except (OSError, NoResponse):
             return False
 
     def wait_ready(self, timeout=READY_TIMEOUT):
-        wait_until(self._ready, timeout, interval=0.05, message="portico GET /ready == 200")
-
-    def _admin_up(self):
-        if not self.running():
-            raise RuntimeError("portico exited with %s before its admin port answered"
-                               % self.popen.returncode)
-        try:
-            return self.admin_get("/server_info", timeout=1.0).status == 200
-        except (OSError, NoResponse):
-            return False
+        wait_until(lambda: self._answers_200("/ready"), timeout, interval=0.05,
+                   message="portico GET /ready == 200")
 
     def wait_admin(self, timeout=READY_TIMEOUT):
         """Waits for the admin port only: with a control plane, /ready says 503 INITIALIZING
         until the first configuration came."""
-        wait_until(self._admin_up, timeout, interval=0.05, message="portico's admin port")
+        wait_until(lambda: self._answers_200("/server_info"), timeout, interval=0.05,
+                   message="portico's admin port")
 
     def admin_get(self, path, timeout=CLIENT_TIMEOUT):
         return admin_get(self.admin_port, path, timeout)
