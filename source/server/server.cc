@@ -55,8 +55,11 @@ absl::Status Server::initialize() {
   if (!snapshot.ok()) return snapshot.status();
   snapshot_ = *snapshot;
 
+  // Before the workers serve: their health_check filters say 503 until then too.
+  initializing_ = !bootstrap_.dynamic_resources().control_plane().empty();
+  updateServing();
   for (uint32_t i = 0; i < options_.concurrency; i++) {
-    workers_.push_back(std::make_unique<Worker>(i, store_, healthy_));
+    workers_.push_back(std::make_unique<Worker>(i, store_, serving_));
     absl::Status st = workers_.back()->initialize(snapshot_);
     if (!st.ok()) return st;
   }
@@ -105,7 +108,6 @@ absl::Status Server::initialize() {
     }
     auto initial_fetch = initialFetchTimeout(bootstrap_);
     if (!initial_fetch.ok()) return initial_fetch.status();  // checked already, as above
-    initializing_ = true;
     if (initial_fetch->count() > 0) {
       init_timer_ = dispatcher_->createTimer(
           [this] { endInitialization("initial_fetch_timeout ran out; serving what came"); });
@@ -139,15 +141,15 @@ absl::Status Server::applyResources(const std::string& type_url,
       type_url, resources, store_, snapshot_.get(), [&](const config::v1::Bootstrap& merged) {
         return checkListenAddresses(merged, type_url == xds::kListenerType);
       });
-  if (!snapshot.ok()) return snapshot.status();
-  publish(*snapshot);
+  // A type answered counts for initialization even when refused, as Envoy's does: the
+  // control plane may never send it again, and what was accepted serves meanwhile.
   if (initializing_) {
     initial_types_.insert(type_url);
     // The four types the proxy subscribes to (AdsClient).
-    if (initial_types_.size() == 4) {
-      endInitialization("every resource type applied");
-    }
+    if (initial_types_.size() == 4) endInitialization("every resource type answered");
   }
+  if (!snapshot.ok()) return snapshot.status();
+  publish(*snapshot);
   auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
   PORTICO_LOG(kInfo, "xds: applied %s version %s (%d resources) in %.1f ms", type_url, version,
               static_cast<int>(resources.size()), ms(std::chrono::steady_clock::now() - started));
@@ -214,6 +216,7 @@ void Server::publish(ConfigSnapshotConstSharedPtr snapshot) {
 void Server::endInitialization(const char* why) {
   if (!initializing_) return;
   initializing_ = false;
+  updateServing();
   if (init_timer_ != nullptr) init_timer_->disableTimer();
   PORTICO_LOG(kInfo, "initialized (%s): ready", why);
 }
@@ -261,6 +264,7 @@ void Server::shutdown(std::chrono::milliseconds drain_timeout) {
   }
   shutting_down_ = true;
   healthy_ = false;
+  updateServing();
   for (auto& w : workers_) {
     w->stopListening();
     w->drain();
@@ -271,13 +275,15 @@ void Server::shutdown(std::chrono::milliseconds drain_timeout) {
 }
 
 void Server::checkDrained() {
+  // A worker busy (a large config) may not have run its drain yet: its count says nothing
+  // until then, so every flag is read before any count.
+  bool started = true;
+  for (auto& w : workers_) started = started && w->drainStarted();
   uint64_t active = 0;
   uint64_t lingering = 0;
-  bool started = true;  // a worker busy (a large config) may not have run its drain yet
   for (auto& w : workers_) {
     active += w->activeConnections();
     lingering += w->lingeringSockets();
-    started = started && w->drainStarted();
   }
   if ((started && active == 0 && lingering == 0) ||
       std::chrono::steady_clock::now() >= drain_deadline_) {
@@ -523,11 +529,13 @@ void Server::registerAdminHandlers() {
   admin_->addHandler("/healthcheck/fail", true, "make /ready fail (before a planned shutdown)",
                      [this, text](const AdminRequest&) {
                        healthy_ = false;
+                       updateServing();
                        return R{200, text, "OK\n"};
                      });
   admin_->addHandler("/healthcheck/ok", true, "undo /healthcheck/fail",
                      [this, text](const AdminRequest&) {
                        healthy_ = true;
+                       updateServing();
                        return R{200, text, "OK\n"};
                      });
   admin_->addHandler("/drain_listeners", true, "stop accepting new connections",

@@ -103,7 +103,10 @@ class Server : public xds::ConfigApplier {
   // initial fetch timeout ran out), /ready says 503 INITIALIZING, as Envoy's does: a probe
   // must not send traffic to listeners that have not come yet.
   std::atomic<bool> initializing_{false};
-  std::set<std::string> initial_types_;  // types applied so far while initializing
+  // What listeners' health_check filters answer by: healthy_ and not initializing_.
+  std::atomic<bool> serving_{true};
+  void updateServing() { serving_ = healthy_ && !initializing_; }
+  std::set<std::string> initial_types_;  // types answered (applied or refused) so far
   event::TimerPtr init_timer_;
   void endInitialization(const char* why);
   bool shutting_down_ = false;

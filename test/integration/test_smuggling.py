@@ -188,7 +188,9 @@ class SmugglingTest(PorticoTestCase):
         for request in (b"HEAD / HTTP/1.1\r\n\r\n",
                         b"GET / HTTP/1.1\r\nHost: x\r\n\r\nHEAD / HTTP/1.1\r\n\r\n",
                         b"HEAD / HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n",
-                        b"HEAD / HTTP/1.1\r\nHost: x\r\nBad Field: y\r\n\r\n"):
+                        b"HEAD / HTTP/1.1\r\nHost: x\r\nBad Field: y\r\n\r\n",
+                        b"HEAD / HTTP/1.1\nHost: x\n\n",  # bare LF: the scanner's refusal
+                        b"\r\nHEAD / HTTP/1.1\r\nHost: x\r\nA: b\r\n c\r\n\r\n"):  # obs-fold
             with RawConnection(self.proxy.port, timeout=5) as conn:
                 conn.send(request)
                 data, closed = conn.read_until_close(timeout=5)

@@ -111,7 +111,8 @@ class XdsTest(PorticoTestCase):
         static = listener("static", free_port(),
                           [{"name": "s", "domains": ["*"], "routes": [
                               {"match": {"prefix": "/"},
-                               "direct_response": {"status": 200, "body": "static"}}]}])
+                               "direct_response": {"status": 200, "body": "static"}}]}],
+                          http_filters=[{"name": "probe", "health_check": {"path": "/healthz"}}])
         config = bootstrap([static], [])
         config["node"] = {"id": "proxy-1", "cluster": "edge"}
         config["dynamic_resources"] = {"control_plane": [address(self.cp.grpc_port)],
@@ -182,10 +183,25 @@ class XdsTest(PorticoTestCase):
         ready = self.proxy.admin_get("/ready")
         self.assertEqual((ready.status, ready.body), (503, b"INITIALIZING\n"))
         self.assertIn(b'"state":"INITIALIZING"', self.proxy.admin_get("/server_info").body)
+        self.assertEqual(http_get(self.proxy.port, "/healthz").status, 503)  # a listener's probe
         self.push_all()
         wait_until(lambda: self.proxy.admin_get("/ready").status == 200, 5, message="ready")
+        self.assertEqual(http_get(self.proxy.port, "/healthz").status, 200)
         self.assertEqual(self.get().status, 200)  # the dynamic listener is there
         self.assertIn(b'"state":"LIVE"', self.proxy.admin_get("/server_info").body)
+
+    def test_a_refused_first_response_counts_for_initialization(self):
+        # Regression (reviewer): only applied types counted; a refused first cluster response
+        # (the control plane never sends it again) kept /ready at 503 until the timeout.
+        self.start()
+        self.cp.push("Cluster", "v1", [{"name": "bad", "connect_timeout": "-1s"}])
+        self.cp.push("ClusterLoadAssignment", "v1", [{
+            "cluster_name": "other", "endpoints": [{"address": address(self.upstreams[0].port)}]}])
+        self.cp.push("Listener", "v1", [{"name": "dynamic", "address": address(self.dyn_port),
+                                         "http": {"route_config_name": "r1"}}])
+        self.cp.push("RouteConfiguration", "v1", [routes("say:hi")])
+        wait_until(lambda: self.proxy.admin_get("/ready").status == 200, 5, message="ready")
+        self.assertEqual(self.get().body, b"say:hi")  # what was accepted serves
 
     def test_invalid_resource_is_nacked_and_old_config_stays(self):
         self.start()

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "source/common/http/authority.h"
 #include "source/common/http/field_bytes.h"
 #include "source/common/http/headers.h"
@@ -55,7 +56,8 @@ void ServerCodec::dispatch(buffer::Buffer& data) {
       continue;
     }
     absl::string_view piece = data.slice(0);
-    if (in_head_ && scanner_.bytes() == 0) {  // a new head begins
+    const bool head_begins = in_head_ && scanner_.bytes() == 0;
+    if (head_begins) {
       request_is_head_ = false;
       parser_.forgetMethod();
     }
@@ -73,6 +75,14 @@ void ServerCodec::dispatch(buffer::Buffer& data) {
       if (in_head_ || in_trailers_) {
         HeadScanner::Result r = scanner_.scan(piece.data(), piece.size(), &feed);
         if (r == HeadScanner::Result::kError) {
+          // Refused before llhttp saw the method: a HEAD is still known by its first bytes
+          // (after the empty lines a client may send first), and its refusal has no body.
+          if (head_begins && in_head_) {
+            absl::string_view start = piece;
+            while (absl::ConsumePrefix(&start, "\r\n")) {
+            }
+            request_is_head_ = absl::StartsWith(start, "HEAD ");
+          }
           fail(scanner_.tooLarge() ? 431 : 400, scanner_.error());
           return;
         }
