@@ -214,11 +214,22 @@ void Server::publish(ConfigSnapshotConstSharedPtr snapshot) {
 }
 
 void Server::endInitialization(const char* why) {
-  if (!initializing_) return;
-  initializing_ = false;
-  updateServing();
+  if (!initializing_ || initialization_ending_) return;
+  initialization_ending_ = true;
   if (init_timer_ != nullptr) init_timer_->disableTimer();
-  PORTICO_LOG(kInfo, "initialized (%s): ready", why);
+  // Ready once every worker has applied what was published so far (its listeners open): each
+  // worker runs this after the snapshots posted to it before.
+  auto left = std::make_shared<std::atomic<size_t>>(workers_.size());
+  for (auto& w : workers_) {
+    w->runAfterPending([this, left, why] {
+      if (left->fetch_sub(1) != 1) return;
+      dispatcher_->post([this, why] {
+        initializing_ = false;
+        updateServing();
+        PORTICO_LOG(kInfo, "initialized (%s): ready", why);
+      });
+    });
+  }
 }
 
 void Server::onHoldExpiry() {

@@ -108,6 +108,7 @@ class Server : public xds::ConfigApplier {
   void updateServing() { serving_ = healthy_ && !initializing_; }
   std::set<std::string> initial_types_;  // types answered (applied or refused) so far
   event::TimerPtr init_timer_;
+  bool initialization_ending_ = false;  // waiting for the workers (endInitialization)
   void endInitialization(const char* why);
   bool shutting_down_ = false;
   bool listeners_drained_ = false;

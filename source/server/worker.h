@@ -35,6 +35,8 @@ class Worker {
   // updated first, then listeners: kept ones switch config for their next requests, removed
   // or moved ones stop accepting and drain their connections.
   void applySnapshot(ConfigSnapshotConstSharedPtr snapshot);
+  // Runs `f` on the worker's thread after what was posted to it before (a snapshot applied).
+  void runAfterPending(std::function<void()> f) { dispatcher_->post(std::move(f)); }
   void start();
   // Main thread: closes the listen sockets (new connections are refused by the kernel).
   void stopListening();
