@@ -244,6 +244,36 @@ class DrainTest(PorticoTestCase):
         self.assertEqual(line["response_code_details"], "downstream_reset")
         self.assertLess(line["bytes_sent"], 100000000)
 
+    def test_requests_refused_before_their_head_ended_are_logged(self):
+        # Regression: a head refused by the parser (400) or cut by the request-headers timeout
+        # (408) was counted in downstream_rq_4xx but never logged, and the timeout was also
+        # counted as a protocol error.
+        env = self.new_env()
+        log_path = Path(env.dir, "access.log")
+        proxy, _ = env.start_basic(access_log={"path": str(log_path), "json": True},
+                                   request_headers_timeout="300ms")
+        with RawConnection(proxy.port) as conn:
+            conn.send(b"GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(conn.read_response().status, 400)
+        with RawConnection(proxy.port) as conn:
+            conn.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n")
+            self.assertEqual(conn.read_response().status, 408)
+        def lines():
+            if not log_path.exists():
+                return []
+            return [json.loads(line) for line in log_path.read_text().splitlines()]
+        wait_until(lambda: len(lines()) == 2, 5, message="both refusals logged")
+        by_code = {line["response_code"]: line for line in lines()}
+        self.assertEqual(by_code[400]["response_code_details"], "protocol_error")
+        self.assertEqual(by_code[408]["response_code_details"], "request_headers_timeout")
+        self.assertGreaterEqual(by_code[408]["duration_ms"], 250)
+        for line in by_code.values():
+            self.assertIsNone(line["method"])
+            self.assertRegex(line["downstream_address"], r"^127\.0\.0\.1:\d+$")
+        self.assertEqual(proxy.counter("http.ingress.downstream_cx_protocol_error"), 1)
+        self.assertEqual(proxy.counter("http.ingress.downstream_rq_headers_timeout"), 1)
+        self.assertEqual(proxy.counter("http.ingress.downstream_rq_4xx"), 2)
+
     def test_access_log_failures_are_counted_in_stats(self):
         # Before, a full disk or a failed reopen was only logged: nothing a dashboard or an
         # alert could see.

@@ -1,6 +1,7 @@
 #include "source/common/access_log/formatter.h"
 
 #include <functional>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -18,22 +19,36 @@ std::string startTime(const http::StreamInfo& info) {
                           absl::UTCTimeZone());
 }
 
-absl::string_view requestField(const http::StreamInfo& info, const std::string& name) {
-  if (info.request == nullptr) return "-";
+// A request value; none when it is missing (no request, no such field).
+std::optional<absl::string_view> requestValue(const http::StreamInfo& info,
+                                              absl::string_view name) {
+  if (info.request == nullptr) return std::nullopt;
   if (name == ":method") return info.request->method;
   if (name == ":path") return info.request->path;
   if (name == ":authority") {
     absl::string_view host = info.request->host();
-    return host.empty() ? absl::string_view("-") : host;
+    if (host.empty()) return std::nullopt;  // HTTP/1.0 without Host
+    return host;
   }
   const std::string* v = info.request->headers.get(name);
-  return v != nullptr ? absl::string_view(*v) : absl::string_view("-");
+  if (v == nullptr) return std::nullopt;
+  return absl::string_view(*v);
+}
+
+absl::string_view requestField(const http::StreamInfo& info, absl::string_view name) {
+  return requestValue(info, name).value_or("-");
 }
 
 absl::string_view responseField(const http::StreamInfo& info, const std::string& name) {
   if (info.response == nullptr) return "-";
   const std::string* v = info.response->headers.get(name);
   return v != nullptr ? absl::string_view(*v) : absl::string_view("-");
+}
+
+// "10.0.0.1:5555" (Envoy's %DOWNSTREAM_REMOTE_ADDRESS%) or the address alone; "" if unknown.
+std::string downstreamAddress(const http::StreamInfo& info, bool with_port) {
+  if (info.downstream_address == nullptr) return "";
+  return with_port ? info.downstream_address->asString() : info.downstream_address->ip();
 }
 
 // A request or response field in a text line: '"', '\' and bytes outside printable ASCII
@@ -94,10 +109,13 @@ absl::StatusOr<Piece> compileCommand(const std::string& command) {
       appendTextField(dash(i.route_name), o);
     });
   }
-  if (command == "DOWNSTREAM_REMOTE_ADDRESS") {
-    return Piece([dash](const http::StreamInfo& i, std::string& o) {
-      appendTextField(dash(i.downstream_address), o);
-    });
+  for (bool with_port : {true, false}) {
+    if (command ==
+        (with_port ? "DOWNSTREAM_REMOTE_ADDRESS" : "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT")) {
+      return Piece([dash, with_port](const http::StreamInfo& i, std::string& o) {
+        appendTextField(dash(downstreamAddress(i, with_port)), o);
+      });
+    }
   }
   for (absl::string_view prefix : {"REQ(", "RESP("}) {
     if (absl::StartsWith(command, prefix) && absl::EndsWith(command, ")")) {
@@ -130,26 +148,42 @@ class TextFormatter : public Formatter {
 class JsonFormatter : public Formatter {
  public:
   void format(const http::StreamInfo& i, std::string& o) const override {
-    auto field = [&](absl::string_view key, absl::string_view value, bool first = false) {
-      if (!first) o += ',';
-      appendJsonString(key, o);
+    // A value that is missing (no request, no such field, none chosen) is null, as in
+    // Envoy's JSON lines, so that it cannot be mistaken for a field whose value is "-".
+    auto key = [&](absl::string_view name) {
+      o += ',';
+      appendJsonString(name, o);
       o += ':';
-      appendJsonString(value, o);
     };
-    o += '{';
-    field("start_time", startTime(i), true);
-    field("method", requestField(i, ":method"));
-    field("path", requestField(i, ":path"));
-    field("authority", requestField(i, ":authority"));
+    auto value = [&](std::optional<absl::string_view> v) {
+      if (v.has_value()) {
+        appendJsonString(*v, o);
+      } else {
+        o += "null";
+      }
+    };
+    auto optional = [&](absl::string_view name, absl::string_view v) {
+      key(name);
+      value(v.empty() ? std::nullopt : std::optional<absl::string_view>(v));
+    };
+    auto request = [&](absl::string_view name, absl::string_view field) {
+      key(name);
+      value(requestValue(i, field));
+    };
+    o += "{\"start_time\":";
+    appendJsonString(startTime(i), o);
+    request("method", ":method");
+    request("path", ":path");
+    request("authority", ":authority");
     absl::StrAppend(&o, ",\"response_code\":", i.response_code,
                     ",\"bytes_received\":", i.bytes_received, ",\"bytes_sent\":", i.bytes_sent,
                     ",\"duration_ms\":", i.duration.count() / 1000);
-    field("response_code_details", i.response_code_details);
-    field("upstream_host", i.upstream_host);
-    field("route_name", i.route_name);
-    field("downstream_address", i.downstream_address);
-    field("request_id", requestField(i, "x-request-id"));
-    field("user_agent", requestField(i, "user-agent"));
+    optional("response_code_details", i.response_code_details);
+    optional("upstream_host", i.upstream_host);
+    optional("route_name", i.route_name);
+    optional("downstream_address", downstreamAddress(i, true));
+    request("request_id", "x-request-id");
+    request("user_agent", "user-agent");
     o += "}\n";
   }
 };

@@ -21,7 +21,7 @@ ActiveStream::ActiveStream(HttpConnection& connection, RequestHead& head)
       head_(head) {
   info_.start_monotonic = connection_.services_.dispatcher.now();
   info_.request = &head_;
-  info_.downstream_address = connection_.remote_ip_;
+  info_.downstream_address = &connection_.connection_->remoteAddress();
   const HttpConnectionManagerConfig& config = *config_;
   for (const FilterFactoryCb& factory : config.filter_factories) {
     factory(*this, connection_.services_);

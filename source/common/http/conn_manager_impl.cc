@@ -1,6 +1,7 @@
 #include "source/common/http/conn_manager_impl.h"
 
 #include "absl/strings/str_cat.h"
+#include "source/common/access_log/access_log.h"
 #include "source/common/http/active_stream.h"
 
 namespace portico::http {
@@ -46,6 +47,7 @@ void HttpConnection::armIdleTimer() {
 
 void HttpConnection::armHeadersTimer() {
   if (timer_mode_ == TimerMode::kHeaders && timer_->enabled()) return;
+  if (timer_mode_ != TimerMode::kHeaders) head_started_ = services_.dispatcher.now();
   timer_mode_ = TimerMode::kHeaders;
   // Off (0s), a head still arriving is bounded as Envoy bounds it (its stream opens at the
   // first byte): by the stream idle timeout, an idle one (onTimeout). Else nothing would end it.
@@ -114,12 +116,14 @@ void HttpConnection::onTimeout() {
       return;
     }
     services_.stats.inc(config_->stats->downstream_rq_idle_timeout);
-    if (stream_ == nullptr) onRequestError(408, "stream idle timeout");
+    if (stream_ == nullptr) refuseRequest(408, "stream idle timeout", "stream_idle_timeout");
     return;
   }
   services_.stats.inc(config_->stats->downstream_rq_headers_timeout);
   // Slowloris defence: the head did not arrive in time.
-  if (stream_ == nullptr) onRequestError(408, "request headers timeout");
+  if (stream_ == nullptr) {
+    refuseRequest(408, "request headers timeout", "request_headers_timeout");
+  }
 }
 
 void HttpConnection::onData(buffer::Buffer& data) {
@@ -231,17 +235,35 @@ void HttpConnection::onRequestError(int status, absl::string_view reason) {
     stream_->sendLocalReply(status, absl::StrCat(reason, "\n"), "protocol_error");
     return;
   }
+  refuseRequest(status, reason, "protocol_error");
+}
+
+void HttpConnection::refuseRequest(int status, absl::string_view reason,
+                                   absl::string_view details) {
   // A minimal response that cannot be confused with anything an upstream sent.
-  ResponseHead head;
-  head.status = status;
   std::string body = absl::StrCat(reason, "\n");
+  const bool head = codec_.requestIsHead();  // a HEAD's answer has no body
   buffer::Buffer out;
   out.add(absl::StrCat("HTTP/1.1 ", status, " ", http1::reasonPhrase(status),
                        "\r\ncontent-type: text/plain\r\ncontent-length: ", body.size(),
-                       "\r\nconnection: close\r\n\r\n",
-                       codec_.requestIsHead() ? "" : body));  // a HEAD's answer has no body
+                       "\r\nconnection: close\r\n\r\n", head ? "" : body));
   services_.stats.inc(config_->stats->downstream_rq_total);
   services_.stats.inc(config_->stats->rqClass(status));
+  // Logged like any request, as Envoy logs its codec errors: the 4xx counters and the log
+  // agree, and a flood of malformed or slow requests shows in the log. No request fields
+  // (the head was refused or never completed).
+  if (const auto& log = currentConfig()->access_log; log != nullptr) {
+    StreamInfo info;
+    info.downstream_address = &connection_->remoteAddress();
+    info.response_code = status;
+    info.response_code_details = std::string(details);
+    info.bytes_sent = head ? 0 : body.size();
+    const auto elapsed = services_.dispatcher.now() - head_started_;
+    info.duration = std::chrono::duration_cast<std::chrono::microseconds>(elapsed);
+    info.start_time = std::chrono::system_clock::now() -
+                      std::chrono::duration_cast<std::chrono::system_clock::duration>(elapsed);
+    log->log(info, services_.dispatcher);
+  }
   connection_->write(out);
   closeConnection(network::CloseType::kFlushWrite);
 }

@@ -64,6 +64,9 @@ class HttpConnection : public network::ConnectionCallbacks,
   void armHeadersTimer();
   void armStreamTimer();
   void onTimeout();
+  // Answers a request refused before it became a stream (a bad head, a timeout while it came
+  // in) and closes; logged with `details` as its response code details.
+  void refuseRequest(int status, absl::string_view reason, absl::string_view details);
   void closeConnection(network::CloseType type);
 
   HttpConnectionManagerConfigConstSharedPtr config_;
@@ -81,6 +84,8 @@ class HttpConnection : public network::ConnectionCallbacks,
   // Bytes read and written when the stream timer was last armed: progress is judged when it
   // fires, never per read or write.
   uint64_t stream_progress_mark_ = 0;
+  // When the current head's first bytes came (the request-headers timer was armed for it).
+  std::chrono::steady_clock::time_point head_started_;
   std::string remote_ip_;
   buffer::Buffer* pending_input_ = nullptr;
   uint64_t last_rx_bytes_ = 0;

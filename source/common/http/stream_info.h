@@ -7,6 +7,7 @@
 #include <string>
 
 #include "source/common/http/header_map.h"
+#include "source/common/network/address.h"
 
 namespace portico::http {
 
@@ -23,7 +24,8 @@ struct StreamInfo {
   std::string upstream_host;
   std::string upstream_cluster;
   std::string route_name;
-  std::string downstream_address;
+  // The client's address and port; nullptr when unknown. Valid until the entry is written.
+  const network::Address* downstream_address = nullptr;
 };
 
 }  // namespace portico::http

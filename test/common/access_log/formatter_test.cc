@@ -66,7 +66,8 @@ class FormatterTest : public ::testing::Test {
     info_.bytes_sent = 20;
     info_.upstream_host = "10.1.1.1:80";
     info_.route_name = "r1";
-    info_.downstream_address = "10.0.0.1:5555";
+    client_ = *network::Address::parse("10.0.0.1", 5555);
+    info_.downstream_address = &client_;
   }
 
   std::string text(const std::string& format) {
@@ -100,6 +101,7 @@ class FormatterTest : public ::testing::Test {
 
   http::RequestHead request_;
   http::ResponseHead response_;
+  network::Address client_;
   http::StreamInfo info_;
 };
 
@@ -131,8 +133,21 @@ TEST_F(FormatterTest, OtherCommands) {
   EXPECT_EQ(text("%ROUTE_NAME% %DOWNSTREAM_REMOTE_ADDRESS% %DURATION%ms"),
             "r1 10.0.0.1:5555 30ms\n");
   info_.route_name.clear();
-  info_.downstream_address.clear();
+  info_.downstream_address = nullptr;
   EXPECT_EQ(text("%ROUTE_NAME% %DOWNSTREAM_REMOTE_ADDRESS%"), "- -\n");
+}
+
+// Envoy's %DOWNSTREAM_REMOTE_ADDRESS% has the port; the address alone is the _WITHOUT_PORT form.
+// Regression: the connection manager gave the log the address without its port.
+TEST_F(FormatterTest, DownstreamAddressWithAndWithoutPort) {
+  EXPECT_EQ(text("%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"),
+            "10.0.0.1:5555 10.0.0.1\n");
+  client_ = *network::Address::parse("::1", 443);
+  EXPECT_EQ(text("%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"),
+            "[::1]:443 ::1\n");
+  EXPECT_EQ(parseJson(json()).fields().at("downstream_address").string_value(), "[::1]:443");
+  info_.downstream_address = nullptr;
+  EXPECT_EQ(text("%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"), "-\n");
 }
 
 TEST_F(FormatterTest, RequestHeaderLookupIsCaseInsensitive) {
@@ -230,11 +245,29 @@ TEST_F(FormatterTest, JsonEscapesQuotesBackslashesAndControlCharacters) {
   EXPECT_EQ(s.fields().at("response_code_details").string_value(), "line1\r\nline2");
 }
 
-TEST_F(FormatterTest, JsonWithoutRequestUsesDashes) {
+// A missing value is null in JSON (as in Envoy's JSON lines), whatever its kind: before, a
+// missing header was "-" (indistinguishable from a header whose value is "-") and a missing
+// upstream host "".
+TEST_F(FormatterTest, JsonMissingValuesAreNull) {
   info_.request = nullptr;
+  info_.upstream_host.clear();
+  info_.route_name.clear();
+  info_.response_code_details.clear();
+  info_.downstream_address = nullptr;
   google::protobuf::Struct s = parseJson(json());
-  EXPECT_EQ(s.fields().at("method").string_value(), "-");
-  EXPECT_EQ(s.fields().at("user_agent").string_value(), "-");
+  for (const char* key :
+       {"method", "path", "authority", "request_id", "user_agent", "upstream_host", "route_name",
+        "response_code_details", "downstream_address"}) {
+    ASSERT_TRUE(s.fields().contains(key)) << key;
+    EXPECT_EQ(s.fields().at(key).kind_case(), google::protobuf::Value::kNullValue) << key;
+  }
+  info_.request = &request_;
+  request_.headers.remove("user-agent");
+  request_.headers.set("x-request-id", "-");
+  s = parseJson(json());
+  EXPECT_EQ(s.fields().at("user_agent").kind_case(), google::protobuf::Value::kNullValue);
+  EXPECT_EQ(s.fields().at("request_id").string_value(), "-");
+  EXPECT_EQ(s.fields().at("method").string_value(), "GET");
 }
 
 // Header values may carry obs-text (bytes 0x80-0xff), which the codec accepts. JSON text must be
