@@ -124,7 +124,9 @@ bool ActiveStream::normalizeRequestPath() {
 }
 
 void ActiveStream::runHeaders() {
-  while (next_filter_ < filters_.size() && !response_complete_) {
+  // A response begun (a filter's local reply an encoder holds) ends the decoder chain too:
+  // the filters after it, the router among them, must not send the request on.
+  while (next_filter_ < filters_.size() && !response_started_ && !response_complete_) {
     StreamDecoderFilter& filter = *filters_[next_filter_++];
     if (filter.decodeHeaders(head_, headers_end_stream_) == FilterHeadersStatus::kStopIteration) {
       stopped_ = next_filter_ < filters_.size();
@@ -135,10 +137,10 @@ void ActiveStream::runHeaders() {
 }
 
 void ActiveStream::continueDecoding() {
-  if (!stopped_ || response_complete_) return;
+  if (!stopped_ || response_started_ || response_complete_) return;
   stopped_ = false;
   runHeaders();
-  if (stopped_ || response_complete_) return;
+  if (stopped_ || response_started_ || response_complete_) return;
   if (buffered_body_.length() > 0 || buffered_end_stream_) {
     buffer::Buffer body;
     body.move(buffered_body_);

@@ -3,7 +3,7 @@
 #include <array>
 #include <cstring>
 
-#include "absl/container/inlined_vector.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -42,9 +42,10 @@ std::vector<std::string> transferCodings(const HeaderMap& headers) {
 
 void removeHopByHopHeaders(HeaderMap& headers) {
   bool any = false;
-  // Names listed in Connection are hop-by-hop too. Every Connection line counts; copied,
-  // because removing entries moves the values.
-  absl::InlinedVector<std::string, 2> listed;
+  // Names listed in Connection are hop-by-hop too. Every Connection line counts; copied
+  // (removing entries moves the values), lower-cased like the map's names, and kept in a set:
+  // a head of tens of thousands of tokens costs one look-up per field, not tokens x fields.
+  absl::flat_hash_set<std::string> listed;
   for (const HeaderEntry& e : headers) {
     if (!isHopByHopHeader(e.name)) continue;
     any = true;
@@ -55,17 +56,14 @@ void removeHopByHopHeaders(HeaderMap& headers) {
       token = absl::StripAsciiWhitespace(token);
       // Hop-by-hop names are removed anyway; never let a client strip our own end-to-end
       // essentials (Host) via Connection.
-      if (token.empty() || isHopByHopHeader(token) || absl::EqualsIgnoreCase(token, "host")) continue;
-      listed.emplace_back(token);
+      if (token.empty() || isHopByHopHeader(token) || absl::EqualsIgnoreCase(token, "host"))
+        continue;
+      listed.insert(absl::AsciiStrToLower(token));
     }
   }
   if (!any) return;
   headers.removeIf([&](const HeaderEntry& e) {
-    if (isHopByHopHeader(e.name)) return true;
-    for (const std::string& name : listed) {
-      if (absl::EqualsIgnoreCase(e.name, name)) return true;
-    }
-    return false;
+    return isHopByHopHeader(e.name) || (!listed.empty() && listed.contains(e.name));
   });
 }
 
@@ -91,6 +89,10 @@ void setForwardingHeaders(HeaderMap& headers, absl::string_view client_ip, absl:
     }
   }
   const bool keep_request_id = request_id != kAbsent && !headers[request_id].value.empty();
+  // Several x-request-id fields become the first one, which the log shows: an upstream
+  // reading the last (or all of them) would otherwise know the request by another id.
+  std::string kept_request_id;
+  if (keep_request_id && request_id_count > 1) kept_request_id = headers[request_id].value;
   // In-place edits first: set() below moves entries, which would stale the indexes.
   if (xff_count == 1) {
     std::string& value = headers.valueAt(xff);
@@ -119,7 +121,9 @@ void setForwardingHeaders(HeaderMap& headers, absl::string_view client_ip, absl:
   }
   if (request_id_count == 0) {
     headers.add("x-request-id", generateRequestId(random).view());
-  } else if (!keep_request_id && request_id_count > 1) {
+  } else if (request_id_count > 1 && keep_request_id) {
+    headers.set("x-request-id", kept_request_id);
+  } else if (request_id_count > 1) {
     headers.set("x-request-id", generateRequestId(random).view());
   }
 }

@@ -128,13 +128,18 @@ PathNormalizationResult normalizePath(std::string& target,
   }
   std::string result(path);
   bool redirect = false;
+  bool normalize = options.normalize;
   if (options.escaped_slashes != EscapedSlashesAction::kKeepUnchanged && unescapeSlashes(result)) {
     if (options.escaped_slashes == EscapedSlashesAction::kRejectRequest) {
       return PathNormalizationResult::kEscapedSlash;
     }
     redirect = options.escaped_slashes == EscapedSlashesAction::kUnescapeAndRedirect;
+    // Decoded slashes make new segments: "/public%2F..%2Fadmin" is now "/public/../admin",
+    // which an upstream resolves to /admin while the routes saw /public. Normalised even
+    // without normalize_path, so the decoding never creates a path the routes did not see.
+    normalize = true;
   }
-  if (options.normalize) {
+  if (normalize) {
     std::string unescaped;
     if (!normalizeEscapes(result, unescaped)) return PathNormalizationResult::kMalformed;
     // Dot segments first, then slashes, as Envoy does: "/a//../b" is "/a/b".

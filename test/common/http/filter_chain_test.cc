@@ -13,6 +13,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "source/common/http/conn_manager_config.h"
 #include "source/common/http/conn_manager_impl.h"
@@ -440,6 +441,32 @@ TEST_F(FilterChainTest, LocalReplyPassesThroughTheEncoders) {
   EXPECT_TRUE(absl::StrContains(r, "x-seen-by: deny")) << r;
   EXPECT_TRUE(absl::StrContains(r, "x-seen-by: headers")) << r;
   EXPECT_TRUE(absl::EndsWith(r, "denied\n")) << r;
+}
+
+// Regression (reviewer): the decoder chain stopped only once the response was complete, so a
+// local reply an encoder held (an async check) let a filter that then returned kContinue hand
+// the request on to the filters after it and the router, which sent it upstream.
+TEST_F(FilterChainTest, ALocalReplyHeldByAnEncoderStillEndsTheDecoderChain) {
+  addScripted("async_check", [this](ScriptedFilter& f) {
+    f.on_encode_headers = [this, &f](ResponseHead&) {
+      at(milliseconds(50), [&f] { f.encoder->continueEncoding(); });
+      return FilterHeadersStatus::kStopIteration;
+    };
+  });
+  addScripted("deny", [](ScriptedFilter& f) {
+    f.on_decode_headers = [&f](RequestHead&) {
+      f.decoder->sendLocalReply(403, "denied\n", "test_denied");
+      return FilterHeadersStatus::kContinue;
+    };
+  });
+  addScripted("after");
+  addResponder({"never"});
+  start();
+  send("GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+  std::string r = readResponse();
+  EXPECT_TRUE(absl::StartsWith(r, "HTTP/1.1 403")) << r;
+  EXPECT_TRUE(absl::EndsWith(r, "denied\n")) << r;
+  EXPECT_THAT(log_, ::testing::Not(::testing::Contains("after decodeHeaders")));
 }
 
 TEST_F(FilterChainTest, DecoderStoppedAtHeadersBuffersTheRequestBodyUntilItContinues) {

@@ -58,8 +58,15 @@ bool CompressorFilter::eligible(const http::ResponseHead& head) const {
   if (head.status < 200 || head.status == 204 || head.status == 206 || head.status == 304) {
     return false;
   }
-  const std::string* encoding = head.headers.get("content-encoding");
-  if (encoding != nullptr && !absl::EqualsIgnoreCase(*encoding, "identity")) return false;
+  // Already encoded unless every coding of every content-encoding field is identity: a
+  // second field ("identity", then "br") still says the bytes are brotli.
+  bool encoded = false;
+  head.headers.forEachValue("content-encoding", [&](absl::string_view value) {
+    for (absl::string_view coding : absl::StrSplit(value, ',')) {
+      if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(coding), "identity")) encoded = true;
+    }
+  });
+  if (encoded) return false;
   if (containsToken(head.headers, "cache-control", "no-transform")) return false;
   const std::string* type = head.headers.get("content-type");
   if (type == nullptr) return false;

@@ -162,6 +162,15 @@ TEST_F(CompressorFilterTest, ResponsesItMustLeaveAlone) {
       {"image type", [](http::ResponseHead& h) { h.headers.set("content-type", "image/png"); }},
       {"no type", [](http::ResponseHead& h) { h.headers.remove("content-type"); }},
       {"already encoded", [](http::ResponseHead& h) { h.headers.add("content-encoding", "br"); }},
+      // Regression (reviewer): only the first field was read, so these brotli bytes were
+      // gzipped and labelled gzip alone.
+      {"encoded in a second field",
+       [](http::ResponseHead& h) {
+         h.headers.add("content-encoding", "identity");
+         h.headers.add("content-encoding", "br");
+       }},
+      {"encoded in a list",
+       [](http::ResponseHead& h) { h.headers.add("content-encoding", "identity, gzip"); }},
       {"no-transform",
        [](http::ResponseHead& h) { h.headers.add("cache-control", "public, No-Transform"); }},
       {"partial content", [](http::ResponseHead& h) { h.status = 206; }},
