@@ -77,7 +77,11 @@ bool HeaderMatcher::matches(const http::HeaderMap& headers) const {
   }
   bool result;
   if (first == nullptr) {
-    result = value_.matches(nullptr);
+    // As Envoy: an inverted matcher does not accept an absent header either, except an
+    // inverted present_match (true), which asks for exactly that. "Not prod" means a header
+    // that says something else, not none.
+    if (invert_) return value_.kind() == ValueMatcher::Kind::kPresent;
+    return value_.matches(nullptr);
   } else if (count == 1) {
     absl::string_view v = *first;
     result = value_.matches(&v);

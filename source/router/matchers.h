@@ -34,7 +34,8 @@ class ValueMatcher {
 
 // One entry of RouteMatch.headers. Semantics follow Envoy: a repeated header is matched as its
 // values joined with ","; an absent header fails every matcher except present_match: false, and
-// invert_match flips the result (so an inverted matcher accepts an absent header).
+// invert_match flips the result of a header that is there; an absent one then matches only an
+// inverted present_match: true.
 class HeaderMatcher {
  public:
   static absl::StatusOr<HeaderMatcher> create(const config::v1::HeaderMatcher& config,

@@ -50,6 +50,7 @@ class Route {
   const std::string& clusterName(uint64_t random) const;
   // Every cluster this route can send to.
   std::vector<std::string> clusterNames() const;
+  bool isWeighted() const { return !weighted_clusters_.empty(); }
   // kCluster: the upstream target after prefix_rewrite, query kept: prefix routes replace the
   // configured prefix, path and regex routes the whole path. std::nullopt when no rewrite is
   // configured. A path this (prefix) route does not match is returned unchanged.

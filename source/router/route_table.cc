@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "source/router/config_error.h"
 #include "source/router/header_ops.h"
 
@@ -85,6 +86,21 @@ std::vector<std::string> RouteTable::referencedClusters() const {
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
+}
+
+std::string RouteTable::fieldNaming(absl::string_view cluster) const {
+  for (size_t v = 0; v < virtual_hosts_.size(); v++) {
+    const auto& routes = virtual_hosts_[v]->routes();
+    for (size_t r = 0; r < routes.size(); r++) {
+      const std::vector<std::string> names = routes[r]->clusterNames();
+      const auto it = std::find(names.begin(), names.end(), cluster);
+      if (it == names.end()) continue;
+      const std::string route = absl::StrCat("virtual_hosts[", v, "].routes[", r, "].route.");
+      if (!routes[r]->isWeighted()) return absl::StrCat(route, "cluster");
+      return absl::StrCat(route, "weighted_clusters.clusters[", it - names.begin(), "].name");
+    }
+  }
+  return "";
 }
 
 }  // namespace portico::router

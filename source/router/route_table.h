@@ -42,6 +42,9 @@ class RouteTable {
 
   // Every cluster name any route can send to, sorted and unique (for reference validation).
   std::vector<std::string> referencedClusters() const;
+  // Where the first route that names `cluster` names it, as a field path below the table
+  // ("virtual_hosts[2].routes[57].route.cluster"); "" if none does. For error messages.
+  std::string fieldNaming(absl::string_view cluster) const;
   const std::string& name() const { return name_; }
 
  private:

@@ -159,12 +159,15 @@ absl::Status checkClusterReferences(const router::RouteTable& routes,
   for (const std::string& name : routes.referencedClusters()) {
     const bool held = held_clusters != nullptr && held_clusters->contains(name);
     if (clusters.contains(name) && (accepted_before || !held)) continue;
-    if (held) {
-      return fieldError(field, absl::StrCat("route names cluster '", name,
-                                            "', which the control plane withdrew"));
-    }
-    if (!accepted_before) {
-      return fieldError(field, absl::StrCat("route names unknown cluster '", name, "'"));
+    if (held || !accepted_before) {
+      // Named down to the route: in a table of thousands, the cluster alone is hard to find.
+      const std::string where = routes.fieldNaming(name);
+      const std::string path = where.empty() ? field : absl::StrCat(field, ".", where);
+      if (held) {
+        return fieldError(
+            path, absl::StrCat("names cluster '", name, "', which the control plane withdrew"));
+      }
+      return fieldError(path, absl::StrCat("unknown cluster '", name, "'"));
     }
     if (previous != nullptr && previous->clusters.contains(name)) {
       PORTICO_LOG(kWarn, "%s: route names cluster '%s', which is gone: its requests get 503", field,

@@ -88,11 +88,17 @@ TEST(HeaderMatcherTest, Present) {
   EXPECT_FALSE(name_only.matches(makeHeaders({})));
 }
 
-TEST(HeaderMatcherTest, InvertFlipsAndAcceptsAbsentHeader) {
+// As Envoy (and gRPC's xDS client): an inverted value matcher needs the header to be there.
+// Regression: an absent header matched "not prod", so configs taken from Envoy sent requests
+// without the header to another route.
+TEST(HeaderMatcherTest, InvertFlipsAPresentHeaderAndRefusesAnAbsentOne) {
   HeaderMatcher m = header(R"(name: "x-env" exact_match: "prod" invert_match: true)");
   EXPECT_FALSE(m.matches(makeHeaders({{"x-env", "prod"}})));
   EXPECT_TRUE(m.matches(makeHeaders({{"x-env", "dev"}})));
-  EXPECT_TRUE(m.matches(makeHeaders({})));
+  EXPECT_FALSE(m.matches(makeHeaders({})));
+  HeaderMatcher not_absent = header(R"(name: "x-a" present_match: false invert_match: true)");
+  EXPECT_FALSE(not_absent.matches(makeHeaders({})));
+  EXPECT_TRUE(not_absent.matches(makeHeaders({{"x-a", "1"}})));
   HeaderMatcher not_present = header(R"(name: "x-a" present_match: true invert_match: true)");
   EXPECT_TRUE(not_present.matches(makeHeaders({})));
   EXPECT_FALSE(not_present.matches(makeHeaders({{"x-a", "1"}})));

@@ -170,7 +170,7 @@ TEST_F(ConfigSnapshotTest, RemovingAClusterAcceptedRoutesNameIsAcceptedChangingT
   // Without an accepted config to compare with (startup, --validate): refused.
   auto fresh = build(renamed);
   ASSERT_FALSE(fresh.ok());
-  EXPECT_THAT(fresh.status().message(), HasSubstr("route names unknown cluster 'backend'"));
+  EXPECT_THAT(fresh.status().message(), HasSubstr(".route.cluster: unknown cluster 'backend'"));
   // A changed table, named or inline, is checked again.
   Bootstrap named_changed = renamed;
   named_changed.mutable_static_resources()
@@ -180,7 +180,8 @@ TEST_F(ConfigSnapshotTest, RemovingAClusterAcceptedRoutesNameIsAcceptedChangingT
   auto third = buildConfigSnapshot(named_changed, store_, second->get());
   ASSERT_FALSE(third.ok());
   EXPECT_THAT(third.status().message(),
-              HasSubstr("static_resources.route_configs[0]: route names unknown cluster"));
+              HasSubstr("static_resources.route_configs[0].virtual_hosts[0].routes[0].route."
+                        "cluster: unknown cluster"));
   Bootstrap inline_changed = renamed;
   listener(inline_changed)
       .mutable_http()
@@ -190,7 +191,8 @@ TEST_F(ConfigSnapshotTest, RemovingAClusterAcceptedRoutesNameIsAcceptedChangingT
   auto fourth = buildConfigSnapshot(inline_changed, store_, second->get());
   ASSERT_FALSE(fourth.ok());
   EXPECT_THAT(fourth.status().message(),
-              HasSubstr("listeners[0].http.route_config: route names unknown cluster"));
+              HasSubstr("listeners[0].http.route_config.virtual_hosts[0].routes[0].route.cluster: "
+                        "unknown cluster"));
 }
 
 TEST_F(ConfigSnapshotTest, AControlPlaneNeedsANodeId) {
@@ -403,7 +405,8 @@ TEST_F(ConfigSnapshotTest, ListenerOnTheAdminAddress) {
 
 TEST_F(ConfigSnapshotTest, RouteNamingAnUnknownCluster) {
   EXPECT_EQ(errorAfter([&](Bootstrap& b) { inlineRoute(b).mutable_route()->set_cluster("nope"); }),
-            "static_resources.listeners[0].http.route_config: route names unknown cluster 'nope'");
+            "static_resources.listeners[0].http.route_config.virtual_hosts[0].routes[0].route."
+            "cluster: unknown cluster 'nope'");
   EXPECT_EQ(errorAfter([&](Bootstrap& b) {
               b.mutable_static_resources()
                   ->mutable_route_configs(0)
@@ -412,7 +415,25 @@ TEST_F(ConfigSnapshotTest, RouteNamingAnUnknownCluster) {
                   ->mutable_route()
                   ->set_cluster("nope");
             }),
-            "static_resources.route_configs[0]: route names unknown cluster 'nope'");
+            "static_resources.route_configs[0].virtual_hosts[0].routes[0].route.cluster: "
+            "unknown cluster 'nope'");
+  // The route and the weighted entry are named: in a table of thousands, the cluster's name
+  // alone was hard to find (regression: the message stopped at the table).
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              auto* vhost =
+                  b.mutable_static_resources()->mutable_route_configs(0)->mutable_virtual_hosts(0);
+              *vhost->add_routes() = vhost->routes(0);
+              auto* weighted =
+                  vhost->mutable_routes(1)->mutable_route()->mutable_weighted_clusters();
+              auto* ok = weighted->add_clusters();
+              ok->set_name(vhost->routes(0).route().cluster());
+              ok->set_weight(1);
+              auto* typo = weighted->add_clusters();
+              typo->set_name("nope");
+              typo->set_weight(1);
+            }),
+            "static_resources.route_configs[0].virtual_hosts[0].routes[1].route.weighted_clusters."
+            "clusters[1].name: unknown cluster 'nope'");
 }
 
 TEST_F(ConfigSnapshotTest, ListenerWithoutHttp) {

@@ -544,7 +544,8 @@ TEST_F(DynamicConfigTest, ANewOrChangedRouteTableNamingAHeldClusterIsRefused) {
       xds::kRouteType, pack<config::v1::RouteConfiguration>({changed}), store_, previous_.get());
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(std::string(refused.status().message()),
-              HasSubstr("route names cluster 'old', which the control plane withdrew"));
+              HasSubstr("RouteConfiguration 'r1': virtual_hosts[0].routes[0].route.cluster: names "
+                        "cluster 'old', which the control plane withdrew"));
   config::v1::Listener inline_routes = listener("l", 10001, "");
   *inline_routes.mutable_http()->mutable_route_config() = routes("inline", "old");
   refused = dynamic_.buildSnapshot(xds::kListenerType, pack<config::v1::Listener>({inline_routes}),
@@ -633,7 +634,8 @@ TEST_F(DynamicConfigTest, SnapshotErrorsOfMergedConfigsNameTheDynamicResource) {
   Bootstrap merged =
       apply(xds::kRouteType, pack<config::v1::RouteConfiguration>({routes("dyn_r", "nope")}));
   EXPECT_EQ(snapshotError(merged),
-            "RouteConfiguration 'dyn_r': route names unknown cluster 'nope'");
+            "RouteConfiguration 'dyn_r': virtual_hosts[0].routes[0].route.cluster: unknown "
+            "cluster 'nope'");
 
   merged = apply(xds::kRouteType, {});
   merged = apply(xds::kEndpointType,
