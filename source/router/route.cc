@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "source/common/http/authority.h"
@@ -11,12 +12,19 @@
 namespace portico::router {
 namespace {
 
-// Values that end up in a request line or Location header: no whitespace or control bytes.
+// Values that end up in a request line or Location header: printable ASCII (RFC 3986 has no
+// raw UTF-8; "/caf%C3%A9" is how "/café" is written), no whitespace, and every '%' starts an
+// escape of two hex digits.
 absl::Status validateUriPart(absl::string_view value, absl::string_view field_path) {
-  for (char c : value) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b <= 0x20 || b == 0x7f) {
-      return fieldError(field_path, "must not contain whitespace or control characters");
+  for (size_t i = 0; i < value.size(); i++) {
+    const auto b = static_cast<unsigned char>(value[i]);
+    if (b <= 0x20 || b >= 0x7f) {
+      return fieldError(field_path,
+                        "must be printable ASCII without spaces (percent-encode other bytes)");
+    }
+    if (b == '%' && (i + 2 >= value.size() || !absl::ascii_isxdigit(value[i + 1]) ||
+                     !absl::ascii_isxdigit(value[i + 2]))) {
+      return fieldError(field_path, "'%' must start an escape of two hex digits");
     }
   }
   return absl::OkStatus();
@@ -167,6 +175,10 @@ absl::Status Route::initRedirect(const config::v1::RedirectAction& config,
   if (!status.ok()) return status;
   if (!config.path_redirect().empty() && config.path_redirect()[0] != '/') {
     return fieldError(path_field, "must start with '/'");
+  }
+  // The request's query goes after the path: after a fragment, it would be part of it.
+  if (config.path_redirect().find('#') != std::string::npos) {
+    return fieldError(path_field, "must not contain '#'");
   }
   host_redirect_ = config.host_redirect();
   path_redirect_ = config.path_redirect();

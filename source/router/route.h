@@ -63,6 +63,11 @@ class Route {
   // path_redirect or the request path; the request query unless strip_query (a query inside
   // path_redirect replaces it). Without any authority, a relative "/path?query".
   std::string redirectLocation(const http::RequestHead& request, bool is_tls) const;
+  // A scheme-changing redirect for a request without Host (HTTP/1.0) and no host_redirect: a
+  // relative Location would send the client to the same http URL again, for ever.
+  bool redirectLacksAuthority(const http::RequestHead& request) const {
+    return https_redirect_ && host_redirect_.empty() && request.host().empty();
+  }
   uint32_t redirectCode() const { return redirect_code_; }
 
   // kDirectResponse.

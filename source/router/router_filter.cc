@@ -36,6 +36,11 @@ FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHead& head, bool en
       return FilterHeadersStatus::kStopIteration;
     }
     case RouteActionKind::kRedirect: {
+      if (route_->redirectLacksAuthority(head)) {
+        callbacks_->sendLocalReply(400, "an https redirect needs the request's Host\n",
+                                   "redirect_without_host");
+        return FilterHeadersStatus::kStopIteration;
+      }
       http::ResponseHead response;
       response.status = static_cast<int>(route_->redirectCode());
       response.headers.add("location", route_->redirectLocation(head, false));

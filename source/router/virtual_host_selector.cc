@@ -50,7 +50,9 @@ absl::StatusOr<VirtualHostSelector> VirtualHostSelector::create(
         selector.exact_.emplace(domain, v);
       } else if (star != domain.rfind('*') || (star != 0 && star != domain.size() - 1)) {
         return fieldError(path, "'*' is only allowed once, as the first or last character");
-      } else if (star == 0 && domain.find(':') != std::string::npos) {
+      } else if (domain.find(':') != std::string::npos) {
+        // The port is taken off the Host before wildcards are tried: "example.com:*" or
+        // "*.example.com:8080" could never match.
         return fieldError(path, "a wildcard domain must not contain a port");
       } else if (star == 0) {
         std::string suffix = domain.substr(1);

@@ -39,23 +39,36 @@ absl::StatusOr<network::Address> parseAddress(const config::v1::SocketAddress& a
 // True if a and b cannot both be bound: the same port, and the same IP, or the IPv6 wildcard
 // on either side (our IPv6 sockets are dual-stack: [::] takes every IPv4 address too), or the
 // IPv4 wildcard on either side of two IPv4 addresses.
+// (is IPv4, the address): an IPv4-mapped IPv6 address ("::ffff:127.0.0.1") binds the IPv4
+// address it maps.
+std::pair<bool, std::string> boundIp(const network::Address& x) {
+  std::string ip = x.ip();
+  if (x.family() == AF_INET6 && absl::StartsWithIgnoreCase(ip, "::ffff:") &&
+      ip.find('.') != std::string::npos) {
+    return {true, ip.substr(7)};
+  }
+  return {x.family() == AF_INET, ip};
+}
+
+bool isWildcard(const network::Address& x) { return x.ip() == "::" || x.ip() == "0.0.0.0"; }
+
 bool overlaps(const network::Address& a, const network::Address& b) {
   if (a.port() != b.port()) return false;
-  // An IPv4-mapped IPv6 address ("::ffff:127.0.0.1") binds the IPv4 address it maps.
-  auto ipv4 = [](const network::Address& x) {
-    std::string ip = x.ip();
-    if (x.family() == AF_INET6 && absl::StartsWithIgnoreCase(ip, "::ffff:") &&
-        ip.find('.') != std::string::npos) {
-      return std::make_pair(true, ip.substr(7));
-    }
-    return std::make_pair(x.family() == AF_INET, ip);
-  };
-  const auto [a_is_v4, a_ip] = ipv4(a);
-  const auto [b_is_v4, b_ip] = ipv4(b);
+  const auto [a_is_v4, a_ip] = boundIp(a);
+  const auto [b_is_v4, b_ip] = boundIp(b);
   if (a_ip == b_ip) return true;
   auto any6 = [](const network::Address& x) { return x.family() == AF_INET6 && x.ip() == "::"; };
   if (any6(a) || any6(b)) return true;
   return a_is_v4 && b_is_v4 && (a_ip == "0.0.0.0" || b_ip == "0.0.0.0");
+}
+
+// The socket address a listener binds, however written: two listeners with one key would both
+// bind it (each worker socket has SO_REUSEPORT) and share its connections, one listener's
+// routes serving some of the other's. "127.0.0.1" and "::ffff:127.0.0.1" are one; so are the
+// two wildcards ([::] is dual-stack). A wildcard beside a specific address is allowed: the
+// specific one takes its connections, as in nginx and HAProxy.
+std::string listenKey(const network::Address& a) {
+  return absl::StrCat(isWildcard(a) ? "*" : boundIp(a).second, " ", a.port());
 }
 
 // An access log whose file is opened only once the whole configuration is valid, so that a
@@ -349,6 +362,7 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
   const auto previous_inline_routes = inlineRouteConfigs(previous);
   absl::flat_hash_set<std::string> names;
   absl::flat_hash_set<std::string> addresses;
+  absl::flat_hash_map<std::string, std::string> listen_keys;  // listenKey() -> listener field
   config::PrometheusNames prometheus_prefixes;
   std::vector<PendingAccessLog> pending_logs;
   for (int i = 0; i < sr.listeners_size(); i++) {
@@ -377,6 +391,10 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     if (address->port() == 0) return fieldError(field + ".address.port", "must be set");
     if (!addresses.insert(address->asString()).second) {
       return fieldError(field + ".address", absl::StrCat(address->asString(), " is used twice"));
+    }
+    if (auto [it, inserted] = listen_keys.try_emplace(listenKey(*address), field); !inserted) {
+      return fieldError(field + ".address",
+                        absl::StrCat(address->asString(), " is also bound by ", it->second));
     }
     if (admin_address && overlaps(*address, *admin_address)) {
       // The admin socket holds its port alone; the listener would fail to bind (or, with

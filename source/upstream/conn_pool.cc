@@ -143,12 +143,15 @@ void ConnPool::park(UpstreamConnection& connection) {
     connection.connection_->close(network::CloseType::kNoFlush);
     return;
   }
-  connection.timer_->enableTimer(timeout);
+  if (timeout != kNoIdleTimeout) connection.timer_->enableTimer(timeout);
   moveConnection(connection, idle_);
 }
 
 std::chrono::milliseconds ConnPool::idleTimeout(const UpstreamConnection& connection) const {
-  std::chrono::milliseconds timeout = cluster_->idle_timeout;
+  // idle_timeout 0s: none, as Envoy's (the upstream's own close, or an announced timeout,
+  // still ends it).
+  std::chrono::milliseconds timeout =
+      cluster_->idle_timeout.count() == 0 ? kNoIdleTimeout : cluster_->idle_timeout;
   if (std::optional<std::chrono::seconds> announced = connection.codec_.keepAliveTimeout()) {
     // Close before the server does, with a margin for timer slack and transit: 1 s, or half
     // of a shorter announced timeout (undici, Node's HTTP client, does alike).
@@ -327,8 +330,12 @@ bool ConnPool::handOff(UpstreamConnection& connection) {
   connection.pool_ = to;
   stats_.gaugeAdd(cluster_->stats->upstream_cx_active, -1);
   to->stats_.gaugeAdd(to->cluster_->stats->upstream_cx_active, 1);
-  connection.timer_->enableTimer(
-      std::chrono::duration_cast<std::chrono::milliseconds>(timeout - idle_for));
+  if (timeout == kNoIdleTimeout) {
+    connection.timer_->disableTimer();
+  } else {
+    connection.timer_->enableTimer(
+        std::chrono::duration_cast<std::chrono::milliseconds>(timeout - idle_for));
+  }
   if (!to->pending_.empty()) to->scheduleServe();
   return true;
 }

@@ -99,8 +99,10 @@ class ConnPool {
   void park(UpstreamConnection& connection);
   // How long `connection` may stay idle: the cluster's idle_timeout, or less when the server
   // announced a shorter one (Keep-Alive: timeout=N): closing first avoids the keep-alive race.
-  // Zero (timeout=0, or idle_timeout 0s) closes it when released, even with requests queued:
-  // they get a new connection (onConnectionClosed).
+  // Zero (an announced timeout=0 or 1) closes it when released, even with requests queued:
+  // they get a new connection (onConnectionClosed). kNoIdleTimeout: idle_timeout 0s and
+  // nothing announced.
+  static constexpr std::chrono::milliseconds kNoIdleTimeout = std::chrono::milliseconds::max();
   std::chrono::milliseconds idleTimeout(const UpstreamConnection& connection) const;
   // Draining: moves an idle or just released connection into the successor pool's idle list.
   bool handOff(UpstreamConnection& connection);

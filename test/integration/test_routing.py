@@ -170,6 +170,15 @@ class RoutingTest(PorticoTestCase):
         self.assertEqual(response.status, 301)
         self.assertEqual(response.header("location"), "https://www.example.org/redirect-https?q=1")
 
+    def test_an_https_redirect_without_a_host_is_refused(self):
+        # Regression (reviewer): an HTTP/1.0 request without Host got "Location: /path", which
+        # sends the client to the same http URL again, for ever.
+        with RawConnection(self.proxy.port) as conn:
+            conn.send(b"GET /redirect-https?q=1 HTTP/1.0\r\n\r\n")
+            response = conn.read_response()
+        self.assertEqual(response.status, 400)
+        self.assertIsNone(response.header("location"))
+
     def test_request_and_response_header_manipulation(self):
         response = self.get("/headers", [("X-Remove-Me", "1"), ("X-Replaced", "client"),
                                          ("X-Appended", "client")])

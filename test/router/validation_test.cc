@@ -68,8 +68,8 @@ TEST(ValidationTest, RouteActionFields) {
   EXPECT_EQ(routeError(R"(match { prefix: "/" } route { cluster: "c" timeout { seconds: -1 } })"),
             "virtual_hosts[0].routes[1].route.timeout: must be a non-negative duration");
   EXPECT_EQ(routeError(R"(match { prefix: "/" } route { cluster: "c" prefix_rewrite: "/a b" })"),
-            "virtual_hosts[0].routes[1].route.prefix_rewrite: must not contain whitespace or "
-            "control characters");
+            "virtual_hosts[0].routes[1].route.prefix_rewrite: must be printable ASCII without "
+            "spaces (percent-encode other bytes)");
   EXPECT_EQ(
       routeError(R"(match { prefix: "/" } route { cluster: "c" host_rewrite_literal: "a\nb" })"),
       "virtual_hosts[0].routes[1].route.host_rewrite_literal: must be a host with an optional "
@@ -103,8 +103,11 @@ TEST(ValidationTest, RedirectFields) {
   EXPECT_EQ(routeError(R"(match { prefix: "/" } redirect { path_redirect: "relative" })"),
             "virtual_hosts[0].routes[1].redirect.path_redirect: must start with '/'");
   EXPECT_EQ(routeError(R"(match { prefix: "/" } redirect { path_redirect: "/a\r\n" })"),
-            "virtual_hosts[0].routes[1].redirect.path_redirect: must not contain whitespace or "
-            "control characters");
+            "virtual_hosts[0].routes[1].redirect.path_redirect: must be printable ASCII without "
+            "spaces (percent-encode other bytes)");
+  // Regression (reviewer): a '#' let the request's query end up inside the fragment.
+  EXPECT_EQ(routeError(R"(match { prefix: "/" } redirect { path_redirect: "/docs#install" })"),
+            "virtual_hosts[0].routes[1].redirect.path_redirect: must not contain '#'");
   EXPECT_EQ(routeError(R"(match { prefix: "/" } redirect { host_redirect: "a b" })"),
             "virtual_hosts[0].routes[1].redirect.host_redirect: must be a host with an optional "
             "port (RFC 3986 authority without userinfo), e.g. \"example.com\" or \"[::1]:8080\"");
@@ -136,10 +139,23 @@ TEST(ValidationTest, PrefixRewriteMustStartATarget) {
             "virtual_hosts[0].routes[1].route.prefix_rewrite: must not contain '?' or '#'");
   EXPECT_EQ(rewrite("/n#f"),
             "virtual_hosts[0].routes[1].route.prefix_rewrite: must not contain '?' or '#'");
+  // Regression (reviewer): raw UTF-8 and a broken escape went into the upstream request line.
+  EXPECT_EQ(rewrite("/caf\xc3\xa9"),
+            "virtual_hosts[0].routes[1].route.prefix_rewrite: must be printable ASCII without "
+            "spaces (percent-encode other bytes)");
+  EXPECT_EQ(rewrite("/a%zz"),
+            "virtual_hosts[0].routes[1].route.prefix_rewrite: '%' must start an escape of two "
+            "hex digits");
+  EXPECT_EQ(rewrite("/a%4"),
+            "virtual_hosts[0].routes[1].route.prefix_rewrite: '%' must start an escape of two "
+            "hex digits");
   EXPECT_NE(
       makeRoutes(
           R"(routes { match { prefix: "/api/" } route { cluster: "c" prefix_rewrite: "/v2/" } })"),
       nullptr);
+  EXPECT_NE(makeRoutes(R"(routes { match { prefix: "/api/" }
+                                    route { cluster: "c" prefix_rewrite: "/caf%C3%A9" } })"),
+            nullptr);
 }
 
 TEST(ValidationTest, RouteTimeoutAtMostOneYear) {

@@ -141,6 +141,10 @@ TEST(VirtualHostSelectorTest, Errors) {
             "character");
   EXPECT_EQ(error(R"(virtual_hosts { domains: "*.a.com:80" })"),
             "rc.virtual_hosts[0].domains[0]: a wildcard domain must not contain a port");
+  // Regression (reviewer): a prefix wildcard with a port was accepted and never matched (the
+  // port is off the Host before wildcards are tried).
+  EXPECT_EQ(error(R"(virtual_hosts { domains: "example.com:*" })"),
+            "rc.virtual_hosts[0].domains[0]: a wildcard domain must not contain a port");
 }
 
 }  // namespace

@@ -359,6 +359,26 @@ TEST_F(ConfigSnapshotTest, DuplicateListenerAddress) {
             "static_resources.listeners[1].address: 127.0.0.1:10000 is used twice");
 }
 
+// Regression (reviewer): one address written two ways was two listeners; both bound it
+// (SO_REUSEPORT) and shared its connections, one's routes serving the other's clients.
+TEST_F(ConfigSnapshotTest, OneListenAddressWrittenTwoWays) {
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              addListener(b, "second", 10000).mutable_address()->set_address("::ffff:127.0.0.1");
+            }),
+            "static_resources.listeners[1].address: [::ffff:127.0.0.1]:10000 is also bound by "
+            "static_resources.listeners[0]");
+  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+              listener(b).mutable_address()->set_address("0.0.0.0");
+              addListener(b, "second", 10000).mutable_address()->set_address("::");
+            }),
+            "static_resources.listeners[1].address: [::]:10000 is also bound by "
+            "static_resources.listeners[0]");
+  // A wildcard beside a specific address is fine (the specific one takes its connections).
+  Bootstrap both = base_;
+  addListener(both, "second", 10000).mutable_address()->set_address("0.0.0.0");
+  EXPECT_TRUE(build(both).ok());
+}
+
 // Regression: a listener on the admin address was accepted; both bound (SO_REUSEPORT) and
 // the kernel split connections between the proxy and the admin port.
 TEST_F(ConfigSnapshotTest, ListenerOnTheAdminAddress) {

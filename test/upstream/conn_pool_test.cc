@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -90,7 +91,10 @@ class ConnPoolTest : public event::test::DispatcherTestBase {
     if (max_connections != 0) config.set_max_connections_per_host(max_connections);
     if (max_pending != 0) config.set_max_pending_requests(max_pending);
     if (max_response_headers_kb != 0) config.set_max_response_headers_kb(max_response_headers_kb);
-    if (idle_timeout_ms != 0) config.mutable_idle_timeout()->set_nanos(idle_timeout_ms * 1000000);
+    // -1: an explicit 0s.
+    if (idle_timeout_ms != 0) {
+      config.mutable_idle_timeout()->set_nanos(std::max(idle_timeout_ms, 0) * 1000000);
+    }
     for (uint16_t p : {port, second_port}) {
       if (p == 0) continue;
       auto* endpoint = config.mutable_load_assignment()->add_endpoints();
@@ -712,6 +716,26 @@ TEST_F(ConnPoolTest, ARequestCancelledOnAReplacedPoolLetsTheConnectionKeptForItM
   runUntil([&] { return old_pool.idle(); });
   EXPECT_TRUE(waiting.ready.empty());
   EXPECT_EQ(accepted_.size(), 1u);
+}
+
+// idle_timeout 0s is no idle timeout, as Envoy's. Regression (reviewer): it closed every
+// connection when released, so each request opened a new one.
+TEST_F(ConnPoolTest, IdleTimeoutZeroKeepsIdleConnections) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  manager.update({{"backend", clusterInfo(listener_->boundPort(), 0, 0, 0, 0, /*idle_ms=*/-1)}});
+  ConnPool& pool = backendPool(manager);
+  RecordingPoolCallbacks first;
+  connectOne(pool, first);
+  pool.release(*first.ready[0], true);
+  at(milliseconds(200), [this] { dispatcher_->exit(); });
+  run();
+  EXPECT_FALSE(peerClosed(0));
+  RecordingPoolCallbacks second;
+  EXPECT_EQ(pool.newStream(second), nullptr);  // the idle one, at once
+  ASSERT_EQ(second.ready.size(), 1u);
+  EXPECT_EQ(second.ready[0], first.ready[0]);
+  EXPECT_EQ(accepted_.size(), 1u);
+  pool.release(*second.ready[0], true);
 }
 
 TEST_F(ConnPoolTest, AnIdleConnectionClosesBeforeTheTimeoutItsServerAnnounced) {

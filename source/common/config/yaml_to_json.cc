@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -48,8 +48,25 @@ bool looksNumeric(const std::string& s) {
 
 // Protobuf's JSON form of a Duration is seconds only ("0.25s"). For fields named like durations
 // (…timeout, …interval) we also accept "250ms", "100us", "2m", "1h" and rewrite them.
-bool isDurationKey(absl::string_view key) {
-  return absl::EndsWith(key, "timeout") || absl::EndsWith(key, "interval");
+bool isDurationKey(absl::string_view key) {  // snake_case or protobuf JSON's lowerCamelCase
+  return absl::EndsWith(key, "timeout") || absl::EndsWith(key, "interval") ||
+         absl::EndsWith(key, "Timeout") || absl::EndsWith(key, "Interval");
+}
+
+// The field a schema key names: protobuf's JSON parser takes "connectTimeout" for
+// "connect_timeout", so the two spellings are one key.
+std::string fieldKey(absl::string_view key) {
+  std::string out;
+  out.reserve(key.size() + 4);
+  for (char c : key) {
+    if (absl::ascii_isupper(c)) {
+      out.push_back('_');
+      out.push_back(absl::ascii_tolower(c));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
 }
 
 bool rewriteDuration(const std::string& s, std::string& out) {
@@ -120,16 +137,21 @@ absl::Status convert(const YAML::Node& node, std::string& out, size_t budget, in
       // both sides of a label match must see the same text.
       const bool rewrite_inside = rewrite_durations && key != "metadata" && key != "labels";
       // yaml-cpp keeps both of a repeated key, and protobuf's parser would take the last one
-      // silently: YAML says keys are unique, so a repeat is an error.
-      absl::flat_hash_set<std::string> keys;
+      // silently (or join two lists): YAML says keys are unique, so a repeat is an error, and
+      // so is a field written both in snake_case and in lowerCamelCase.
+      absl::flat_hash_map<std::string, std::string> keys;  // field -> the key as written
       for (const auto& kv : node) {
         if (!kv.first.IsScalar()) {
           return absl::InvalidArgumentError(absl::StrCat("line ", kv.first.Mark().line + 1,
                                                          ": mapping keys must be plain strings"));
         }
-        if (!keys.insert(kv.first.Scalar()).second) {
+        const std::string& written = kv.first.Scalar();
+        auto [it, inserted] =
+            keys.try_emplace(rewrite_inside ? fieldKey(written) : written, written);
+        if (!inserted) {
           return absl::InvalidArgumentError(absl::StrCat(
-              "line ", kv.first.Mark().line + 1, ": duplicate key '", kv.first.Scalar(), "'"));
+              "line ", kv.first.Mark().line + 1, ": duplicate key '", written, "'",
+              it->second == written ? "" : absl::StrCat(" (the field '", it->second, "')")));
         }
         if (!first) out += ',';
         first = false;

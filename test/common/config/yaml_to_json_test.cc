@@ -148,6 +148,20 @@ TEST(YamlToJsonTest, DuplicateKeysAreRefusedWithTheLine) {
   EXPECT_EQ(toJson("a: {x: 1}\nb: {x: 2}\n"), R"({"a":{"x":1},"b":{"x":2}})");
 }
 
+// Regression (reviewer): protobuf's JSON parser reads "connectTimeout" as connect_timeout, so
+// both spellings got through the check and the last won (two lists were joined).
+TEST(YamlToJsonTest, AFieldInBothSpellingsIsADuplicate) {
+  EXPECT_EQ(toJsonError("connect_timeout: 1s\nconnectTimeout: 30s\n"),
+            "line 2: duplicate key 'connectTimeout' (the field 'connect_timeout')");
+  EXPECT_EQ(toJsonError("virtualHosts: []\nvirtual_hosts: []\n"),
+            "line 2: duplicate key 'virtual_hosts' (the field 'virtualHosts')");
+  // Free-form maps keep their keys as written: these are two labels.
+  EXPECT_EQ(toJson("labels: {zoneName: a, zone_name: b}\n"),
+            R"({"labels":{"zoneName":"a","zone_name":"b"}})");
+  // A duration in lowerCamelCase is read as one too.
+  EXPECT_EQ(toJson("connectTimeout: 250ms\n"), R"({"connectTimeout":"0.250000000s"})");
+}
+
 TEST(YamlToJsonTest, NegativeDurationIsNotRewritten) {
   EXPECT_EQ(toJson("timeout: -250ms\n"), R"({"timeout":"-250ms"})");
 }
