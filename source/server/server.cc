@@ -16,6 +16,10 @@
 #include "source/common/common/version.h"
 #include "source/common/config/duration.h"
 #include "source/common/network/listener.h"
+#include "source/common/stats/json_format.h"
+#include "source/common/stats/prometheus.h"
+#include "source/common/stats/text_format.h"
+#include "source/server/stats_query.h"
 #include "source/xds/resource_types.h"
 
 namespace portico::server {
@@ -475,30 +479,37 @@ void Server::registerAdminHandlers() {
       });
   admin_->addHandler(
       "/stats", false,
-      "counters, gauges and histograms (?filter=substring, ?format=json|prometheus)",
+      "counters, gauges and histograms (?filter=regex, ?usedonly, ?format=json|prometheus)",
       [this, text, json](const AdminRequest& r) {
         syncAccessLogStats();
-        auto it = r.query.find("filter");
-        const std::string filter = it == r.query.end() ? "" : it->second;
         auto format = r.query.find("format");
-        if (format == r.query.end() || format->second == "text") {
-          return R{200, text, store_.renderText(filter)};
+        const std::string name = format == r.query.end() ? "text" : format->second;
+        if (name != "text" && name != "json" && name != "prometheus") {
+          return R{400, text, "unknown format '" + name + "': text, json or prometheus\n"};
         }
-        if (format->second == "json") return R{200, json, store_.renderJson(filter)};
-        if (format->second == "prometheus") {
+        const bool prometheus = name == "prometheus";
+        auto selected = selectStats(
+            store_, r.query,
+            prometheus ? stats::Store::Counters::kSinceStart : stats::Store::Counters::kSinceReset);
+        if (!selected.ok()) return R{400, text, absl::StrCat(selected.status().message(), "\n")};
+        if (name == "json") return R{200, json, stats::renderJson(*selected)};
+        if (prometheus) {
           return R{200, "text/plain; version=0.0.4; charset=utf-8",
-                   store_.renderPrometheus(filter)};
+                   stats::renderPrometheus(*selected)};
         }
-        return R{400, text, "unknown format '" + format->second + "': text, json or prometheus\n"};
+        return R{200, text, stats::renderText(*selected)};
       });
-  admin_->addHandler("/stats/prometheus", false,
-                     "stats in Prometheus text format (?filter=substring)",
-                     [this](const AdminRequest& r) {
-                       syncAccessLogStats();
-                       auto it = r.query.find("filter");
-                       return R{200, "text/plain; version=0.0.4; charset=utf-8",
-                                store_.renderPrometheus(it == r.query.end() ? "" : it->second)};
-                     });
+  admin_->addHandler(
+      "/stats/prometheus", false, "stats in Prometheus text format (?filter=regex, ?usedonly)",
+      [this, text](const AdminRequest& r) {
+        syncAccessLogStats();
+        auto selected = selectStats(store_, r.query, stats::Store::Counters::kSinceStart);
+        if (!selected.ok()) {
+          return R{400, text, absl::StrCat(selected.status().message(), "\n")};
+        }
+        return R{200, "text/plain; version=0.0.4; charset=utf-8",
+                 stats::renderPrometheus(*selected)};
+      });
   admin_->addHandler("/config_dump", false, "the active configuration as JSON",
                      [this, json](const AdminRequest&) {
                        return R{200, json, configDumpJson()};

@@ -8,6 +8,7 @@ import re
 import socket
 import time
 import unittest
+from urllib.parse import quote
 
 from harness import PorticoTestCase, RawConnection, connection_refused, curl, wait_until
 
@@ -67,6 +68,28 @@ class AdminTest(PorticoTestCase):
         self.assertTrue(all("downstream_rq_total" in e.get("name", "downstream_rq_total")
                             for e in filtered["stats"]), filtered)
         self.admin_text("/stats?format=xml", status=400)
+
+    def test_stats_filter_is_a_regex_and_usedonly_drops_what_never_counted(self):
+        # As Envoy's /stats. Regression (reviewer): the filter was a substring, so Envoy users'
+        # regexes silently matched nothing, and ?usedonly was ignored.
+        def names(path):
+            return [line.split(":")[0] for line in self.admin_text(path).splitlines() if line]
+        matched = names("/stats?filter=" + quote(r"^cluster\.backend\.upstream_rq_(total|2xx)$"))
+        self.assertEqual(matched, ["cluster.backend.upstream_rq_2xx",
+                                   "cluster.backend.upstream_rq_total"])
+        every = names("/stats?filter=" + quote("^http\\.ingress\\."))
+        used = names("/stats?usedonly&filter=" + quote("^http\\.ingress\\."))
+        self.assertIn("http.ingress.downstream_rq_total", used)
+        self.assertIn("http.ingress.downstream_rq_5xx", every)
+        self.assertNotIn("http.ingress.downstream_rq_5xx", used)
+        self.assertTrue(set(used) < set(every))
+        prometheus = self.admin_text("/stats/prometheus?usedonly")
+        self.assertIn("portico_http_ingress_downstream_rq_total", prometheus)
+        self.assertNotIn("portico_http_ingress_downstream_rq_5xx", prometheus)
+        for path in ("/stats?filter=(", "/stats/prometheus?filter=(",
+                     "/stats?format=json&filter=[z-a]"):
+            with self.subTest(path=path):
+                self.assertIn("not a valid regex", self.admin_text(path, status=400))
 
     def test_prometheus_format(self):
         families = check_prometheus(self, self.admin_text("/stats/prometheus"))
@@ -233,6 +256,9 @@ class AdminControlTest(PorticoTestCase):
         self.assertEqual(proxy.admin_post("/reset_counters").status, 200)
         self.assertEqual(proxy.counter("http.ingress.downstream_rq_total"), 0)
         self.assertEqual(proxy.counter("cluster.backend.upstream_rq_total"), 0)
+        # A counter that counted before the reset is still used (?usedonly) after it.
+        self.assertIn("http.ingress.downstream_rq_total: 0",
+                      proxy.admin_get("/stats?usedonly&filter=downstream_rq_total").text())
 
     def test_pipelined_requests_wait_for_the_client_to_read(self):
         # Regression (reviewer): every pipelined request was answered at once, on the main

@@ -206,11 +206,20 @@ std::vector<std::pair<std::string, uint64_t>> Store::counters() const {
 }
 
 StoreSnapshot Store::snapshot(absl::string_view filter_substring, Counters counters) const {
+  return snapshot(
+      [filter_substring](const std::string& name) {
+        return absl::StrContains(name, filter_substring);
+      },
+      counters);
+}
+
+StoreSnapshot Store::snapshot(const std::function<bool(const std::string&)>& keep,
+                              Counters counters) const {
   StoreSnapshot s;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto matches = [&](const std::string& name) {
-      return !name.empty() && absl::StrContains(name, filter_substring);  // "": retired
+      return !name.empty() && keep(name);  // "": retired
     };
     for (StatId id = 1; id < counters_.names.size(); ++id) {
       if (matches(counters_.names[id])) {

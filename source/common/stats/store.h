@@ -17,6 +17,7 @@
 // the caps.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -76,6 +77,9 @@ class Store {
   // Merged values of every stat whose name contains `filter_substring`.
   StoreSnapshot snapshot(absl::string_view filter_substring = "",
                          Counters counters = Counters::kSinceReset) const;
+  // Merged values of every stat `keep` accepts (called with the store locked: keep it cheap).
+  StoreSnapshot snapshot(const std::function<bool(const std::string&)>& keep,
+                         Counters counters) const;
   // Envoy /stats-like text (see text_format.h) and Prometheus exposition (see prometheus.h).
   std::string renderText(absl::string_view filter_substring = "") const;
   // Envoy's /stats?format=json shape (see json_format.h).
