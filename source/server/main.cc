@@ -1,6 +1,7 @@
 // portico: the data plane. See README.md and `portico --help`.
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -110,6 +111,18 @@ int main(int argc, char** argv) {
   }
   // A peer closing mid-write must surface as EPIPE on that socket, not kill the process.
   signal(SIGPIPE, SIG_IGN);
+  // Every connection is a descriptor, both ways: the usual soft limit of 1024 would cap a
+  // proxy at a few hundred clients (and let admin connections starve the workers). Up to the
+  // hard limit, as HAProxy and Go programs do; only root could go further.
+  if (rlimit files; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    const rlim_t was = files.rlim_cur;
+    files.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &files) == 0) {
+      PORTICO_LOG(kDebug, "open files limit raised from %llu to %llu",
+                  static_cast<unsigned long long>(was),
+                  static_cast<unsigned long long>(files.rlim_cur));
+    }
+  }
 
   auto bootstrap = config_path.empty()
                        ? portico::config::parseBootstrapYaml(portico::server::kDefaultBootstrapYaml)

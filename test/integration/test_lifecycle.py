@@ -3,7 +3,9 @@
 import datetime
 import json
 import os
+import resource
 import shutil
+import subprocess
 import signal
 import threading
 import time
@@ -11,7 +13,8 @@ import unittest
 from pathlib import Path
 
 from harness import (PorticoTestCase, RawConnection, bootstrap, cluster, connection_refused,
-                     format_request, free_port, http_get, listener, route_to, run_portico, to_yaml,
+                     format_request, free_port, http_get, listener, portico_bin, route_to,
+                     run_portico, to_yaml,
                      virtual_host, wait_until)
 
 DRAIN_TIMEOUT_S = 5
@@ -273,6 +276,37 @@ class DrainTest(PorticoTestCase):
         self.assertEqual(proxy.counter("http.ingress.downstream_cx_protocol_error"), 1)
         self.assertEqual(proxy.counter("http.ingress.downstream_rq_headers_timeout"), 1)
         self.assertEqual(proxy.counter("http.ingress.downstream_rq_4xx"), 2)
+
+    def test_the_open_files_limit_is_raised_to_the_hard_limit(self):
+        # Regression (reviewer): a soft limit of 1024 capped the proxy at a few hundred
+        # clients however high the hard limit was.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard <= 256:
+            self.skipTest("hard limit %d" % hard)
+        env = self.new_env()
+        admin_port = free_port()
+        config_path = Path(env.dir, "admin-only.yaml")
+        config_path.write_text(to_yaml(bootstrap([], [], admin_port=admin_port)))
+        proxy = subprocess.Popen(
+            [str(portico_bin()), "--config", str(config_path), "--concurrency", "1"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)))
+        try:
+            def ready():
+                try:
+                    return http_get(admin_port, "/ready").status == 200
+                except OSError:
+                    return False
+            wait_until(ready, 10, message="the proxy ready")
+            limits = Path("/proc/%d/limits" % proxy.pid).read_text()
+            line = next(l for l in limits.splitlines() if l.startswith("Max open files"))
+            soft_now = line.split()[3]
+            self.assertNotEqual(soft_now, "256", line)
+            if hard != resource.RLIM_INFINITY:
+                self.assertEqual(soft_now, str(hard), line)
+        finally:
+            proxy.kill()
+            proxy.wait(10)
 
     def test_access_log_failures_are_counted_in_stats(self):
         # Before, a full disk or a failed reopen was only logged: nothing a dashboard or an
