@@ -6,7 +6,7 @@
 namespace portico::upstream {
 
 ClusterStats::ClusterStats(stats::Store& store, const std::string& cluster_name)
-    : scope(store, absl::StrCat("cluster.", cluster_name, ".")) {
+    : scope(store, "cluster.", "cluster_name", cluster_name) {
   auto c = [&](absl::string_view n) { return scope.counter(n); };
   auto g = [&](absl::string_view n) { return scope.gauge(n); };
   upstream_rq_total = c("upstream_rq_total");

@@ -84,17 +84,24 @@ class AdminTest(PorticoTestCase):
         self.assertNotIn("http.ingress.downstream_rq_5xx", used)
         self.assertTrue(set(used) < set(every))
         prometheus = self.admin_text("/stats/prometheus?usedonly")
-        self.assertIn("portico_http_ingress_downstream_rq_total", prometheus)
-        self.assertNotIn("portico_http_ingress_downstream_rq_5xx", prometheus)
+        self.assertIn('portico_http_downstream_rq_total{http_conn_manager_prefix="ingress"}',
+                      prometheus)
+        self.assertNotIn("portico_http_downstream_rq_5xx", prometheus)
         for path in ("/stats?filter=(", "/stats/prometheus?filter=(",
                      "/stats?format=json&filter=[z-a]"):
             with self.subTest(path=path):
                 self.assertIn("not a valid regex", self.admin_text(path, status=400))
 
     def test_prometheus_format(self):
-        families = check_prometheus(self, self.admin_text("/stats/prometheus"))
+        text = self.admin_text("/stats/prometheus")
+        families = check_prometheus(self, text)
         self.assertIn("counter", families.values())
         self.assertIn("histogram", families.values(), "no histogram exported")
+        # Clusters and listeners are labels of one family each, as in Envoy's exposition.
+        cluster_rq = 'portico_cluster_upstream_rq_total{cluster_name="backend"} '
+        self.assertIn(cluster_rq, text)
+        self.assertIn('portico_http_downstream_rq_time_bucket{http_conn_manager_prefix="ingress",'
+                      'le="+Inf"} ', text)
         # ?filter= applies here too (it was ignored: every series came back).
         for path in ("/stats/prometheus?filter=downstream_rq_total",
                      "/stats?format=prometheus&filter=downstream_rq_total"):

@@ -307,8 +307,8 @@ class XdsTest(PorticoTestCase):
                    self.proxy.admin_get("/stats").body.decode(), 5,
                    message="backend's stats gone")
         prometheus = self.proxy.admin_get("/stats/prometheus").body.decode()
-        self.assertNotIn("portico_cluster_backend_", prometheus)
-        self.assertIn("portico_cluster_spare_upstream_rq_total 0", prometheus)
+        self.assertNotIn('cluster_name="backend"', prometheus)
+        self.assertIn('portico_cluster_upstream_rq_total{cluster_name="spare"} 0', prometheus)
         # The listener's own stats stay, with what they counted.
         self.assertIn("downstream_rq_2xx: 1", self.proxy.admin_get("/stats?filter=http.").body
                       .decode())

@@ -4,7 +4,7 @@
 namespace portico::http {
 
 HttpStats::HttpStats(stats::Store& store, const std::string& stat_prefix)
-    : scope(store, absl::StrCat("http.", stat_prefix, ".")) {
+    : scope(store, "http.", "http_conn_manager_prefix", stat_prefix) {
   auto c = [&](absl::string_view n) { return scope.counter(n); };
   auto g = [&](absl::string_view n) { return scope.gauge(n); };
   downstream_cx_total = c("downstream_cx_total");

@@ -16,9 +16,12 @@ namespace portico::stats {
 // "cluster.foo-bar.upstream_rq_2xx" -> "portico_cluster_foo_bar_upstream_rq_2xx".
 std::string prometheusName(absl::string_view stat_name);
 
-// Counters, then gauges, then histograms, each sorted by name. Two stats whose names sanitize
-// to the same metric name would make the output invalid; the first (in that order) wins and
-// the others are left out.
+// Counters, then gauges, then histograms, each sorted by name. A tagged stat (see StatTag)
+// is a sample of its family with the tag as a label: cluster.backend.upstream_rq_total is
+// portico_cluster_upstream_rq_total{cluster_name="backend"}, and http.<stat_prefix>.* carry
+// http_conn_manager_prefix, as Envoy's. Two stats that would make one sample (names that
+// sanitize alike), or one family of two types, would make the output invalid; the first (in
+// that order) wins and the others are left out.
 std::string renderPrometheus(const StoreSnapshot& snapshot);
 
 }  // namespace portico::stats

@@ -10,10 +10,20 @@ namespace portico::stats {
 Scope::Scope(Store& store, std::string prefix)
     : store_(store), lifeline_(store.lifeline_), prefix_(std::move(prefix)) {}
 
+Scope::Scope(Store& store, absl::string_view family_prefix, absl::string_view label,
+             absl::string_view value)
+    : Scope(store, absl::StrCat(family_prefix, value, ".")) {
+  store_.addTaggedPrefix(std::make_shared<const StatTag>(
+      StatTag{prefix_, std::string(family_prefix), std::string(label), std::string(value)}));
+  tagged_ = true;
+}
+
 Scope::~Scope() {
-  if (held_.empty()) return;
+  if (held_.empty() && !tagged_) return;
   std::lock_guard<std::mutex> lock(lifeline_->mutex);
-  if (lifeline_->store != nullptr) lifeline_->store->release(held_);
+  if (lifeline_->store == nullptr) return;
+  if (!held_.empty()) lifeline_->store->release(held_);
+  if (tagged_) lifeline_->store->removeTaggedPrefix(prefix_);
 }
 
 StatId Scope::counter(absl::string_view name) {

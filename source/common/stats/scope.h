@@ -26,6 +26,11 @@ class Scope {
  public:
   // Every name registered through this Scope is `prefix` + name.
   Scope(Store& store, std::string prefix);
+  // The same, for the stats of one named config object: `prefix` is `family_prefix` + value
+  // + ".", and Prometheus gets value as the label `label` (see StatTag), for this Scope's
+  // names and those of any Scope whose prefix begins with this one's.
+  Scope(Store& store, absl::string_view family_prefix, absl::string_view label,
+        absl::string_view value);
   ~Scope();
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;
@@ -42,6 +47,7 @@ class Scope {
   Store& store_;
   std::shared_ptr<Store::Lifeline> lifeline_;
   std::string prefix_;
+  bool tagged_ = false;
   std::vector<Store::Held> held_;
 };
 

@@ -26,6 +26,7 @@ Store::Store(StoreOptions options) {
   for (Registry* r : {&counters_, &gauges_, &histograms_}) {
     r->names.emplace_back();  // the sink, id 0
     r->units.push_back(Unit::kUnspecified);
+    r->tags.emplace_back();
   }
   counter_bases_.push_back(0);
   workers_.push_back(std::unique_ptr<WorkerStats>(new WorkerStats()));
@@ -96,6 +97,7 @@ StatId Store::registerLocked(StatKind kind, absl::string_view name, Unit unit, b
     for (const auto& worker : workers_) worker->clear(kind, id);
     r.names[id] = std::string(name);
     r.units[id] = unit;
+    r.tags[id] = tagForLocked(name);
     if (kind == StatKind::kCounter) counter_bases_[id] = 0;
   } else {
     if (r.names.size() >= r.limit) return refuse();
@@ -104,10 +106,35 @@ StatId Store::registerLocked(StatKind kind, absl::string_view name, Unit unit, b
     for (const auto& worker : workers_) worker->reserve(kind, id + 1);
     r.names.emplace_back(name);
     r.units.push_back(unit);
+    r.tags.push_back(tagForLocked(name));
     if (kind == StatKind::kCounter) counter_bases_.push_back(0);
   }
   by_name_.emplace(std::string(name), Entry{kind, id, permanent ? 0u : 1u, permanent});
   return id;
+}
+
+void Store::addTaggedPrefix(const StatTagConstSharedPtr& tag) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  TaggedPrefix& entry = tagged_prefixes_[tag->scope_prefix];
+  if (entry.tag == nullptr) entry.tag = tag;
+  ++entry.scopes;
+}
+
+void Store::removeTaggedPrefix(const std::string& scope_prefix) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = tagged_prefixes_.find(scope_prefix);
+  if (it != tagged_prefixes_.end() && --it->second.scopes == 0) tagged_prefixes_.erase(it);
+}
+
+StatTagConstSharedPtr Store::tagForLocked(absl::string_view name) const {
+  StatTagConstSharedPtr found;
+  if (tagged_prefixes_.empty()) return found;
+  // Every prefix ending at a '.'; the longest wins (cluster "api.v1" over cluster "api").
+  for (size_t dot = name.find('.'); dot != absl::string_view::npos; dot = name.find('.', dot + 1)) {
+    auto it = tagged_prefixes_.find(name.substr(0, dot + 1));
+    if (it != tagged_prefixes_.end()) found = it->second.tag;
+  }
+  return found;
 }
 
 void Store::release(const std::vector<Held>& held) {
@@ -127,6 +154,7 @@ void Store::release(const std::vector<Held>& held) {
 void Store::retireLocked(StatKind kind, StatId id) {
   Registry& r = registry(kind);
   r.names[id].clear();  // unrendered from now on (renderings skip "")
+  r.tags[id].reset();
   r.free_ids.push_back(id);
 }
 
@@ -223,17 +251,21 @@ StoreSnapshot Store::snapshot(const std::function<bool(const std::string&)>& kee
     };
     for (StatId id = 1; id < counters_.names.size(); ++id) {
       if (matches(counters_.names[id])) {
-        s.counters.push_back({counters_.names[id], counters == Counters::kSinceReset
-                                                       ? counterSinceReset(id)
-                                                       : sumCounter(id)});
+        s.counters.push_back(
+            {counters_.names[id],
+             counters == Counters::kSinceReset ? counterSinceReset(id) : sumCounter(id),
+             counters_.tags[id]});
       }
     }
     for (StatId id = 1; id < gauges_.names.size(); ++id) {
-      if (matches(gauges_.names[id])) s.gauges.push_back({gauges_.names[id], sumGauge(id)});
+      if (matches(gauges_.names[id])) {
+        s.gauges.push_back({gauges_.names[id], sumGauge(id), gauges_.tags[id]});
+      }
     }
     for (StatId id = 1; id < histograms_.names.size(); ++id) {
       if (matches(histograms_.names[id])) {
-        s.histograms.push_back({histograms_.names[id], histograms_.units[id], sumHistogram(id)});
+        s.histograms.push_back(
+            {histograms_.names[id], histograms_.units[id], sumHistogram(id), histograms_.tags[id]});
       }
     }
   }

@@ -114,10 +114,17 @@ class Store {
     uint32_t limit = 0;
     std::vector<std::string> names;  // "" for the sink and for retired ids
     std::vector<Unit> units;
-    std::vector<StatId> free_ids;  // retired, reused before the registry grows
+    std::vector<StatTagConstSharedPtr> tags;  // from the Scope that registered the name
+    std::vector<StatId> free_ids;             // retired, reused before the registry grows
   };
 
   StatId registerLocked(StatKind kind, absl::string_view name, Unit unit, bool permanent);
+  // Tagged Scopes (Scope's tagged constructor) make their prefix's names tagged, those of
+  // nested scopes too ("http.ingress.gzip."), for as long as one of them lives.
+  void addTaggedPrefix(const StatTagConstSharedPtr& tag);
+  void removeTaggedPrefix(const std::string& scope_prefix);
+  // The tag of the longest tagged prefix of `name`, if any.
+  StatTagConstSharedPtr tagForLocked(absl::string_view name) const;
   // Scope side: the last release of a scoped name retires it.
   void release(const std::vector<Held>& held);
   void retireLocked(StatKind kind, StatId id);
@@ -135,6 +142,11 @@ class Store {
   // std::mutex is intercepted. Everything below is guarded by it.
   mutable std::mutex mutex_;
   absl::flat_hash_map<std::string, Entry> by_name_;
+  struct TaggedPrefix {
+    StatTagConstSharedPtr tag;
+    uint32_t scopes = 0;
+  };
+  absl::flat_hash_map<std::string, TaggedPrefix> tagged_prefixes_;  // by scope_prefix
   Registry counters_;
   Registry gauges_;
   Registry histograms_;

@@ -33,16 +33,16 @@ TEST(ScopeTest, TheLastScopeTakesItsStatsOutOfEveryRendering) {
   WorkerStats& w = store.createWorkerStats();
   store.counter("server.permanent");
   {
-    Scope scope(store, "cluster.gone.");
+    Scope scope(store, "cluster.", "cluster_name", "gone");
     w.inc(scope.counter("upstream_rq_total"));
     w.gaugeAdd(scope.gauge("upstream_cx_active"), 1);
     w.recordValue(scope.histogram("upstream_rq_time", Unit::kMicroseconds), 100);
     EXPECT_TRUE(absl::StrContains(store.renderText(), "cluster.gone.upstream_rq_total: 1"));
-    EXPECT_TRUE(absl::StrContains(store.renderPrometheus(), "portico_cluster_gone_"));
+    EXPECT_TRUE(absl::StrContains(store.renderPrometheus(), "cluster_name=\"gone\""));
   }
   EXPECT_FALSE(absl::StrContains(store.renderText(), "cluster.gone"));
   EXPECT_FALSE(absl::StrContains(store.renderJson(), "cluster.gone"));
-  EXPECT_FALSE(absl::StrContains(store.renderPrometheus(), "cluster_gone"));
+  EXPECT_FALSE(absl::StrContains(store.renderPrometheus(), "gone"));
   for (const auto& [name, value] : store.counters()) EXPECT_FALSE(name.empty());
   EXPECT_FALSE(store.histogramValue("cluster.gone.upstream_rq_time").has_value());
   EXPECT_TRUE(absl::StrContains(store.renderText(), "server.permanent: 0"));
