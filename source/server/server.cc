@@ -571,7 +571,9 @@ void Server::registerAdminHandlers() {
                        access_log::AccessLogWriter::reopenAll();
                        return R{200, text, "OK\n"};
                      });
-  admin_->addHandler("/reset_counters", true, "set all counters to zero",
+  admin_->addHandler("/reset_counters", true,
+                     "set all counters to zero in /stats and /stats?format=json (Prometheus "
+                     "counters and /clusters keep counting: a scraper reads a drop as a restart)",
                      [this, text](const AdminRequest&) {
                        // Drops and failures of the log writers so far belong before the reset.
                        syncAccessLogStats();

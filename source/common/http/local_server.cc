@@ -172,7 +172,7 @@ class LocalServer::Connection : public network::ConnectionCallbacks,
     buffer::Buffer out;
     out.add(absl::StrCat("HTTP/1.1 ", status, " ", http1::reasonPhrase(status),
                          "\r\ncontent-length: ", reason.size(), "\r\nconnection: close\r\n\r\n",
-                         reason));
+                         codec_.requestIsHead() ? "" : reason));  // a HEAD's answer has no body
     connection_->write(out);
     connection_->close(network::CloseType::kFlushWrite);
   }
