@@ -14,6 +14,7 @@ interfaces=(source/common/event/dispatcher.h source/common/network/connection.h
             source/common/http/filter.h source/upstream/load_balancer.h source/upstream/host.h
             source/xds/tls_client.h)
 for h in "${interfaces[@]}"; do
+  [ -f "$h" ] || { report "$h is missing (renamed? update this list)"; continue; }
   while read -r inc; do
     case "$inc" in
       *_impl.h*) report "$h includes an implementation header: $inc" ;;

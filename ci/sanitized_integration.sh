@@ -23,8 +23,9 @@ esac
 
 workdir="$(mktemp -d -t "portico-$sanitizer.XXXXXX")"
 echo "$sanitizer: building //source/server:portico (--config=$sanitizer)"
-if ! bazel build --config="$sanitizer" //source/server:portico 2>&1 | tail -n 3; then
-  echo "$sanitizer: build failed"
+if ! bazel build --config="$sanitizer" //source/server:portico > "$workdir/build.log" 2>&1; then
+  grep -E -A5 "error|ERROR" "$workdir/build.log" | head -n 60
+  echo "$sanitizer: build failed (log: $workdir/build.log)"
   echo "0 passed, 1 failed"
   exit 1
 fi
@@ -43,7 +44,7 @@ ASAN_OPTIONS="log_path=$workdir/reports/asan:detect_leaks=1" \
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=0:log_path=$workdir/reports/ubsan" \
 TSAN_OPTIONS="log_path=$workdir/reports/tsan:second_deadlock_stack=1" \
 PORTICO_BIN="$workdir/portico" PORTICO_CONTROL_BIN="$control" PORTICO_STOP_GRACEFULLY=1 \
-  timeout 1200 python3 test/integration/run.py "$@" > "$out" 2>&1
+  timeout --kill-after=30 1200 python3 test/integration/run.py "$@" > "$out" 2>&1
 grep -E "FAIL|ERROR" "$out" | tail -n 40
 
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
@@ -54,6 +55,13 @@ fi
 passed=$(echo "$line" | awk '{print $1}')
 failed=$(echo "$line" | awk '{print $3}')
 
+# A proxy that would not stop was killed: LeakSanitizer never ran for it, and a shutdown that
+# hangs is a failure in its own right.
+if grep -q "did not stop after SIGTERM" "$out"; then
+  echo "$sanitizer: a proxy did not stop when asked:"
+  grep "did not stop after SIGTERM" "$out" | head -n 5
+  failed=$((failed + 1))
+fi
 if [ -n "$(find "$workdir/reports" -type f)" ]; then
   echo "$sanitizer: sanitizer reports (kept in $workdir/reports):"
   find "$workdir/reports" -type f -print0 | sort -z | while IFS= read -r -d '' r; do

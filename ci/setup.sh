@@ -45,9 +45,11 @@ if [ "$(id -u)" -ne 0 ]; then
   }
   SUDO="sudo"
 fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Passed through env: sudo's env_reset would drop an exported variable. The lock timeout
+# waits out unattended-upgrades on a new VM; a failed update is tried once more.
+apt=($SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300)
+"${apt[@]}" update -qq || { sleep 10; "${apt[@]}" update -qq; }
+"${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if $bench; then
   # The packages may start nginx/HAProxy as services (Debian's default nginx site listens on
   # every address); the benchmarks start their own, on loopback.

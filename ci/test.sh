@@ -12,10 +12,16 @@ failed=0
 add() { passed=$((passed + $1)); failed=$((failed + $2)); }
 
 echo "== build"
-if ! bazel build //source/... //tools/... 2>&1 | tail -n 3; then
+build_log=$(mktemp)
+if ! bazel build //source/... //tools/... > "$build_log" 2>&1; then
+  # The compiler's own words, not only Bazel's last line.
+  grep -E -A5 "error|ERROR" "$build_log" | head -n 60
   echo "build failed"
   add 0 1
+else
+  tail -n 2 "$build_log"
 fi
+rm -f "$build_log"
 if [ ! -x bazel-bin/source/server/portico ]; then
   echo "0 passed, 1 failed"
   exit 1
@@ -30,11 +36,19 @@ echo "== unit tests"
 unit_out=$(mktemp)
 unit_targets=$(mktemp)
 bazel query 'tests(//test/...)' 2>/dev/null > "$unit_targets"
-bazel test --keep_going //test/... > "$unit_out" 2>&1
+# --nocache_test_results: every test runs here, even if an earlier run on this machine (the
+# shared disk cache) saw it pass.
+bazel test --keep_going --nocache_test_results //test/... > "$unit_out" 2>&1
 grep -E "PASSED|FAILED|TIMEOUT|NO STATUS|ERROR" "$unit_out" | grep -v "^INFO" | tail -n 60
 # Count individual test cases from the JUnit XML Bazel writes for each test target.
+unit_pass="" unit_fail=""
 read -r unit_pass unit_fail < <(python3 ci/count_tests.py bazel-testlogs "$unit_out" "$unit_targets")
 rm -f "$unit_out" "$unit_targets"
+# A counter that could not count is one failure, never a silent zero.
+if ! [[ "$unit_pass" =~ ^[0-9]+$ && "$unit_fail" =~ ^[0-9]+$ ]]; then
+  echo "unit tests: could not count the results"
+  unit_pass=0 unit_fail=1
+fi
 echo "unit tests: ${unit_pass} passed, ${unit_fail} failed"
 add "$unit_pass" "$unit_fail"
 

@@ -40,13 +40,15 @@ YAML
 pids+=($!)
 
 ready=false
-for _ in $(seq 1 50); do
+# /ready says 503 until the control plane's first configuration came; the proxy's retries
+# back off to a few seconds apart if the control plane is slow to start.
+for _ in $(seq 1 200); do
   curl -fsS -o /dev/null http://127.0.0.1:9901/ready 2>/dev/null && { ready=true; break; }
   sleep 0.1
 done
 if ! $ready; then
-  echo "portico did not become ready within 5 s (is 127.0.0.1:9901 or :10000 taken?); its" \
-    "output is above. The control plane's log:" >&2
+  echo "portico did not become ready within 20 s (is 127.0.0.1:9901, :10000 or the control" \
+    "plane's :18000 taken?); its output is above. The control plane's log:" >&2
   tail -n 20 "$work/control.log" >&2 || true
   exit 1
 fi

@@ -205,6 +205,20 @@ void Server::publish(ConfigSnapshotConstSharedPtr snapshot) {
   dynamic_.commit();
   snapshot_ = std::move(snapshot);
   for (auto& w : workers_) w->applySnapshot(snapshot_);
+  const uint64_t generation = ++config_published_;
+  if (workers_.empty()) {
+    config_applied_ = generation;
+  } else {
+    auto left = std::make_shared<std::atomic<size_t>>(workers_.size());
+    for (auto& w : workers_) {
+      w->runAfterPending([this, left, generation] {
+        if (left->fetch_sub(1) != 1) return;
+        dispatcher_->post([this, generation] {
+          config_applied_ = std::max(config_applied_, generation);
+        });
+      });
+    }
+  }
   // A held cluster goes when its hold runs out even if no update comes.
   const auto expiry = dynamic_.nextHoldExpiry();
   if (!expiry.has_value()) {
@@ -318,7 +332,9 @@ std::string Server::serverInfoJson() const {
                       "\",\"uptime_seconds\":", uptime.count(),
                       ",\"concurrency\":", options_.concurrency,
                       ",\"health_check_failed\":", healthy_ ? "false" : "true",
-                      ",\"listeners_drained\":", listeners_drained_ ? "true" : "false", "}\n");
+                      ",\"listeners_drained\":", listeners_drained_ ? "true" : "false",
+                      ",\"config_generation\":{\"published\":", config_published_,
+                      ",\"applied_by_all_workers\":", config_applied_, "}}\n");
 }
 
 absl::StatusOr<std::vector<Server::ClusterStatus>> Server::clusterStatuses() {

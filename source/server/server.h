@@ -112,6 +112,10 @@ class Server : public xds::ConfigApplier {
   void endInitialization(const char* why);
   bool shutting_down_ = false;
   bool listeners_drained_ = false;
+  // Configurations published to the workers, and the latest one every worker has applied
+  // (/server_info): an ACK says the proxy took a configuration, this that it serves it.
+  uint64_t config_published_ = 0;
+  uint64_t config_applied_ = 0;
 };
 
 }  // namespace portico::server

@@ -16,11 +16,13 @@ Prints "READY" when both ports listen.
 """
 
 import argparse
+import atexit
 import http.server
 import json
 import pathlib
 import queue
 import subprocess
+import shutil
 import sys
 import tempfile
 import threading
@@ -32,6 +34,8 @@ TYPE_PREFIX = "type.googleapis.com/portico.config.v1."
 
 def generate_protos():
     out = tempfile.mkdtemp(prefix="portico-pb-")
+    # Imported modules stay loaded: the directory can go when the process does.
+    atexit.register(shutil.rmtree, out, True)
     protos = [str(p.relative_to(REPO / "api")) for p in (REPO / "api").rglob("*.proto")]
     subprocess.run(["protoc", "-I", str(REPO / "api"), "-I", "/usr/include",
                     "--python_out=" + out] + protos, check=True, cwd=str(REPO / "api"))

@@ -54,6 +54,7 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 __all__ = [
     "Environment", "PorticoTestCase", "RawConnection", "Response", "NoResponse",
     "admin_get", "admin_post", "bootstrap", "cluster", "connection_refused", "curl",
+    "listener_closed",
     "curl_many", "echo_headers", "exchange_raw", "format_request", "free_port", "http_get",
     "listener", "parse_responses", "pattern_bytes", "pattern_sha256", "portico_bin",
     "route_to", "rss_kb", "run_portico", "send_raw", "to_yaml", "virtual_host", "wait_until",
@@ -461,9 +462,20 @@ def send_raw(port, data, timeout=CLIENT_TIMEOUT):
     return exchange_raw(port, data, timeout).data
 
 
+def listener_closed(port, timeout=5.0):
+    """True if nothing listens on `port` (the connection is refused); False if a connection
+    is made, whatever happens to it next (a slow proxy is not a closed one)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=timeout).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 def connection_refused(port, timeout=1.0):
     """True if a new connection to `port` fails: refused, reset, or closed/silent without
-    answering a request within `timeout`."""
+    answering a request within `timeout` (a full listener may leave it in the queue). For a
+    listener that should be gone, listener_closed() is the strict check."""
     try:
         with RawConnection(port, timeout) as conn:
             conn.send(format_request("GET", "/", {"Connection": "close"}))
@@ -585,8 +597,10 @@ class ManagedProcess:
             return None
 
     def kill(self):
-        _kill_group(self.pid)
-        self.wait(STOP_TIMEOUT)
+        # Once reaped, its process group id may belong to someone else: leave it alone.
+        if self.popen.returncode is None:
+            _kill_group(self.pid)
+            self.wait(STOP_TIMEOUT)
         _live_groups.discard(self.pid)
 
     def output(self):
@@ -707,6 +721,12 @@ class PorticoProcess(ManagedProcess):
 
     def admin_post(self, path, timeout=CLIENT_TIMEOUT):
         return admin_post(self.admin_port, path, timeout)
+
+    def config_applied(self):
+        """True once every worker has applied the latest configuration the proxy took: an
+        ACK (or /config_dump) says the proxy took it, not that its workers serve it yet."""
+        generation = json.loads(self.admin_get("/server_info").body)["config_generation"]
+        return generation["applied_by_all_workers"] == generation["published"]
 
     def stats(self):
         """/stats as {name: value string}, one "name: value" line each."""

@@ -10,7 +10,8 @@ import time
 import unittest
 from urllib.parse import quote
 
-from harness import PorticoTestCase, RawConnection, connection_refused, curl, wait_until
+from harness import (PorticoTestCase, RawConnection, curl, http_get, listener_closed,
+                     wait_until)
 
 POST_ONLY = ("/healthcheck/fail", "/healthcheck/ok", "/drain_listeners", "/reset_counters",
              "/reopen_logs",
@@ -171,7 +172,8 @@ class AdminTest(PorticoTestCase):
                 self.assertEqual(self.proxy.admin_get(path).status, 405)
         self.assertTrue(self.proxy.running())
         self.admin_text("/ready")
-        self.assertFalse(connection_refused(self.proxy.port), "GET drained the listeners")
+        self.assertFalse(listener_closed(self.proxy.port), "GET drained the listeners")
+        self.assertEqual(http_get(self.proxy.port, "/echo").status, 200)
 
     def test_405_says_which_methods_are_allowed(self):  # RFC 9110 15.5.6
         self.assertEqual(self.proxy.admin_get("/healthcheck/fail").header("allow"), "POST")
@@ -254,7 +256,7 @@ class AdminControlTest(PorticoTestCase):
     def test_drain_listeners(self):
         proxy = self.start()
         self.assertEqual(proxy.admin_post("/drain_listeners").status, 200)
-        wait_until(lambda: connection_refused(proxy.port, timeout=0.5), 3,
+        wait_until(lambda: listener_closed(proxy.port), 5,
                    message="new connections to fail after /drain_listeners")
 
     def test_reset_counters(self):

@@ -12,7 +12,7 @@ import time
 import unittest
 from pathlib import Path
 
-from harness import (PorticoTestCase, RawConnection, bootstrap, cluster, connection_refused,
+from harness import (PorticoTestCase, RawConnection, bootstrap, cluster, listener_closed,
                      format_request, free_port, http_get, listener, portico_bin, route_to,
                      run_portico, to_yaml,
                      virtual_host, wait_until)
@@ -48,7 +48,7 @@ class DrainTest(PorticoTestCase):
 
         signalled = time.monotonic()
         proxy.send_signal(signal.SIGTERM)
-        wait_until(lambda: connection_refused(proxy.port, timeout=0.5), 1.5,
+        wait_until(lambda: listener_closed(proxy.port), 5,
                    message="new connections to be refused after SIGTERM")
         for thread in threads:
             thread.join(DRAIN_TIMEOUT_S + 3)
@@ -68,7 +68,8 @@ class DrainTest(PorticoTestCase):
             conn.send(b"GET /echo HTTP/1.1\r\nHost: x\r\n")
             time.sleep(0.2)
             proxy.send_signal(signal.SIGTERM)
-            time.sleep(0.3)
+            # The workers have begun their drain once their listeners are closed.
+            wait_until(lambda: listener_closed(proxy.port), 5, message="the drain to begin")
             conn.send(b"\r\n")
             response = conn.read_response()
         self.assertEqual(response.status, 200)

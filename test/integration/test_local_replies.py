@@ -232,7 +232,8 @@ class StreamIdleTimeoutTest(PorticoTestCase):
             elapsed = time.monotonic() - start
         self.assertEqual(response.status, 504, response.body[:200])
         self.assertIn(b"stream idle timeout", response.body)
-        self.assertTrue(0.4 <= elapsed < 1.6, "504 after %.2fs" % elapsed)
+        # One to two timeouts; the bound only has to stay under the upstream's 5 s.
+        self.assertTrue(0.4 <= elapsed < 3.5, "504 after %.2fs" % elapsed)
         self.assertEqual(self.proxy.counter(STAT_PREFIX + "downstream_rq_idle_timeout"),
                          before + 1)
 
@@ -244,14 +245,16 @@ class StreamIdleTimeoutTest(PorticoTestCase):
             elapsed = time.monotonic() - start
         self.assertTrue(data.startswith(b"HTTP/1.1 408 "), data[:200])
         self.assertTrue(closed, "connection left open after a 408 mid-body")
-        self.assertLess(elapsed, 1.6)
+        self.assertLess(elapsed, 3.5)
 
     def test_a_slow_but_steady_upload_is_not_cut(self):
-        body = b"x" * 12
+        # Longer than two timeouts in all, with gaps a tenth of one (a loaded sanitized build
+        # stalls for more than the 300 ms slack that 200 ms gaps left).
+        body = b"x" * 30
         with RawConnection(self.proxy.port, timeout=5) as conn:
-            conn.send(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n")
-            for i in range(12):  # 2.4 s in all, a byte every 200 ms
-                time.sleep(0.2)
+            conn.send(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 30\r\n\r\n")
+            for i in range(30):  # 1.5 s in all, a byte every 50 ms
+                time.sleep(0.05)
                 conn.send(body[i:i + 1])
             response = conn.read_response()
         self.assertEqual(response.status, 200, response.body[:200])

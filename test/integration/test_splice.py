@@ -117,6 +117,7 @@ class SpliceTest(PorticoTestCase):
             head = conn.sock.recv(4096)
             self.assertIn(b" 200 ", head.split(b"\r\n", 1)[0])
             first_conn = parse_head_header(head, b"x-upstream-conn")
+            self.assertIsNotNone(first_conn, "the head came in pieces: %r" % head[:300])
         # The upstream connection was mid-body: it must not carry the next request.
         response = self.proxy_get("/echo?after")
         self.assertEqual(response.status, 200)

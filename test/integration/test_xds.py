@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from harness import (INTEGRATION_DIR, ManagedProcess, PorticoTestCase, RawConnection,
-                     address, bootstrap, connection_refused, free_port, http_get, listener,
+                     address, bootstrap, listener_closed, free_port, http_get, listener,
                      wait_until)
 
 TYPE = "type.googleapis.com/portico.config.v1."
@@ -143,10 +143,11 @@ class XdsTest(PorticoTestCase):
         wait_until(lambda: self.cp.streams() == 1, 25, message="reconnect")
 
     def acked(self, kind, version):
+        """The proxy took `version` of `kind`, ACKed it, and its workers serve it."""
         dump = json.loads(self.proxy.admin_get("/config_dump").body)
         return dump["dynamic"]["types"][TYPE + kind]["version"] == version and any(
             r.get("type_url") == TYPE + kind and r.get("response_nonce") and
-            "error_detail" not in r for r in self.cp.requests())
+            "error_detail" not in r for r in self.cp.requests()) and self.proxy.config_applied()
 
     def get(self, path="/echo"):
         return http_get(self.dyn_port, path)
@@ -172,7 +173,6 @@ class XdsTest(PorticoTestCase):
             self.assertEqual(conn.request("GET", "/").body, b"say:one")
             self.cp.push("RouteConfiguration", "v2", [routes("say:two")])
             wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="v2 ACK")
-            time.sleep(0.1)  # the snapshot is posted to the workers
             self.assertEqual(conn.request("GET", "/").body, b"say:two")
 
     def test_ready_only_once_the_first_configuration_came(self):
@@ -247,6 +247,7 @@ class XdsTest(PorticoTestCase):
                    message="a NACK naming the withdrawn cluster")
         wait_until(lambda: self.held_clusters() == [], 5, message="the hold to run out")
         self.assertGreater(time.monotonic() - held_at, 0.5)
+        wait_until(self.proxy.config_applied, 5, message="the workers without the cluster")
         response = self.get()
         self.assertEqual(response.status, 503)
         self.assertIn(b"cluster not found", response.body)
@@ -430,7 +431,7 @@ class XdsTest(PorticoTestCase):
         wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
         self.assertEqual(self.get().status, 200)
         self.cp.push("Listener", "v2", [])
-        wait_until(lambda: connection_refused(self.dyn_port), 5, message="listener closed")
+        wait_until(lambda: listener_closed(self.dyn_port), 5, message="listener closed")
         self.assertEqual(http_get(self.proxy.port, "/").status, 200)  # static one stays
 
     def test_a_listener_renamed_on_its_address_never_refuses_a_connection(self):
@@ -531,7 +532,9 @@ class XdsTest(PorticoTestCase):
             "control_plane": [address(stuck.grpc_port), address(self.cp.grpc_port)],
             "delta": self.delta, "initial_fetch_timeout": "1s"}
         self.proxy = env.start_portico(config, wait="admin")
-        wait_until(lambda: stuck.streams() == 1, 10, message="the stream on the stuck one")
+        # Its requests are kept (its stream lasts only the 1 s initial_fetch_timeout, which a
+        # slow sanitized start can let pass before a poll of streams() sees it).
+        wait_until(lambda: stuck.requests(), 10, message="a request to the stuck one")
         wait_until(lambda: self.acked("RouteConfiguration", "v1"), 15,
                    message="config from the second control plane")
         self.assertEqual(self.get().status, 200)
@@ -544,12 +547,12 @@ class XdsTest(PorticoTestCase):
         self.push_all()
         wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
         self.assertEqual(self.proxy.admin_post("/drain_listeners").status, 200)
-        wait_until(lambda: connection_refused(self.dyn_port), 5, message="listener closed")
+        wait_until(lambda: listener_closed(self.dyn_port), 5, message="listener closed")
         moved = free_port()
         self.cp.push("Listener", "v2", [{"name": "moved", "address": address(moved),
                                          "http": {"route_config_name": "r1"}}])
         wait_until(lambda: self.acked("Listener", "v2"), 5, message="LDS ACK")
-        self.assertTrue(connection_refused(moved), "a drained proxy opened a new listener")
+        self.assertTrue(listener_closed(moved), "a drained proxy opened a new listener")
 
     def test_endpoint_change_keeps_connections_to_hosts_that_stay(self):
         # Regression: any endpoint change replaced the cluster and closed its connections.
@@ -563,7 +566,6 @@ class XdsTest(PorticoTestCase):
                 "endpoints": [{"address": address(u.port)} for u in upstreams]}])
             wait_until(lambda: self.acked("ClusterLoadAssignment", version), 5,
                        message="%s ACK" % version)
-            time.sleep(0.1)  # the snapshot is posted to the workers
 
         assign("v2", [u1])
         with RawConnection(self.dyn_port) as conn:  # one client connection: one worker
@@ -589,12 +591,17 @@ class XdsTest(PorticoTestCase):
         failures, done, count = [], threading.Event(), [0]
 
         def load():
-            with RawConnection(self.dyn_port, timeout=5) as conn:
-                while not done.is_set():
-                    response = conn.request("GET", "/echo")
-                    count[0] += 1
-                    if response.status != 200:
-                        failures.append(response.status)
+            # Any exception is a failure: a request the proxy dropped (NoResponse) must not
+            # just end its thread.
+            try:
+                with RawConnection(self.dyn_port, timeout=5) as conn:
+                    while not done.is_set():
+                        response = conn.request("GET", "/echo")
+                        count[0] += 1
+                        if response.status != 200:
+                            failures.append(response.status)
+            except Exception as e:  # noqa: BLE001 (reported through failures)
+                failures.append(repr(e))
 
         threads = [threading.Thread(target=load) for _ in range(4)]
         for t in threads:

@@ -367,15 +367,18 @@ TEST_F(ConfigSnapshotTest, OneListenAddressWrittenTwoWays) {
             }),
             "static_resources.listeners[1].address: [::ffff:127.0.0.1]:10000 is also bound by "
             "static_resources.listeners[0]");
-  EXPECT_EQ(errorAfter([&](Bootstrap& b) {
-              listener(b).mutable_address()->set_address("0.0.0.0");
-              addListener(b, "second", 10000).mutable_address()->set_address("::");
-            }),
-            "static_resources.listeners[1].address: [::]:10000 is also bound by "
-            "static_resources.listeners[0]");
+  EXPECT_EQ(
+      errorAfter([&](Bootstrap& b) {
+        listener(b).mutable_address()->set_address("0.0.0.0");                 // layout: not bound
+        addListener(b, "second", 10000).mutable_address()->set_address("::");  // layout: not bound
+      }),
+      "static_resources.listeners[1].address: [::]:10000 is also bound by "
+      "static_resources.listeners[0]");
   // A wildcard beside a specific address is fine (the specific one takes its connections).
   Bootstrap both = base_;
-  addListener(both, "second", 10000).mutable_address()->set_address("0.0.0.0");
+  addListener(both, "second", 10000)
+      .mutable_address()
+      ->set_address("0.0.0.0");  // layout: not bound
   EXPECT_TRUE(build(both).ok());
 }
 
