@@ -309,6 +309,7 @@ void DynamicConfig::commit() {
   by_type_[pending_type_] = std::move(pending_);
   pending_.clear();
   warming_ = std::move(pending_warming_);
+  warming_listeners_ = pending_warming_listeners_;
   for (const auto& [name, since] : pending_held_) {
     if (held_.contains(name)) continue;
     PORTICO_LOG(kWarn,

@@ -67,6 +67,10 @@ class DynamicConfig {
   // When the first hold runs out, if any cluster is held.
   std::optional<Clock::time_point> nextHoldExpiry() const;
   const std::vector<std::string>& warmingListeners() const { return warming_; }
+  // The listeners of the last commit that wait for their routes (their ports are reserved).
+  const std::vector<config::v1::Listener>& committedWarmingListeners() const {
+    return warming_listeners_;
+  }
   // The listeners the last tryApply() left warming (not in its merged config), for the
   // server to check their addresses can be bound while the update can still be refused.
   const std::vector<config::v1::Listener>& pendingWarmingListeners() const {
@@ -113,6 +117,7 @@ class DynamicConfig {
   std::chrono::milliseconds hold_timeout_;
   std::map<std::string, ByName> by_type_;
   std::vector<std::string> warming_;
+  std::vector<config::v1::Listener> warming_listeners_;
   Held held_;
   // What serves since the last commit (see the top): kept for listeners that warm again and
   // for clusters withdrawn under a route.

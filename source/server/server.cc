@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
@@ -141,10 +142,12 @@ absl::Status Server::applyResources(const std::string& type_url,
                                     const std::vector<google::protobuf::Any>& resources,
                                     const std::string& version) {
   const auto started = std::chrono::steady_clock::now();
+  pending_port_reservations_.clear();
   auto snapshot = dynamic_.buildSnapshot(
       type_url, resources, store_, snapshot_.get(), [&](const config::v1::Bootstrap& merged) {
         return checkListenAddresses(merged, type_url == xds::kListenerType);
       });
+  if (!snapshot.ok()) pending_port_reservations_.clear();  // refused: nothing is reserved
   // A type answered counts for initialization even when refused, as Envoy's does: the
   // control plane may never send it again, and what was accepted serves meanwhile.
   if (initializing_) {
@@ -160,8 +163,7 @@ absl::Status Server::applyResources(const std::string& type_url,
   return absl::OkStatus();
 }
 
-absl::Status Server::checkListenAddresses(const config::v1::Bootstrap& merged,
-                                          bool with_warming) const {
+absl::Status Server::checkListenAddresses(const config::v1::Bootstrap& merged, bool with_warming) {
   // New listen addresses must be bindable here before we ACK: the workers bind them later,
   // where a failure could no longer be reported to the control plane. A listener update also
   // has the addresses of the listeners it leaves warming (waiting for their routes) checked,
@@ -192,22 +194,41 @@ absl::Status Server::checkListenAddresses(const config::v1::Bootstrap& merged,
       known = known || current->address.asString() == address.asString();
     }
     if (known) continue;
-    absl::Status bindable = network::TcpListener::probeBind(address);
-    if (!bindable.ok()) {
+    const std::string key = address.asString();
+    if (port_reservations_.contains(key) || pending_port_reservations_.contains(key)) continue;
+    auto reservation = network::PortReservation::reserve(address);
+    if (!reservation.ok()) {
       return absl::UnavailableError(
-          absl::StrCat("Listener '", name, "': address: ", bindable.message()));
+          absl::StrCat("Listener '", name, "': address: ", reservation.status().message()));
     }
+    pending_port_reservations_.emplace(key, std::move(*reservation));
   }
   return absl::OkStatus();
 }
 
+void Server::releasePortReservations() {
+  if (port_reservations_.empty()) return;
+  absl::flat_hash_set<std::string> wanted;  // addresses whose listener waits for its routes
+  for (const config::v1::Listener& l : dynamic_.committedWarmingListeners()) {
+    auto address = network::Address::parse(l.address().address(), l.address().port());
+    if (address.ok()) wanted.insert(address->asString());
+  }
+  absl::erase_if(port_reservations_,
+                 [&wanted](const auto& entry) { return !wanted.contains(entry.first); });
+}
+
 void Server::publish(ConfigSnapshotConstSharedPtr snapshot) {
   dynamic_.commit();
+  for (auto& [address, reservation] : pending_port_reservations_) {
+    port_reservations_.insert_or_assign(address, std::move(reservation));
+  }
+  pending_port_reservations_.clear();
   snapshot_ = std::move(snapshot);
   for (auto& w : workers_) w->applySnapshot(snapshot_);
   const uint64_t generation = ++config_published_;
   if (workers_.empty()) {
     config_applied_ = generation;
+    releasePortReservations();
   } else {
     auto left = std::make_shared<std::atomic<size_t>>(workers_.size());
     for (auto& w : workers_) {
@@ -215,6 +236,9 @@ void Server::publish(ConfigSnapshotConstSharedPtr snapshot) {
         if (left->fetch_sub(1) != 1) return;
         dispatcher_->post([this, generation] {
           config_applied_ = std::max(config_applied_, generation);
+          // The workers listen on what this configuration opened; a later one may still
+          // be on its way to them (its reservations wait for its own turn).
+          if (config_applied_ == config_published_) releasePortReservations();
         });
       });
     }

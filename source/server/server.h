@@ -10,10 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "portico/config/v1/bootstrap.pb.h"
 #include "source/common/access_log/access_log.h"
 #include "source/common/event/dispatcher.h"
+#include "source/common/network/port_reservation.h"
 #include "source/common/stats/store.h"
 #include "source/server/admin.h"
 #include "source/server/config_snapshot.h"
@@ -44,8 +46,12 @@ class Server : public xds::ConfigApplier {
 
  private:
   void registerAdminHandlers();
-  // Refuses a merged config whose new listen addresses cannot be bound (see applyResources).
-  absl::Status checkListenAddresses(const config::v1::Bootstrap& merged, bool with_warming) const;
+  // Refuses a merged config whose new listen addresses cannot be bound (see applyResources),
+  // and reserves them (pending_port_reservations_) for the workers.
+  absl::Status checkListenAddresses(const config::v1::Bootstrap& merged, bool with_warming);
+  // Frees the reservations the workers no longer need: their listener is open on every
+  // worker, or gone. Called once every worker has applied the latest configuration.
+  void releasePortReservations();
   // Commits the dynamic config and hands `snapshot` to the workers.
   void publish(ConfigSnapshotConstSharedPtr snapshot);
   // Builds the config again without the held clusters whose hold ran out.
@@ -116,6 +122,12 @@ class Server : public xds::ConfigApplier {
   // (/server_info): an ACK says the proxy took a configuration, this that it serves it.
   uint64_t config_published_ = 0;
   uint64_t config_applied_ = 0;
+  // New listen addresses, bound (not listening) from the moment a configuration naming them
+  // is accepted until the workers listen on them: no other program can take a port between
+  // the ACK and the workers' binds, or while a listener waits for its routes, as Envoy binds
+  // such a listener at once. By address ("127.0.0.1:10001").
+  absl::flat_hash_map<std::string, network::PortReservation> port_reservations_;
+  absl::flat_hash_map<std::string, network::PortReservation> pending_port_reservations_;
 };
 
 }  // namespace portico::server

@@ -7,7 +7,8 @@
 // Beyond "no crash / no sanitizer report", every accepted result is checked: the query is as
 // sent, a path stays a path ('/' first), normalising again changes nothing (and a redirect's
 // Location is accepted as it is: no redirect loop), no dot segment is left after normalize,
-// no "//" after merge_slashes, no '\\' after normalize, and a Location never starts with "//".
+// no "//" after merge_slashes, no '\\' after normalize (or after decoding an escaped slash,
+// which normalises too), and a Location never starts with "//".
 
 #include <cstdint>
 #include <string>
@@ -26,6 +27,26 @@ bool hasDotSegment(absl::string_view path) {
          absl::EndsWith(path, "/.") || absl::EndsWith(path, "/..");
 }
 
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Whether the path (before any '?') has %2F or %5C, escapes read left to right ("%252F" is
+// "%25" then "2F").
+bool hasEscapedSlash(absl::string_view target) {
+  const absl::string_view path = target.substr(0, target.find('?'));
+  for (size_t i = 0; i + 2 < path.size(); i++) {
+    if (path[i] != '%' || hexValue(path[i + 1]) < 0 || hexValue(path[i + 2]) < 0) continue;
+    const int c = hexValue(path[i + 1]) * 16 + hexValue(path[i + 2]);
+    if (c == '/' || c == '\\') return true;
+    i += 2;
+  }
+  return false;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -39,8 +60,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string original(reinterpret_cast<const char*>(data + 1), size - 1);
   std::string target = original;
   const PathNormalizationResult result = portico::http::normalizePath(target, options);
+  // Decoded slashes are normalised whatever normalize says (they make new segments).
+  const bool decodes = options.escaped_slashes == EscapedSlashesAction::kUnescapeAndForward ||
+                       options.escaped_slashes == EscapedSlashesAction::kUnescapeAndRedirect;
+  const bool normalized = options.normalize || (decodes && hasEscapedSlash(original));
   if (result == PathNormalizationResult::kMalformed) {
-    check(options.normalize, "refused as malformed although normalize was not asked");
+    check(normalized, "refused as malformed although nothing was normalised");
     return 0;
   }
   if (result == PathNormalizationResult::kEscapedSlash) {
@@ -65,7 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   check(!path.empty() && path[0] == '/', "a path no longer starts with '/'");
-  if (options.normalize) {
+  if (normalized) {
     check(!hasDotSegment(path), "a dot segment is left");
     check(!absl::StrContains(path, "\\"), "a backslash is left");
   }

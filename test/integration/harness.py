@@ -54,7 +54,7 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 __all__ = [
     "Environment", "PorticoTestCase", "RawConnection", "Response", "NoResponse",
     "admin_get", "admin_post", "bootstrap", "cluster", "connection_refused", "curl",
-    "listener_closed",
+    "json_lines", "listener_closed",
     "curl_many", "echo_headers", "exchange_raw", "format_request", "free_port", "http_get",
     "listener", "parse_responses", "pattern_bytes", "pattern_sha256", "portico_bin",
     "route_to", "rss_kb", "run_portico", "send_raw", "to_yaml", "virtual_host", "wait_until",
@@ -95,6 +95,17 @@ def wait_until(predicate, timeout, interval=0.05, message="condition"):
         if time.monotonic() >= deadline:
             raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, message))
         time.sleep(interval)
+
+
+def json_lines(path):
+    """The JSON lines of a file being written (an access log): [] while it does not exist, and
+    a last line the writer has not finished is left for the next look."""
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        return []
+    complete = text if text.endswith("\n") else text[:text.rfind("\n") + 1]
+    return [json.loads(line) for line in complete.splitlines() if line]
 
 
 def rss_kb(pid):

@@ -1,25 +1,25 @@
 """Process lifecycle: graceful drain on SIGTERM, config validation and the command line."""
 
 import datetime
-import json
 import os
 import resource
 import shutil
-import subprocess
 import signal
+import subprocess
 import threading
 import time
 import unittest
 from pathlib import Path
 
-from harness import (PorticoTestCase, RawConnection, bootstrap, cluster, listener_closed,
-                     format_request, free_port, http_get, listener, portico_bin, route_to,
-                     run_portico, to_yaml,
-                     virtual_host, wait_until)
+from harness import (PorticoTestCase, RawConnection, bootstrap, cluster, format_request,
+                     free_port, http_get, json_lines, listener, listener_closed, portico_bin,
+                     route_to, run_portico, to_yaml, virtual_host, wait_until)
 
-DRAIN_TIMEOUT_S = 5
+DRAIN_TIMEOUT_S = 8
 IN_FLIGHT = 5
-SLOW_PATH = "/delay/1500"
+# Long enough that all five are in flight together even on a loaded sanitized build; short
+# enough that the drain ends well within DRAIN_TIMEOUT_S.
+SLOW_PATH = "/delay/3000"
 
 
 def good_config():
@@ -43,7 +43,7 @@ class DrainTest(PorticoTestCase):
         threads = [threading.Thread(target=slow_request, args=(i,)) for i in range(IN_FLIGHT)]
         for thread in threads:
             thread.start()
-        wait_until(lambda: upstream.stats()["in_flight"] == IN_FLIGHT, 3,
+        wait_until(lambda: upstream.stats()["in_flight"] == IN_FLIGHT, 2.5,
                    message="%d requests in flight at the upstream" % IN_FLIGHT)
 
         signalled = time.monotonic()
@@ -90,7 +90,7 @@ class DrainTest(PorticoTestCase):
             proxy.send_signal(signal.SIGTERM)
         self.assertEqual(proxy.wait(5), 0, "exit code after SIGTERM")
         self.assertNotIn("SIGTERM received", proxy.output())
-        lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+        lines = json_lines(log_path)
         self.assertEqual(len([l for l in lines if l["path"] == "/logged"]), 20)
 
 
@@ -175,7 +175,7 @@ class DrainTest(PorticoTestCase):
             wait_until(lambda: upstream.stats()["in_flight"] == 1, 3, message="in flight")
             proxy.send_signal(signal.SIGTERM)
             self.assertEqual(proxy.wait(5), 0, "exit code after SIGTERM")
-        lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+        lines = json_lines(log_path)
         cut = [l for l in lines if l["path"] == "/delay/4000"]
         self.assertEqual(len(cut), 1, lines)
         self.assertEqual(cut[0]["response_code_details"], "proxy_shutdown")
@@ -188,7 +188,7 @@ class DrainTest(PorticoTestCase):
         proxy, _ = env.start_basic(access_log={"path": str(log_path), "json": True})
 
         def paths(path):
-            return [json.loads(line)["path"] for line in path.read_text().splitlines()]
+            return [line["path"] for line in json_lines(path)]
 
         self.assertEqual(http_get(proxy.port, "/before").status, 200)
         wait_until(lambda: paths(log_path) == ["/before"], 5, message="first line logged")
@@ -218,9 +218,8 @@ class DrainTest(PorticoTestCase):
             conn.send(b"GET /delay/500 HTTP/1.1\r\nHost: x\r\n\r\n")
             time.sleep(0.2)  # the request is upstream when the client goes
         def lines():
-            if not log_path.exists():
-                return []
-            return [json.loads(line) for line in log_path.read_text().splitlines()]
+            return json_lines(log_path)
+
         wait_until(lambda: len(lines()) == 2, 5, message="both requests logged")
         by_path = {line["path"]: line for line in lines()}
         self.assertEqual(by_path["/delay/500"]["response_code_details"], "downstream_reset")
@@ -239,9 +238,8 @@ class DrainTest(PorticoTestCase):
             conn.send(b"GET /bytes/100000000 HTTP/1.1\r\nHost: x\r\n\r\n")
             self.assertEqual(conn.read_response(head=True).status, 200)
         def lines():
-            if not log_path.exists():
-                return []
-            return [json.loads(line) for line in log_path.read_text().splitlines()]
+            return json_lines(log_path)
+
         wait_until(lambda: len(lines()) == 1, 5, message="the request logged")
         line = lines()[0]
         self.assertEqual(line["response_code"], 200)
@@ -263,9 +261,8 @@ class DrainTest(PorticoTestCase):
             conn.send(b"GET /slow HTTP/1.1\r\nHost: x\r\n")
             self.assertEqual(conn.read_response().status, 408)
         def lines():
-            if not log_path.exists():
-                return []
-            return [json.loads(line) for line in log_path.read_text().splitlines()]
+            return json_lines(log_path)
+
         wait_until(lambda: len(lines()) == 2, 5, message="both refusals logged")
         by_code = {line["response_code"]: line for line in lines()}
         self.assertEqual(by_code[400]["response_code_details"], "protocol_error")

@@ -9,7 +9,7 @@ import time
 import unittest
 
 from harness import (UUID_RE, PorticoTestCase, RawConnection, bootstrap, cluster, curl,
-                     curl_many, echo_headers, format_request, free_port, listener,
+                     curl_many, echo_headers, format_request, free_port, json_lines, listener,
                      parse_responses, pattern_bytes, pattern_sha256, route_to, virtual_host,
                      wait_until)
 
@@ -258,9 +258,7 @@ class ProxyingTest(PorticoTestCase):
         reset_at = time.monotonic()
 
         def logged():
-            if not os.path.exists(log_path):
-                return []
-            return [json.loads(line) for line in open(log_path).read().splitlines()]
+            return json_lines(log_path)
         wait_until(lambda: len(logged()) == 1, 5, message="the request logged")
         self.assertLess(time.monotonic() - reset_at, 5)
         self.assertEqual(logged()[0]["response_code_details"], "downstream_reset")

@@ -425,6 +425,37 @@ class XdsTest(PorticoTestCase):
                                r.get("error_detail", {}).get("message", "")
                                for r in self.cp.requests()), 5, message="a NACK for the clash")
 
+    def test_a_warming_listeners_port_is_kept_for_it(self):
+        # Regression (noticed): the port of a listener waiting for its routes was only checked;
+        # another program could take it after the ACK, and the routes' update was then refused.
+        # As Envoy, which binds a warming listener at once, the proxy holds the port.
+        self.start()
+        self.push_all()
+        wait_until(lambda: self.acked("RouteConfiguration", "v1"), 5, message="RDS ACK")
+        later = free_port()
+        self.cp.push("Listener", "v2", [
+            {"name": "dynamic", "address": address(self.dyn_port),
+             "http": {"route_config_name": "r1"}},
+            {"name": "later", "address": address(later),
+             "http": {"route_config_name": "r-later"}}])
+        wait_until(lambda: self.acked("Listener", "v2"), 5, message="LDS v2 ACK")
+        with socket.socket() as intruder:  # as servers bind: SO_REUSEADDR
+            intruder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            with self.assertRaises(OSError, msg="another program took the warming port"):
+                intruder.bind(("127.0.0.1", later))
+        self.assertTrue(listener_closed(later), "a warming listener took connections")
+        self.cp.push("RouteConfiguration", "v2", [routes("backend"), routes("say:later",
+                                                                           name="r-later")])
+        wait_until(lambda: self.acked("RouteConfiguration", "v2"), 5, message="RDS v2 ACK")
+        self.assertEqual(http_get(later, "/").body, b"say:later")
+        # Removed, the listener lets its port go.
+        self.cp.push("Listener", "v3", [{"name": "dynamic", "address": address(self.dyn_port),
+                                         "http": {"route_config_name": "r1"}}])
+        wait_until(lambda: self.acked("Listener", "v3"), 5, message="LDS v3 ACK")
+        with socket.socket() as taker:
+            taker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            taker.bind(("127.0.0.1", later))
+
     def test_listener_removal_closes_its_port(self):
         self.start()
         self.push_all()

@@ -607,7 +607,6 @@ TEST_F(ConnPoolTest, ARequestAtTheCapHeldByAnotherVersionWaitsInsteadOfFailing) 
 TEST_F(ConnPoolTest, ConnectionsToARemovedHostClose) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort())}});
-  WorkerCluster* old_cluster = manager.get("backend");
   ConnPool& old_pool = backendPool(manager);
   RecordingPoolCallbacks idle;
   connectOne(old_pool, idle);
@@ -621,7 +620,6 @@ TEST_F(ConnPoolTest, ConnectionsToARemovedHostClose) {
 TEST_F(ConnPoolTest, RequestsWaitingOnAReplacedPoolAreServedBeforeItsConnectionsMove) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
-  WorkerCluster* old_cluster = manager.get("backend");
   ConnPool& old_pool = backendPool(manager);
   RecordingPoolCallbacks busy, waiting;
   old_pool.newStream(busy);
@@ -676,7 +674,6 @@ TEST_F(ConnPoolTest, AHandedOffConnectionKeepsItsIdleAge) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   auto info = [&] { return clusterInfo(listener_->boundPort(), 0, 0, 0, 0, /*idle_ms=*/600); };
   manager.update({{"backend", info()}});
-  WorkerCluster* old_cluster = manager.get("backend");
   ConnPool& old_pool = backendPool(manager);
   RecordingPoolCallbacks first;
   connectOne(old_pool, first);
@@ -697,7 +694,6 @@ TEST_F(ConnPoolTest, AHandedOffConnectionKeepsItsIdleAge) {
 TEST_F(ConnPoolTest, ARequestCancelledOnAReplacedPoolLetsTheConnectionKeptForItMoveOn) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort(), /*max_connections=*/1)}});
-  WorkerCluster* old_cluster = manager.get("backend");
   ConnPool& old_pool = backendPool(manager);
   RecordingPoolCallbacks busy, waiting;
   old_pool.newStream(busy);

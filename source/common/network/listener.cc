@@ -46,21 +46,6 @@ absl::StatusOr<std::unique_ptr<TcpListener>> TcpListener::create(event::Dispatch
   return listener;
 }
 
-absl::Status TcpListener::probeBind(const Address& address) {
-  int fd = socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError(absl::StrCat("socket(): ", strerror(errno)));
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-  absl::Status status = absl::OkStatus();
-  if (bind(fd, address.sockAddr(), address.sockLen()) != 0) {
-    status = absl::UnavailableError(
-        absl::StrCat("cannot bind ", address.asString(), ": ", strerror(errno)));
-  }
-  ::close(fd);
-  return status;
-}
-
 TcpListener::TcpListener(event::Dispatcher& dispatcher, int fd, AcceptCb on_accept)
     : dispatcher_(dispatcher), fd_(fd), on_accept_(std::move(on_accept)) {
   file_event_ = dispatcher.createFileEvent(fd_, [this](uint32_t events) {

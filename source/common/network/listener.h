@@ -26,10 +26,6 @@ class TcpListener {
                                                              bool reuse_port = true);
   ~TcpListener();
 
-  // Checks that `address` can be bound the way create() binds it (SO_REUSEPORT), without
-  // keeping the socket: for refusing a config before handing it to the workers.
-  static absl::Status probeBind(const Address& address);
-
   // Stops accepting and closes the socket (the kernel refuses new connections afterwards).
   void close();
   // Accepts what waits in the kernel's queue now, before a close: closing a listening socket
