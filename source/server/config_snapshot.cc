@@ -62,14 +62,15 @@ bool overlaps(const network::Address& a, const network::Address& b) {
   return a_is_v4 && b_is_v4 && (a_ip == "0.0.0.0" || b_ip == "0.0.0.0");
 }
 
-// The socket address a listener binds, however written: two listeners with one key would both
-// bind it (each worker socket has SO_REUSEPORT) and share its connections, one listener's
-// routes serving some of the other's. "127.0.0.1" and "::ffff:127.0.0.1" are one; so are the
-// two wildcards ([::] is dual-stack). A wildcard beside a specific address is allowed: the
-// specific one takes its connections, as in nginx and HAProxy.
-std::string listenKey(const network::Address& a) {
+}  // namespace
+
+// A wildcard beside a specific address has its own key: the specific one takes its
+// connections, as in nginx and HAProxy.
+std::string listenAddressKey(const network::Address& a) {
   return absl::StrCat(isWildcard(a) ? "*" : boundIp(a).second, " ", a.port());
 }
+
+namespace {
 
 // An access log whose file is opened only once the whole configuration is valid, so that a
 // refused configuration creates no file.
@@ -362,7 +363,8 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
   const auto previous_inline_routes = inlineRouteConfigs(previous);
   absl::flat_hash_set<std::string> names;
   absl::flat_hash_set<std::string> addresses;
-  absl::flat_hash_map<std::string, std::string> listen_keys;  // listenKey() -> listener field
+  absl::flat_hash_map<std::string, std::string>
+      listen_keys;  // listenAddressKey() -> listener field
   config::PrometheusNames prometheus_prefixes;
   std::vector<PendingAccessLog> pending_logs;
   for (int i = 0; i < sr.listeners_size(); i++) {
@@ -392,7 +394,8 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     if (!addresses.insert(address->asString()).second) {
       return fieldError(field + ".address", absl::StrCat(address->asString(), " is used twice"));
     }
-    if (auto [it, inserted] = listen_keys.try_emplace(listenKey(*address), field); !inserted) {
+    if (auto [it, inserted] = listen_keys.try_emplace(listenAddressKey(*address), field);
+        !inserted) {
       return fieldError(field + ".address",
                         absl::StrCat(address->asString(), " is also bound by ", it->second));
     }

@@ -63,6 +63,11 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
 // an xDS update is never refused for a file moved since.
 absl::Status checkBootstrapFiles(const config::v1::Bootstrap& bootstrap);
 
+// The socket address a listener binds, however written: "127.0.0.1" and "::ffff:127.0.0.1"
+// are one, and so are the two wildcards ([::] is dual-stack). Two listeners with one key
+// would share the port's connections (each worker socket has SO_REUSEPORT).
+std::string listenAddressKey(const network::Address& address);
+
 // dynamic_resources.cluster_hold_timeout, checked (at most 1h), or its default.
 inline constexpr std::chrono::milliseconds kDefaultClusterHoldTimeout{15000};
 absl::StatusOr<std::chrono::milliseconds> clusterHoldTimeout(

@@ -167,39 +167,48 @@ absl::Status Server::checkListenAddresses(const config::v1::Bootstrap& merged, b
   // New listen addresses must be bindable here before we ACK: the workers bind them later,
   // where a failure could no longer be reported to the control plane. A listener update also
   // has the addresses of the listeners it leaves warming (waiting for their routes) checked,
-  // as Envoy binds them at once: refused later, the failure would NACK a route update.
-  std::vector<std::pair<std::string, network::Address>> to_bind;
-  auto add = [&](const config::v1::Listener& l) {
-    auto address = network::Address::parse(l.address().address(), l.address().port());
-    if (address.ok()) to_bind.emplace_back(l.name(), *address);  // else the build names it
+  // as Envoy binds them at once: refused later, the failure would NACK a route update. Each
+  // is reserved until the workers listen on it (port_reservations_).
+  struct ToBind {
+    std::string name;
+    network::Address address;
+    bool warming;
   };
-  for (const config::v1::Listener& l : merged.static_resources().listeners()) add(l);
+  std::vector<ToBind> to_bind;
+  auto add = [&](const config::v1::Listener& l, bool warming) {
+    auto address = network::Address::parse(l.address().address(), l.address().port());
+    if (address.ok()) to_bind.push_back({l.name(), *address, warming});  // else the build names it
+  };
+  for (const config::v1::Listener& l : merged.static_resources().listeners()) add(l, false);
   if (with_warming) {
-    for (const config::v1::Listener& l : dynamic_.pendingWarmingListeners()) add(l);
+    for (const config::v1::Listener& l : dynamic_.pendingWarmingListeners()) add(l, true);
   }
-  // Two of them on one address (a warming one is not in the merged config's own check).
+  // Two of them on one address, however written (a warming one is not in the merged config's
+  // own check).
   absl::flat_hash_map<std::string, std::string> by_address;
-  for (const auto& [name, address] : to_bind) {
-    if (address.port() == 0) continue;
-    auto [it, inserted] = by_address.emplace(address.asString(), name);
-    if (!inserted && it->second != name) {
+  for (const ToBind& b : to_bind) {
+    if (b.address.port() == 0) continue;
+    auto [it, inserted] = by_address.emplace(listenAddressKey(b.address), b.name);
+    if (!inserted && it->second != b.name) {
       return absl::InvalidArgumentError(
-          absl::StrCat("Listener '", name, "': address: ", address.asString(),
+          absl::StrCat("Listener '", b.name, "': address: ", b.address.asString(),
                        " is also the address of Listener '", it->second, "'"));
     }
   }
-  for (const auto& [name, address] : to_bind) {
-    bool known = false;
+  for (const ToBind& b : to_bind) {
+    const std::string key = listenAddressKey(b.address);
+    // Open on the workers and staying open. A warming listener on the address of one this
+    // update removes is reserved all the same: the workers are about to close it.
+    bool open = false;
     for (const ListenerConfigConstSharedPtr& current : snapshot_->listeners) {
-      known = known || current->address.asString() == address.asString();
+      open = open || listenAddressKey(current->address) == key;
     }
-    if (known) continue;
-    const std::string key = address.asString();
+    if (open && !b.warming) continue;
     if (port_reservations_.contains(key) || pending_port_reservations_.contains(key)) continue;
-    auto reservation = network::PortReservation::reserve(address);
+    auto reservation = network::PortReservation::reserve(b.address);
     if (!reservation.ok()) {
       return absl::UnavailableError(
-          absl::StrCat("Listener '", name, "': address: ", reservation.status().message()));
+          absl::StrCat("Listener '", b.name, "': address: ", reservation.status().message()));
     }
     pending_port_reservations_.emplace(key, std::move(*reservation));
   }
@@ -211,7 +220,7 @@ void Server::releasePortReservations() {
   absl::flat_hash_set<std::string> wanted;  // addresses whose listener waits for its routes
   for (const config::v1::Listener& l : dynamic_.committedWarmingListeners()) {
     auto address = network::Address::parse(l.address().address(), l.address().port());
-    if (address.ok()) wanted.insert(address->asString());
+    if (address.ok()) wanted.insert(listenAddressKey(*address));
   }
   absl::erase_if(port_reservations_,
                  [&wanted](const auto& entry) { return !wanted.contains(entry.first); });

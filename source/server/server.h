@@ -125,7 +125,7 @@ class Server : public xds::ConfigApplier {
   // New listen addresses, bound (not listening) from the moment a configuration naming them
   // is accepted until the workers listen on them: no other program can take a port between
   // the ACK and the workers' binds, or while a listener waits for its routes, as Envoy binds
-  // such a listener at once. By address ("127.0.0.1:10001").
+  // such a listener at once. By listenAddressKey().
   absl::flat_hash_map<std::string, network::PortReservation> port_reservations_;
   absl::flat_hash_map<std::string, network::PortReservation> pending_port_reservations_;
 };

@@ -318,7 +318,9 @@ bool ConnPool::handOff(UpstreamConnection& connection) {
   // unused connection open for ever.
   const auto idle_for = dispatcher_.now() - connection.idle_since_;
   const std::chrono::milliseconds timeout = to->idleTimeout(connection);
-  if (idle_for >= timeout) return false;  // before the counts move: the caller closes it here
+  // before the counts move: the caller closes it here (kNoIdleTimeout, as nanoseconds, would
+  // overflow the compare)
+  if (timeout != kNoIdleTimeout && idle_for >= timeout) return false;
   if (!same_count) {
     --host_.counts->connections;
     ++to->host_.counts->connections;

@@ -608,10 +608,8 @@ class ManagedProcess:
             return None
 
     def kill(self):
-        # Once reaped, its process group id may belong to someone else: leave it alone.
-        if self.popen.returncode is None:
-            _kill_group(self.pid)
-            self.wait(STOP_TIMEOUT)
+        _kill_group(self.pid)
+        self.wait(STOP_TIMEOUT)
         _live_groups.discard(self.pid)
 
     def output(self):

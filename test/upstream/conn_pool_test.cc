@@ -734,6 +734,26 @@ TEST_F(ConnPoolTest, IdleTimeoutZeroKeepsIdleConnections) {
   pool.release(*second.ready[0], true);
 }
 
+// Regression (reviewer): with no idle timeout the hand-off compared the idle time with
+// milliseconds::max() as nanoseconds, which overflowed, and every update closed the pool's
+// idle connections instead of moving them on.
+TEST_F(ConnPoolTest, AnUpdateHandsOnIdleConnectionsWithoutAnIdleTimeout) {
+  ClusterManager manager(*dispatcher_, worker_stats_);
+  auto info = [&] { return clusterInfo(listener_->boundPort(), 0, 0, 0, 0, /*idle_ms=*/-1); };
+  manager.update({{"backend", info()}});
+  ConnPool& old_pool = backendPool(manager);
+  RecordingPoolCallbacks first;
+  connectOne(old_pool, first);
+  old_pool.release(*first.ready[0], true);
+  manager.update({{"backend", info()}});
+  WorkerCluster* cluster = manager.get("backend");
+  EXPECT_EQ(cluster->pool(cluster->hosts()[0]).activeConnections(), 1u);
+  at(milliseconds(100), [this] { dispatcher_->exit(); });
+  run();
+  EXPECT_FALSE(peerClosed(0));
+  EXPECT_EQ(accepted_.size(), 1u);
+}
+
 TEST_F(ConnPoolTest, AnIdleConnectionClosesBeforeTheTimeoutItsServerAnnounced) {
   ClusterManager manager(*dispatcher_, worker_stats_);
   manager.update({{"backend", clusterInfo(listener_->boundPort())}});  // idle_timeout 60 s

@@ -152,6 +152,7 @@ void HttpConnection::dispatchBuffered() {
         break;
       }
       codec_.resume();
+      head_started_ = services_.dispatcher.now();
       if (data.length() > 0) continue;
     }
     break;
@@ -294,6 +295,7 @@ void HttpConnection::onStreamComplete(bool close_connection, bool abort) {
 
 void HttpConnection::startNextRequest() {
   codec_.resume();
+  head_started_ = services_.dispatcher.now();  // a next head may be waiting already
   if (read_disabled_for_pipelining_) {
     read_disabled_for_pipelining_ = false;
     connection_->readDisable(false);  // re-delivers what is buffered

@@ -55,9 +55,12 @@ void removeHopByHopHeaders(HeaderMap& headers) {
     for (absl::string_view token : absl::StrSplit(e.value, ',')) {
       token = absl::StripAsciiWhitespace(token);
       // Hop-by-hop names are removed anyway; never let a client strip our own end-to-end
-      // essentials (Host) via Connection.
-      if (token.empty() || isHopByHopHeader(token) || absl::EqualsIgnoreCase(token, "host"))
+      // essentials (Host) via Connection. "close" is a connection option, not a field name:
+      // skipped, it costs no allocation on every HTTP/1.0 or closing message.
+      if (token.empty() || isHopByHopHeader(token) || absl::EqualsIgnoreCase(token, "host") ||
+          absl::EqualsIgnoreCase(token, "close")) {
         continue;
+      }
       listed.insert(absl::AsciiStrToLower(token));
     }
   }
