@@ -104,7 +104,9 @@ void HttpConnection::onTimeout() {
         return;
       }
     }
-    services_.stats.inc(config_->stats->downstream_cx_idle_timeout);
+    // Idle while draining: a fresh connection's grace ran out (startDrain).
+    services_.stats.inc(draining_ ? config_->stats->downstream_cx_drain_close
+                                  : config_->stats->downstream_cx_idle_timeout);
     closeConnection(network::CloseType::kNoFlush);
     return;
   }
@@ -319,7 +321,18 @@ void HttpConnection::startDrain() {
   const bool request_started = codec_.partialHead() ||
                                (pending_input_ != nullptr && pending_input_->length() > 0) ||
                                connection_->inputWaiting();
-  if (stream_ == nullptr && !request_started) closeConnection(network::CloseType::kFlushWrite);
+  if (stream_ != nullptr || request_started) return;
+  if (connection_->bytesRead() == 0) {
+    // Accepted a moment ago, its first request not here yet: clients send it right after
+    // connecting, and a close now would fail it (a new connection's failure is not retried,
+    // unlike a reused one's). It gets a short grace, then the idle close; the request, if it
+    // comes, is answered with connection: close.
+    timer_mode_ = TimerMode::kIdle;
+    idle_progress_mark_.reset();
+    timer_->enableTimer(kFreshConnectionDrainGrace);
+    return;
+  }
+  closeConnection(network::CloseType::kFlushWrite);
 }
 
 void HttpConnection::closeConnection(network::CloseType type) {

@@ -30,8 +30,10 @@ class HttpConnection : public network::ConnectionCallbacks,
                  const HttpConnectionManagerConfigConstSharedPtr* current = nullptr);
   ~HttpConnection() override;
 
-  // Drain: close now if idle, else after the current response.
+  // Drain: close now if idle, else after the current response. A connection that has not
+  // sent its first request yet gets kFreshConnectionDrainGrace to send it.
   void startDrain();
+  static constexpr std::chrono::milliseconds kFreshConnectionDrainGrace{1000};
   bool idle() const { return stream_ == nullptr; }
   const HttpConnectionManagerConfigConstSharedPtr& currentConfig() const {
     return current_ != nullptr ? *current_ : config_;
