@@ -76,7 +76,8 @@ absl::StatusOr<std::unique_ptr<const Route>> Route::create(const config::v1::Rou
     case config::v1::Route::kDirectResponse:
       route->kind_ = RouteActionKind::kDirectResponse;
       status = route->initDirectResponse(config.direct_response(),
-                                         fieldPath(field_path, "direct_response"));
+                                         fieldPath(field_path, "direct_response"),
+                                         inherited.max_direct_response_body_bytes);
       break;
     case config::v1::Route::ACTION_NOT_SET:
       status = fieldError(fieldPath(field_path, "action"),
@@ -188,11 +189,16 @@ absl::Status Route::initRedirect(const config::v1::RedirectAction& config,
 }
 
 absl::Status Route::initDirectResponse(const config::v1::DirectResponseAction& config,
-                                       absl::string_view field_path) {
+                                       absl::string_view field_path, uint32_t max_body_bytes) {
   // Not 1xx: an interim response is no answer, and the client would wait for the final one.
   if (config.status() < 200 || config.status() > 599) {
     return fieldError(fieldPath(field_path, "status"),
                       absl::StrCat("must be in [200, 599] (got ", config.status(), ")"));
+  }
+  if (config.body().size() > max_body_bytes) {
+    return fieldError(fieldPath(field_path, "body"),
+                      absl::StrCat("is ", config.body().size(), " bytes, more than ",
+                                   max_body_bytes, " (max_direct_response_body_size_bytes)"));
   }
   absl::Status status =
       validateHeaderValue(config.content_type(), fieldPath(field_path, "content_type"));

@@ -25,9 +25,13 @@ enum class RouteActionKind { kCluster, kRedirect, kDirectResponse };
 class Route {
  public:
   // Header ops inherited from the virtual host and route configuration (nullptr: none).
+  // Envoy's default for max_direct_response_body_size_bytes.
+  static constexpr uint32_t kDefaultMaxDirectResponseBodyBytes = 4096;
+
   struct Inherited {
     HeaderOpLevelSharedPtr request_ops;
     HeaderOpLevelSharedPtr response_ops;
+    uint32_t max_direct_response_body_bytes = kDefaultMaxDirectResponseBodyBytes;
   };
 
   // Validates `config` (errors name fields under `field_path`, e.g. "virtual_hosts[0].routes[2]")
@@ -94,7 +98,7 @@ class Route {
   absl::Status initCluster(const config::v1::RouteAction& config, absl::string_view field_path);
   absl::Status initRedirect(const config::v1::RedirectAction& config, absl::string_view field_path);
   absl::Status initDirectResponse(const config::v1::DirectResponseAction& config,
-                                  absl::string_view field_path);
+                                  absl::string_view field_path, uint32_t max_body_bytes);
   absl::Status initHeaderOps(const config::v1::Route& config, absl::string_view field_path,
                              const Inherited& inherited);
 

@@ -37,15 +37,17 @@ absl::StatusOr<std::shared_ptr<const RouteTable>> RouteTable::create(
                                  config.response_headers_to_remove(), field_prefix, "response_");
   if (!response.ok()) return response.status();
 
-  const HeaderOpLevelSharedPtr request_ops = layerHeaderOps(std::move(*request), nullptr);
-  const HeaderOpLevelSharedPtr response_ops = layerHeaderOps(std::move(*response), nullptr);
+  const Route::Inherited config_level{layerHeaderOps(std::move(*request), nullptr),
+                                      layerHeaderOps(std::move(*response), nullptr),
+                                      config.has_max_direct_response_body_size_bytes()
+                                          ? config.max_direct_response_body_size_bytes()
+                                          : Route::kDefaultMaxDirectResponseBodyBytes};
 
   std::shared_ptr<RouteTable> table(new RouteTable(config.name(), std::move(*selector)));
   table->virtual_hosts_.reserve(config.virtual_hosts_size());
   for (int i = 0; i < config.virtual_hosts_size(); ++i) {
-    auto vhost =
-        VirtualHost::create(config.virtual_hosts(i), fieldPath(field_prefix, "virtual_hosts", i),
-                            request_ops, response_ops);
+    auto vhost = VirtualHost::create(config.virtual_hosts(i),
+                                     fieldPath(field_prefix, "virtual_hosts", i), config_level);
     if (!vhost.ok()) return vhost.status();
     table->virtual_hosts_.push_back(std::move(*vhost));
   }

@@ -6,8 +6,7 @@ namespace portico::router {
 
 absl::StatusOr<std::unique_ptr<const VirtualHost>> VirtualHost::create(
     const config::v1::VirtualHost& config, absl::string_view field_path,
-    const HeaderOpLevelSharedPtr& config_request_ops,
-    const HeaderOpLevelSharedPtr& config_response_ops) {
+    const Route::Inherited& config_level) {
   std::unique_ptr<VirtualHost> vhost(new VirtualHost());
   vhost->name_ = config.name();
 
@@ -17,8 +16,9 @@ absl::StatusOr<std::unique_ptr<const VirtualHost>> VirtualHost::create(
   auto response = buildHeaderOps(config.response_headers_to_add(),
                                  config.response_headers_to_remove(), field_path, "response_");
   if (!response.ok()) return response.status();
-  const Route::Inherited inherited{layerHeaderOps(std::move(*request), config_request_ops),
-                                   layerHeaderOps(std::move(*response), config_response_ops)};
+  const Route::Inherited inherited{layerHeaderOps(std::move(*request), config_level.request_ops),
+                                   layerHeaderOps(std::move(*response), config_level.response_ops),
+                                   config_level.max_direct_response_body_bytes};
 
   vhost->routes_.reserve(config.routes_size());
   for (int i = 0; i < config.routes_size(); ++i) {

@@ -18,11 +18,10 @@ namespace portico::router {
 
 class VirtualHost {
  public:
-  // `config_request_ops`/`config_response_ops`: the route configuration level header ops.
+  // `config_level`: what the route configuration hands down (its header ops and limits).
   static absl::StatusOr<std::unique_ptr<const VirtualHost>> create(
       const config::v1::VirtualHost& config, absl::string_view field_path,
-      const HeaderOpLevelSharedPtr& config_request_ops,
-      const HeaderOpLevelSharedPtr& config_response_ops);
+      const Route::Inherited& config_level);
 
   // First route, in config order, that matches; nullptr when none. `path` excludes the query.
   const Route* match(absl::string_view path, absl::string_view query,

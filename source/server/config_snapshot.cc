@@ -260,6 +260,13 @@ absl::StatusOr<ConfigSnapshotConstSharedPtr> buildConfigSnapshot(
     if (!d.ok()) return d.status();
     snapshot->drain_timeout = *d;
   }
+  if (bootstrap.has_wakeup_coalescing()) {
+    const google::protobuf::Duration& d = bootstrap.wakeup_coalescing();
+    if (d.seconds() != 0 || d.nanos() < 0 || d.nanos() > 1000000) {
+      return fieldError("wakeup_coalescing", "must be between 0s and 1ms");
+    }
+    snapshot->wakeup_coalescing = std::chrono::microseconds(d.nanos() / 1000);
+  }
   // The control plane the proxy will dial (used by the server, not the snapshot): checked here
   // so that --validate refuses what startup would.
   const auto& control_planes = bootstrap.dynamic_resources().control_plane();

@@ -40,6 +40,9 @@ struct ConfigSnapshot {
   upstream::ClusterInfoMap clusters;
   absl::flat_hash_map<std::string, NamedRouteTable> route_tables;  // route_configs by name
   std::chrono::milliseconds drain_timeout{10000};
+  // Bootstrap wakeup_coalescing (workers, at start).
+  static constexpr std::chrono::microseconds kDefaultWakeupCoalescing{100};
+  std::chrono::microseconds wakeup_coalescing = kDefaultWakeupCoalescing;
 };
 using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;
 

@@ -28,6 +28,7 @@ Worker::Worker(uint32_t index, stats::Store& store, const std::atomic<bool>& ser
 Worker::~Worker() { stop(); }
 
 absl::Status Worker::initialize(ConfigSnapshotConstSharedPtr snapshot) {
+  dispatcher_->setWakeupCoalescing(snapshot->wakeup_coalescing);
   return reconcile(snapshot);
 }
 

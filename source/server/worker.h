@@ -29,7 +29,8 @@ class Worker {
   Worker(uint32_t index, stats::Store& store, const std::atomic<bool>& server_healthy);
   ~Worker();
 
-  // Main thread, before start(): binds this worker's listen sockets for `snapshot`.
+  // Main thread, before start(): binds this worker's listen sockets for `snapshot` and takes
+  // its wake-up coalescing.
   absl::Status initialize(ConfigSnapshotConstSharedPtr snapshot);
   // Main thread, any time after start(): applies a new snapshot on the worker. Clusters are
   // updated first, then listeners: kept ones switch config for their next requests, removed

@@ -162,14 +162,19 @@ std::chrono::milliseconds ConnPool::idleTimeout(const UpstreamConnection& connec
   return timeout;
 }
 
-void ConnPool::release(UpstreamConnection& connection, bool reusable) {
-  connection.detach();
+void ConnPool::countBytes(UpstreamConnection& connection) {
   const ClusterStats& s = *cluster_->stats;
   uint64_t rx = connection.connection_->bytesRead(), tx = connection.connection_->bytesWritten();
-  stats_.inc(s.upstream_cx_rx_bytes_total, rx - connection.last_rx_bytes_);
-  stats_.inc(s.upstream_cx_tx_bytes_total, tx - connection.last_tx_bytes_);
-  connection.last_rx_bytes_ = rx;
-  connection.last_tx_bytes_ = tx;
+  stats_.inc(s.upstream_cx_rx_bytes_total, rx - connection.counted_rx_bytes_);
+  stats_.inc(s.upstream_cx_tx_bytes_total, tx - connection.counted_tx_bytes_);
+  connection.counted_rx_bytes_ = rx;
+  connection.counted_tx_bytes_ = tx;
+}
+
+void ConnPool::release(UpstreamConnection& connection, bool reusable) {
+  connection.detach();
+  countBytes(connection);
+  connection.last_rx_bytes_ = connection.connection_->bytesRead();
   if (!reusable || !connection.connection_->isOpen()) {
     connection.connection_->close(network::CloseType::kNoFlush);
     return;
@@ -219,6 +224,9 @@ void ConnPool::moveConnection(UpstreamConnection& connection, ConnectionList& to
 
 void ConnPool::removeConnection(ConnectionList& list, UpstreamConnection& connection) {
   if (connection.pool_list_ != &list) return;
+  // Bytes of an exchange that ended in an error (a reset mid-body) were not counted by
+  // release().
+  countBytes(connection);
   dispatcher_.deferredDelete(std::move(*connection.pool_node_));
   list.erase(connection.pool_node_);
   connection.pool_list_ = nullptr;

@@ -115,6 +115,8 @@ class ConnPool {
   using ConnectionList = std::list<std::unique_ptr<UpstreamConnection>>;
   // Moves `connection` to the end of `to` (O(1), nothing allocated).
   static void moveConnection(UpstreamConnection& connection, ConnectionList& to);
+  // Adds the bytes moved since the last count to the cluster's byte counters.
+  void countBytes(UpstreamConnection& connection);
   void removeConnection(ConnectionList& list, UpstreamConnection& connection);
   void cancelPending(PendingRequestImpl* request);
 

@@ -85,7 +85,9 @@ class UpstreamConnection : public network::ConnectionCallbacks,
   event::MonotonicTime idle_since_;  // set when parked
   bool sat_idle_ = false;            // taken from the idle list at least once
   uint64_t last_rx_bytes_ = 0;       // bytesRead() when the last stream was released
-  uint64_t last_tx_bytes_ = 0;
+  // Bytes already added to the cluster's byte counters.
+  uint64_t counted_rx_bytes_ = 0;
+  uint64_t counted_tx_bytes_ = 0;
   // The pool list holding this connection (connecting, idle or busy) and its node there:
   // moving between lists is a splice, with no search and no allocation.
   std::list<std::unique_ptr<UpstreamConnection>>* pool_list_ = nullptr;

@@ -275,6 +275,29 @@ class DrainTest(PorticoTestCase):
         self.assertEqual(proxy.counter("http.ingress.downstream_rq_headers_timeout"), 1)
         self.assertEqual(proxy.counter("http.ingress.downstream_rq_4xx"), 2)
 
+    def test_a_framing_error_after_a_closing_local_reply_is_not_a_second_request(self):
+        # Regression (reviewer): a 404 sent from the head closed the connection, but the codec
+        # went on parsing the rest of the packet; a bad chunk there counted and logged a 400
+        # nobody was sent.
+        env = self.new_env()
+        log_path = Path(env.dir, "access.log")
+        upstream = env.start_upstream("u1")
+        config = bootstrap(
+            [listener("ingress", free_port(),
+                      [virtual_host("all", ["*"], [route_to("backend", {"prefix": "/api"})])],
+                      access_log={"path": str(log_path), "json": True})],
+            [cluster("backend", [upstream])])
+        proxy = env.start_portico(config, 1)
+        with RawConnection(proxy.port) as conn:
+            conn.send(b"POST /nowhere HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"zz\r\n")
+            self.assertEqual(conn.read_response().status, 404)
+        wait_until(lambda: len(json_lines(log_path)) >= 1, 5, message="the 404 logged")
+        time.sleep(0.3)  # a second line would have been written by now
+        self.assertEqual([line["response_code"] for line in json_lines(log_path)], [404])
+        self.assertEqual(proxy.counter("http.ingress.downstream_rq_total"), 1)
+        self.assertEqual(proxy.counter("http.ingress.downstream_cx_protocol_error"), 0)
+
     def test_the_open_files_limit_is_raised_to_the_hard_limit(self):
         # Regression (reviewer): a soft limit of 1024 capped the proxy at a few hundred
         # clients however high the hard limit was.

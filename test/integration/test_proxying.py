@@ -102,7 +102,8 @@ class ProxyingTest(PorticoTestCase):
                    "direct_response": {"status": 200, "body": "x" * (12 * MIB)}},
                   route_to("backend", {"prefix": "/"}, timeout="30s")]
         proxy = env.start_portico(bootstrap(
-            [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)])],
+            [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)],
+                      route_config_options={"max_direct_response_body_size_bytes": 12 * MIB})],
             [cluster("backend", [upstream])]))
         with RawConnection(proxy.port, timeout=STREAM_TIMEOUT, rcvbuf=64 * 1024) as conn:
             # 200000 chunks of 64 KiB: 12 GiB the upstream would send as fast as it is read.
@@ -124,6 +125,7 @@ class ProxyingTest(PorticoTestCase):
                    "direct_response": {"status": 200, "body": "x" * (4 * MIB)}}]
         return self.new_env().start_portico(bootstrap(
             [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)],
+                      route_config_options={"max_direct_response_body_size_bytes": 4 * MIB},
                       **http_options)], []))
 
     def test_pipelined_local_replies_wait_for_a_client_that_does_not_read(self):
@@ -193,7 +195,8 @@ class ProxyingTest(PorticoTestCase):
                   {"match": {"prefix": "/refused"}, "direct_response": {"status": 403}},
                   route_to("backend", {"prefix": "/"})]
         proxy = env.start_portico(bootstrap(
-            [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)])],
+            [listener("ingress", free_port(), [virtual_host("all", ["*"], routes)],
+                      route_config_options={"max_direct_response_body_size_bytes": 4 * MIB})],
             [cluster("backend", [upstream])]))
         with RawConnection(proxy.port, timeout=STREAM_TIMEOUT, rcvbuf=64 * 1024) as conn:
             conn.send(format_request("GET", "/big")

@@ -88,6 +88,7 @@ class SpliceTest(PorticoTestCase):
 
     def test_upstream_closing_mid_spliced_body_aborts_the_client(self):
         declared, sent = 2 * 1024 * KIB, 700 * KIB
+        rx_before = self.proxy.counter("cluster.backend.upstream_cx_rx_bytes_total")
         with RawConnection(self.proxy.port, timeout=10) as conn:
             conn.send(format_request("GET", "/reset-mid-body/%d/%d" % (declared, sent)))
             data, closed = conn.read_until_close(timeout=10)
@@ -98,6 +99,9 @@ class SpliceTest(PorticoTestCase):
         self.assertEqual(body, pattern_bytes(0, sent))
         # An aborted response is logged with the bytes it did send.
         self.assertEqual(self.logged_bytes_sent("/reset-mid-body/%d/%d" % (declared, sent)), sent)
+        # Regression (reviewer): bytes of an exchange that ended in an error were not counted.
+        self.assertGreaterEqual(
+            self.proxy.counter("cluster.backend.upstream_cx_rx_bytes_total") - rx_before, sent)
         self.assert_proxy_serves()
 
     def test_upstream_overrunning_a_spliced_body_is_not_reused(self):

@@ -13,6 +13,7 @@ namespace {
 
 using test::createError;
 using test::makeRoutes;
+using test::makeTable;
 using ::testing::HasSubstr;
 
 // One virtual host "*" with a valid route first, then `route` as routes[1].
@@ -127,6 +128,29 @@ TEST(ValidationTest, DirectResponseStatus) {
                           content_type: "text/html\r\nx: y" })"),
             "virtual_hosts[0].routes[1].direct_response.content_type: header value must not "
             "contain control characters other than HTAB (CR, LF, NUL, DEL, ...)");
+}
+
+TEST(ValidationTest, DirectResponseBodyBounded) {
+  const std::string big(4097, 'x');
+  EXPECT_EQ(routeError(absl::StrCat(
+                R"(match { prefix: "/" } direct_response { status: 200 body: ")", big, "\" }")),
+            "virtual_hosts[0].routes[1].direct_response.body: is 4097 bytes, more than 4096 "
+            "(max_direct_response_body_size_bytes)");
+  EXPECT_NE(makeRoutes(absl::StrCat(R"(routes { match { prefix: "/" } direct_response {
+                                    status: 200 body: ")",
+                                    std::string(4096, 'x'), "\" } }")),
+            nullptr);
+  // The route configuration may raise (or lower) the bound.
+  EXPECT_NE(makeTable(absl::StrCat(R"(max_direct_response_body_size_bytes: 8192
+                                   virtual_hosts { domains: "*" routes { match { prefix: "/" }
+                                   direct_response { status: 200 body: ")",
+                                   big, "\" } } }")),
+            nullptr);
+  EXPECT_EQ(createError(R"(max_direct_response_body_size_bytes: 1
+                           virtual_hosts { domains: "*" routes { match { prefix: "/" }
+                           direct_response { status: 200 body: "ab" } } })"),
+            "virtual_hosts[0].routes[0].direct_response.body: is 2 bytes, more than 1 "
+            "(max_direct_response_body_size_bytes)");
 }
 
 TEST(ValidationTest, PrefixRewriteMustStartATarget) {

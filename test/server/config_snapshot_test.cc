@@ -112,6 +112,7 @@ TEST_F(ConfigSnapshotTest, ValidBootstrapBuilds) {
   ASSERT_NE(s.listeners[0]->http, nullptr);
   EXPECT_NE(s.listeners[0]->http->routes, nullptr);
   EXPECT_EQ(s.drain_timeout, std::chrono::milliseconds(10000));
+  EXPECT_EQ(s.wakeup_coalescing, std::chrono::microseconds(100));
   ASSERT_TRUE(s.clusters.contains("backend"));
   const upstream::ClusterInfo& c = *s.clusters.at("backend");
   EXPECT_EQ(c.connect_timeout, std::chrono::milliseconds(250));
@@ -510,6 +511,23 @@ TEST_F(ConfigSnapshotTest, NegativeTimeoutsNameTheirField) {
                 [&](Bootstrap& b) { negative(inlineRoute(b).mutable_route()->mutable_timeout()); }),
             "static_resources.listeners[0].http.route_config.virtual_hosts[0].routes[0].route."
             "timeout: must be a non-negative duration");
+}
+
+TEST_F(ConfigSnapshotTest, WakeupCoalescingIsBounded) {
+  for (auto [seconds, nanos] : {std::pair<int64_t, int32_t>{0, -1000}, {0, 1000001}, {1, 0}}) {
+    EXPECT_EQ(errorAfter([&](Bootstrap& b) {
+                b.mutable_wakeup_coalescing()->set_seconds(seconds);
+                b.mutable_wakeup_coalescing()->set_nanos(nanos);
+              }),
+              "wakeup_coalescing: must be between 0s and 1ms");
+  }
+  for (auto [nanos, us] : {std::pair<int32_t, int64_t>{0, 0}, {200000, 200}, {1000000, 1000}}) {
+    Bootstrap b = base_;
+    b.mutable_wakeup_coalescing()->set_nanos(nanos);
+    auto snapshot = build(b);
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    EXPECT_EQ((*snapshot)->wakeup_coalescing, std::chrono::microseconds(us));
+  }
 }
 
 TEST_F(ConfigSnapshotTest, NegativeTimeoutWrittenInYaml) {

@@ -33,6 +33,9 @@ class DispatcherImpl : public Dispatcher {
   // The cached time inside a loop turn, the clock otherwise.
   MonotonicTime armingNow() const { return in_loop_ ? now_ : std::chrono::steady_clock::now(); }
   bool isThreadSafe() const override { return std::this_thread::get_id() == thread_id_; }
+  void setWakeupCoalescing(std::chrono::microseconds nap) override;
+  // Naps taken so far (tests).
+  uint64_t naps() const { return naps_; }
 
   // Used by TimerImpl / FileEventImpl.
   void armTimer(TimerImpl* timer, MonotonicTime deadline);
@@ -48,6 +51,8 @@ class DispatcherImpl : public Dispatcher {
   void runActivated();
   void clearDeferred();
   int nextTimeoutMs() const;
+  // Waits for events as run() describes; returns epoll_wait's result.
+  int waitForEvents(epoll_event* events, int max_events);
 
   int epoll_fd_;
   int wake_fd_;
@@ -55,6 +60,14 @@ class DispatcherImpl : public Dispatcher {
   MonotonicTime now_;
   std::atomic<bool> exit_requested_{false};
   bool in_loop_ = false;
+  // Wake-up coalescing (setWakeupCoalescing): the nap, the event rate seen over the current
+  // window, and whether the next wait starts with a nap.
+  std::chrono::nanoseconds nap_{0};
+  MonotonicTime rate_window_start_;
+  uint64_t rate_window_events_ = 0;
+  bool high_rate_ = false;
+  bool nap_next_ = false;
+  uint64_t naps_ = 0;
   // Timer queue: a binary min-heap on (deadline, seq); each timer knows its index, so arming
   // and cancelling allocate nothing. seq orders equal deadlines by arming order.
   struct TimerSlot {

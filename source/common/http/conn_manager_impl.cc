@@ -232,6 +232,9 @@ void HttpConnection::onRequestComplete() {
 }
 
 void HttpConnection::onRequestError(int status, absl::string_view reason) {
+  // The codec goes on parsing the rest of its input after a local reply closed the connection
+  // from inside a callback: an error in bytes nobody will answer is not a second request.
+  if (closed_ || closing_) return;
   services_.stats.inc(config_->stats->downstream_cx_protocol_error);
   if (stream_ != nullptr) {
     // Mid-body framing error (e.g. a bad chunk size): answer if we still can, then close.

@@ -16,6 +16,7 @@
 
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
+#include "source/common/event/dispatcher_impl.h"
 #include "test/common/event/dispatcher_test_util.h"
 
 namespace portico::event {
@@ -112,8 +113,8 @@ TEST_F(DispatcherTest, TimerArmedInsideTheLoopDoesNotFireBeforeItsDelay) {
   }
 }
 
-// Regression (was a bug) in TimerImpl::enableTimer(): the deadline is dispatcher.now() + delay, and now()
-// is the time cached at the start of the loop turn; before run() it is the dispatcher's
+// Regression (was a bug) in TimerImpl::enableTimer(): the deadline is dispatcher.now() + delay, and
+// now() is the time cached at the start of the loop turn; before run() it is the dispatcher's
 // construction time. A timer armed 60 ms after createDispatcher() with a 40 ms delay fires at
 // once when run() starts. (Inside the loop the error is bounded by the turn's duration.)
 TEST_F(DispatcherTest, TimerArmedBeforeRunDoesNotFireEarly) {
@@ -205,8 +206,8 @@ TEST_F(DispatcherTest, TimerCanReArmItselfFromItsCallback) {
   EXPECT_EQ(fired, 3);
 }
 
-// Regression (was a bug) in DispatcherImpl::runTimers(): it loops while the first deadline <= now_; a
-// timer re-armed with 0 ms from its own callback gets deadline == now_ and fires again in the
+// Regression (was a bug) in DispatcherImpl::runTimers(): it loops while the first deadline <= now_;
+// a timer re-armed with 0 ms from its own callback gets deadline == now_ and fires again in the
 // same loop, before any I/O, post or end-of-turn callback. One that always re-arms with 0 ms
 // starves the loop forever.
 TEST_F(DispatcherTest, ZeroDelayReArmFromItsOwnCallbackWaitsForTheNextTurn) {
@@ -603,6 +604,59 @@ TEST(DispatcherPostTest, PostedClosureMayDestroyAFileEventReadyInTheSameTurn) {
   EXPECT_EQ(fired, 0);  // destroyed before its callback could run
   close(fds[0]);
   close(fds[1]);
+}
+
+}  // namespace
+}  // namespace portico::event
+
+namespace portico::event {
+namespace {
+
+// Wake-up coalescing: at a high event rate the loop naps before looking again (and loses no
+// event); at a low rate it never naps, so a lone event is handled as soon as it arrives.
+TEST_F(FileEventTest, WakeupCoalescingNapsOnlyWhileEventsArriveOftenEnough) {
+  auto* impl = dynamic_cast<DispatcherImpl*>(dispatcher_.get());
+  ASSERT_NE(impl, nullptr);
+  // 1 ms: the largest nap, so the threshold (one event per ms) is far below the fast phase
+  // (an event every 50 us) and far above the slow one (every 20 ms), even on a loaded host.
+  dispatcher_->setWakeupCoalescing(std::chrono::milliseconds(1));
+  constexpr int kFast = 1200;
+  constexpr int kSlow = 6;
+  int fast_read = 0;
+  int slow_read = 0;
+  uint64_t naps_at_slow_start = 0;
+  events_.push_back(dispatcher_->createFileEvent(sockets_[0], [&](uint32_t) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(sockets_[0], buf, sizeof(buf))) > 0) {
+      for (ssize_t i = 0; i < n; i++) {
+        if (buf[i] == 'f') {
+          fast_read++;
+          continue;
+        }
+        if (slow_read++ == 0) naps_at_slow_start = impl->naps();
+      }
+    }
+    if (slow_read == kSlow) dispatcher_->exit();
+  }));
+  std::thread writer([&] {
+    for (int i = 0; i < kFast; i++) {
+      EXPECT_EQ(write(sockets_[1], "f", 1), 1);
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    for (int i = 0; i < kSlow; i++) {
+      std::this_thread::sleep_for(milliseconds(20));
+      EXPECT_EQ(write(sockets_[1], "s", 1), 1);
+    }
+  });
+  run(milliseconds(20000));
+  writer.join();
+  EXPECT_EQ(fast_read, kFast);
+  EXPECT_EQ(slow_read, kSlow);
+  EXPECT_GE(naps_at_slow_start, 5u) << "the fast phase should have napped";
+  // The first slow event may still find the loop napping once (its window was fast); after
+  // that the loop blocks until each event arrives.
+  EXPECT_LE(impl->naps() - naps_at_slow_start, 2u);
 }
 
 }  // namespace

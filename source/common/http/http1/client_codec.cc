@@ -115,11 +115,13 @@ bool ClientCodec::onHeadersComplete() {
     callbacks_.on1xxHeaders(head_);
     return true;
   }
-  if (!request_is_head_) {
+  const std::vector<std::string> codings = transferCodings(head_.headers);
+  // A response to HEAD and a 304 may name the codings the body would have had (RFC 9112 6.1):
+  // there is no body to decode.
+  if (!request_is_head_ && head_.status != 304) {
     // We re-frame bodies and drop Transfer-Encoding (hop-by-hop), so any coding but chunked
     // alone would reach the client unlabelled ("gzip, chunked": gzip bytes as plain content)
     // or change how the body ends. nginx and Envoy refuse these too.
-    const std::vector<std::string> codings = transferCodings(head_.headers);
     if (!codings.empty() && (codings.size() != 1 || codings[0] != "chunked")) {
       parser_.setError("unsupported transfer-encoding from upstream");
       return false;
@@ -131,6 +133,12 @@ bool ClientCodec::onHeadersComplete() {
   const bool bodiless = request_is_head_ || head_.status == 204 || head_.status == 304;
   if (bodiless) parser_.skipBody();
   keep_alive_ = bodiless ? parser_.keepAliveWithoutBody() : parser_.keepAlive();
+  // A 204 that announces a body (which it must not have) may send one later, after this
+  // connection went back to the pool: it would be read as the next request's response.
+  if (head_.status == 204 && !request_is_head_ &&
+      (!codings.empty() || (parser_.hasContentLength() && parser_.contentLength() > 0))) {
+    keep_alive_ = false;
+  }
   keep_alive_timeout_ = http::keepAliveTimeout(head_.headers);
   const bool no_body = bodiless || (parser_.hasContentLength() && parser_.contentLength() == 0 &&
                                     !parser_.chunked());

@@ -369,6 +369,34 @@ TEST_F(ClientCodecTest, TransferCodingsOtherThanChunkedAloneAreAnError) {
       ElementsAre("headers 200 OK {transfer-encoding: Chunked}", "body ok", "complete"));
 }
 
+// A 304 may carry the Transfer-Encoding the full response would have had (RFC 9112 6.1): no
+// body to decode, so no error (it was a 502).
+TEST_F(ClientCodecTest, NotModifiedMayNameTransferCodings) {
+  EXPECT_THAT(exchange("HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
+              ElementsAre("headers 304 Not Modified end_stream {transfer-encoding: gzip, chunked}",
+                          "complete"));
+  EXPECT_TRUE(driver_.callbacks.error.empty());
+  EXPECT_TRUE(driver_.codec.keepAlive());
+}
+
+// A 204 announcing a body may send it later, when the pooled connection already serves the
+// next request: such a connection is not reused. A plain 204 is.
+TEST_F(ClientCodecTest, NoContentAnnouncingABodyIsNotReused) {
+  for (const char* header : {"Transfer-Encoding: chunked", "Content-Length: 5"}) {
+    SCOPED_TRACE(header);
+    ClientCodecDriver driver;
+    driver.sendRequest(request("GET"));
+    driver.feed(absl::StrCat("HTTP/1.1 204 No Content\r\n", header, "\r\n\r\n"));
+    EXPECT_TRUE(driver.codec.responseComplete());
+    EXPECT_FALSE(driver.codec.keepAlive());
+  }
+  ClientCodecDriver driver;
+  driver.sendRequest(request("GET"));
+  driver.feed("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_TRUE(driver.codec.responseComplete());
+  EXPECT_TRUE(driver.codec.keepAlive());
+}
+
 // Regression: llhttp's lenient build took any two bytes after chunk data as the CRLF.
 TEST_F(ClientCodecTest, ChunkDataMustEndWithCrlf) {
   for (const char* body :
