@@ -4,6 +4,7 @@
 # HTTP/1.1, one worker unless PORTICO_CONCURRENCY says otherwise, access log off.
 # BENCH_ADMIN=<port> adds an admin listener on 127.0.0.1:<port>, to read the proxy's own
 # latency histograms (/stats/prometheus) beside the load generator's.
+# BENCH_WAKEUP_COALESCING=<duration> sets the bootstrap's wakeup_coalescing (default 100us).
 #
 #   CANDIDATE_NAME=portico CANDIDATE_PORT=18200 \
 #   CANDIDATE_CMD="exec $PWD/tools/bench/candidate.sh" ../shared/bench/compare.sh
@@ -37,6 +38,10 @@ static_resources:
       endpoints:
       - address: {address: ${UPSTREAM_ADDR%:*}, port: ${UPSTREAM_ADDR##*:}}
 YAML
+if [[ -n "${BENCH_WAKEUP_COALESCING:-}" ]]; then
+  # To compare with the default: e.g. 0s (off), 50us.
+  printf 'wakeup_coalescing: %s\n' "$BENCH_WAKEUP_COALESCING" >>"$cfg"
+fi
 if [[ -n "${BENCH_ADMIN:-}" ]]; then
   printf 'admin:\n  address: {address: 127.0.0.1, port: %s}\n' "$BENCH_ADMIN" >>"$cfg"
 fi

@@ -74,9 +74,9 @@ class Dispatcher {
   virtual MonotonicTime now() const = 0;
   // True when called on this dispatcher's thread.
   virtual bool isThreadSafe() const = 0;
-  // Before run(): while events arrive several times per `nap` on average, the loop waits `nap`
-  // before looking for more instead of sleeping until the next one arrives, so one wake-up
-  // serves several events. Zero (the default) turns it off. See DispatcherImpl::run().
+  // Before run(): at a high event rate, when that raises the rate of work, the loop waits
+  // `nap` before looking for more events instead of sleeping until the next one arrives, so
+  // one wake-up serves several. Zero (the default) turns it off. See WakeupModerator.
   virtual void setWakeupCoalescing(std::chrono::microseconds nap) = 0;
 };
 using DispatcherPtr = std::unique_ptr<Dispatcher>;

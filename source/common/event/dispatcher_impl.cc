@@ -283,7 +283,11 @@ void DispatcherImpl::clearDeferred() {
 }
 
 void DispatcherImpl::setWakeupCoalescing(std::chrono::microseconds nap) {
-  nap_ = std::max(nap, std::chrono::microseconds(0));
+  if (nap.count() > 0) {
+    moderator_.emplace(nap);
+  } else {
+    moderator_.reset();
+  }
 }
 
 int DispatcherImpl::waitForEvents(epoll_event* events, int max_events) {
@@ -293,7 +297,7 @@ int DispatcherImpl::waitForEvents(epoll_event* events, int max_events) {
   // cross-CPU wake-up), and the next look finds several. If it finds none, the rate has
   // dropped: block as usual. Timeouts are whole milliseconds, longer than any nap.
   naps_++;
-  const timespec nap{0, static_cast<long>(nap_.count())};
+  const timespec nap{0, static_cast<long>(moderator_->nap().count())};
   clock_nanosleep(CLOCK_MONOTONIC, 0, &nap, nullptr);
   const int n = sys::epollWait(epoll_fd_, events, max_events, 0);
   return n != 0 ? n : sys::epollWait(epoll_fd_, events, max_events, timeout);
@@ -309,23 +313,11 @@ void DispatcherImpl::run() {
   // long work (a long pipelined batch, a large compression). After any other turn the clock is
   // read again. A timer never fires early: due timers are judged by the time read after the
   // wait. This saves a clock read per turn, most of a read per request on a busy worker.
-  //
-  // Wake-up coalescing (setWakeupCoalescing). On a busy worker events arrive microseconds
-  // apart, and a wait that blocks costs a sleep, a cross-CPU wake-up by the sender (an IPI; on
-  // a virtual machine, exits to the hypervisor on both cores) and a switch back: on loopback
-  // benchmarks more than the event's own work, and more per request the faster the loop is.
-  // While the last window saw at least kMinEventsPerNap events per nap length, a wait that
-  // follows a turn with events naps first (waitForEvents). Below that rate a nap would gather
-  // little and mostly add latency: the loop never naps, and a lone request waits for nothing.
-  constexpr auto kRateWindow = std::chrono::milliseconds(1);
-  constexpr int64_t kMinEventsPerNap = 4;
-  if (nap_.count() > 0) {
+  // Wake-up coalescing: see WakeupModerator.
+  if (moderator_.has_value()) {
     // The default slack (50 us) would stretch every nap by up to that much.
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
   }
-  rate_window_start_ = std::chrono::steady_clock::now();
-  rate_window_events_ = 0;
-  high_rate_ = false;
   nap_next_ = false;
   bool now_is_recent = false;
   while (!exit_requested_.load(std::memory_order_relaxed)) {
@@ -335,16 +327,7 @@ void DispatcherImpl::run() {
     now_ = std::chrono::steady_clock::now();
     in_loop_ = true;
     if (n < 0 && errno != EINTR) std::abort();
-    if (nap_.count() > 0) {
-      rate_window_events_ += n > 0 ? n : 0;
-      const auto elapsed = now_ - rate_window_start_;
-      if (elapsed >= kRateWindow) {
-        high_rate_ = static_cast<int64_t>(rate_window_events_) * nap_ >= kMinEventsPerNap * elapsed;
-        rate_window_start_ = now_;
-        rate_window_events_ = 0;
-      }
-      nap_next_ = high_rate_ && n > 0;
-    }
+    if (moderator_.has_value()) nap_next_ = moderator_->afterWait(now_, n);
     bool woken = false;
     for (int i = 0; i < n; i++) {
       if (events[i].data.ptr == nullptr) {

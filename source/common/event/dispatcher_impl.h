@@ -4,11 +4,13 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "source/common/event/dispatcher.h"
+#include "source/common/event/wakeup_moderator.h"
 
 namespace portico::event {
 
@@ -60,12 +62,8 @@ class DispatcherImpl : public Dispatcher {
   MonotonicTime now_;
   std::atomic<bool> exit_requested_{false};
   bool in_loop_ = false;
-  // Wake-up coalescing (setWakeupCoalescing): the nap, the event rate seen over the current
-  // window, and whether the next wait starts with a nap.
-  std::chrono::nanoseconds nap_{0};
-  MonotonicTime rate_window_start_;
-  uint64_t rate_window_events_ = 0;
-  bool high_rate_ = false;
+  // Wake-up coalescing (setWakeupCoalescing), and whether the next wait starts with a nap.
+  std::optional<WakeupModerator> moderator_;
   bool nap_next_ = false;
   uint64_t naps_ = 0;
   // Timer queue: a binary min-heap on (deadline, seq); each timer knows its index, so arming
