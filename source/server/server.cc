@@ -361,9 +361,11 @@ std::string Server::serverInfoJson() const {
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                                  start_time_);
   const char* state = shutting_down_ ? "DRAINING" : initializing_ ? "INITIALIZING" : "LIVE";
+  int napping = 0;
+  for (const auto& w : workers_) napping += w->napping() ? 1 : 0;
   return absl::StrCat("{\"version\":\"", kVersion, "\",\"state\":\"", state,
                       "\",\"uptime_seconds\":", uptime.count(),
-                      ",\"concurrency\":", options_.concurrency,
+                      ",\"concurrency\":", options_.concurrency, ",\"workers_napping\":", napping,
                       ",\"health_check_failed\":", healthy_ ? "false" : "true",
                       ",\"listeners_drained\":", listeners_drained_ ? "true" : "false",
                       ",\"config_generation\":{\"published\":", config_published_,

@@ -63,6 +63,8 @@ class Worker {
   size_t lingeringSockets() const { return lingering_closer_.size(); }
   upstream::ClusterManager& clusterManager() { return cluster_manager_; }
   uint32_t index() const { return index_; }
+  // Any thread: whether this worker's loop naps between looks for events now.
+  bool napping() const { return dispatcher_->napping(); }
 
  private:
   struct SyncCall;

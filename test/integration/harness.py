@@ -474,11 +474,12 @@ def send_raw(port, data, timeout=CLIENT_TIMEOUT):
 
 
 def listener_closed(port, timeout=5.0):
-    """True if nothing listens on `port` (the connection is refused); False if a connection
-    is made, whatever happens to it next (a slow proxy is not a closed one)."""
+    """True if nothing listens on `port` (the connection is refused, or reset while it
+    connects: the listening socket closed with it in its queue); False if a connection is
+    made, whatever happens to it next (a slow proxy is not a closed one)."""
     try:
         socket.create_connection(("127.0.0.1", port), timeout=timeout).close()
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, ConnectionResetError):
         return True
     return False
 

@@ -159,6 +159,8 @@ class AdminTest(PorticoTestCase):
         self.assertEqual(info.get("state"), "LIVE")
         self.assertGreaterEqual(float(info.get("uptime_seconds", -1)), 0)
         self.assertEqual(int(info.get("concurrency", 0)), 2)
+        # Wake-up coalescing: an idle worker never naps.
+        self.assertEqual(info.get("workers_napping"), 0)
 
     def test_logging_level(self):
         self.assertIn("info", self.admin_text("/logging"))

@@ -78,6 +78,8 @@ class Dispatcher {
   // `nap` before looking for more events instead of sleeping until the next one arrives, so
   // one wake-up serves several. Zero (the default) turns it off. See WakeupModerator.
   virtual void setWakeupCoalescing(std::chrono::microseconds nap) = 0;
+  // Thread-safe: whether the loop naps between its looks for events now (as of its last turn).
+  virtual bool napping() const = 0;
 };
 using DispatcherPtr = std::unique_ptr<Dispatcher>;
 

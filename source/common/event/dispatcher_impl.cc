@@ -327,7 +327,13 @@ void DispatcherImpl::run() {
     now_ = std::chrono::steady_clock::now();
     in_loop_ = true;
     if (n < 0 && errno != EINTR) std::abort();
-    if (moderator_.has_value()) nap_next_ = moderator_->afterWait(now_, n);
+    if (moderator_.has_value()) {
+      nap_next_ = moderator_->afterWait(now_, n);
+      const bool active = moderator_->active();
+      if (active != napping_published_.load(std::memory_order_relaxed)) {
+        napping_published_.store(active, std::memory_order_relaxed);
+      }
+    }
     bool woken = false;
     for (int i = 0; i < n; i++) {
       if (events[i].data.ptr == nullptr) {

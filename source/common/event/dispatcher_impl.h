@@ -36,6 +36,7 @@ class DispatcherImpl : public Dispatcher {
   MonotonicTime armingNow() const { return in_loop_ ? now_ : std::chrono::steady_clock::now(); }
   bool isThreadSafe() const override { return std::this_thread::get_id() == thread_id_; }
   void setWakeupCoalescing(std::chrono::microseconds nap) override;
+  bool napping() const override { return napping_published_.load(std::memory_order_relaxed); }
   // Naps taken so far (tests).
   uint64_t naps() const { return naps_; }
 
@@ -65,6 +66,8 @@ class DispatcherImpl : public Dispatcher {
   // Wake-up coalescing (setWakeupCoalescing), and whether the next wait starts with a nap.
   std::optional<WakeupModerator> moderator_;
   bool nap_next_ = false;
+  // moderator_->active() for other threads; stored only when it changes.
+  std::atomic<bool> napping_published_{false};
   uint64_t naps_ = 0;
   // Timer queue: a binary min-heap on (deadline, seq); each timer knows its index, so arming
   // and cancelling allocate nothing. seq orders equal deadlines by arming order.

@@ -18,9 +18,13 @@ bool WakeupModerator::afterWait(MonotonicTime now, int events) {
     rate_window_events_ = 0;
   }
   if (!high_rate_) {
-    // A probe cut short by a quiet spell says nothing: it starts again when the rate is back
-    // (the last decision still stands until its time is up).
-    phase_ = Phase::kDecided;
+    if (phase_ != Phase::kDecided) {
+      // A probe cut short by a quiet spell says nothing, and a rate that keeps crossing the
+      // threshold must not start one probe (and its naps) after another: the last decision
+      // stands until the next check.
+      phase_ = Phase::kDecided;
+      next_check_ = now + kRecheck;
+    }
     return false;
   }
   phase_events_ += n;

@@ -15,7 +15,9 @@
 // request costs. When the clients set the rate (an open loop), napping adds latency and saves
 // little. So, like a NIC's adaptive interrupt moderation, it measures: at a high event rate,
 // every few seconds it counts events over a window without naps and a window with them, and
-// naps until the next decision only if napping raised the rate clearly. The windows are
+// naps until the next decision only if napping raised the rate clearly. Events are ready
+// sockets per wait: a socket ready twice during a nap counts once, so the measure errs
+// against napping (a stream of many packets on few sockets does not nap). The windows are
 // short, so the other mode's cost (a slower window in a closed loop, latency in an open one)
 // falls on well under 1 % of requests.
 
@@ -46,6 +48,10 @@ class WakeupModerator {
   bool afterWait(MonotonicTime now, int events);
   // Whether the last decision was to nap (tests).
   bool napping() const { return napping_; }
+  // Whether waits now nap (at a high rate, probing with naps or decided for them).
+  bool active() const {
+    return high_rate_ && (phase_ == Phase::kProbeWith || (phase_ == Phase::kDecided && napping_));
+  }
 
  private:
   enum class Phase { kProbeWithout, kProbeWith, kDecided };

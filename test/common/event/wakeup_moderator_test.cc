@@ -55,6 +55,7 @@ TEST_F(WakeupModeratorTest, ALowRateNeverNaps) {
 TEST_F(WakeupModeratorTest, AClosedLoopThatNapsFasterKeepsNapping) {
   const int naps = drive(milliseconds(3000), closed());
   EXPECT_TRUE(moderator_.napping());
+  EXPECT_TRUE(moderator_.active());
   // Apart from the first window and the windows without naps that re-check the decision
   // (20 ms every 5 s), every wait naps.
   EXPECT_GT(naps, 3000 * 1000 / 110 * 95 / 100);
@@ -64,6 +65,7 @@ TEST_F(WakeupModeratorTest, AnOpenLoopStopsNappingAfterTheProbe) {
   // The same rate with or without naps (the clients set it): napping gains nothing.
   const int naps = drive(milliseconds(10000), open(microseconds(10)));
   EXPECT_FALSE(moderator_.napping());
+  EXPECT_FALSE(moderator_.active());
   // Probes at 0 s, then about 5 and 10 s: three windows of 20 ms with naps.
   EXPECT_LE(naps, 3 * 20 * 1000 / 10 + 10);
   EXPECT_GT(naps, 0);
@@ -90,7 +92,22 @@ TEST_F(WakeupModeratorTest, AQuietSpellStopsNaps) {
   // One event after 5 ms: the 1 ms window's rate is far too low.
   now_ += milliseconds(5);
   EXPECT_FALSE(moderator_.afterWait(now_, 1));
+  EXPECT_FALSE(moderator_.active());
   EXPECT_EQ(drive(milliseconds(100), open(milliseconds(2))), 0);
+}
+
+TEST_F(WakeupModeratorTest, ARateAroundTheThresholdDoesNotProbeAgainAndAgain) {
+  // 30 ms busy (a closed loop), 2 ms quiet, over and over: the quiet spell cuts each probe
+  // short in its window with naps; the next probe waits for the next check.
+  int naps = 0;
+  for (int i = 0; i < 100; i++) {
+    naps += drive(milliseconds(30), closed());
+    naps += drive(milliseconds(2), open(milliseconds(2)));
+  }
+  // 3.2 s: one probe (about 10 ms of naps, ~90 naps); probing anew after each quiet spell
+  // would nap in every cycle (thousands).
+  EXPECT_LT(naps, 200);
+  EXPECT_GT(naps, 0);
 }
 
 }  // namespace
